@@ -1,0 +1,271 @@
+//! City configuration as data. Everything city-specific (categories, deadlines, units, wards,
+//! working hours, holidays, message texts) lives here, loaded from a folder of TOML files;
+//! the shipped default is Lai Châu (`config/laichau/`).
+//!
+//! Files of a config folder:
+//! - `city.toml`        — city name, time zone, escalation thresholds, SMS options
+//! - `categories.toml`  — `[[category]]` entries (Đ.5, Đ.7.4)
+//! - `units.toml`       — `[[unit]]` entries (departments, police, wards' People's Committees)
+//! - `wards.toml`       — `[[ward]]` entries with boundary polygons
+//! - `calendar.toml`    — weekly hours, seasonal schedules, holidays and make-up days per year
+//! - `messages.toml`    — user-facing and notification texts (Vietnamese)
+
+mod load;
+pub use load::*;
+
+use crate::model::{ClockKind, EscalationLevel};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CityConfig {
+    pub city: CitySection,
+    pub categories: Vec<CategoryConfig>,
+    pub units: Vec<UnitConfig>,
+    pub wards: Vec<WardConfig>,
+    pub calendar: CalendarConfig,
+    pub messages: Messages,
+    /// Screening word lists (out-of-scope, abusive, category keywords).
+    pub screening: ScreeningConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CitySection {
+    pub name: String,
+    /// IANA time zone, e.g. "Asia/Ho_Chi_Minh".
+    pub time_zone: String,
+    /// The office (Văn phòng HĐND và UBND) unit id: routes "other" and reclassifies (Đ.7.4.k, Đ.9.2).
+    pub office_unit: String,
+    /// The IOC unit id.
+    pub ioc_unit: String,
+    /// Leadership unit id (Lãnh đạo UBND).
+    pub leadership_unit: String,
+    /// Escalation thresholds as a fraction of the deadline elapsed, each with who is told.
+    pub escalation: Vec<EscalationThreshold>,
+    /// Radius in metres and window in hours for duplicate hints.
+    pub duplicate_radius_m: f64,
+    pub duplicate_window_hours: u32,
+    /// Send SMS with Vietnamese diacritics (UCS-2) instead of plain GSM-7.
+    #[serde(default)]
+    pub sms_diacritics: bool,
+    /// Minimum confidence of a category suggestion for automatic assignment (0 disables auto-assign).
+    #[serde(default)]
+    pub auto_assign_min_confidence: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationThreshold {
+    /// Fraction of the deadline elapsed, e.g. 0.75 (nearing), 1.0 (passed), 1.5 (long overdue).
+    pub fraction: f64,
+    pub level: EscalationLevel,
+}
+
+/// How a category is routed to its lead unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Routing {
+    /// A fixed lead unit (e.g. Phòng Kinh tế).
+    Unit { unit: String },
+    /// The ward/commune where the report is located leads (People's Committee of that ward).
+    Ward,
+    /// The office triages it (Đ.7.4.k).
+    Office,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryConfig {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    /// Article of the regulation this category comes from, e.g. "Đ.5.2.a".
+    pub article: String,
+    pub routing: Routing,
+    /// Units that coordinate by default (e.g. ward police with city police).
+    #[serde(default)]
+    pub coordinating_units: Vec<String>,
+    /// Also add the located ward's unit as coordinator (e.g. environment: department + ward).
+    #[serde(default)]
+    pub coordinate_with_ward: bool,
+    /// Deadline length in hours of `clock`. None only with a documented `policy`.
+    #[serde(default)]
+    pub deadline_hours: Option<f64>,
+    #[serde(default)]
+    pub clock: Option<ClockKind>,
+    /// Where the regulation is silent, the local policy that fills the gap (documented).
+    #[serde(default)]
+    pub policy: Option<LocalPolicy>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalPolicy {
+    /// Explains the choice and that it is not a rule of the regulation.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    Department,
+    Police,
+    Ward,
+    Health,
+    Ioc,
+    Office,
+    Leadership,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitConfig {
+    pub id: String,
+    pub name: String,
+    pub kind: UnitKind,
+    /// For ward units: the ward they serve.
+    #[serde(default)]
+    pub ward: Option<String>,
+    #[serde(default)]
+    pub contacts: Contacts,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Contacts {
+    #[serde(default)]
+    pub sms: Vec<String>,
+    #[serde(default)]
+    pub email: Vec<String>,
+    /// Contacts of the unit's head, told first when a deadline nears.
+    #[serde(default)]
+    pub head_sms: Vec<String>,
+    #[serde(default)]
+    pub head_email: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WardConfig {
+    pub id: String,
+    pub name: String,
+    /// "phuong" or "xa".
+    pub kind: String,
+    /// The unit that handles ward-level categories here.
+    pub unit: String,
+    /// Boundary as a closed ring of [lon, lat] pairs (GeoJSON order).
+    pub boundary: Vec<[f64; 2]>,
+    /// True when the boundary is not surveyed data.
+    pub illustrative: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarConfig {
+    pub time_zone: String,
+    /// Default weekly schedule.
+    pub weekly: WeeklySchedule,
+    /// Seasonal schedules override `weekly` between two dates of each year (month-day, inclusive).
+    #[serde(default)]
+    pub seasons: Vec<Season>,
+    /// Per year: public holidays (non-working dates) and make-up working days.
+    #[serde(default)]
+    pub years: BTreeMap<String, YearCalendar>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeeklySchedule {
+    /// Working periods per weekday: "mon".."sun" → ["07:30-11:30", "13:30-17:30"].
+    pub days: BTreeMap<String, Vec<String>>,
+    /// Periods used on a make-up working day (ngày làm bù); default: Monday's periods.
+    #[serde(default)]
+    pub makeup_day: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Season {
+    pub name: String,
+    /// "MM-DD"
+    pub from: String,
+    /// "MM-DD" inclusive
+    pub to: String,
+    pub weekly: WeeklySchedule,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct YearCalendar {
+    #[serde(default)]
+    pub holidays: Vec<Holiday>,
+    /// Make-up working days (ngày làm bù), usually Saturdays.
+    #[serde(default)]
+    pub makeup_days: Vec<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Holiday {
+    pub name: String,
+    pub from: NaiveDate,
+    /// Inclusive
+    pub to: NaiveDate,
+}
+
+/// User-facing and notification texts. Keys are stable; values Vietnamese with diacritics.
+/// Templates use `{placeholders}`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Messages {
+    pub texts: BTreeMap<String, String>,
+}
+
+impl Messages {
+    /// The text for `key` with `{name}` placeholders filled; the key itself if missing.
+    pub fn render(&self, key: &str, vars: &[(&str, &str)]) -> String {
+        let mut out = self
+            .texts
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string());
+        for (k, v) in vars {
+            out = out.replace(&format!("{{{k}}}"), v);
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningConfig {
+    /// Đ.6.3 out-of-scope kinds: each with trigger phrases and guidance for the citizen.
+    pub out_of_scope: Vec<OutOfScopeRule>,
+    /// Đ.3.1.c abusive terms (written with or without diacritics; matching is insensitive).
+    pub abusive_terms: Vec<String>,
+    /// Category keywords for suggestions: category code → terms.
+    pub category_keywords: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutOfScopeRule {
+    /// Stable code: "complaint", "denunciation", "legal_advice".
+    pub code: String,
+    pub phrases: Vec<String>,
+    /// Message key in messages.toml telling the citizen where to go instead.
+    pub guidance_key: String,
+}
+
+impl CityConfig {
+    pub fn category(&self, code: &str) -> Option<&CategoryConfig> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+    pub fn unit(&self, id: &str) -> Option<&UnitConfig> {
+        self.units.iter().find(|u| u.id == id)
+    }
+    pub fn ward(&self, id: &str) -> Option<&WardConfig> {
+        self.wards.iter().find(|w| w.id == id)
+    }
+}

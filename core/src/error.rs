@@ -1,0 +1,84 @@
+//! Domain errors: each has a stable machine code and a Vietnamese message for the user.
+
+use crate::model::{Action, Role, State};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DomainError {
+    /// The actor's role may not perform this action.
+    #[error("role {role:?} may not {action:?}")]
+    Forbidden { role: Role, action: Action },
+    /// The actor's unit is not in scope for this report.
+    #[error("unit {unit:?} is out of scope for this report")]
+    OutOfUnitScope { unit: Option<String> },
+    /// A citizen acting on a report that is not theirs.
+    #[error("not the reporter of this report")]
+    NotOwner,
+    /// The action is not allowed in the report's current state.
+    #[error("action {action:?} not allowed in state {state:?}")]
+    InvalidState { state: State, action: Action },
+    /// Đ.6.3: complaints, denunciations and legal-advice requests are not received.
+    #[error("out of scope: {code}")]
+    OutOfScope { code: String, guidance: String },
+    /// Input that breaks a rule (empty reason, bad rating, unknown unit...). `field` names it.
+    #[error("invalid {field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("report not found")]
+    NotFound,
+    /// The record changed concurrently too many times.
+    #[error("concurrent modification")]
+    Conflict,
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl DomainError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        DomainError::Invalid {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Stable machine code (part of the API contract).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DomainError::Forbidden { .. } => "forbidden_role",
+            DomainError::OutOfUnitScope { .. } => "forbidden_unit",
+            DomainError::NotOwner => "forbidden_not_owner",
+            DomainError::InvalidState { .. } => "invalid_state",
+            DomainError::OutOfScope { .. } => "out_of_scope",
+            DomainError::Invalid { .. } => "invalid_input",
+            DomainError::NotFound => "not_found",
+            DomainError::Conflict => "conflict",
+            DomainError::Storage(_) => "storage_error",
+        }
+    }
+
+    /// Vietnamese message for the user.
+    pub fn message_vi(&self) -> String {
+        match self {
+            DomainError::Forbidden { action, .. } => format!(
+                "Vai trò của bạn không được phép thực hiện thao tác “{}”.",
+                action.as_str()
+            ),
+            DomainError::OutOfUnitScope { .. } => {
+                "Phản ánh này không thuộc phạm vi đơn vị của bạn.".to_string()
+            }
+            DomainError::NotOwner => "Bạn chỉ được thao tác trên phản ánh của chính mình.".into(),
+            DomainError::InvalidState { state, action } => format!(
+                "Không thể thực hiện thao tác “{}” khi phản ánh đang ở trạng thái “{}”.",
+                action.as_str(),
+                state.as_str()
+            ),
+            DomainError::OutOfScope { guidance, .. } => guidance.clone(),
+            DomainError::Invalid { field, message } => {
+                format!("Dữ liệu không hợp lệ ở trường “{field}”: {message}")
+            }
+            DomainError::NotFound => "Không tìm thấy phản ánh.".into(),
+            DomainError::Conflict => {
+                "Phản ánh vừa được người khác cập nhật, vui lòng thử lại.".into()
+            }
+            DomainError::Storage(_) => "Lỗi lưu trữ, vui lòng thử lại sau.".into(),
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Ports: the small traits through which use cases reach the outside world.
+//! Each has an embedded adapter (SQLite, files, in-process queues) and an AWS adapter
+//! (DynamoDB, S3, SQS/SNS); one contract suite (`tests/`) runs against both.
+
+use crate::model::{EventEnvelope, Report, ReportId, Role, State, UnitId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    /// Optimistic version check failed: someone else changed the record first.
+    #[error("version conflict")]
+    Conflict,
+    #[error("already exists")]
+    AlreadyExists,
+    #[error("not found")]
+    NotFound,
+    #[error("invalid cursor")]
+    BadCursor,
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+/// Result of creating a report with an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// The idempotency key was already used: the report it created.
+    Existing(ReportId),
+}
+
+/// Filters of the staff queues, the reporter's list and the public feed. All are AND-ed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportQuery {
+    /// Any of these states (empty = any).
+    #[serde(default)]
+    pub states: Vec<State>,
+    /// Lead or coordinating unit.
+    #[serde(default)]
+    pub unit: Option<UnitId>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub ward: Option<String>,
+    #[serde(default)]
+    pub reporter: Option<String>,
+    /// Only reports on the unit's clock whose due instant is before this instant.
+    #[serde(default)]
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Only published, non-secret reports (the public feed).
+    #[serde(default)]
+    pub public_only: bool,
+    #[serde(default)]
+    pub created_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub created_to: Option<DateTime<Utc>>,
+    /// Opaque cursor returned by the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Page size (adapters clamp to 1..=200).
+    #[serde(default)]
+    pub limit: u32,
+}
+
+impl ReportQuery {
+    pub fn page_size(&self) -> usize {
+        self.limit.clamp(1, 200) as usize
+    }
+
+    /// Whether `r` passes every filter (adapters may use it after an index narrowed the set).
+    pub fn matches(&self, r: &Report) -> bool {
+        (self.states.is_empty() || self.states.contains(&r.state))
+            && self
+                .unit
+                .as_deref()
+                .is_none_or(|u| r.assignment.as_ref().is_some_and(|a| a.involves(u)))
+            && self.category.as_deref().is_none_or(|c| r.category == c)
+            && self
+                .ward
+                .as_deref()
+                .is_none_or(|w| r.ward.as_deref() == Some(w))
+            && self
+                .reporter
+                .as_deref()
+                .is_none_or(|p| r.reporter_id() == Some(p))
+            && self.overdue_at.is_none_or(|t| r.is_overdue(t))
+            && (!self.public_only || (r.state_is_public() && !r.flags.state_secret))
+            && self.created_from.is_none_or(|t| r.created_at >= t)
+            && self.created_to.is_none_or(|t| r.created_at < t)
+    }
+}
+
+impl Report {
+    /// Published (or closed after publication) reports appear in the public feed.
+    pub fn state_is_public(&self) -> bool {
+        self.published_at.is_some() && matches!(self.state, State::Published | State::Closed)
+    }
+}
+
+/// A page of results, newest first, with the cursor of the next page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Reports, their timelines and the transactional outbox of their events.
+///
+/// Every write stores the report and its events atomically: an event is never lost between
+/// the change and its publication (the outbox is drained by a relay that publishes to the bus).
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Stores a new report (version 1) with its events. `idempotency_key` is already scoped to
+    /// the reporter; when it was used before, nothing is written and the earlier report's id
+    /// is returned. A report id that exists already is `AlreadyExists`.
+    async fn create(
+        &self,
+        report: &Report,
+        events: &[EventEnvelope],
+        idempotency_key: Option<&str>,
+    ) -> Result<CreateOutcome, StoreError>;
+
+    async fn get(&self, id: &ReportId) -> Result<Option<Report>, StoreError>;
+
+    /// Replaces the report if the stored version equals `expected_version` (the new report
+    /// carries `expected_version + 1`), and appends its events to the outbox, atomically.
+    async fn update(
+        &self,
+        report: &Report,
+        expected_version: u64,
+        events: &[EventEnvelope],
+    ) -> Result<(), StoreError>;
+
+    /// Filtered, cursor-paginated list, newest first (by creation).
+    async fn query(&self, q: &ReportQuery) -> Result<Page<Report>, StoreError>;
+
+    /// Reports whose next escalation threshold (`escalation.next_at`) is at or before `until`,
+    /// by an index, never a scan; at most `limit`, earliest first.
+    async fn escalations_due(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Report>, StoreError>;
+
+    /// Events stored but not yet marked published, oldest first.
+    async fn pending_events(&self, limit: usize) -> Result<Vec<EventEnvelope>, StoreError>;
+
+    /// Marks outbox events as published (idempotent).
+    async fn mark_published(&self, event_ids: &[String]) -> Result<(), StoreError>;
+}
+
+/// Staff accounts (issued by the organisation, never self-registered, Đ.4.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffAccount {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit: Option<UnitId>,
+    /// PHC string (argon2id).
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Fails with `AlreadyExists` when the username is taken.
+    async fn create_account(&self, account: &StaffAccount) -> Result<(), StoreError>;
+    async fn account_by_username(&self, username: &str)
+        -> Result<Option<StaffAccount>, StoreError>;
+    async fn account_by_id(&self, id: &str) -> Result<Option<StaffAccount>, StoreError>;
+    /// Replaces an existing account (disable, reset password, change role/unit).
+    async fn save_account(&self, account: &StaffAccount) -> Result<(), StoreError>;
+    async fn list_accounts(&self) -> Result<Vec<StaffAccount>, StoreError>;
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MediaError {
+    #[error("object not found")]
+    NotFound,
+    #[error("object too large")]
+    TooLarge,
+    #[error("media backend: {0}")]
+    Backend(String),
+}
+
+/// A URL the client uses directly to upload or download a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresignedUrl {
+    pub url: String,
+    pub method: String,
+    /// Headers the client must send with the request (e.g. Content-Type).
+    pub headers: Vec<(String, String)>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    pub size: u64,
+    pub content_type: Option<String>,
+}
+
+/// Attachments: presigned upload/download, head, read, write.
+#[async_trait]
+pub trait MediaStore: Send + Sync {
+    /// A URL to upload exactly one object at `key`, of `content_type`, at most `max_size` bytes.
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_size: u64,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, MediaError>;
+    async fn presign_get(&self, key: &str, ttl: Duration) -> Result<PresignedUrl, MediaError>;
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, MediaError>;
+    /// Reads the whole object; `TooLarge` past `max_size`.
+    async fn read(&self, key: &str, max_size: u64) -> Result<Vec<u8>, MediaError>;
+    async fn write(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), MediaError>;
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("bus: {0}")]
+pub struct BusError(pub String);
+
+/// Publishes domain events to their consumers (SNS topic, or the in-process queues).
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), BusError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+/// One SMS or e-mail to one address, about one report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Deduplication key: the same id is delivered at most once.
+    pub id: String,
+    pub channel: Channel,
+    /// Phone number or e-mail address.
+    pub to: String,
+    /// The unit the recipient belongs to, when sent to a unit (for filter policies).
+    pub unit: Option<UnitId>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub report_id: Option<ReportId>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("notifier: {0}")]
+pub struct NotifyError(pub String);
+
+/// Sends SMS and e-mail (or records them in an outbox).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn send(&self, n: &Notification) -> Result<(), NotifyError>;
+}
+
+/// Time source, so deadlines and escalations are testable to the second.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Identifier source.
+pub trait IdGenerator: Send + Sync {
+    fn new_id(&self) -> String;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// UUID v7 ids: time-ordered, so newest-first ordering by id matches creation order.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UuidV7Ids;
+
+impl IdGenerator for UuidV7Ids {
+    fn new_id(&self) -> String {
+        uuid::Uuid::now_v7().to_string()
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the external tools the test suite needs into a cache outside the clone:
+# moto (local AWS-API emulator), cargo-lambda (+ zig), aws-sam-cli, cfn-lint.
+# Idempotent: a second run only checks what is there.
+set -euo pipefail
+TOOLS_DIR="${PHANANH_TOOLS_DIR:-$HOME/.cache/phananh/tools}"
+VENV="$TOOLS_DIR/venv"
+mkdir -p "$TOOLS_DIR"
+if [ ! -x "$VENV/bin/python3" ]; then
+  python3 -m venv "$VENV"
+fi
+need=()
+[ -x "$VENV/bin/moto_server" ] || need+=('moto[server]')
+[ -x "$VENV/bin/cargo-lambda" ] || need+=(cargo-lambda)
+[ -x "$VENV/bin/sam" ] || need+=(aws-sam-cli)
+[ -x "$VENV/bin/cfn-lint" ] || need+=(cfn-lint)
+if [ ${#need[@]} -gt 0 ]; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "${need[@]}"
+fi
+echo "$VENV"
