@@ -1,1 +1,740 @@
-//! (in progress)
+//! Loading a city config folder and validating it.
+//!
+//! Every problem names the file and the key it is about, e.g.
+//! `categories.toml: category[3].routing.unit: unknown unit "phong_xyz"`, and validation
+//! collects all problems at once so an operator can fix a config in one pass. These messages are
+//! for operators (English); citizens never see them.
+
+use super::{
+    CalendarConfig, CategoryConfig, CityConfig, CitySection, Messages, Routing, ScreeningConfig,
+    UnitConfig, UnitKind, WardConfig,
+};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+/// File names of a config folder.
+pub const CITY_FILE: &str = "city.toml";
+pub const CATEGORIES_FILE: &str = "categories.toml";
+pub const UNITS_FILE: &str = "units.toml";
+pub const WARDS_FILE: &str = "wards.toml";
+pub const CALENDAR_FILE: &str = "calendar.toml";
+pub const MESSAGES_FILE: &str = "messages.toml";
+pub const SCREENING_FILE: &str = "screening.toml";
+
+/// All files a config folder must contain.
+pub const CONFIG_FILES: [&str; 7] = [
+    CITY_FILE,
+    CATEGORIES_FILE,
+    UNITS_FILE,
+    WARDS_FILE,
+    CALENDAR_FILE,
+    MESSAGES_FILE,
+    SCREENING_FILE,
+];
+
+/// Message keys every city must provide (notifications and out-of-scope guidance, Đ.6.3).
+/// Each `notify.*` key exists with the suffixes `.sms`, `.email_subject` and `.email_body`.
+pub const REQUIRED_GUIDANCE_KEYS: [&str; 3] = [
+    "guidance.complaint",
+    "guidance.denunciation",
+    "guidance.legal_advice",
+];
+
+/// Notification kinds; each needs `<kind>.sms`, `<kind>.email_subject`, `<kind>.email_body`.
+pub const NOTIFICATION_KINDS: [&str; 11] = [
+    "notify.assigned",
+    "notify.leadership_informed",
+    "notify.escalation.unit_head",
+    "notify.escalation.ioc",
+    "notify.escalation.leadership",
+    "notify.urged",
+    "notify.published.reporter",
+    "notify.directive",
+    "notify.returned",
+    "notify.deferred",
+    "notify.referred",
+];
+
+/// Suffixes of every notification kind.
+pub const NOTIFICATION_CHANNELS: [&str; 3] = ["sms", "email_subject", "email_body"];
+
+/// One problem in a city config, for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(file: &str, key: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_string(),
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.key, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// All problems found in a city config, one per line when displayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ConfigErrors {
+    /// True when some problem's text (`file: key: problem`) contains `needle`.
+    pub fn mentions(&self, needle: &str) -> bool {
+        self.0.iter().any(|e| e.to_string().contains(needle))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoriesFile {
+    #[serde(default)]
+    category: Vec<CategoryConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitsFile {
+    #[serde(default)]
+    unit: Vec<UnitConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WardsFile {
+    #[serde(default)]
+    ward: Vec<WardConfig>,
+}
+
+/// Reads the config files of `dir` and validates the result.
+pub fn load_dir(dir: &Path) -> Result<CityConfig, ConfigErrors> {
+    let mut contents: Vec<(&str, String)> = Vec::new();
+    let mut errors = Vec::new();
+    for name in CONFIG_FILES {
+        let path = dir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => contents.push((name, text)),
+            Err(e) => errors.push(ConfigError::new(
+                name,
+                "-",
+                format!("cannot read {}: {e}", path.display()),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let files: Vec<(&str, &str)> = contents.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    from_sources(&files)
+}
+
+/// Parses config files given as `(file name, content)` and validates the result. Every file of
+/// [`CONFIG_FILES`] must be present exactly once; other names are refused.
+pub fn from_sources(files: &[(&str, &str)]) -> Result<CityConfig, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut by_name: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, text) in files {
+        if !CONFIG_FILES.contains(name) {
+            errors.push(ConfigError::new(
+                name,
+                "-",
+                format!(
+                    "unexpected config file (expected one of: {})",
+                    CONFIG_FILES.join(", ")
+                ),
+            ));
+        } else if by_name.insert(name, text).is_some() {
+            errors.push(ConfigError::new(name, "-", "given more than once"));
+        }
+    }
+    for name in CONFIG_FILES {
+        if !by_name.contains_key(name) {
+            errors.push(ConfigError::new(name, "-", "missing config file"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let text = |name: &str| by_name.get(name).copied().unwrap_or_default();
+
+    let city: Option<CitySection> = parse(CITY_FILE, text(CITY_FILE), &mut errors);
+    let categories: Option<CategoriesFile> =
+        parse(CATEGORIES_FILE, text(CATEGORIES_FILE), &mut errors);
+    let units: Option<UnitsFile> = parse(UNITS_FILE, text(UNITS_FILE), &mut errors);
+    let wards: Option<WardsFile> = parse(WARDS_FILE, text(WARDS_FILE), &mut errors);
+    let calendar: Option<CalendarConfig> = parse(CALENDAR_FILE, text(CALENDAR_FILE), &mut errors);
+    let messages = parse_messages(text(MESSAGES_FILE), &mut errors);
+    let screening: Option<ScreeningConfig> =
+        parse(SCREENING_FILE, text(SCREENING_FILE), &mut errors);
+
+    match (city, categories, units, wards, calendar, messages, screening) {
+        (
+            Some(city),
+            Some(categories),
+            Some(units),
+            Some(wards),
+            Some(calendar),
+            Some(messages),
+            Some(screening),
+        ) if errors.is_empty() => {
+            let cfg = CityConfig {
+                city,
+                categories: categories.category,
+                units: units.unit,
+                wards: wards.ward,
+                calendar,
+                messages,
+                screening,
+            };
+            validate(&cfg)?;
+            Ok(cfg)
+        }
+        _ => Err(ConfigErrors(errors)),
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count() + 1)
+        .unwrap_or(1);
+    (line, col)
+}
+
+fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ConfigError {
+    let key = match e.span() {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            let src = text.lines().nth(line - 1).unwrap_or("").trim();
+            if src.is_empty() {
+                format!("line {line}, column {col}")
+            } else {
+                format!("line {line}, column {col} (`{src}`)")
+            }
+        }
+        None => "-".to_string(),
+    };
+    ConfigError::new(file, key, e.message().trim().to_string())
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Option<T> {
+    match toml::from_str::<T>(text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.push(toml_error(file, text, &e));
+            None
+        }
+    }
+}
+
+/// `messages.toml` is a table of texts; nested tables are flattened with dots, so
+/// `[notify.assigned]` + `sms = "…"` and `"notify.assigned.sms" = "…"` are the same key.
+fn parse_messages(text: &str, errors: &mut Vec<ConfigError>) -> Option<Messages> {
+    let table: toml::Table = match toml::from_str(text) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(toml_error(MESSAGES_FILE, text, &e));
+            return None;
+        }
+    };
+    let mut texts = BTreeMap::new();
+    let before = errors.len();
+    flatten_messages("", &table, &mut texts, errors);
+    (errors.len() == before).then_some(Messages { texts })
+}
+
+fn flatten_messages(
+    prefix: &str,
+    table: &toml::Table,
+    out: &mut BTreeMap<String, String>,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::String(s) => {
+                if out.insert(key.clone(), s.clone()).is_some() {
+                    errors.push(ConfigError::new(MESSAGES_FILE, key, "defined more than once"));
+                }
+            }
+            toml::Value::Table(t) => flatten_messages(&key, t, out, errors),
+            other => errors.push(ConfigError::new(
+                MESSAGES_FILE,
+                key,
+                format!("expected a text, found a {}", other.type_str()),
+            )),
+        }
+    }
+}
+
+/// Checks a whole city config and returns every problem found.
+pub fn validate(cfg: &CityConfig) -> Result<(), ConfigErrors> {
+    let mut errs = Vec::new();
+    let unit_ids: BTreeSet<&str> = cfg.units.iter().map(|u| u.id.as_str()).collect();
+    let ward_ids: BTreeSet<&str> = cfg.wards.iter().map(|w| w.id.as_str()).collect();
+
+    validate_city(cfg, &mut errs);
+    validate_units(cfg, &ward_ids, &mut errs);
+    validate_categories(cfg, &unit_ids, &mut errs);
+    validate_wards(cfg, &unit_ids, &mut errs);
+    if let Err(mut cal) = crate::calendar::WorkingCalendar::compile(&cfg.calendar) {
+        errs.append(&mut cal);
+    }
+    if cfg.calendar.time_zone != cfg.city.time_zone {
+        errs.push(ConfigError::new(
+            CALENDAR_FILE,
+            "time_zone",
+            format!(
+                "\"{}\" differs from city.toml time_zone \"{}\"",
+                cfg.calendar.time_zone, cfg.city.time_zone
+            ),
+        ));
+    }
+    validate_messages(cfg, &mut errs);
+    validate_screening(cfg, &mut errs);
+
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigErrors(errs))
+    }
+}
+
+fn check_unit_ref(
+    units: &BTreeSet<&str>,
+    file: &str,
+    key: String,
+    id: &str,
+    errs: &mut Vec<ConfigError>,
+) {
+    if !units.contains(id) {
+        errs.push(ConfigError::new(file, key, format!("unknown unit \"{id}\"")));
+    }
+}
+
+fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn validate_city(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
+    let c = &cfg.city;
+    let f = CITY_FILE;
+    if c.name.trim().is_empty() {
+        errs.push(ConfigError::new(f, "name", "must not be empty"));
+    }
+    if c.time_zone.parse::<chrono_tz::Tz>().is_err() {
+        errs.push(ConfigError::new(
+            f,
+            "time_zone",
+            format!("unknown time zone \"{}\"", c.time_zone),
+        ));
+    }
+    for (key, id, kind) in [
+        ("office_unit", &c.office_unit, UnitKind::Office),
+        ("ioc_unit", &c.ioc_unit, UnitKind::Ioc),
+        ("leadership_unit", &c.leadership_unit, UnitKind::Leadership),
+    ] {
+        match cfg.unit(id) {
+            None => errs.push(ConfigError::new(f, key, format!("unknown unit \"{id}\""))),
+            Some(u) if u.kind != kind => errs.push(ConfigError::new(
+                f,
+                key,
+                format!("unit \"{id}\" is of kind {:?}, expected {kind:?}", u.kind),
+            )),
+            Some(_) => {}
+        }
+    }
+    if c.escalation.is_empty() {
+        errs.push(ConfigError::new(
+            f,
+            "escalation",
+            "at least one escalation threshold is needed",
+        ));
+    }
+    let mut prev: Option<f64> = None;
+    for (i, t) in c.escalation.iter().enumerate() {
+        let key = format!("escalation[{i}].fraction");
+        if !t.fraction.is_finite() || t.fraction <= 0.0 {
+            errs.push(ConfigError::new(
+                f,
+                key,
+                format!("fraction must be > 0, got {}", t.fraction),
+            ));
+        } else if let Some(p) = prev {
+            if t.fraction <= p {
+                errs.push(ConfigError::new(
+                    f,
+                    key,
+                    format!(
+                        "fractions must be strictly increasing: {} after {}",
+                        t.fraction, p
+                    ),
+                ));
+            }
+        }
+        if t.fraction.is_finite() {
+            prev = Some(prev.map_or(t.fraction, |p| p.max(t.fraction)));
+        }
+    }
+    if !c.duplicate_radius_m.is_finite() || c.duplicate_radius_m <= 0.0 {
+        errs.push(ConfigError::new(
+            f,
+            "duplicate_radius_m",
+            format!("must be > 0, got {}", c.duplicate_radius_m),
+        ));
+    }
+    if c.duplicate_window_hours == 0 {
+        errs.push(ConfigError::new(f, "duplicate_window_hours", "must be > 0"));
+    }
+    if !(0.0..=1.0).contains(&c.auto_assign_min_confidence) {
+        errs.push(ConfigError::new(
+            f,
+            "auto_assign_min_confidence",
+            format!(
+                "must be between 0 and 1 (0 disables auto-assign), got {}",
+                c.auto_assign_min_confidence
+            ),
+        ));
+    }
+}
+
+fn validate_units(cfg: &CityConfig, wards: &BTreeSet<&str>, errs: &mut Vec<ConfigError>) {
+    let f = UNITS_FILE;
+    let mut seen = BTreeSet::new();
+    for (i, u) in cfg.units.iter().enumerate() {
+        if !is_code(&u.id) {
+            errs.push(ConfigError::new(
+                f,
+                format!("unit[{i}].id"),
+                format!("\"{}\" must be lower-case letters, digits or _", u.id),
+            ));
+        }
+        if !seen.insert(u.id.as_str()) {
+            errs.push(ConfigError::new(
+                f,
+                format!("unit[{i}].id"),
+                format!("duplicate unit id \"{}\"", u.id),
+            ));
+        }
+        if u.name.trim().is_empty() {
+            errs.push(ConfigError::new(
+                f,
+                format!("unit[{i}].name"),
+                "must not be empty",
+            ));
+        }
+        match (&u.ward, u.kind) {
+            (Some(w), _) if !wards.contains(w.as_str()) => errs.push(ConfigError::new(
+                f,
+                format!("unit[{i}].ward"),
+                format!("unknown ward \"{w}\""),
+            )),
+            (None, UnitKind::Ward) => errs.push(ConfigError::new(
+                f,
+                format!("unit[{i}].ward"),
+                format!("ward unit \"{}\" must name its ward", u.id),
+            )),
+            _ => {}
+        }
+        let c = &u.contacts;
+        for (field, list) in [("sms", &c.sms), ("head_sms", &c.head_sms)] {
+            for (j, n) in list.iter().enumerate() {
+                let digits = n.strip_prefix('+').unwrap_or(n);
+                if digits.len() < 6 || !digits.chars().all(|ch| ch.is_ascii_digit()) {
+                    errs.push(ConfigError::new(
+                        f,
+                        format!("unit[{i}].contacts.{field}[{j}]"),
+                        format!("\"{n}\" is not a phone number (digits, optional leading +)"),
+                    ));
+                }
+            }
+        }
+        for (field, list) in [("email", &c.email), ("head_email", &c.head_email)] {
+            for (j, e) in list.iter().enumerate() {
+                let ok = e
+                    .split_once('@')
+                    .is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !e.contains(' '));
+                if !ok {
+                    errs.push(ConfigError::new(
+                        f,
+                        format!("unit[{i}].contacts.{field}[{j}]"),
+                        format!("\"{e}\" is not an e-mail address"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn validate_categories(cfg: &CityConfig, units: &BTreeSet<&str>, errs: &mut Vec<ConfigError>) {
+    let f = CATEGORIES_FILE;
+    if cfg.categories.is_empty() {
+        errs.push(ConfigError::new(f, "category", "no category configured"));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, c) in cfg.categories.iter().enumerate() {
+        let k = |s: &str| format!("category[{i}].{s}");
+        if !is_code(&c.code) {
+            errs.push(ConfigError::new(
+                f,
+                k("code"),
+                format!("\"{}\" must be lower-case letters, digits or _", c.code),
+            ));
+        }
+        if !seen.insert(c.code.as_str()) {
+            errs.push(ConfigError::new(
+                f,
+                k("code"),
+                format!("duplicate category code \"{}\"", c.code),
+            ));
+        }
+        if c.name.trim().is_empty() {
+            errs.push(ConfigError::new(f, k("name"), "must not be empty"));
+        }
+        if let Routing::Unit { unit } = &c.routing {
+            check_unit_ref(units, f, k("routing.unit"), unit, errs);
+        }
+        for (j, u) in c.coordinating_units.iter().enumerate() {
+            check_unit_ref(units, f, k(&format!("coordinating_units[{j}]")), u, errs);
+        }
+        if cfg.wards.is_empty() {
+            if c.routing == Routing::Ward {
+                errs.push(ConfigError::new(
+                    f,
+                    k("routing"),
+                    "ward routing needs wards, but wards.toml configures none",
+                ));
+            }
+            if c.coordinate_with_ward {
+                errs.push(ConfigError::new(
+                    f,
+                    k("coordinate_with_ward"),
+                    "needs wards, but wards.toml configures none",
+                ));
+            }
+        }
+        if let Some(p) = &c.policy {
+            if p.note.trim().is_empty() {
+                errs.push(ConfigError::new(
+                    f,
+                    k("policy.note"),
+                    "a local policy must explain itself",
+                ));
+            }
+        }
+        match (c.deadline_hours, c.clock) {
+            (None, None) if c.policy.is_none() => errs.push(ConfigError::new(
+                f,
+                k("deadline_hours"),
+                format!(
+                    "category \"{}\" has no deadline (deadline_hours + clock) and no documented policy",
+                    c.code
+                ),
+            )),
+            (None, None) => {}
+            (Some(_), None) => errs.push(ConfigError::new(
+                f,
+                k("clock"),
+                "deadline_hours needs a clock (\"clock_hours\" or \"working_hours\")",
+            )),
+            (None, Some(_)) => errs.push(ConfigError::new(
+                f,
+                k("deadline_hours"),
+                "clock is set but deadline_hours is missing",
+            )),
+            (Some(h), Some(_)) => {
+                if !h.is_finite() || h <= 0.0 {
+                    errs.push(ConfigError::new(
+                        f,
+                        k("deadline_hours"),
+                        format!("deadline must be > 0 hours, got {h}"),
+                    ));
+                } else if h > MAX_DEADLINE_HOURS {
+                    errs.push(ConfigError::new(
+                        f,
+                        k("deadline_hours"),
+                        format!("deadline must be at most {MAX_DEADLINE_HOURS} hours, got {h}"),
+                    ));
+                } else if ((h * 60.0).round() - h * 60.0).abs() > 1e-6 {
+                    errs.push(ConfigError::new(
+                        f,
+                        k("deadline_hours"),
+                        format!("deadline must be a whole number of minutes, got {h} hours"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Longest deadline a category may have (one year of hours).
+pub const MAX_DEADLINE_HOURS: f64 = 24.0 * 366.0;
+
+fn validate_wards(cfg: &CityConfig, units: &BTreeSet<&str>, errs: &mut Vec<ConfigError>) {
+    let f = WARDS_FILE;
+    let mut seen = BTreeSet::new();
+    for (i, w) in cfg.wards.iter().enumerate() {
+        let k = |s: &str| format!("ward[{i}].{s}");
+        if !is_code(&w.id) {
+            errs.push(ConfigError::new(
+                f,
+                k("id"),
+                format!("\"{}\" must be lower-case letters, digits or _", w.id),
+            ));
+        }
+        if !seen.insert(w.id.as_str()) {
+            errs.push(ConfigError::new(
+                f,
+                k("id"),
+                format!("duplicate ward id \"{}\"", w.id),
+            ));
+        }
+        if w.kind != "phuong" && w.kind != "xa" {
+            errs.push(ConfigError::new(
+                f,
+                k("kind"),
+                format!("\"{}\" must be \"phuong\" or \"xa\"", w.kind),
+            ));
+        }
+        check_unit_ref(units, f, k("unit"), &w.unit, errs);
+        let mut distinct: Vec<[f64; 2]> = Vec::new();
+        for (j, p) in w.boundary.iter().enumerate() {
+            let [lon, lat] = *p;
+            if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+                errs.push(ConfigError::new(
+                    f,
+                    k(&format!("boundary[{j}]")),
+                    format!("longitude {lon} out of range -180..180 (pairs are [lon, lat])"),
+                ));
+            }
+            if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+                errs.push(ConfigError::new(
+                    f,
+                    k(&format!("boundary[{j}]")),
+                    format!("latitude {lat} out of range -90..90 (pairs are [lon, lat])"),
+                ));
+            }
+            if !distinct.contains(p) {
+                distinct.push(*p);
+            }
+        }
+        if distinct.len() < 3 {
+            errs.push(ConfigError::new(
+                f,
+                k("boundary"),
+                format!(
+                    "a boundary needs at least 3 distinct points, got {}",
+                    distinct.len()
+                ),
+            ));
+        }
+    }
+}
+
+fn validate_messages(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
+    let texts = &cfg.messages.texts;
+    let mut required: Vec<String> = REQUIRED_GUIDANCE_KEYS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for kind in NOTIFICATION_KINDS {
+        for ch in NOTIFICATION_CHANNELS {
+            required.push(format!("{kind}.{ch}"));
+        }
+    }
+    for key in required {
+        match texts.get(&key) {
+            None => errs.push(ConfigError::new(MESSAGES_FILE, key, "missing message")),
+            Some(t) if t.trim().is_empty() => {
+                errs.push(ConfigError::new(MESSAGES_FILE, key, "empty message"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, t) in texts {
+        if t.matches('{').count() != t.matches('}').count() {
+            errs.push(ConfigError::new(
+                MESSAGES_FILE,
+                key.clone(),
+                "unbalanced { } in placeholders",
+            ));
+        }
+    }
+}
+
+fn validate_screening(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
+    let f = SCREENING_FILE;
+    let s = &cfg.screening;
+    let mut seen = BTreeSet::new();
+    for (i, r) in s.out_of_scope.iter().enumerate() {
+        if !seen.insert(r.code.as_str()) {
+            errs.push(ConfigError::new(
+                f,
+                format!("out_of_scope[{i}].code"),
+                format!("duplicate out-of-scope code \"{}\"", r.code),
+            ));
+        }
+        if r.phrases.iter().all(|p| p.trim().is_empty()) {
+            errs.push(ConfigError::new(
+                f,
+                format!("out_of_scope[{i}].phrases"),
+                "needs at least one phrase",
+            ));
+        }
+        if !cfg.messages.texts.contains_key(&r.guidance_key) {
+            errs.push(ConfigError::new(
+                f,
+                format!("out_of_scope[{i}].guidance_key"),
+                format!("message \"{}\" is missing from messages.toml", r.guidance_key),
+            ));
+        }
+    }
+    for code in s.category_keywords.keys() {
+        if cfg.category(code).is_none() {
+            errs.push(ConfigError::new(
+                f,
+                format!("category_keywords.{code}"),
+                format!("unknown category \"{code}\""),
+            ));
+        }
+    }
+}
