@@ -17,3 +17,4 @@ pub mod service;
 pub mod text;
 
 pub use error::DomainError;
+pub use rules::{DeadlineRule, Rules};
