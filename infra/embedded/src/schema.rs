@@ -1,0 +1,128 @@
+//! Database schema and migrations (a `schema_version` table records what was applied).
+
+use rusqlite::Connection;
+
+/// Ordered migrations; index + 1 is the schema version each one produces.
+const MIGRATIONS: &[&str] = &[
+    // 1: reports, their unit lookup, idempotency keys, the transactional outbox, accounts,
+    //    in-process queue deliveries and dead letters, and the notification outbox.
+    r#"
+    CREATE TABLE reports (
+        id                 TEXT PRIMARY KEY,
+        version            INTEGER NOT NULL,
+        state              TEXT NOT NULL,
+        category           TEXT NOT NULL,
+        ward               TEXT,
+        lead_unit          TEXT,
+        reporter           TEXT,
+        created_at         INTEGER NOT NULL,
+        due_at             INTEGER,
+        clock_running      INTEGER NOT NULL,
+        next_escalation_at INTEGER,
+        public             INTEGER NOT NULL,
+        doc                TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX reports_created   ON reports (created_at DESC, id DESC);
+    CREATE INDEX reports_state     ON reports (state, created_at DESC, id DESC);
+    CREATE INDEX reports_category  ON reports (category, created_at DESC, id DESC);
+    CREATE INDEX reports_ward      ON reports (ward, created_at DESC, id DESC) WHERE ward IS NOT NULL;
+    CREATE INDEX reports_reporter  ON reports (reporter, created_at DESC, id DESC) WHERE reporter IS NOT NULL;
+    CREATE INDEX reports_public    ON reports (created_at DESC, id DESC) WHERE public = 1;
+    CREATE INDEX reports_overdue   ON reports (due_at) WHERE clock_running = 1 AND due_at IS NOT NULL;
+    CREATE INDEX reports_escalation ON reports (next_escalation_at, id) WHERE next_escalation_at IS NOT NULL;
+
+    CREATE TABLE report_units (
+        unit       TEXT NOT NULL,
+        report_id  TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (unit, report_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX report_units_by_unit ON report_units (unit, created_at DESC, report_id DESC);
+    CREATE INDEX report_units_by_report ON report_units (report_id);
+
+    CREATE TABLE idempotency (
+        key       TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE outbox (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id     TEXT NOT NULL UNIQUE,
+        report_id    TEXT NOT NULL,
+        json         TEXT NOT NULL,
+        published_at INTEGER
+    );
+    CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
+
+    CREATE TABLE accounts (
+        id       TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        doc      TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        consumer        TEXT NOT NULL,
+        event_id        TEXT NOT NULL,
+        report_id       TEXT NOT NULL,
+        json            TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error      TEXT,
+        UNIQUE (consumer, event_id)
+    );
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id);
+
+    CREATE TABLE dead_letters (
+        consumer   TEXT NOT NULL,
+        event_id   TEXT NOT NULL,
+        report_id  TEXT NOT NULL,
+        json       TEXT NOT NULL,
+        attempts   INTEGER NOT NULL,
+        last_error TEXT,
+        failed_at  INTEGER NOT NULL,
+        PRIMARY KEY (consumer, event_id)
+    );
+
+    CREATE TABLE notifications (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        id         TEXT NOT NULL UNIQUE,
+        channel    TEXT NOT NULL,
+        report_id  TEXT,
+        status     TEXT NOT NULL,
+        error      TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        doc        TEXT NOT NULL
+    );
+    CREATE INDEX notifications_report ON notifications (report_id, seq) WHERE report_id IS NOT NULL;
+    "#,
+];
+
+/// The schema version this build expects.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Applies the migrations not applied yet, each in its own transaction.
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version <= current {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [version],
+        )?;
+        tx.commit()?;
+        tracing::info!(version, "applied database migration");
+    }
+    Ok(current.max(SCHEMA_VERSION))
+}
