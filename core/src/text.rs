@@ -1,1 +1,417 @@
-//! (in progress)
+//! Vietnamese text normalisation and phrase matching.
+//!
+//! Citizens write Vietnamese with or without diacritics, in NFC (precomposed) or NFD (decomposed)
+//! form, with teencode ("ko", "dc", "ntn") and with spacing tricks meant to slip past filters
+//! ("k h i ế u  n ạ i", "đ.m", "đ-ị-t", "nguuu"). Everything here is insensitive to those, so
+//! screening (Đ.6.3, Đ.3.1.c) and category suggestions see the same words however they were typed.
+//!
+//! Two spellings of each word are kept:
+//! - `plain`: lowercase ASCII, diacritics stripped, `đ` → `d` (what [`normalize`] returns);
+//! - `folded`: lowercase with the Vietnamese diacritics kept (NFC, marks in a canonical order),
+//!   used when a word is only unambiguous with its diacritics ("cặc" vs "các", "lồn" vs "lớn").
+//!
+//! Matching is whole-word: "ngu" never matches inside "nguồn", "dm" never inside "admin".
+
+use std::ops::Range;
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+use unicode_normalization::UnicodeNormalization;
+
+/// Common teencode / abbreviations, keyed by their plain (ASCII) spelling, expanded to the words
+/// they stand for (with diacritics). Keys are never Vietnamese syllables, so no real word is
+/// rewritten; values never contain a key, so [`normalize`] is idempotent. Single letters ("k",
+/// "j", "r") are deliberately absent: they are too ambiguous and are the raw material of spacing
+/// tricks ("k h i ế u").
+const TEENCODE: &[(&str, &str)] = &[
+    ("ko", "không"),
+    ("khg", "không"),
+    ("hok", "không"),
+    ("kh0", "không"),
+    ("dc", "được"),
+    ("ntn", "như thế nào"),
+    ("vs", "với"),
+    ("mn", "mọi người"),
+    ("mng", "mọi người"),
+    ("mk", "mình"),
+    ("mik", "mình"),
+    ("wa", "quá"),
+    ("sdt", "số điện thoại"),
+    ("tp", "thành phố"),
+    ("ubnd", "ủy ban nhân dân"),
+    ("csgt", "cảnh sát giao thông"),
+    ("atgt", "an toàn giao thông"),
+    ("tngt", "tai nạn giao thông"),
+    ("attp", "an toàn thực phẩm"),
+    ("vsattp", "vệ sinh an toàn thực phẩm"),
+    ("oto", "ô tô"),
+];
+
+/// One word of a text, with where it came from in the original string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Lowercase, diacritics kept, NFC with Vietnamese marks in canonical order.
+    pub folded: String,
+    /// Lowercase ASCII, diacritics stripped, `đ` → `d`.
+    pub plain: String,
+    /// Byte range in the original text (teencode expansions share their source's range).
+    pub span: Range<usize>,
+}
+
+impl Token {
+    /// Whether the word was written with a Vietnamese diacritic (or `đ`).
+    pub fn is_accented(&self) -> bool {
+        self.folded != self.plain
+    }
+}
+
+/// How a vowel mark sorts among the marks of one letter: the vowel-shape marks (circumflex,
+/// breve, horn) before tone marks, so "e + ◌́ + ◌̂" and "e + ◌̂ + ◌́" both compose to "ế".
+fn mark_rank(m: char) -> u8 {
+    match m {
+        '\u{0302}' | '\u{0306}' | '\u{031B}' => 0,
+        _ => 1,
+    }
+}
+
+/// Letters (and digits) of one cluster: a base character and its combining marks.
+#[derive(Default)]
+struct Cluster {
+    base: Vec<char>,
+    marks: Vec<char>,
+}
+
+impl Cluster {
+    fn push_folded(&mut self, out: &mut String) {
+        if self.base.is_empty() {
+            self.marks.clear();
+            return;
+        }
+        self.marks.sort_by_key(|&m| (mark_rank(m), m));
+        self.marks.dedup();
+        let mut s = String::new();
+        s.extend(self.base.iter());
+        s.extend(self.marks.iter());
+        out.extend(s.nfc());
+        self.base.clear();
+        self.marks.clear();
+    }
+}
+
+/// Whether `c` (with its compatibility decomposition) is a letter or digit we keep in words.
+fn word_char(c: char) -> bool {
+    if c == 'đ' || c == 'Đ' {
+        return true;
+    }
+    let mut any = false;
+    decompose_compatible(c, |d| any |= d.is_ascii_alphanumeric());
+    any
+}
+
+/// Folded (lowercase, marks kept) spelling of a raw word.
+fn fold_word(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut cl = Cluster::default();
+    for c in raw.chars() {
+        let mut parts: Vec<char> = Vec::with_capacity(3);
+        if c == 'Đ' || c == 'đ' {
+            parts.push('đ');
+        } else {
+            decompose_compatible(c, |d| parts.push(d));
+        }
+        for d in parts {
+            if is_combining_mark(d) {
+                cl.marks.push(d);
+            } else if d == 'đ' || d.is_ascii_alphanumeric() {
+                cl.push_folded(&mut out);
+                cl.base.push(d.to_ascii_lowercase());
+            }
+            // Other characters of a compatibility decomposition (e.g. the fraction slash) drop.
+        }
+    }
+    cl.push_folded(&mut out);
+    out
+}
+
+/// Plain ASCII spelling of a folded word.
+fn plain_of(folded: &str) -> String {
+    let mut out = String::with_capacity(folded.len());
+    for c in folded.chars() {
+        if c == 'đ' {
+            out.push('d');
+            continue;
+        }
+        decompose_compatible(c, |d| {
+            if d.is_ascii_alphanumeric() {
+                out.push(d.to_ascii_lowercase());
+            }
+        });
+    }
+    out
+}
+
+fn teencode(plain: &str) -> Option<&'static str> {
+    TEENCODE
+        .iter()
+        .find(|(k, _)| *k == plain)
+        .map(|(_, v)| *v)
+}
+
+/// Splits a text into words. Anything that is not a letter, digit or combining mark separates
+/// words (spaces, punctuation, emoji, zero-width characters); teencode is expanded.
+pub fn tokens(s: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut end = 0usize;
+    let flush = |start: &mut Option<usize>, end: usize, out: &mut Vec<Token>| {
+        if let Some(st) = start.take() {
+            push_word(&s[st..end], st..end, out);
+        }
+    };
+    for (i, c) in s.char_indices() {
+        let next = i + c.len_utf8();
+        if is_combining_mark(c) {
+            if start.is_some() {
+                end = next;
+            }
+            continue;
+        }
+        if word_char(c) {
+            if start.is_none() {
+                start = Some(i);
+            }
+            end = next;
+        } else {
+            flush(&mut start, end, &mut out);
+        }
+    }
+    flush(&mut start, end, &mut out);
+    out
+}
+
+fn push_word(raw: &str, span: Range<usize>, out: &mut Vec<Token>) {
+    let folded = fold_word(raw);
+    if folded.is_empty() {
+        return;
+    }
+    let plain = plain_of(&folded);
+    if let Some(expansion) = teencode(&plain) {
+        for w in expansion.split(' ') {
+            out.push(Token {
+                folded: w.to_string(),
+                plain: plain_of(w),
+                span: span.clone(),
+            });
+        }
+        return;
+    }
+    out.push(Token {
+        folded,
+        plain,
+        span,
+    });
+}
+
+/// Whether a text is written with diacritics: at least a quarter of its words carry one.
+/// Texts typed without diacritics make some words ambiguous ("cac" is both "các" and a vulgar
+/// word), so screening treats such words differently there.
+pub fn is_accented(tokens: &[Token]) -> bool {
+    let words = tokens
+        .iter()
+        .filter(|t| t.plain.chars().any(|c| c.is_ascii_alphabetic()))
+        .count();
+    let accented = tokens.iter().filter(|t| t.is_accented()).count();
+    words > 0 && accented * 4 >= words
+}
+
+/// Lowercase, diacritic-free ASCII words separated by single spaces, with teencode expanded and
+/// punctuation dropped. Same result for NFC and NFD input and for marks in any order.
+pub fn normalize(s: &str) -> String {
+    let toks = tokens(s);
+    let mut out = String::with_capacity(s.len());
+    for t in &toks {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&t.plain);
+    }
+    out
+}
+
+/// Removes Vietnamese diacritics (`đ` → `d`, `Đ` → `D`), keeping case, spacing and punctuation;
+/// typographic quotes, dashes and ellipses become ASCII. For SMS sent as GSM-7.
+pub fn strip_diacritics(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            'đ' => out.push('d'),
+            'Đ' => out.push('D'),
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{2032}' => out.push('\''),
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{2033}' => out.push('"'),
+            '\u{2010}'..='\u{2015}' | '\u{2212}' => out.push('-'),
+            '\u{2026}' => out.push_str("..."),
+            '\u{00A0}' | '\u{2007}' | '\u{202F}' => out.push(' '),
+            _ => {
+                let mut kept = String::new();
+                let mut all_marks = true;
+                decompose_compatible(c, |d| {
+                    if !is_combining_mark(d) {
+                        all_marks = false;
+                        kept.push(d);
+                    }
+                });
+                if !kept.is_empty() {
+                    out.push_str(&kept);
+                } else if !all_marks {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Collapses runs of the same character ("nguuu" → "ngu").
+fn squeeze(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last = None;
+    for c in s.chars() {
+        if Some(c) != last {
+            out.push(c);
+        }
+        last = Some(c);
+    }
+    out
+}
+
+/// Word equality that forgives repeated letters in the text ("nguuu" = "ngu", "đmmm" = "đmm"),
+/// but never a shorter word ("c" ≠ "cc").
+pub fn word_eq(text_word: &str, term_word: &str) -> bool {
+    if text_word == term_word {
+        return true;
+    }
+    text_word.chars().count() > term_word.chars().count()
+        && squeeze(text_word) == squeeze(term_word)
+}
+
+/// Finds whole-word occurrences of `term` in `text` (both as word lists), returning the ranges
+/// of text word indices that match. `eq` compares one text word with one term word.
+///
+/// Besides word-for-word matches, a spacing trick is recognised: consecutive words including at
+/// least one single letter whose concatenation spells the term ("k h i e u n a i", "d.m",
+/// "đ-ị-t"), and a single text word spelling a multi-word term without spaces ("khieunai").
+pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
+    text: &[S],
+    term: &[T],
+    eq: impl Fn(&str, &str) -> bool,
+) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    let k = term.len();
+    if k == 0 {
+        return found;
+    }
+    let target: String = term.iter().map(|t| t.as_ref()).collect();
+    let target_len = squeeze(&target).chars().count();
+    let n = text.len();
+    let mut i = 0;
+    while i < n {
+        if i + k <= n && (0..k).all(|m| eq(text[i + m].as_ref(), term[m].as_ref())) {
+            found.push(i..i + k);
+            i += k;
+            continue;
+        }
+        let mut acc = String::new();
+        let mut has_single = false;
+        let mut hit = None;
+        for (j, w) in text.iter().enumerate().skip(i) {
+            let w = w.as_ref();
+            acc.push_str(w);
+            has_single |= w.chars().count() == 1;
+            if squeeze(&acc).chars().count() > target_len {
+                break;
+            }
+            let width = j - i + 1;
+            let trick = (width >= 2 && has_single) || (width == 1 && k >= 2);
+            if trick && eq(&acc, &target) {
+                hit = Some(i..j + 1);
+                break;
+            }
+        }
+        match hit {
+            Some(r) => {
+                i = r.end;
+                found.push(r);
+            }
+            None => i += 1,
+        }
+    }
+    found
+}
+
+/// Whole-word match of an already [`normalize`]d phrase in an already normalized text,
+/// forgiving spacing tricks and repeated letters (see [`find_matches`]).
+pub fn contains_phrase(normalized_text: &str, normalized_phrase: &str) -> bool {
+    let text: Vec<&str> = normalized_text.split_whitespace().collect();
+    let phrase: Vec<&str> = normalized_phrase.split_whitespace().collect();
+    !find_matches(&text, &phrase, word_eq).is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_and_lowercases() {
+        assert_eq!(
+            normalize("Lấn chiếm VỈA HÈ, đường Trần Phú!"),
+            "lan chiem via he duong tran phu"
+        );
+        assert_eq!(normalize("  Đ.m  "), "d m");
+        assert_eq!(normalize(""), "");
+    }
+
+    #[test]
+    fn nfc_nfd_and_mark_order_agree() {
+        let nfc = "Khiếu nại ở phường Quyết Thắng";
+        let nfd: String = nfc.nfd().collect();
+        assert_ne!(nfc, nfd);
+        assert_eq!(normalize(nfc), normalize(&nfd));
+        // e + acute + circumflex (odd order) folds to the same "ế".
+        let odd = "khie\u{0301}\u{0302}u";
+        assert_eq!(tokens(odd)[0].folded, "khiếu");
+        assert_eq!(tokens(&nfd)[0].folded, "khiếu");
+    }
+
+    #[test]
+    fn teencode_expands() {
+        assert_eq!(normalize("ko dc"), "khong duoc");
+        assert_eq!(normalize("Xe oto đỗ ntn vậy"), "xe o to do nhu the nao vay");
+    }
+
+    #[test]
+    fn spans_point_into_the_original() {
+        let s = "Đ.m  cán bộ";
+        let t = tokens(s);
+        assert_eq!(&s[t[0].span.clone()], "Đ");
+        assert_eq!(&s[t[2].span.clone()], "cán");
+    }
+
+    #[test]
+    fn whole_words_only() {
+        assert!(contains_phrase("tai nan giao thong", "giao thong"));
+        assert!(!contains_phrase("nguon nuoc", "ngu"));
+        assert!(!contains_phrase("admin he thong", "dm"));
+        assert!(contains_phrase("k h i e u n a i", "khieu nai"));
+        assert!(contains_phrase("toi khieunai", "khieu nai"));
+        assert!(contains_phrase("nguuu qua", "ngu"));
+        assert!(!contains_phrase("c", "cc"));
+    }
+
+    #[test]
+    fn strip_diacritics_keeps_case_and_punctuation() {
+        assert_eq!(
+            strip_diacritics("Đơn vị: UBND phường Đoàn Kết – “đã xử lý”…"),
+            "Don vi: UBND phuong Doan Ket - \"da xu ly\"..."
+        );
+        let nfd: String = "Nậm Loỏng".nfd().collect();
+        assert_eq!(strip_diacritics(&nfd), "Nam Loong");
+    }
+}
