@@ -1,1 +1,287 @@
-//! (in progress)
+//! In-memory port implementations for core tests (not used by any runtime).
+
+use crate::model::*;
+use crate::ports::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Backend("lock poisoned".into())
+}
+
+#[derive(Default)]
+struct Inner {
+    reports: BTreeMap<String, Report>,
+    idem: HashMap<String, ReportId>,
+    outbox: Vec<(EventEnvelope, bool)>,
+    accounts: BTreeMap<String, StaffAccount>,
+}
+
+/// Reports, outbox and accounts in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[async_trait]
+impl ReportStore for MemoryStore {
+    async fn create(
+        &self,
+        report: &Report,
+        events: &[EventEnvelope],
+        idempotency_key: Option<&str>,
+    ) -> Result<CreateOutcome, StoreError> {
+        let mut g = self.inner.lock().map_err(poisoned)?;
+        if let Some(k) = idempotency_key {
+            if let Some(id) = g.idem.get(k) {
+                return Ok(CreateOutcome::Existing(id.clone()));
+            }
+        }
+        if g.reports.contains_key(report.id.as_str()) {
+            return Err(StoreError::AlreadyExists);
+        }
+        if let Some(k) = idempotency_key {
+            g.idem.insert(k.to_string(), report.id.clone());
+        }
+        g.reports.insert(report.id.0.clone(), report.clone());
+        g.outbox.extend(events.iter().cloned().map(|e| (e, false)));
+        Ok(CreateOutcome::Created)
+    }
+
+    async fn get(&self, id: &ReportId) -> Result<Option<Report>, StoreError> {
+        Ok(self.inner.lock().map_err(poisoned)?.reports.get(id.as_str()).cloned())
+    }
+
+    async fn update(
+        &self,
+        report: &Report,
+        expected_version: u64,
+        events: &[EventEnvelope],
+    ) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().map_err(poisoned)?;
+        match g.reports.get(report.id.as_str()) {
+            None => return Err(StoreError::NotFound),
+            Some(cur) if cur.version != expected_version => return Err(StoreError::Conflict),
+            _ => {}
+        }
+        g.reports.insert(report.id.0.clone(), report.clone());
+        g.outbox.extend(events.iter().cloned().map(|e| (e, false)));
+        Ok(())
+    }
+
+    async fn query(&self, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
+        let g = self.inner.lock().map_err(poisoned)?;
+        let mut all: Vec<&Report> = g.reports.values().filter(|r| q.matches(r)).collect();
+        all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        let start = match &q.cursor {
+            None => 0,
+            Some(c) => {
+                let pos: usize = c.parse().map_err(|_| StoreError::BadCursor)?;
+                if pos > all.len() {
+                    return Err(StoreError::BadCursor);
+                }
+                pos
+            }
+        };
+        let end = (start + q.page_size()).min(all.len());
+        Ok(Page {
+            items: all[start..end].iter().map(|r| (*r).clone()).collect(),
+            next_cursor: (end < all.len()).then(|| end.to_string()),
+        })
+    }
+
+    async fn escalations_due(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Report>, StoreError> {
+        let g = self.inner.lock().map_err(poisoned)?;
+        let mut v: Vec<Report> = g
+            .reports
+            .values()
+            .filter(|r| r.escalation.next_at.is_some_and(|t| t <= until))
+            .cloned()
+            .collect();
+        v.sort_by_key(|r| r.escalation.next_at);
+        v.truncate(limit);
+        Ok(v)
+    }
+
+    async fn pending_events(&self, limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
+        let g = self.inner.lock().map_err(poisoned)?;
+        Ok(g.outbox
+            .iter()
+            .filter(|(_, done)| !done)
+            .take(limit)
+            .map(|(e, _)| e.clone())
+            .collect())
+    }
+
+    async fn mark_published(&self, event_ids: &[String]) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().map_err(poisoned)?;
+        for (e, done) in g.outbox.iter_mut() {
+            if event_ids.contains(&e.id) {
+                *done = true;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn create_account(&self, account: &StaffAccount) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().map_err(poisoned)?;
+        if g.accounts.values().any(|a| a.username == account.username) {
+            return Err(StoreError::AlreadyExists);
+        }
+        g.accounts.insert(account.id.clone(), account.clone());
+        Ok(())
+    }
+    async fn account_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<StaffAccount>, StoreError> {
+        let g = self.inner.lock().map_err(poisoned)?;
+        Ok(g.accounts.values().find(|a| a.username == username).cloned())
+    }
+    async fn account_by_id(&self, id: &str) -> Result<Option<StaffAccount>, StoreError> {
+        Ok(self.inner.lock().map_err(poisoned)?.accounts.get(id).cloned())
+    }
+    async fn save_account(&self, account: &StaffAccount) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().map_err(poisoned)?;
+        if !g.accounts.contains_key(&account.id) {
+            return Err(StoreError::NotFound);
+        }
+        g.accounts.insert(account.id.clone(), account.clone());
+        Ok(())
+    }
+    async fn list_accounts(&self) -> Result<Vec<StaffAccount>, StoreError> {
+        Ok(self.inner.lock().map_err(poisoned)?.accounts.values().cloned().collect())
+    }
+}
+
+/// Objects in memory; presigned URLs are `memory://` placeholders.
+#[derive(Default)]
+pub struct MemoryMedia {
+    objects: Mutex<HashMap<String, (Vec<u8>, String)>>,
+}
+
+#[async_trait]
+impl MediaStore for MemoryMedia {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        _max_size: u64,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, MediaError> {
+        Ok(PresignedUrl {
+            url: format!("memory://{key}"),
+            method: "PUT".into(),
+            headers: vec![("Content-Type".into(), content_type.into())],
+            expires_at: Utc::now() + ChronoDuration::seconds(ttl.as_secs() as i64),
+        })
+    }
+    async fn presign_get(&self, key: &str, ttl: Duration) -> Result<PresignedUrl, MediaError> {
+        Ok(PresignedUrl {
+            url: format!("memory://{key}"),
+            method: "GET".into(),
+            headers: vec![],
+            expires_at: Utc::now() + ChronoDuration::seconds(ttl.as_secs() as i64),
+        })
+    }
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, MediaError> {
+        let g = self
+            .objects
+            .lock()
+            .map_err(|_| MediaError::Backend("lock".into()))?;
+        Ok(g.get(key).map(|(b, ct)| ObjectMeta {
+            size: b.len() as u64,
+            content_type: Some(ct.clone()),
+        }))
+    }
+    async fn read(&self, key: &str, max_size: u64) -> Result<Vec<u8>, MediaError> {
+        let g = self
+            .objects
+            .lock()
+            .map_err(|_| MediaError::Backend("lock".into()))?;
+        let (b, _) = g.get(key).ok_or(MediaError::NotFound)?;
+        if b.len() as u64 > max_size {
+            return Err(MediaError::TooLarge);
+        }
+        Ok(b.clone())
+    }
+    async fn write(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), MediaError> {
+        self.objects
+            .lock()
+            .map_err(|_| MediaError::Backend("lock".into()))?
+            .insert(key.to_string(), (bytes.to_vec(), content_type.to_string()));
+        Ok(())
+    }
+}
+
+/// Records notifications (deduplicated by id).
+#[derive(Default)]
+pub struct RecordingNotifier {
+    pub sent: Mutex<Vec<Notification>>,
+}
+
+impl RecordingNotifier {
+    pub fn all(&self) -> Vec<Notification> {
+        self.sent.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Notifier for RecordingNotifier {
+    async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
+        let mut g = self
+            .sent
+            .lock()
+            .map_err(|_| NotifyError("lock".into()))?;
+        if !g.iter().any(|x| x.id == n.id) {
+            g.push(n.clone());
+        }
+        Ok(())
+    }
+}
+
+/// A settable clock.
+pub struct FixedClock(Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    pub fn new(t: DateTime<Utc>) -> Self {
+        FixedClock(Mutex::new(t))
+    }
+    pub fn set(&self, t: DateTime<Utc>) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = t;
+        }
+    }
+    pub fn advance(&self, d: ChronoDuration) {
+        if let Ok(mut g) = self.0.lock() {
+            *g += d;
+        }
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|g| *g).unwrap_or_else(|_| Utc::now())
+    }
+}
+
+/// Sequential ids ("r-000001"...), time-ordered like the real ones.
+#[derive(Default)]
+pub struct SeqIds(AtomicU64);
+
+impl IdGenerator for SeqIds {
+    fn new_id(&self) -> String {
+        format!("id-{:08}", self.0.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+}

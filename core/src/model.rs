@@ -380,6 +380,7 @@ pub enum Action {
     Escalate,
     RevealReporter,
     MarkSecret,
+    ViewStats,
 }
 
 impl Action {
@@ -410,6 +411,7 @@ impl Action {
             Action::Escalate => "escalate",
             Action::RevealReporter => "reveal_reporter",
             Action::MarkSecret => "mark_secret",
+            Action::ViewStats => "view_stats",
         }
     }
 }
