@@ -6,16 +6,16 @@
 pub mod calendar;
 pub mod config;
 pub mod error;
-// WIP-GATE pub mod lifecycle;
+pub mod lifecycle;
 pub mod memory;
 pub mod model;
 pub mod ports;
 pub mod routing;
 pub mod rules;
 pub mod screening;
-// WIP-GATE pub mod service;
+pub mod service;
 pub mod text;
-// WIP-GATE pub mod views;
+pub mod views;
 
 pub use error::DomainError;
 pub use rules::{DeadlineRule, Rules};
