@@ -396,7 +396,11 @@ impl WorkingCalendar {
         for y in &cal.years {
             if let Some(jan1) = NaiveDate::from_ymd_opt(*y, 1, 1) {
                 if let Err(e) = cal.next_working_instant(cal.midnight_utc(jan1)) {
-                    errs.push(ConfigError::new(CALENDAR_FILE, format!("years.{y}"), e.to_string()));
+                    errs.push(ConfigError::new(
+                        CALENDAR_FILE,
+                        format!("years.{y}"),
+                        e.to_string(),
+                    ));
                 }
             }
         }
@@ -489,7 +493,10 @@ impl WorkingCalendar {
     }
 
     /// Working periods of `date` as UTC intervals.
-    fn intervals_on(&self, date: NaiveDate) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+    fn intervals_on(
+        &self,
+        date: NaiveDate,
+    ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
         self.periods_on(date)
             .iter()
             .map(move |p| (self.at_minute(date, p.start), self.at_minute(date, p.end)))
@@ -670,10 +677,21 @@ mod tests {
     fn periods_parse_and_refuse_nonsense() {
         assert_eq!(
             Period::parse("07:30-11:30"),
-            Ok(Period { start: 450, end: 690 })
+            Ok(Period {
+                start: 450,
+                end: 690
+            })
         );
         assert_eq!(Period::parse("22:00-24:00").map(|p| p.end), Ok(1440));
-        for bad in ["7h30-11h30", "11:30-07:30", "07:30-07:30", "07:60-08:00", "0730-1130", "24:00-24:00", "25:00-26:00"] {
+        for bad in [
+            "7h30-11h30",
+            "11:30-07:30",
+            "07:30-07:30",
+            "07:60-08:00",
+            "0730-1130",
+            "24:00-24:00",
+            "25:00-26:00",
+        ] {
             assert!(Period::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -742,7 +760,13 @@ mod tests {
             name: "winter".into(),
             from: "11-01".into(),
             to: "02-28".into(),
-            weekly: weekly(&[("mon", winter), ("tue", winter), ("wed", winter), ("thu", winter), ("fri", winter)]),
+            weekly: weekly(&[
+                ("mon", winter),
+                ("tue", winter),
+                ("wed", winter),
+                ("thu", winter),
+                ("fri", winter),
+            ]),
         });
         let cal = WorkingCalendar::compile(&c).unwrap();
         assert_eq!(cal.season(d(2026, 12, 31)), Some("winter"));
@@ -758,10 +782,13 @@ mod tests {
     #[test]
     fn calendar_errors_name_their_keys() {
         let mut c = cfg();
+        c.weekly.days.insert(
+            "tue".into(),
+            vec!["07:30-11:30".into(), "11:00-12:00".into()],
+        );
         c.weekly
             .days
-            .insert("tue".into(), vec!["07:30-11:30".into(), "11:00-12:00".into()]);
-        c.weekly.days.insert("fry".into(), vec!["07:30-11:30".into()]);
+            .insert("fry".into(), vec!["07:30-11:30".into()]);
         c.time_zone = "Asia/Lai_Chau".into();
         c.seasons.push(Season {
             name: "a".into(),
@@ -814,7 +841,10 @@ mod tests {
             "calendar.toml: years.20x6: not a year",
         ];
         for e in expect {
-            assert!(errs.iter().any(|x| x.starts_with(e)), "missing {e:?} in {errs:#?}");
+            assert!(
+                errs.iter().any(|x| x.starts_with(e)),
+                "missing {e:?} in {errs:#?}"
+            );
         }
     }
 
@@ -833,7 +863,12 @@ mod tests {
         let mut c = cfg();
         c.weekly.days.clear();
         let errs = keys(&WorkingCalendar::compile(&c).unwrap_err());
-        assert!(errs.contains(&"calendar.toml: weekly.days: no working period in the whole week".to_string()), "{errs:?}");
+        assert!(
+            errs.contains(
+                &"calendar.toml: weekly.days: no working period in the whole week".to_string()
+            ),
+            "{errs:?}"
+        );
     }
 
     #[test]
@@ -855,7 +890,9 @@ mod tests {
         c.years.insert("2027".into(), y27);
         let errs = keys(&WorkingCalendar::compile(&c).unwrap_err());
         assert!(
-            errs.iter().any(|e| e.starts_with("calendar.toml: years.2026: no working time within 400 days after 2026-01-01")),
+            errs.iter().any(|e| e.starts_with(
+                "calendar.toml: years.2026: no working time within 400 days after 2026-01-01"
+            )),
             "{errs:?}"
         );
     }

@@ -35,13 +35,17 @@ impl Rules {
     pub fn from_config(config: CityConfig) -> Result<Rules, ConfigErrors> {
         config::validate(&config)?;
         let calendar = WorkingCalendar::compile(&config.calendar).map_err(ConfigErrors)?;
-        let tz = config.city.time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
-            ConfigErrors(vec![ConfigError::new(
-                CITY_FILE,
-                "time_zone",
-                format!("unknown time zone \"{}\"", config.city.time_zone),
-            )])
-        })?;
+        let tz = config
+            .city
+            .time_zone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| {
+                ConfigErrors(vec![ConfigError::new(
+                    CITY_FILE,
+                    "time_zone",
+                    format!("unknown time zone \"{}\"", config.city.time_zone),
+                )])
+            })?;
         Ok(Rules {
             config,
             calendar,
@@ -118,7 +122,12 @@ impl Rules {
 
     /// Share of the deadline used at `now` (0 before the start, 1.0 at the due instant, above 1
     /// when overdue), on the rule's clock.
-    pub fn elapsed_fraction(&self, rule: DeadlineRule, start: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
+    pub fn elapsed_fraction(
+        &self,
+        rule: DeadlineRule,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> f64 {
         if now <= start {
             return 0.0;
         }
@@ -132,7 +141,12 @@ impl Rules {
     /// Minutes left until the due instant on the rule's clock (whole minutes, rounded down).
     /// Negative exactly when `now` is past the due instant: then minus the overdue time on the
     /// rule's clock, rounded up, and at least 1 (so 18:00 after a 17:30 working-hours due is -1).
-    pub fn remaining_minutes(&self, rule: DeadlineRule, start: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    pub fn remaining_minutes(
+        &self,
+        rule: DeadlineRule,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> i64 {
         let due = self.due_at(rule, start);
         if now <= due {
             self.clock_seconds(rule, now, due) / 60

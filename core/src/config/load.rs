@@ -191,7 +191,9 @@ pub fn from_sources(files: &[(&str, &str)]) -> Result<CityConfig, ConfigErrors> 
     let screening: Option<ScreeningConfig> =
         parse(SCREENING_FILE, text(SCREENING_FILE), &mut errors);
 
-    match (city, categories, units, wards, calendar, messages, screening) {
+    match (
+        city, categories, units, wards, calendar, messages, screening,
+    ) {
         (
             Some(city),
             Some(categories),
@@ -291,7 +293,11 @@ fn flatten_messages(
         match v {
             toml::Value::String(s) => {
                 if out.insert(key.clone(), s.clone()).is_some() {
-                    errors.push(ConfigError::new(MESSAGES_FILE, key, "defined more than once"));
+                    errors.push(ConfigError::new(
+                        MESSAGES_FILE,
+                        key,
+                        "defined more than once",
+                    ));
                 }
             }
             toml::Value::Table(t) => flatten_messages(&key, t, out, errors),
@@ -345,7 +351,11 @@ fn check_unit_ref(
     errs: &mut Vec<ConfigError>,
 ) {
     if !units.contains(id) {
-        errs.push(ConfigError::new(file, key, format!("unknown unit \"{id}\"")));
+        errs.push(ConfigError::new(
+            file,
+            key,
+            format!("unknown unit \"{id}\""),
+        ));
     }
 }
 
@@ -724,7 +734,10 @@ fn validate_screening(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
             errs.push(ConfigError::new(
                 f,
                 format!("out_of_scope[{i}].guidance_key"),
-                format!("message \"{}\" is missing from messages.toml", r.guidance_key),
+                format!(
+                    "message \"{}\" is missing from messages.toml",
+                    r.guidance_key
+                ),
             ));
         }
     }
