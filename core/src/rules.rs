@@ -26,9 +26,37 @@ pub struct Rules {
     pub tz: chrono_tz::Tz,
 }
 
-/// Folder of the shipped default config (Lai Châu).
-// TODO(H1): embed with include_str! once wards.toml and screening.toml exist.
-const LAICHAU_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/laichau");
+/// The shipped default config (Lai Châu, `config/laichau/`), embedded at build time.
+const LAICHAU: [(&str, &str); 7] = [
+    (
+        config::CITY_FILE,
+        include_str!("../../config/laichau/city.toml"),
+    ),
+    (
+        config::CATEGORIES_FILE,
+        include_str!("../../config/laichau/categories.toml"),
+    ),
+    (
+        config::UNITS_FILE,
+        include_str!("../../config/laichau/units.toml"),
+    ),
+    (
+        config::WARDS_FILE,
+        include_str!("../../config/laichau/wards.toml"),
+    ),
+    (
+        config::CALENDAR_FILE,
+        include_str!("../../config/laichau/calendar.toml"),
+    ),
+    (
+        config::MESSAGES_FILE,
+        include_str!("../../config/laichau/messages.toml"),
+    ),
+    (
+        config::SCREENING_FILE,
+        include_str!("../../config/laichau/screening.toml"),
+    ),
+];
 
 impl Rules {
     /// Validates `config` and compiles its calendar.
@@ -60,7 +88,7 @@ impl Rules {
 
     /// The shipped Lai Châu config (`config/laichau/`).
     pub fn laichau_default() -> Result<Rules, ConfigErrors> {
-        Rules::load_dir(Path::new(LAICHAU_DIR))
+        Rules::from_config(config::from_sources(&LAICHAU)?)
     }
 
     /// The deadline of a category. `None` for an unknown category, and for a category whose
