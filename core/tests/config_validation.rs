@@ -368,3 +368,26 @@ fn missing_and_unknown_files_are_named() {
     assert_eq!(err.0[0].file, "calendar.toml");
     assert!(err.0[0].problem.starts_with("cannot read "), "{err}");
 }
+
+/// A template with a placeholder the notification code does not fill would reach people as
+/// "{unit}": refused.
+#[test]
+fn unknown_placeholders_are_refused() {
+    let mut cfg = default_rules().config;
+    cfg.messages.texts.insert(
+        "notify.urged.sms".into(),
+        "Đôn đốc {unit} xử lý phản ánh {report_id}".into(),
+    );
+    cfg.messages.texts.insert(
+        "notify.urged.email_subject".into(),
+        "Phản ánh {report_id".into(),
+    );
+    let err = config::validate(&cfg).unwrap_err();
+    assert_eq!(
+        lines(&err),
+        vec![
+            "messages.toml: notify.urged.email_subject: unbalanced \"{\"",
+            "messages.toml: notify.urged.sms: unknown placeholder {unit} (known: {report_id}, {title}, {category}, {due})",
+        ]
+    );
+}

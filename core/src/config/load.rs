@@ -701,14 +701,40 @@ fn validate_messages(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
         }
     }
     for (key, t) in texts {
-        if t.matches('{').count() != t.matches('}').count() {
-            errs.push(ConfigError::new(
-                MESSAGES_FILE,
-                key.clone(),
-                "unbalanced { } in placeholders",
-            ));
+        if let Err(problem) = check_placeholders(t) {
+            errs.push(ConfigError::new(MESSAGES_FILE, key.clone(), problem));
         }
     }
+}
+
+/// Placeholders the notification code fills in message templates.
+pub const MESSAGE_PLACEHOLDERS: [&str; 4] = ["report_id", "title", "category", "due"];
+
+/// Every `{name}` of a template must be a known placeholder (a typo would reach citizens).
+fn check_placeholders(text: &str) -> Result<(), String> {
+    let mut rest = text;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return Err("unbalanced \"}\"".into());
+        }
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err("unbalanced \"{\"".into());
+        };
+        let name = &after[..close];
+        if !MESSAGE_PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "unknown placeholder {{{name}}} (known: {})",
+                MESSAGE_PLACEHOLDERS
+                    .iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
 }
 
 fn validate_screening(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
