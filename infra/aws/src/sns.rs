@@ -1,0 +1,332 @@
+//! `EventBus` and `Notifier` over SNS.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError as DynamoSdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sns::error::DisplayErrorContext;
+use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
+use chrono::Utc;
+use phananh_core::model::EventEnvelope;
+use phananh_core::ports::{BusError, Channel, EventBus, Notification, Notifier, NotifyError};
+use std::collections::HashMap;
+
+/// Message attribute carrying `EventEnvelope::kind()`; subscriptions filter on it.
+pub const ATTR_EVENT_TYPE: &str = "event_type";
+pub const ATTR_REPORT_ID: &str = "report_id";
+/// Message attributes of alert e-mails; e-mail subscriptions filter on `unit` or `to`.
+pub const ATTR_UNIT: &str = "unit";
+pub const ATTR_CHANNEL: &str = "channel";
+pub const ATTR_TO: &str = "to";
+
+/// Most entries of one `PublishBatch`.
+const SNS_BATCH: usize = 10;
+
+fn attr(value: &str) -> Result<MessageAttributeValue, String> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Publishes every envelope (JSON) to the events topic, ten per `PublishBatch` call, with the
+/// message attribute `event_type` for the subscriptions' filter policies.
+#[derive(Debug, Clone)]
+pub struct SnsEventBus {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsEventBus {
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        SnsEventBus {
+            client,
+            topic_arn: topic_arn.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl EventBus for SnsEventBus {
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), BusError> {
+        for chunk in events.chunks(SNS_BATCH) {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, e) in chunk.iter().enumerate() {
+                let body = serde_json::to_string(e).map_err(|err| BusError(err.to_string()))?;
+                let entry = PublishBatchRequestEntry::builder()
+                    .id(format!("e{i}"))
+                    .message(body)
+                    .message_attributes(ATTR_EVENT_TYPE, attr(e.kind()).map_err(BusError)?)
+                    .message_attributes(
+                        ATTR_REPORT_ID,
+                        attr(e.report_id.as_str()).map_err(BusError)?,
+                    )
+                    .build()
+                    .map_err(|err| BusError(err.to_string()))?;
+                entries.push(entry);
+            }
+            let out = self
+                .client
+                .publish_batch()
+                .topic_arn(&self.topic_arn)
+                .set_publish_batch_request_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| BusError(DisplayErrorContext(&e).to_string()))?;
+            let failed = out.failed();
+            if !failed.is_empty() {
+                let ids: Vec<String> = failed
+                    .iter()
+                    .filter_map(|f| {
+                        f.id()
+                            .strip_prefix('e')
+                            .and_then(|i| i.parse::<usize>().ok())
+                    })
+                    .filter_map(|i| chunk.get(i).map(|e| e.id.clone()))
+                    .collect();
+                for e in chunk {
+                    if ids.contains(&e.id) {
+                        tracing::warn!(report_id = %e.report_id, event_id = %e.id, "event not published");
+                    }
+                }
+                return Err(BusError(format!(
+                    "{} events not published: {ids:?}",
+                    failed.len()
+                )));
+            }
+            for e in chunk {
+                tracing::debug!(report_id = %e.report_id, event_id = %e.id, kind = e.kind(), "event published");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sends SMS through SNS direct publish and e-mail through the alerts topic, at most once per
+/// notification id (see [`SnsNotifier::send`]).
+#[derive(Debug, Clone)]
+pub struct SnsNotifier {
+    sns: aws_sdk_sns::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+    alerts_topic_arn: String,
+    sms_sender_id: Option<String>,
+}
+
+/// A claim on a notification id is held this long before another attempt may take it over.
+const CLAIM_LEASE_SECS: i64 = 120;
+/// Notification markers are kept this long (DynamoDB TTL).
+const MARK_TTL_DAYS: i64 = 30;
+
+impl SnsNotifier {
+    pub fn new(
+        sns: aws_sdk_sns::Client,
+        dynamodb: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        alerts_topic_arn: impl Into<String>,
+        sms_sender_id: Option<String>,
+    ) -> Self {
+        SnsNotifier {
+            sns,
+            dynamodb,
+            table: table.into(),
+            alerts_topic_arn: alerts_topic_arn.into(),
+            sms_sender_id,
+        }
+    }
+
+    fn key(id: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("pk".to_string(), AttributeValue::S(format!("NOTIF#{id}"))),
+            ("sk".to_string(), AttributeValue::S("NOTIF".into())),
+        ])
+    }
+
+    /// Takes the notification id; `false` when it was sent already or is being sent.
+    async fn claim(&self, id: &str) -> Result<bool, NotifyError> {
+        let now = Utc::now();
+        let mut item = Self::key(id);
+        item.insert("state".into(), AttributeValue::S("sending".into()));
+        item.insert(
+            "lease_until".into(),
+            AttributeValue::N((now.timestamp() + CLAIM_LEASE_SECS).to_string()),
+        );
+        item.insert(
+            crate::table::TTL_ATTR.into(),
+            AttributeValue::N(
+                (now + chrono::Duration::days(MARK_TTL_DAYS))
+                    .timestamp()
+                    .to_string(),
+            ),
+        );
+        let res = self
+            .dynamodb
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#st = :sending AND lease_until < :now)",
+            )
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(DynamoSdkError::ServiceError(se))
+                if matches!(se.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(NotifyError(
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+            )),
+        }
+    }
+
+    async fn release(&self, id: &str) {
+        let res = self
+            .dynamodb
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(id)))
+            .condition_expression("#st = :sending")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
+            .send()
+            .await;
+        if let Err(e) = res {
+            tracing::warn!(notification_id = id, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "claim not released");
+        }
+    }
+
+    async fn mark_sent(&self, id: &str) {
+        let res = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(id)))
+            .update_expression("SET #st = :sent")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
+            .send()
+            .await;
+        if let Err(e) = res {
+            tracing::warn!(notification_id = id, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "notification not marked sent");
+        }
+    }
+
+    async fn deliver(&self, n: &Notification) -> Result<(), NotifyError> {
+        let err = |e: String| NotifyError(e);
+        match n.channel {
+            Channel::Sms => {
+                let mut req = self
+                    .sns
+                    .publish()
+                    .phone_number(&n.to)
+                    .message(&n.body)
+                    .message_attributes("AWS.SNS.SMS.SMSType", attr("Transactional").map_err(err)?);
+                if let Some(sender) = &self.sms_sender_id {
+                    req =
+                        req.message_attributes("AWS.SNS.SMS.SenderID", attr(sender).map_err(err)?);
+                }
+                req.send()
+                    .await
+                    .map_err(|e| NotifyError(DisplayErrorContext(&e).to_string()))?;
+            }
+            Channel::Email => {
+                let mut req = self
+                    .sns
+                    .publish()
+                    .topic_arn(&self.alerts_topic_arn)
+                    .message(&n.body)
+                    .message_attributes(ATTR_CHANNEL, attr("email").map_err(err)?)
+                    .message_attributes(ATTR_TO, attr(&n.to).map_err(err)?);
+                if let Some(unit) = &n.unit {
+                    req = req.message_attributes(ATTR_UNIT, attr(unit).map_err(err)?);
+                }
+                if let Some(id) = &n.report_id {
+                    req = req.message_attributes(ATTR_REPORT_ID, attr(id.as_str()).map_err(err)?);
+                }
+                if let Some(subject) = n
+                    .subject
+                    .as_deref()
+                    .map(sns_subject)
+                    .filter(|s| !s.is_empty())
+                {
+                    req = req.subject(subject);
+                }
+                req.send()
+                    .await
+                    .map_err(|e| NotifyError(DisplayErrorContext(&e).to_string()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// SNS subjects must be printable ASCII, one line, under 100 characters.
+pub fn sns_subject(s: &str) -> String {
+    let plain = phananh_core::text::strip_diacritics(s);
+    let mut out: String = plain
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    out.truncate(99);
+    out
+}
+
+#[async_trait]
+impl Notifier for SnsNotifier {
+    /// At most once per `n.id`: a conditional put of a `NOTIF#<id>` marker claims the id
+    /// (with a lease), then SNS is called, then the marker is set to `sent`. A failed send
+    /// releases the claim so the retry (SQS redelivery) sends again. Trade-off: a crash
+    /// between the SNS call and the claim's expiry can at worst delay a retry by the lease
+    /// (120 s); a crash after SNS accepted the message but before `sent` was written can lead to
+    /// one duplicate once the lease expired — never to a lost notification.
+    async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
+        if !self.claim(&n.id).await? {
+            tracing::info!(notification_id = %n.id, report_id = ?n.report_id, "duplicate notification skipped");
+            return Ok(());
+        }
+        match self.deliver(n).await {
+            Ok(()) => {
+                self.mark_sent(&n.id).await;
+                tracing::info!(notification_id = %n.id, report_id = ?n.report_id, channel = ?n.channel, "notification sent");
+                Ok(())
+            }
+            Err(e) => {
+                self.release(&n.id).await;
+                tracing::warn!(notification_id = %n.id, report_id = ?n.report_id, error = %e, "notification failed");
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_become_short_single_line_ascii() {
+        assert_eq!(
+            sns_subject("Phản ánh quá hạn: Đường\nhỏng"),
+            "Phan anh qua han: Duong hong"
+        );
+        let long = "ơ".repeat(300);
+        let s = sns_subject(&long);
+        assert!(s.len() < 100 && s.is_ascii());
+    }
+}
