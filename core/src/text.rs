@@ -85,6 +85,11 @@ impl Cluster {
             self.marks.clear();
             return;
         }
+        if self.marks.is_empty() && self.base.len() == 1 {
+            out.push(self.base[0]);
+            self.base.clear();
+            return;
+        }
         self.marks.sort_by_key(|&m| (mark_rank(m), m));
         self.marks.dedup();
         let mut s = String::new();
@@ -98,6 +103,9 @@ impl Cluster {
 
 /// Whether `c` (with its compatibility decomposition) is a letter or digit we keep in words.
 fn word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
     if c == 'đ' || c == 'Đ' {
         return true;
     }
@@ -108,23 +116,27 @@ fn word_char(c: char) -> bool {
 
 /// Folded (lowercase, marks kept) spelling of a raw word.
 fn fold_word(raw: &str) -> String {
+    if raw.is_ascii() {
+        return raw.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(raw.len());
     let mut cl = Cluster::default();
-    for c in raw.chars() {
-        let mut parts: Vec<char> = Vec::with_capacity(3);
-        if c == 'Đ' || c == 'đ' {
-            parts.push('đ');
-        } else {
-            decompose_compatible(c, |d| parts.push(d));
+    let take = |d: char, cl: &mut Cluster, out: &mut String| {
+        if is_combining_mark(d) {
+            cl.marks.push(d);
+        } else if d == 'đ' || d.is_ascii_alphanumeric() {
+            cl.push_folded(out);
+            cl.base.push(d.to_ascii_lowercase());
         }
-        for d in parts {
-            if is_combining_mark(d) {
-                cl.marks.push(d);
-            } else if d == 'đ' || d.is_ascii_alphanumeric() {
-                cl.push_folded(&mut out);
-                cl.base.push(d.to_ascii_lowercase());
-            }
-            // Other characters of a compatibility decomposition (e.g. the fraction slash) drop.
+        // Other characters of a compatibility decomposition (e.g. the fraction slash) drop.
+    };
+    for c in raw.chars() {
+        if c == 'Đ' || c == 'đ' {
+            take('đ', &mut cl, &mut out);
+        } else if c.is_ascii() {
+            take(c, &mut cl, &mut out);
+        } else {
+            decompose_compatible(c, |d| take(d, &mut cl, &mut out));
         }
     }
     cl.push_folded(&mut out);
@@ -133,6 +145,9 @@ fn fold_word(raw: &str) -> String {
 
 /// Plain ASCII spelling of a folded word.
 fn plain_of(folded: &str) -> String {
+    if folded.is_ascii() {
+        return folded.to_string();
+    }
     let mut out = String::with_capacity(folded.len());
     for c in folded.chars() {
         if c == 'đ' {
@@ -149,10 +164,7 @@ fn plain_of(folded: &str) -> String {
 }
 
 fn teencode(plain: &str) -> Option<&'static str> {
-    TEENCODE
-        .iter()
-        .find(|(k, _)| *k == plain)
-        .map(|(_, v)| *v)
+    TEENCODE.iter().find(|(k, _)| *k == plain).map(|(_, v)| *v)
 }
 
 /// Splits a text into words. Anything that is not a letter, digit or combining mark separates
@@ -269,17 +281,14 @@ pub fn strip_diacritics(s: &str) -> String {
     out
 }
 
-/// Collapses runs of the same character ("nguuu" → "ngu").
-fn squeeze(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// The characters of `s` with runs of the same character collapsed ("nguuu" → "ngu").
+fn squeezed(s: &str) -> impl Iterator<Item = char> + '_ {
     let mut last = None;
-    for c in s.chars() {
-        if Some(c) != last {
-            out.push(c);
-        }
+    s.chars().filter(move |&c| {
+        let keep = Some(c) != last;
         last = Some(c);
-    }
-    out
+        keep
+    })
 }
 
 /// Word equality that forgives repeated letters in the text ("nguuu" = "ngu", "đmmm" = "đmm"),
@@ -288,8 +297,9 @@ pub fn word_eq(text_word: &str, term_word: &str) -> bool {
     if text_word == term_word {
         return true;
     }
-    text_word.chars().count() > term_word.chars().count()
-        && squeeze(text_word) == squeeze(term_word)
+    text_word.len() > term_word.len()
+        && text_word.chars().count() > term_word.chars().count()
+        && squeezed(text_word).eq(squeezed(term_word))
 }
 
 /// Finds whole-word occurrences of `term` in `text` (both as word lists), returning the ranges
@@ -297,7 +307,8 @@ pub fn word_eq(text_word: &str, term_word: &str) -> bool {
 ///
 /// Besides word-for-word matches, a spacing trick is recognised: consecutive words including at
 /// least one single letter whose concatenation spells the term ("k h i e u n a i", "d.m",
-/// "đ-ị-t"), and a single text word spelling a multi-word term without spaces ("khieunai").
+/// "đ-ị-t"), and fewer text words spelling the term with words glued together ("khieunai",
+/// "don khieunai").
 pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
     text: &[S],
     term: &[T],
@@ -308,29 +319,48 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
     if k == 0 {
         return found;
     }
-    let target: String = term.iter().map(|t| t.as_ref()).collect();
-    let target_len = squeeze(&target).chars().count();
+    // Every match starts with a text word beginning like the term (repeats keep the first letter).
+    let Some(first) = term[0].as_ref().chars().next() else {
+        return found;
+    };
+    let mut target = String::new();
+    let mut target_sq = String::new();
     let n = text.len();
     let mut i = 0;
     while i < n {
+        if text[i].as_ref().chars().next() != Some(first) {
+            i += 1;
+            continue;
+        }
+        if target.is_empty() {
+            target = term.iter().map(|t| t.as_ref()).collect();
+            target_sq = squeezed(&target).collect();
+        }
         if i + k <= n && (0..k).all(|m| eq(text[i + m].as_ref(), term[m].as_ref())) {
             found.push(i..i + k);
             i += k;
             continue;
         }
+        // Spacing tricks: glue words while their squeezed spelling stays a prefix of the term's.
         let mut acc = String::new();
+        let mut acc_sq = String::new();
         let mut has_single = false;
         let mut hit = None;
         for (j, w) in text.iter().enumerate().skip(i) {
             let w = w.as_ref();
             acc.push_str(w);
-            has_single |= w.chars().count() == 1;
-            if squeeze(&acc).chars().count() > target_len {
+            for c in w.chars() {
+                if acc_sq.chars().next_back() != Some(c) {
+                    acc_sq.push(c);
+                }
+            }
+            if !target_sq.starts_with(&acc_sq) {
                 break;
             }
+            has_single |= w.chars().count() == 1;
             let width = j - i + 1;
-            let trick = (width >= 2 && has_single) || (width == 1 && k >= 2);
-            if trick && eq(&acc, &target) {
+            let trick = (width >= 2 && has_single) || width < k;
+            if trick && acc_sq.len() == target_sq.len() && eq(&acc, &target) {
                 hit = Some(i..j + 1);
                 break;
             }
