@@ -303,7 +303,8 @@ pub fn word_eq(text_word: &str, term_word: &str) -> bool {
 }
 
 /// Finds whole-word occurrences of `term` in `text` (both as word lists), returning the ranges
-/// of text word indices that match. `eq` compares one text word with one term word.
+/// of text word indices that match. `eq` compares one text word with one term word (or glued
+/// words); it must only accept words that start with the same character, like [`word_eq`].
 ///
 /// Besides word-for-word matches, a spacing trick is recognised: consecutive words including at
 /// least one single letter whose concatenation spells the term ("k h i e u n a i", "d.m",
@@ -328,7 +329,7 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
     let n = text.len();
     let mut i = 0;
     while i < n {
-        if text[i].as_ref().chars().next() != Some(first) {
+        if !text[i].as_ref().starts_with(first) {
             i += 1;
             continue;
         }
@@ -350,7 +351,7 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
             let w = w.as_ref();
             acc.push_str(w);
             for c in w.chars() {
-                if acc_sq.chars().next_back() != Some(c) {
+                if !acc_sq.ends_with(c) {
                     acc_sq.push(c);
                 }
             }
