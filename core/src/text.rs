@@ -308,8 +308,9 @@ pub fn word_eq(text_word: &str, term_word: &str) -> bool {
 ///
 /// Besides word-for-word matches, a spacing trick is recognised: consecutive words including at
 /// least one single letter whose concatenation spells the term ("k h i e u n a i", "d.m",
-/// "đ-ị-t"), and fewer text words spelling the term with words glued together ("khieunai",
-/// "don khieunai").
+/// "đ-ị-t", "đơn k h i ế u"), and fewer text words spelling the term with words glued together
+/// ("khieunai", "don khieunai"). For a multi-word term, the text words of several letters in
+/// such a window must start and end where words of the term do ("o nao" never spells "on ao").
 pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
     text: &[S],
     term: &[T],
@@ -326,6 +327,8 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
     };
     let mut target = String::new();
     let mut target_sq = String::new();
+    // Where the term's words end in `target_sq` (byte offsets), after the start (0).
+    let mut bounds: Vec<usize> = vec![0];
     let n = text.len();
     let mut i = 0;
     while i < n {
@@ -335,7 +338,14 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
         }
         if target.is_empty() {
             target = term.iter().map(|t| t.as_ref()).collect();
-            target_sq = squeezed(&target).collect();
+            for w in term {
+                for c in w.as_ref().chars() {
+                    if !target_sq.ends_with(c) {
+                        target_sq.push(c);
+                    }
+                }
+                bounds.push(target_sq.len());
+            }
         }
         if i + k <= n && (0..k).all(|m| eq(text[i + m].as_ref(), term[m].as_ref())) {
             found.push(i..i + k);
@@ -346,10 +356,12 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
         let mut acc = String::new();
         let mut acc_sq = String::new();
         let mut has_single = false;
+        let mut aligned = true;
         let mut hit = None;
         for (j, w) in text.iter().enumerate().skip(i) {
             let w = w.as_ref();
             acc.push_str(w);
+            let start = acc_sq.len();
             for c in w.chars() {
                 if !acc_sq.ends_with(c) {
                     acc_sq.push(c);
@@ -358,9 +370,15 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
             if !target_sq.starts_with(&acc_sq) {
                 break;
             }
-            has_single |= w.chars().count() == 1;
+            let single = w.chars().count() == 1;
+            has_single |= single;
+            // In a multi-word term, a text word of several letters must cover whole words of
+            // the term: "ở nào" does not spell "ồn ào".
+            if k >= 2 && !single {
+                aligned &= bounds.contains(&start) && bounds.contains(&acc_sq.len());
+            }
             let width = j - i + 1;
-            let trick = (width >= 2 && has_single) || width < k;
+            let trick = aligned && ((width >= 2 && has_single) || width < k);
             if trick && acc_sq.len() == target_sq.len() && eq(&acc, &target) {
                 hit = Some(i..j + 1);
                 break;
@@ -434,6 +452,10 @@ mod tests {
         assert!(contains_phrase("toi khieunai", "khieu nai"));
         assert!(contains_phrase("nguuu qua", "ngu"));
         assert!(!contains_phrase("c", "cc"));
+        assert!(contains_phrase("don k h i e u n a i", "don khieu nai"));
+        assert!(contains_phrase("d mm", "dmm"));
+        assert!(!contains_phrase("o nao", "on ao"));
+        assert!(!contains_phrase("kh ieu nai", "khieu nai"));
     }
 
     #[test]
