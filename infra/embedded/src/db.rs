@@ -10,6 +10,7 @@
 use phananh_core::ports::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
@@ -47,6 +48,24 @@ pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
 /// Database file name under the data directory.
 pub const DB_FILE: &str = "reports.db";
 
+/// Counters of the writer thread (group commit at work).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Transactions committed (or attempted).
+    pub commits: u64,
+    /// Write requests handled.
+    pub requests: u64,
+    /// Most requests in one transaction.
+    pub largest_batch: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    requests: AtomicU64,
+    largest_batch: AtomicU64,
+}
+
 /// SQLite store: reports, accounts, outbox, queues and notifications in one WAL database.
 pub struct SqliteStore {
     path: PathBuf,
@@ -54,6 +73,7 @@ pub struct SqliteStore {
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<ReadPool>,
     read_permits: Arc<Semaphore>,
+    counters: Arc<Counters>,
     /// Notified after every commit: wakes the outbox relay.
     pub(crate) committed: Arc<Notify>,
     /// Notified when deliveries were enqueued: wakes the queue workers.
@@ -102,9 +122,11 @@ impl SqliteStore {
         let committed = Arc::new(Notify::new());
         let notify = committed.clone();
         let max_batch = options.max_batch.max(1);
+        let counters = Arc::new(Counters::default());
+        let c2 = counters.clone();
         let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, max_batch, notify))
+            .spawn(move || writer_loop(conn, rx, max_batch, notify, c2))
             .map_err(backend)?;
 
         let readers = Arc::new(ReadPool {
@@ -118,6 +140,7 @@ impl SqliteStore {
             writer: Mutex::new(Some(writer)),
             readers,
             read_permits: Arc::new(Semaphore::new(options.read_connections.max(1))),
+            counters,
             committed,
             deliveries_ready: Arc::new(Notify::new()),
         }))
@@ -126,6 +149,24 @@ impl SqliteStore {
     /// Path of the database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What the writer thread did so far.
+    pub fn writer_stats(&self) -> WriterStats {
+        WriterStats {
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            largest_batch: self.counters.largest_batch.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Write requests waiting for the writer thread right now.
+    pub fn queued_writes(&self) -> usize {
+        self.sender
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|s| s.max_capacity() - s.capacity()))
+            .unwrap_or(0)
     }
 
     /// Runs `f` on the writer thread inside its own savepoint of the next group-commit
@@ -237,6 +278,7 @@ fn writer_loop(
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
     committed: Arc<Notify>,
+    counters: Arc<Counters>,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
@@ -248,6 +290,10 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
+        let n = batch.len() as u64;
+        counters.requests.fetch_add(n, Ordering::Relaxed);
+        counters.commits.fetch_add(1, Ordering::Relaxed);
+        counters.largest_batch.fetch_max(n, Ordering::Relaxed);
         match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 for job in batch.drain(..) {

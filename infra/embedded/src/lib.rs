@@ -22,7 +22,9 @@ pub mod schema;
 pub mod smtp;
 
 pub use db::{SqliteStore, StoreOptions, DB_FILE};
-pub use media::{media_routes, valid_key, FileMediaStore, SignedRequest, UrlError};
+pub use media::{
+    media_routes, spawn_media_server, valid_key, FileMediaStore, SignedRequest, UrlError,
+};
 pub use notify::{NotificationRecord, NotificationStatus, OutboxNotifier};
 pub use queue::{
     handler, list_dead_letters, list_deliveries, requeue_dead_letter, BoxFuture, Consumer,

@@ -471,3 +471,16 @@ pub fn media_routes(store: Arc<FileMediaStore>) -> Router {
         .route("/media/{*key}", put(put_object).get(get_object))
         .with_state(store)
 }
+
+/// Serves [`media_routes`] on an already bound listener until the task is aborted
+/// (tests and tools that need only the media endpoints).
+pub fn spawn_media_server(
+    listener: tokio::net::TcpListener,
+    store: Arc<FileMediaStore>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, media_routes(store)).await {
+            tracing::error!(error = %e, "media server stopped");
+        }
+    })
+}

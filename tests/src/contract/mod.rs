@@ -1,1 +1,23 @@
-//! (in progress)
+//! Port contract suites: behaviour that the embedded AND the AWS adapters must show.
+//!
+//! Each suite is an async function taking the adapter (or a factory of fresh, empty ones) and
+//! panicking with a message on the first broken rule. The per-case functions are public too,
+//! so a runner can report them separately.
+
+pub mod accounts;
+pub mod bus;
+pub mod media;
+pub mod notifier;
+pub mod reports;
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed future, for the observation closures of the bus and notifier suites.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub use accounts::account_store_contract;
+pub use bus::event_bus_contract;
+pub use media::media_store_contract;
+pub use notifier::notifier_contract;
+pub use reports::report_store_contract;

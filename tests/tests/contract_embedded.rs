@@ -1,0 +1,109 @@
+//! The port contract suites against the embedded adapters (SQLite, files, in-process queues,
+//! notification outbox). Each suite runs on fresh temporary directories that are removed after.
+
+use phananh_core::model::{EventEnvelope, ReportId};
+use phananh_core::ports::{AccountStore, MediaStore, Notification, ReportStore};
+use phananh_embedded::{
+    handler, spawn_media_server, Embedded, EmbeddedConfig, FileMediaStore, OutboxNotifier,
+    SqliteStore, StoreOptions,
+};
+use phananh_tests::contract::{self, BoxFuture};
+use phananh_tests::fixtures::TempDir;
+use std::sync::{Arc, Mutex};
+
+const SECRET: &[u8] = b"contract-test-secret-0123456789";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_store_contract_on_sqlite() {
+    let dirs: Arc<Mutex<Vec<TempDir>>> = Arc::default();
+    let make = {
+        let dirs = dirs.clone();
+        move || {
+            let dir = TempDir::new("phananh-contract-reports");
+            let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
+            dirs.lock().unwrap().push(dir);
+            async move { store as Arc<dyn ReportStore> }
+        }
+    };
+    contract::report_store_contract(make).await;
+    drop(dirs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_store_contract_on_sqlite() {
+    let dir = TempDir::new("phananh-contract-accounts");
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
+    contract::account_store_contract(store.as_ref() as &dyn AccountStore).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_store_contract_on_files() {
+    let dir = TempDir::new("phananh-contract-media");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let store = Arc::new(
+        FileMediaStore::new(dir.path(), &format!("http://{addr}"), SECRET).expect("media store"),
+    );
+    let server = spawn_media_server(listener, store.clone());
+    contract::media_store_contract(store.as_ref() as &dyn MediaStore).await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_bus_contract_on_in_process_queues() {
+    let dir = TempDir::new("phananh-contract-bus");
+    let emb = Embedded::open(EmbeddedConfig::new(
+        dir.path(),
+        "http://127.0.0.1:1",
+        SECRET,
+    ))
+    .expect("open embedded");
+    let received: Arc<Mutex<Vec<EventEnvelope>>> = Arc::default();
+    let sink = received.clone();
+    emb.consumers.register(
+        "contract",
+        &[],
+        handler(move |e| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().map_err(|e| e.to_string())?.push(e);
+                Ok(())
+            }
+        }),
+    );
+    let worker = emb.worker();
+    let drain = move || -> BoxFuture<'static, Vec<EventEnvelope>> {
+        let worker = worker.clone();
+        let received = received.clone();
+        Box::pin(async move {
+            worker
+                .run_once(chrono::Utc::now())
+                .await
+                .expect("worker pass");
+            std::mem::take(&mut *received.lock().unwrap())
+        })
+    };
+    contract::event_bus_contract(emb.bus.as_ref(), drain, 5).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifier_contract_on_outbox() {
+    let dir = TempDir::new("phananh-contract-notify");
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
+    let notifier = Arc::new(OutboxNotifier::new(store, None));
+    let n2 = notifier.clone();
+    let observe = move |id: ReportId| -> BoxFuture<'static, Vec<Notification>> {
+        let n = n2.clone();
+        Box::pin(async move {
+            n.list_notifications(Some(id.as_str()), 100)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|r| r.notification)
+                .collect()
+        })
+    };
+    contract::notifier_contract(notifier.as_ref(), observe, 1).await;
+}
