@@ -108,8 +108,8 @@ async fn relay_fans_out_and_worker_retries_then_dead_letters() {
     assert_eq!(
         pairs,
         vec![
-            ("all".into(), assigned_ev.id.clone()),
             ("all".into(), submitted_ev.id.clone()),
+            ("all".into(), assigned_ev.id.clone()),
             ("assign-notify".into(), assigned_ev.id.clone()),
             ("broken".into(), submitted_ev.id.clone()),
             ("flaky".into(), submitted_ev.id.clone()),
