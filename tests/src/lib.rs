@@ -2,3 +2,4 @@
 //! adapters), fixtures, and helpers that start the local AWS-API emulator.
 pub mod contract;
 pub mod fixtures;
+pub mod moto;

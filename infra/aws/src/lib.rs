@@ -18,9 +18,39 @@ pub mod settings;
 pub mod sns;
 pub mod sqs;
 pub mod table;
+pub mod topology;
+
+// The SDK crates, so function crates and tests use the exact versions the adapters use.
+pub use aws_config;
+pub use aws_lambda_events;
+pub use aws_sdk_dynamodb;
+pub use aws_sdk_s3;
+pub use aws_sdk_sns;
+pub use aws_sdk_sqs;
 
 pub use dynamo::DynamoReportStore;
 pub use s3::S3MediaStore;
 pub use settings::{AwsClients, AwsSettings, SettingsError};
 pub use sns::{SnsEventBus, SnsNotifier};
 pub use sqs::{process_sqs_batch, unwrap_envelope, SqsMessageError};
+
+impl DynamoReportStore {
+    /// The store of the table in `settings`.
+    pub fn from_settings(clients: &AwsClients, settings: &AwsSettings) -> Self {
+        DynamoReportStore::new(clients.dynamodb.clone(), &settings.table)
+    }
+}
+
+impl S3MediaStore {
+    /// The media store of the bucket in `settings`.
+    pub fn from_settings(clients: &AwsClients, settings: &AwsSettings) -> Self {
+        S3MediaStore::new(clients.s3.clone(), &settings.bucket)
+    }
+}
+
+impl SnsEventBus {
+    /// The bus of the events topic in `settings`.
+    pub fn from_settings(clients: &AwsClients, settings: &AwsSettings) -> Self {
+        SnsEventBus::new(clients.sns.clone(), &settings.events_topic_arn)
+    }
+}

@@ -13,6 +13,8 @@ pub const ENV_ALERTS_TOPIC_ARN: &str = "PHANANH_ALERTS_TOPIC_ARN";
 pub const ENV_S3_PATH_STYLE: &str = "PHANANH_S3_PATH_STYLE";
 /// Optional: SMS sender id (where the destination country supports one).
 pub const ENV_SMS_SENDER_ID: &str = "PHANANH_SMS_SENDER_ID";
+/// Optional: country calling code for local phone numbers (default `84`, Viet Nam).
+pub const ENV_SMS_COUNTRY_CODE: &str = "PHANANH_SMS_COUNTRY_CODE";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
@@ -31,6 +33,7 @@ pub struct AwsSettings {
     pub alerts_topic_arn: String,
     pub s3_path_style: bool,
     pub sms_sender_id: Option<String>,
+    pub sms_country_code: String,
 }
 
 impl AwsSettings {
@@ -67,6 +70,20 @@ impl AwsSettings {
             sms_sender_id: get(ENV_SMS_SENDER_ID)
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
+            sms_country_code: match get(ENV_SMS_COUNTRY_CODE).map(|s| s.trim().to_string()) {
+                None => "84".to_string(),
+                Some(c)
+                    if !c.is_empty() && c.len() <= 3 && c.chars().all(|d| d.is_ascii_digit()) =>
+                {
+                    c
+                }
+                Some(other) => {
+                    return Err(SettingsError::Invalid {
+                        name: ENV_SMS_COUNTRY_CODE,
+                        value: other,
+                    })
+                }
+            },
         })
     }
 }

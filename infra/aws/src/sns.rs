@@ -18,6 +18,8 @@ pub const ATTR_REPORT_ID: &str = "report_id";
 pub const ATTR_UNIT: &str = "unit";
 pub const ATTR_CHANNEL: &str = "channel";
 pub const ATTR_TO: &str = "to";
+/// The notification id, on every SMS and e-mail publish (tracing and audit).
+pub const ATTR_NOTIFICATION_ID: &str = "notification_id";
 
 /// Most entries of one `PublishBatch`.
 const SNS_BATCH: usize = 10;
@@ -112,6 +114,7 @@ pub struct SnsNotifier {
     table: String,
     alerts_topic_arn: String,
     sms_sender_id: Option<String>,
+    sms_country_code: String,
 }
 
 /// A claim on a notification id is held this long before another attempt may take it over.
@@ -133,7 +136,21 @@ impl SnsNotifier {
             table: table.into(),
             alerts_topic_arn: alerts_topic_arn.into(),
             sms_sender_id,
+            sms_country_code: "84".into(),
         }
+    }
+
+    /// The notifier of the resources in `settings`.
+    pub fn from_settings(clients: &crate::AwsClients, settings: &crate::AwsSettings) -> Self {
+        let mut n = SnsNotifier::new(
+            clients.sns.clone(),
+            clients.dynamodb.clone(),
+            &settings.table,
+            &settings.alerts_topic_arn,
+            settings.sms_sender_id.clone(),
+        );
+        n.sms_country_code = settings.sms_country_code.clone();
+        n
     }
 
     fn key(id: &str) -> HashMap<String, AttributeValue> {
@@ -222,12 +239,23 @@ impl SnsNotifier {
         let err = |e: String| NotifyError(e);
         match n.channel {
             Channel::Sms => {
+                let phone = e164(&n.to, &self.sms_country_code)
+                    .ok_or_else(|| NotifyError(format!("not a phone number: {:?}", n.to)))?;
                 let mut req = self
                     .sns
                     .publish()
-                    .phone_number(&n.to)
+                    .phone_number(phone)
                     .message(&n.body)
-                    .message_attributes("AWS.SNS.SMS.SMSType", attr("Transactional").map_err(err)?);
+                    .message_attributes("AWS.SNS.SMS.SMSType", attr("Transactional").map_err(err)?)
+                    .message_attributes(ATTR_CHANNEL, attr("sms").map_err(err)?)
+                    .message_attributes(ATTR_TO, attr(&n.to).map_err(err)?)
+                    .message_attributes(ATTR_NOTIFICATION_ID, attr(&n.id).map_err(err)?);
+                if let Some(unit) = &n.unit {
+                    req = req.message_attributes(ATTR_UNIT, attr(unit).map_err(err)?);
+                }
+                if let Some(id) = &n.report_id {
+                    req = req.message_attributes(ATTR_REPORT_ID, attr(id.as_str()).map_err(err)?);
+                }
                 if let Some(sender) = &self.sms_sender_id {
                     req =
                         req.message_attributes("AWS.SNS.SMS.SenderID", attr(sender).map_err(err)?);
@@ -243,7 +271,8 @@ impl SnsNotifier {
                     .topic_arn(&self.alerts_topic_arn)
                     .message(&n.body)
                     .message_attributes(ATTR_CHANNEL, attr("email").map_err(err)?)
-                    .message_attributes(ATTR_TO, attr(&n.to).map_err(err)?);
+                    .message_attributes(ATTR_TO, attr(&n.to).map_err(err)?)
+                    .message_attributes(ATTR_NOTIFICATION_ID, attr(&n.id).map_err(err)?);
                 if let Some(unit) = &n.unit {
                     req = req.message_attributes(ATTR_UNIT, attr(unit).map_err(err)?);
                 }
@@ -267,24 +296,38 @@ impl SnsNotifier {
     }
 }
 
-/// SNS subjects must be printable ASCII, one line, under 100 characters.
-pub fn sns_subject(s: &str) -> String {
-    let plain = phananh_core::text::strip_diacritics(s);
-    let mut out: String = plain
+/// A phone number in E.164 (`+84912345678`), as SNS requires; local numbers (`0912...`) get
+/// `country_code`. `None` when it is not a phone number.
+pub fn e164(raw: &str, country_code: &str) -> Option<String> {
+    let compact: String = raw
         .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                ' '
-            }
-        })
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .collect();
+    let digits = if let Some(rest) = compact.strip_prefix('+') {
+        rest.to_string()
+    } else if let Some(rest) = compact.strip_prefix("00") {
+        rest.to_string()
+    } else if let Some(rest) = compact.strip_prefix('0') {
+        format!("{country_code}{rest}")
+    } else {
+        compact
+    };
+    let ok = (8..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0');
+    ok.then(|| format!("+{digits}"))
+}
+
+/// SNS subjects: one line of UTF-8 without control characters, under 100 characters.
+pub fn sns_subject(s: &str) -> String {
+    let one_line = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    out.truncate(99);
-    out
+    one_line.chars().take(99).collect()
 }
 
 #[async_trait]
@@ -320,13 +363,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn subjects_become_short_single_line_ascii() {
+    fn phone_numbers_become_e164() {
+        assert_eq!(e164("0912 345 678", "84").as_deref(), Some("+84912345678"));
+        assert_eq!(e164("+84912345678", "84").as_deref(), Some("+84912345678"));
         assert_eq!(
-            sns_subject("Phản ánh quá hạn: Đường\nhỏng"),
-            "Phan anh qua han: Duong hong"
+            e164("0084-912-345-678", "84").as_deref(),
+            Some("+84912345678")
+        );
+        assert_eq!(e164("84912345678", "84").as_deref(), Some("+84912345678"));
+        for bad in ["", "abc", "12", "0", "+0912345678", "ubnd@laichau.gov.vn"] {
+            assert_eq!(e164(bad, "84"), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn subjects_become_one_short_line() {
+        assert_eq!(
+            sns_subject("Phản ánh quá hạn:\r\n Đường  hỏng"),
+            "Phản ánh quá hạn: Đường hỏng"
         );
         let long = "ơ".repeat(300);
-        let s = sns_subject(&long);
-        assert!(s.len() < 100 && s.is_ascii());
+        assert_eq!(sns_subject(&long).chars().count(), 99);
     }
 }

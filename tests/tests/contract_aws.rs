@@ -1,0 +1,100 @@
+//! The shared port contract suites, run against the AWS adapters on a local moto server
+//! (fresh, uniquely named resources per test). Needs `moto_server` (scripts/tools.sh).
+
+use phananh_aws::{DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier};
+use phananh_core::model::{EventEnvelope, ReportId};
+use phananh_core::ports::{Channel, Notification, ReportStore};
+use phananh_tests::contract::{self, BoxFuture};
+use phananh_tests::moto::{self, Moto};
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_report_store_passes_the_report_contract() {
+    contract::report_store_contract(|| async {
+        let (clients, settings) = moto::provision_table().await.expect("table");
+        Arc::new(DynamoReportStore::from_settings(&clients, &settings)) as Arc<dyn ReportStore>
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_account_store_passes_the_account_contract() {
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    contract::account_store_contract(&DynamoReportStore::from_settings(&clients, &settings)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_media_store_passes_the_media_contract() {
+    let p = moto::provision().await.expect("provision");
+    contract::media_store_contract(&S3MediaStore::from_settings(&p.clients, &p.settings)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_event_bus_passes_the_bus_contract() {
+    let p = moto::provision().await.expect("provision");
+    let bus = SnsEventBus::from_settings(&p.clients, &p.settings);
+    let clients = p.clients.clone();
+    let tap = p.events_tap_url.clone();
+    let drain = move || -> BoxFuture<'static, Vec<EventEnvelope>> {
+        let clients = clients.clone();
+        let tap = tap.clone();
+        Box::pin(async move {
+            moto::drain_bodies(&clients, &tap)
+                .await
+                .expect("drain tap")
+                .iter()
+                .map(|b| phananh_aws::unwrap_envelope(b).expect("an event envelope"))
+                .collect()
+        })
+    };
+    contract::event_bus_contract(&bus, drain, 10).await;
+}
+
+/// What SNS was asked to deliver about `report_id`, read back from the requests moto
+/// received (SMS: `Publish` to a phone number; e-mail: `Publish` to the alerts topic).
+fn published_notifications(moto: &Moto, report_id: &ReportId) -> Vec<Notification> {
+    let mut out = Vec::new();
+    for req in moto.recorded_requests() {
+        let form = req.form();
+        if form.get("Action").map(String::as_str) != Some("Publish") {
+            continue;
+        }
+        let mut attrs = std::collections::HashMap::new();
+        for i in 1..=20 {
+            let Some(name) = form.get(&format!("MessageAttributes.entry.{i}.Name")) else {
+                break;
+            };
+            if let Some(v) = form.get(&format!("MessageAttributes.entry.{i}.Value.StringValue")) {
+                attrs.insert(name.clone(), v.clone());
+            }
+        }
+        if attrs.get("report_id") != Some(&report_id.0) {
+            continue;
+        }
+        let channel = match attrs.get("channel").map(String::as_str) {
+            Some("sms") => Channel::Sms,
+            Some("email") => Channel::Email,
+            _ => continue,
+        };
+        out.push(Notification {
+            id: attrs.get("notification_id").cloned().unwrap_or_default(),
+            channel,
+            to: attrs.get("to").cloned().unwrap_or_default(),
+            unit: attrs.get("unit").cloned(),
+            subject: form.get("Subject").cloned(),
+            body: form.get("Message").cloned().unwrap_or_default(),
+            report_id: Some(report_id.clone()),
+        });
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_notifier_passes_the_notifier_contract() {
+    let p = moto::provision().await.expect("provision");
+    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings);
+    let observe = |id: ReportId| -> BoxFuture<'static, Vec<Notification>> {
+        Box::pin(async move { published_notifications(Moto::shared(), &id) })
+    };
+    contract::notifier_contract(&notifier, observe, 3).await;
+}
