@@ -37,7 +37,7 @@ pub struct NewReport {
 
 /// Every action on an existing report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// Automatic screening (system): abusive language, category suggestion, ward, duplicates.
     Screen {
@@ -184,15 +184,22 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         Action::Submit => &[Citizen],
         Action::CreateFromCamera => &[IocOperator, IocHead], // Đ.7.1
         Action::Screen | Action::Escalate => &[System],
-        Action::Assign => &[IocHead, System],   // Đ.7.2 (System: auto-assign where config allows)
+        Action::Assign => &[IocHead, System], // Đ.7.2 (System: auto-assign where config allows)
         Action::InformLeadership => &[System],
-        Action::Refer => &[IocHead],            // Đ.7.2
-        Action::Directive => &[Leader],         // Đ.6.2
+        Action::Refer => &[IocHead],    // Đ.7.2
+        Action::Directive => &[Leader], // Đ.6.2
         Action::Accept | Action::Resolve | Action::Defer | Action::Resume | Action::Return => {
             &[UnitStaff, UnitHead] // Đ.7.3, Đ.7.5, Đ.9.2
         }
         Action::Progress => &[UnitStaff, UnitHead],
-        Action::AddNote => &[IocOperator, IocHead, UnitStaff, UnitHead, Leader, OfficeAdmin],
+        Action::AddNote => &[
+            IocOperator,
+            IocHead,
+            UnitStaff,
+            UnitHead,
+            Leader,
+            OfficeAdmin,
+        ],
         Action::Reclassify => &[OfficeAdmin, IocHead], // Đ.9.2, Đ.7.2
         Action::Reassign => &[OfficeAdmin],            // Đ.9.2, Đ.7.4.k
         Action::Urge => &[OfficeAdmin],                // Đ.9.2
@@ -276,10 +283,8 @@ pub fn authorize(report: &Report, action: Action, actor: &Actor) -> Result<(), D
         });
     }
     match actor.role {
-        Citizen => {
-            if report.reporter_id() != Some(actor.id.as_str()) {
-                return Err(DomainError::NotOwner);
-            }
+        Citizen if report.reporter_id() != Some(actor.id.as_str()) => {
+            return Err(DomainError::NotOwner);
         }
         UnitStaff | UnitHead => {
             // Only the lead unit handles; coordinating units add progress notes (Đ.7.4).
@@ -315,10 +320,7 @@ fn required_text(field: &str, value: &str, max: usize) -> Result<String, DomainE
         return Err(DomainError::invalid(field, "không được để trống"));
     }
     if v.chars().count() > max {
-        return Err(DomainError::invalid(
-            field,
-            format!("dài quá {max} ký tự"),
-        ));
+        return Err(DomainError::invalid(field, format!("dài quá {max} ký tự")));
     }
     if v.chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
@@ -328,7 +330,11 @@ fn required_text(field: &str, value: &str, max: usize) -> Result<String, DomainE
     Ok(v.to_string())
 }
 
-fn optional_text(field: &str, value: &Option<String>, max: usize) -> Result<Option<String>, DomainError> {
+fn optional_text(
+    field: &str,
+    value: &Option<String>,
+    max: usize,
+) -> Result<Option<String>, DomainError> {
     match value {
         Some(v) if !v.trim().is_empty() => required_text(field, v, max).map(Some),
         _ => Ok(None),
@@ -339,7 +345,10 @@ fn known_unit(rules: &Rules, field: &str, unit: &str) -> Result<(), DomainError>
     if rules.config.unit(unit).is_some() {
         Ok(())
     } else {
-        Err(DomainError::invalid(field, format!("đơn vị “{unit}” không tồn tại")))
+        Err(DomainError::invalid(
+            field,
+            format!("đơn vị “{unit}” không tồn tại"),
+        ))
     }
 }
 
@@ -347,7 +356,10 @@ fn known_category(rules: &Rules, field: &str, code: &str) -> Result<(), DomainEr
     if rules.config.category(code).is_some() {
         Ok(())
     } else {
-        Err(DomainError::invalid(field, format!("lĩnh vực “{code}” không tồn tại")))
+        Err(DomainError::invalid(
+            field,
+            format!("lĩnh vực “{code}” không tồn tại"),
+        ))
     }
 }
 
@@ -418,7 +430,8 @@ pub fn submit(
     let (action, source) = match actor.role {
         Citizen => (Action::Submit, Source::App),
         IocOperator | IocHead => {
-            let camera_id = required_text("camera_id", input.camera_id.as_deref().unwrap_or(""), 100)?;
+            let camera_id =
+                required_text("camera_id", input.camera_id.as_deref().unwrap_or(""), 100)?;
             (Action::CreateFromCamera, Source::Camera { camera_id })
         }
         role => {
@@ -433,7 +446,10 @@ pub fn submit(
     known_category(rules, "category", &input.category)?;
     if let Some(p) = input.location {
         if !p.is_valid() {
-            return Err(DomainError::invalid("location", "tọa độ ngoài phạm vi hợp lệ"));
+            return Err(DomainError::invalid(
+                "location",
+                "tọa độ ngoài phạm vi hợp lệ",
+            ));
         }
     }
     let address = optional_text("address", &input.address, 500)?;
@@ -675,7 +691,10 @@ pub fn apply(
         Command::Reclassify { category, note } => {
             known_category(rules, "category", &category)?;
             if category == r.category {
-                return Err(DomainError::invalid("category", "lĩnh vực mới trùng lĩnh vực hiện tại"));
+                return Err(DomainError::invalid(
+                    "category",
+                    "lĩnh vực mới trùng lĩnh vực hiện tại",
+                ));
             }
             entry.note = optional_text("note", &note, MAX_NOTE)?;
             entry.data = json!({"from": r.category, "to": category});
@@ -705,7 +724,10 @@ pub fn apply(
                 }
             }
             if r.lead_unit() == Some(lead_unit.as_str()) && current.state != Returned {
-                return Err(DomainError::invalid("lead_unit", "đơn vị mới trùng đơn vị hiện tại"));
+                return Err(DomainError::invalid(
+                    "lead_unit",
+                    "đơn vị mới trùng đơn vị hiện tại",
+                ));
             }
             let a = make_assignment(&r, lead_unit, coordinating_units, actor, now, rules)?;
             entry.data = json!({"lead_unit": a.lead_unit, "coordinating_units": a.coordinating_units, "due_at": a.due_at});
@@ -781,7 +803,10 @@ pub fn apply(
                 return Err(DomainError::invalid("stars", "điểm đánh giá từ 1 đến 5"));
             }
             if r.rating.is_some() {
-                return Err(DomainError::invalid("stars", "phản ánh này đã được đánh giá"));
+                return Err(DomainError::invalid(
+                    "stars",
+                    "phản ánh này đã được đánh giá",
+                ));
             }
             let comment = optional_text("comment", &comment, 1000)?;
             r.rating = Some(Rating {
@@ -796,7 +821,10 @@ pub fn apply(
         Command::Escalate => {
             let due = due_thresholds(&r, rules, now);
             if due.is_empty() {
-                return Err(DomainError::invalid("escalation", "chưa đến ngưỡng nhắc hạn"));
+                return Err(DomainError::invalid(
+                    "escalation",
+                    "chưa đến ngưỡng nhắc hạn",
+                ));
             }
             let unit = r.lead_unit().unwrap_or_default().to_string();
             for (key, level) in &due {
@@ -862,9 +890,12 @@ fn make_assignment(
 }
 
 fn deadline_rule(rules: &Rules, category: &str) -> Result<DeadlineRule, DomainError> {
-    rules
-        .deadline(category)
-        .ok_or_else(|| DomainError::invalid("category", format!("lĩnh vực “{category}” chưa có thời hạn xử lý")))
+    rules.deadline(category).ok_or_else(|| {
+        DomainError::invalid(
+            "category",
+            format!("lĩnh vực “{category}” chưa có thời hạn xử lý"),
+        )
+    })
 }
 
 fn set_assignment(r: &mut Report, a: Assignment) {
@@ -874,7 +905,11 @@ fn set_assignment(r: &mut Report, a: Assignment) {
 }
 
 /// Thresholds (key, level) reached at `now` and not yet sent, in order.
-pub fn due_thresholds(r: &Report, rules: &Rules, now: DateTime<Utc>) -> Vec<(String, EscalationLevel)> {
+pub fn due_thresholds(
+    r: &Report,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Vec<(String, EscalationLevel)> {
     let Some(a) = &r.assignment else {
         return Vec::new();
     };

@@ -53,7 +53,13 @@ impl ReportStore for MemoryStore {
     }
 
     async fn get(&self, id: &ReportId) -> Result<Option<Report>, StoreError> {
-        Ok(self.inner.lock().map_err(poisoned)?.reports.get(id.as_str()).cloned())
+        Ok(self
+            .inner
+            .lock()
+            .map_err(poisoned)?
+            .reports
+            .get(id.as_str())
+            .cloned())
     }
 
     async fn update(
@@ -147,10 +153,19 @@ impl AccountStore for MemoryStore {
         username: &str,
     ) -> Result<Option<StaffAccount>, StoreError> {
         let g = self.inner.lock().map_err(poisoned)?;
-        Ok(g.accounts.values().find(|a| a.username == username).cloned())
+        Ok(g.accounts
+            .values()
+            .find(|a| a.username == username)
+            .cloned())
     }
     async fn account_by_id(&self, id: &str) -> Result<Option<StaffAccount>, StoreError> {
-        Ok(self.inner.lock().map_err(poisoned)?.accounts.get(id).cloned())
+        Ok(self
+            .inner
+            .lock()
+            .map_err(poisoned)?
+            .accounts
+            .get(id)
+            .cloned())
     }
     async fn save_account(&self, account: &StaffAccount) -> Result<(), StoreError> {
         let mut g = self.inner.lock().map_err(poisoned)?;
@@ -161,7 +176,14 @@ impl AccountStore for MemoryStore {
         Ok(())
     }
     async fn list_accounts(&self) -> Result<Vec<StaffAccount>, StoreError> {
-        Ok(self.inner.lock().map_err(poisoned)?.accounts.values().cloned().collect())
+        Ok(self
+            .inner
+            .lock()
+            .map_err(poisoned)?
+            .accounts
+            .values()
+            .cloned()
+            .collect())
     }
 }
 
@@ -240,10 +262,7 @@ impl RecordingNotifier {
 #[async_trait]
 impl Notifier for RecordingNotifier {
     async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
-        let mut g = self
-            .sent
-            .lock()
-            .map_err(|_| NotifyError("lock".into()))?;
+        let mut g = self.sent.lock().map_err(|_| NotifyError("lock".into()))?;
         if !g.iter().any(|x| x.id == n.id) {
             g.push(n.clone());
         }

@@ -216,12 +216,11 @@ impl App {
     ) -> Result<Report, DomainError> {
         for field in ["attachments", "evidence"] {
             let Some(v) = body.get(field) else { continue };
-            let ids: Vec<String> = serde_json::from_value(v.clone()).map_err(|_| {
-                DomainError::invalid(field, "phải là danh sách mã tệp đã tải lên")
-            })?;
+            let ids: Vec<String> = serde_json::from_value(v.clone())
+                .map_err(|_| DomainError::invalid(field, "phải là danh sách mã tệp đã tải lên"))?;
             let resolved = self.resolve_uploads(actor, &ids).await?;
-            let json = serde_json::to_value(resolved)
-                .map_err(|e| DomainError::Storage(e.to_string()))?;
+            let json =
+                serde_json::to_value(resolved).map_err(|e| DomainError::Storage(e.to_string()))?;
             body[field] = json;
         }
         let cmd: Command = serde_json::from_value(body).map_err(|e| command_error(&e))?;
@@ -244,7 +243,10 @@ impl App {
         match actor.role {
             Role::Citizen => q.reporter = Some(actor.id.clone()),
             Role::UnitStaff | Role::UnitHead => {
-                let own = actor.unit.clone().ok_or(DomainError::OutOfUnitScope { unit: None })?;
+                let own = actor
+                    .unit
+                    .clone()
+                    .ok_or(DomainError::OutOfUnitScope { unit: None })?;
                 if q.unit.as_deref().is_some_and(|u| u != own) {
                     return Err(DomainError::OutOfUnitScope {
                         unit: actor.unit.clone(),
@@ -259,10 +261,7 @@ impl App {
     }
 
     /// The public feed (published, non-secret reports). Anyone.
-    pub async fn public_feed(
-        &self,
-        mut q: ReportQuery,
-    ) -> Result<Page<Report>, DomainError> {
+    pub async fn public_feed(&self, mut q: ReportQuery) -> Result<Page<Report>, DomainError> {
         q.public_only = true;
         q.reporter = None;
         self.store.query(&q).await.map_err(storage)
@@ -355,12 +354,13 @@ impl App {
                     DomainError::invalid("attachments", format!("chưa tải lên tệp “{id}”"))
                 })?;
             let ct = meta.content_type.unwrap_or_default();
-            let (_, kind, max) = UPLOAD_TYPES
-                .iter()
-                .find(|(t, _, _)| *t == ct)
-                .ok_or_else(|| {
-                    DomainError::invalid("attachments", "định dạng tệp không được hỗ trợ")
-                })?;
+            let (_, kind, max) =
+                UPLOAD_TYPES
+                    .iter()
+                    .find(|(t, _, _)| *t == ct)
+                    .ok_or_else(|| {
+                        DomainError::invalid("attachments", "định dạng tệp không được hỗ trợ")
+                    })?;
             if meta.size > *max {
                 return Err(DomainError::invalid("attachments", "tệp quá lớn"));
             }
@@ -446,7 +446,8 @@ impl App {
             info!(report_id = %id, state = r.state.as_str(), "classify: already screened");
             return Ok(());
         }
-        let window = ChronoDuration::hours(i64::from(self.rules.config.city.duplicate_window_hours));
+        let window =
+            ChronoDuration::hours(i64::from(self.rules.config.city.duplicate_window_hours));
         let recent = self
             .store
             .query(&ReportQuery {
@@ -460,7 +461,13 @@ impl App {
             .map_err(storage)?;
         let dups = routing::duplicate_candidates(&self.rules.config, &r, &recent.items);
         let screened = match self
-            .act(id, &system, Command::Screen { possible_duplicates: dups })
+            .act(
+                id,
+                &system,
+                Command::Screen {
+                    possible_duplicates: dups,
+                },
+            )
             .await
         {
             Ok(r) => r,
@@ -511,7 +518,14 @@ impl App {
             .map(|c| c.name.clone())
             .unwrap_or_else(|| r.category.clone());
         let id = r.id.to_string();
-        let short_id: String = id.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
+        let short_id: String = id
+            .chars()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         let vars = [
             ("report_id", short_id.as_str()),
             ("category", category.as_str()),
@@ -533,9 +547,11 @@ impl App {
                     targets.push(("notify.assigned", u.clone(), false));
                 }
             }
-            DomainEvent::LeadershipInformed => {
-                targets.push(("notify.leadership_informed", city.leadership_unit.clone(), false))
-            }
+            DomainEvent::LeadershipInformed => targets.push((
+                "notify.leadership_informed",
+                city.leadership_unit.clone(),
+                false,
+            )),
             DomainEvent::ReferredToLeadership => {
                 targets.push(("notify.referred", city.leadership_unit.clone(), false))
             }
@@ -585,7 +601,9 @@ impl App {
                 (&unit.contacts.sms, &unit.contacts.email)
             };
             let sms_text = self.sms_text(&cfg.messages.render(&format!("{prefix}.sms"), &vars));
-            let subject = cfg.messages.render(&format!("{prefix}.email_subject"), &vars);
+            let subject = cfg
+                .messages
+                .render(&format!("{prefix}.email_subject"), &vars);
             let body = cfg.messages.render(&format!("{prefix}.email_body"), &vars);
             for to in sms {
                 out.push(Notification {
@@ -641,8 +659,13 @@ impl App {
                 channel: Channel::Email,
                 to: email.clone(),
                 unit: None,
-                subject: Some(cfg.messages.render("notify.published.reporter.email_subject", vars)),
-                body: cfg.messages.render("notify.published.reporter.email_body", vars),
+                subject: Some(
+                    cfg.messages
+                        .render("notify.published.reporter.email_subject", vars),
+                ),
+                body: cfg
+                    .messages
+                    .render("notify.published.reporter.email_body", vars),
                 report_id: Some(r.id.clone()),
             });
         }
@@ -683,7 +706,11 @@ impl App {
     }
 
     /// Publishes outbox events left pending (after a crash between write and publish).
-    pub async fn relay_outbox(&self, bus: &dyn EventBus, limit: usize) -> Result<usize, DomainError> {
+    pub async fn relay_outbox(
+        &self,
+        bus: &dyn EventBus,
+        limit: usize,
+    ) -> Result<usize, DomainError> {
         let pending = self.store.pending_events(limit).await.map_err(storage)?;
         if pending.is_empty() {
             return Ok(0);
@@ -794,7 +821,7 @@ pub fn compute_stats(reports: &[Report], now: DateTime<Utc>) -> Stats {
         n if n % 2 == 1 => Some(durations[n / 2]),
         n => Some((durations[n / 2 - 1] + durations[n / 2]) / 2),
     };
-    s.overdue.sort_by(|a, b| b.minutes_late.cmp(&a.minutes_late));
+    s.overdue.sort_by_key(|o| std::cmp::Reverse(o.minutes_late));
     s
 }
 

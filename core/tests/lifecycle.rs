@@ -119,14 +119,38 @@ fn report_in(r: &Rules, state: State) -> Report {
     if state == State::Submitted {
         return s0;
     }
-    let s1 = step(r, &s0, Command::Screen { possible_duplicates: vec![] }, &system(), at);
+    let s1 = step(
+        r,
+        &s0,
+        Command::Screen {
+            possible_duplicates: vec![],
+        },
+        &system(),
+        at,
+    );
     match state {
         State::Screened => return s1,
         State::Referred => {
-            return step(r, &s1, Command::Refer { note: "Liên quan nhiều ngành".into() }, &ioc_head(), at)
+            return step(
+                r,
+                &s1,
+                Command::Refer {
+                    note: "Liên quan nhiều ngành".into(),
+                },
+                &ioc_head(),
+                at,
+            )
         }
         State::Rejected => {
-            return step(r, &s1, Command::Reject { reason: "Trùng lặp".into() }, &ioc_head(), at)
+            return step(
+                r,
+                &s1,
+                Command::Reject {
+                    reason: "Trùng lặp".into(),
+                },
+                &ioc_head(),
+                at,
+            )
         }
         _ => {}
     }
@@ -134,7 +158,16 @@ fn report_in(r: &Rules, state: State) -> Report {
     match state {
         State::Assigned => return s2,
         State::Returned => {
-            return step(r, &s2, Command::Return { reason: "Không đúng thẩm quyền".into(), suggested_category: None }, &staff_of(LEAD), at)
+            return step(
+                r,
+                &s2,
+                Command::Return {
+                    reason: "Không đúng thẩm quyền".into(),
+                    suggested_category: None,
+                },
+                &staff_of(LEAD),
+                at,
+            )
         }
         _ => {}
     }
@@ -189,33 +222,122 @@ fn report_in(r: &Rules, state: State) -> Report {
 fn sample(action: Action) -> Option<(Command, Actor)> {
     let unit = staff_of(LEAD);
     Some(match action {
-        Action::Screen => (Command::Screen { possible_duplicates: vec![] }, system()),
+        Action::Screen => (
+            Command::Screen {
+                possible_duplicates: vec![],
+            },
+            system(),
+        ),
         Action::Assign => (assign_cmd(), ioc_head()),
-        Action::Refer => (Command::Refer { note: "Phức tạp".into() }, ioc_head()),
-        Action::Directive => (Command::Directive { text: "Yêu cầu xử lý ngay".into() }, leader()),
+        Action::Refer => (
+            Command::Refer {
+                note: "Phức tạp".into(),
+            },
+            ioc_head(),
+        ),
+        Action::Directive => (
+            Command::Directive {
+                text: "Yêu cầu xử lý ngay".into(),
+            },
+            leader(),
+        ),
         Action::Accept => (Command::Accept { note: None }, unit),
-        Action::Progress => (Command::Progress { note: "Đang xác minh".into(), attachments: vec![] }, unit),
-        Action::AddNote => (Command::AddNote { note: "Ghi chú".into(), attachments: vec![] }, ioc_op()),
-        Action::Resolve => (Command::Resolve { summary: "Đã xử lý".into(), evidence: vec![photo("e9")] }, unit),
+        Action::Progress => (
+            Command::Progress {
+                note: "Đang xác minh".into(),
+                attachments: vec![],
+            },
+            unit,
+        ),
+        Action::AddNote => (
+            Command::AddNote {
+                note: "Ghi chú".into(),
+                attachments: vec![],
+            },
+            ioc_op(),
+        ),
+        Action::Resolve => (
+            Command::Resolve {
+                summary: "Đã xử lý".into(),
+                evidence: vec![photo("e9")],
+            },
+            unit,
+        ),
         Action::Defer => (
-            Command::Defer { reason: "Chờ".into(), expected_date: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap() },
+            Command::Defer {
+                reason: "Chờ".into(),
+                expected_date: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            },
             unit,
         ),
         Action::Resume => (Command::Resume { note: None }, unit),
-        Action::Return => (Command::Return { reason: "Sai thẩm quyền".into(), suggested_category: None }, unit),
-        Action::Reclassify => (Command::Reclassify { category: "culture_tourism".into(), note: None }, office()),
-        Action::Reassign => (
-            Command::Reassign { lead_unit: OTHER_UNIT.into(), coordinating_units: vec![], note: "Chuyển đúng đơn vị".into() },
+        Action::Return => (
+            Command::Return {
+                reason: "Sai thẩm quyền".into(),
+                suggested_category: None,
+            },
+            unit,
+        ),
+        Action::Reclassify => (
+            Command::Reclassify {
+                category: "culture_tourism".into(),
+                note: None,
+            },
             office(),
         ),
-        Action::Urge => (Command::Urge { note: "Đề nghị khẩn trương".into() }, office()),
-        Action::Publish => (Command::Publish { public_answer: "Đã xử lý".into(), public_attachments: vec![] }, ioc_head()),
-        Action::MarkSecret => (Command::MarkSecret { note: "Bí mật nhà nước".into() }, leader()),
-        Action::Reject => (Command::Reject { reason: "Ngoài phạm vi".into() }, ioc_head()),
+        Action::Reassign => (
+            Command::Reassign {
+                lead_unit: OTHER_UNIT.into(),
+                coordinating_units: vec![],
+                note: "Chuyển đúng đơn vị".into(),
+            },
+            office(),
+        ),
+        Action::Urge => (
+            Command::Urge {
+                note: "Đề nghị khẩn trương".into(),
+            },
+            office(),
+        ),
+        Action::Publish => (
+            Command::Publish {
+                public_answer: "Đã xử lý".into(),
+                public_attachments: vec![],
+            },
+            ioc_head(),
+        ),
+        Action::MarkSecret => (
+            Command::MarkSecret {
+                note: "Bí mật nhà nước".into(),
+            },
+            leader(),
+        ),
+        Action::Reject => (
+            Command::Reject {
+                reason: "Ngoài phạm vi".into(),
+            },
+            ioc_head(),
+        ),
         Action::Close => (Command::Close { note: None }, ioc_head()),
-        Action::Reopen => (Command::Reopen { reason: "Chưa khắc phục".into() }, citizen()),
-        Action::Rate => (Command::Rate { stars: 4, comment: None }, citizen()),
-        Action::RevealReporter => (Command::RevealReporter { reason: "Cần liên hệ xác minh".into() }, ioc_head()),
+        Action::Reopen => (
+            Command::Reopen {
+                reason: "Chưa khắc phục".into(),
+            },
+            citizen(),
+        ),
+        Action::Rate => (
+            Command::Rate {
+                stars: 4,
+                comment: None,
+            },
+            citizen(),
+        ),
+        Action::RevealReporter => (
+            Command::RevealReporter {
+                reason: "Cần liên hệ xác minh".into(),
+            },
+            ioc_head(),
+        ),
         // Escalate depends on time; Submit/CreateFromCamera/InformLeadership/ViewStats are not commands.
         _ => return None,
     })
@@ -323,8 +445,13 @@ fn a_citizen_acts_only_on_their_own_report() {
     let r = rules();
     let rep = report_in(&r, State::Published);
     for cmd in [
-        Command::Rate { stars: 5, comment: None },
-        Command::Reopen { reason: "Chưa sửa".into() },
+        Command::Rate {
+            stars: 5,
+            comment: None,
+        },
+        Command::Reopen {
+            reason: "Chưa sửa".into(),
+        },
     ] {
         assert_eq!(
             apply(&rep, cmd, &other_citizen(), t0(), &r).unwrap_err(),
@@ -361,7 +488,8 @@ fn every_action_is_refused_in_a_wrong_state() {
             // want the state rule itself here, so only count InvalidState or scope-before-state.
             assert!(
                 matches!(err, DomainError::InvalidState { .. })
-                    || (actor.role.is_unit_role() && matches!(err, DomainError::OutOfUnitScope { .. })),
+                    || (actor.role.is_unit_role()
+                        && matches!(err, DomainError::OutOfUnitScope { .. })),
                 "{action:?} in {state:?} must be refused by state, got {err:?}"
             );
         }
@@ -391,18 +519,34 @@ fn d7_4_a_service_attitude_report_runs_on_working_hours() {
     let fri_1630 = Utc.with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap();
     let rep = lifecycle::submit(
         ReportId("r2".into()),
-        new_report("service_attitude", "Cán bộ gây phiền hà", "Cán bộ một cửa yêu cầu nộp thêm giấy tờ không có trong quy định."),
+        new_report(
+            "service_attitude",
+            "Cán bộ gây phiền hà",
+            "Cán bộ một cửa yêu cầu nộp thêm giấy tờ không có trong quy định.",
+        ),
         &citizen(),
         fri_1630,
         &r,
     )
     .unwrap()
     .report;
-    let rep = step(&r, &rep, Command::Screen { possible_duplicates: vec![] }, &system(), fri_1630);
     let rep = step(
         &r,
         &rep,
-        Command::Assign { lead_unit: "phong_noi_vu".into(), coordinating_units: vec![], note: None },
+        Command::Screen {
+            possible_duplicates: vec![],
+        },
+        &system(),
+        fri_1630,
+    );
+    let rep = step(
+        &r,
+        &rep,
+        Command::Assign {
+            lead_unit: "phong_noi_vu".into(),
+            coordinating_units: vec![],
+            note: None,
+        },
         &ioc_head(),
         fri_1630,
     );
@@ -414,7 +558,10 @@ fn d7_4_a_service_attitude_report_runs_on_working_hours() {
 fn d6_3_complaints_denunciations_and_legal_advice_are_not_received() {
     let r = rules();
     for (text, code) in [
-        ("Tôi làm đơn khiếu nại quyết định thu hồi đất của UBND phường", "complaint"),
+        (
+            "Tôi làm đơn khiếu nại quyết định thu hồi đất của UBND phường",
+            "complaint",
+        ),
         ("Tố cáo cán bộ địa chính nhận hối lộ", "denunciation"),
         ("Xin tư vấn pháp luật về thủ tục thừa kế", "legal_advice"),
     ] {
@@ -429,7 +576,10 @@ fn d6_3_complaints_denunciations_and_legal_advice_are_not_received() {
         match err {
             DomainError::OutOfScope { code: c, guidance } => {
                 assert_eq!(c, code);
-                assert!(!guidance.is_empty() && !guidance.starts_with("guidance."), "guidance text: {guidance}");
+                assert!(
+                    !guidance.is_empty() && !guidance.starts_with("guidance."),
+                    "guidance text: {guidance}"
+                );
             }
             other => panic!("{text}: expected out of scope, got {other:?}"),
         }
@@ -439,11 +589,20 @@ fn d6_3_complaints_denunciations_and_legal_advice_are_not_received() {
 #[test]
 fn d7_1_ioc_operators_create_reports_from_cameras() {
     let r = rules();
-    let mut input = new_report("traffic_security", "Xe đỗ sai quy định", "Camera phát hiện xe tải đỗ trên vỉa hè.");
+    let mut input = new_report(
+        "traffic_security",
+        "Xe đỗ sai quy định",
+        "Camera phát hiện xe tải đỗ trên vỉa hè.",
+    );
     input.reporter = None;
     input.camera_id = Some("CAM-017".into());
     let t = lifecycle::submit(ReportId("c1".into()), input.clone(), &ioc_op(), t0(), &r).unwrap();
-    assert_eq!(t.report.source, Source::Camera { camera_id: "CAM-017".into() });
+    assert_eq!(
+        t.report.source,
+        Source::Camera {
+            camera_id: "CAM-017".into()
+        }
+    );
     assert!(t.report.reporter.is_none());
     // A unit officer or a leader cannot create reports.
     for a in [staff_of(LEAD), leader()] {
@@ -466,7 +625,10 @@ fn d7_3_a_result_needs_records_or_photos() {
     let rep = report_in(&r, State::InProgress);
     let err = apply(
         &rep,
-        Command::Resolve { summary: "Xong".into(), evidence: vec![] },
+        Command::Resolve {
+            summary: "Xong".into(),
+            evidence: vec![],
+        },
         &staff_of(LEAD),
         t0(),
         &r,
@@ -477,7 +639,10 @@ fn d7_3_a_result_needs_records_or_photos() {
     let done = step(
         &r,
         &rep,
-        Command::Resolve { summary: "Đã xử lý".into(), evidence: vec![photo("e1")] },
+        Command::Resolve {
+            summary: "Đã xử lý".into(),
+            evidence: vec![photo("e1")],
+        },
         &staff_of(LEAD),
         t0() + Duration::hours(1),
     );
@@ -492,9 +657,27 @@ fn d7_4_a_coordinating_unit_adds_notes_but_only_the_lead_resolves() {
     let r = rules();
     let rep = report_in(&r, State::InProgress);
     let coord = staff_of(COORD);
-    step(&r, &rep, Command::Progress { note: "Phường đã cử người".into(), attachments: vec![photo("c1")] }, &coord, t0());
+    step(
+        &r,
+        &rep,
+        Command::Progress {
+            note: "Phường đã cử người".into(),
+            attachments: vec![photo("c1")],
+        },
+        &coord,
+        t0(),
+    );
     assert!(matches!(
-        apply(&rep, Command::Resolve { summary: "x".into(), evidence: vec![photo("e")] }, &coord, t0(), &r),
+        apply(
+            &rep,
+            Command::Resolve {
+                summary: "x".into(),
+                evidence: vec![photo("e")]
+            },
+            &coord,
+            t0(),
+            &r
+        ),
         Err(DomainError::OutOfUnitScope { .. })
     ));
 }
@@ -530,13 +713,26 @@ fn d9_2_wrong_unit_is_returned_reclassified_and_reassigned_by_the_office() {
         ));
     }
     let later = t0() + Duration::hours(1);
-    let rc = step(&r, &returned, Command::Reclassify { category: "culture_tourism".into(), note: None }, &office(), later);
+    let rc = step(
+        &r,
+        &returned,
+        Command::Reclassify {
+            category: "culture_tourism".into(),
+            note: None,
+        },
+        &office(),
+        later,
+    );
     assert_eq!(rc.category, "culture_tourism");
     assert_eq!(rc.reported_category, "market_prices");
     let ra = step(
         &r,
         &rc,
-        Command::Reassign { lead_unit: OTHER_UNIT.into(), coordinating_units: vec![], note: "Chuyển Phòng VH-TT".into() },
+        Command::Reassign {
+            lead_unit: OTHER_UNIT.into(),
+            coordinating_units: vec![],
+            note: "Chuyển Phòng VH-TT".into(),
+        },
         &office(),
         later,
     );
@@ -555,7 +751,15 @@ fn d6_2_a_directive_is_attributed_timestamped_and_tamper_evident() {
     let r = rules();
     let rep = report_in(&r, State::Assigned);
     let at = t0() + Duration::minutes(5);
-    let d = step(&r, &rep, Command::Directive { text: "Giao Công an phối hợp xử lý dứt điểm".into() }, &leader(), at);
+    let d = step(
+        &r,
+        &rep,
+        Command::Directive {
+            text: "Giao Công an phối hợp xử lý dứt điểm".into(),
+        },
+        &leader(),
+        at,
+    );
     let e = d.timeline.last().unwrap();
     assert_eq!(e.action, Action::Directive);
     assert_eq!(e.actor_id, "acc-leader");
@@ -576,8 +780,19 @@ fn d6_2_a_directive_is_attributed_timestamped_and_tamper_evident() {
 fn d8_a_report_touching_state_secrets_is_published_only_by_a_leader_with_nothing_else_public() {
     let r = rules();
     let rep = report_in(&r, State::Resolved);
-    let secret = step(&r, &rep, Command::MarkSecret { note: "Liên quan bí mật nhà nước".into() }, &leader(), t0());
-    let publish = Command::Publish { public_answer: "Đã được xử lý theo quy định.".into(), public_attachments: vec!["e1".into()] };
+    let secret = step(
+        &r,
+        &rep,
+        Command::MarkSecret {
+            note: "Liên quan bí mật nhà nước".into(),
+        },
+        &leader(),
+        t0(),
+    );
+    let publish = Command::Publish {
+        public_answer: "Đã được xử lý theo quy định.".into(),
+        public_attachments: vec!["e1".into()],
+    };
     assert!(matches!(
         apply(&secret, publish.clone(), &ioc_head(), t0(), &r),
         Err(DomainError::Forbidden { .. })
@@ -586,7 +801,10 @@ fn d8_a_report_touching_state_secrets_is_published_only_by_a_leader_with_nothing
     let v = views::public_view(&published, &r).unwrap();
     assert!(v.title.is_none() && v.description.is_none() && v.location.is_none());
     assert!(v.attachments.is_empty());
-    assert_eq!(v.public_answer.as_deref(), Some("Đã được xử lý theo quy định."));
+    assert_eq!(
+        v.public_answer.as_deref(),
+        Some("Đã được xử lý theo quy định.")
+    );
 }
 
 #[test]
@@ -594,7 +812,12 @@ fn privacy_the_reporter_never_appears_publicly_nor_to_units() {
     let r = rules();
     let rep = report_in(&r, State::Published);
     let public = serde_json::to_string(&views::public_view(&rep, &r).unwrap()).unwrap();
-    for secret in ["0912345678", "an@example.vn", "Nguyễn Văn An", "dev-citizen-1"] {
+    for secret in [
+        "0912345678",
+        "an@example.vn",
+        "Nguyễn Văn An",
+        "dev-citizen-1",
+    ] {
         assert!(!public.contains(secret), "public view leaks {secret}");
     }
     let unit_view = views::staff_view(&rep, &staff_of(LEAD), &r, t0());
@@ -604,12 +827,29 @@ fn privacy_the_reporter_never_appears_publicly_nor_to_units() {
     assert_eq!(masked.phone.as_deref(), Some("09******78"));
     // Units cannot reveal; the reveal by the IOC head is an audited entry.
     assert!(matches!(
-        apply(&rep, Command::RevealReporter { reason: "x".into() }, &head_of(LEAD), t0(), &r),
+        apply(
+            &rep,
+            Command::RevealReporter { reason: "x".into() },
+            &head_of(LEAD),
+            t0(),
+            &r
+        ),
         Err(DomainError::Forbidden { .. })
     ));
-    let revealed = step(&r, &rep, Command::RevealReporter { reason: "Xác minh hiện trường".into() }, &ioc_head(), t0());
+    let revealed = step(
+        &r,
+        &rep,
+        Command::RevealReporter {
+            reason: "Xác minh hiện trường".into(),
+        },
+        &ioc_head(),
+        t0(),
+    );
     let e = revealed.timeline.last().unwrap();
-    assert_eq!((e.action, e.actor_id.as_str()), (Action::RevealReporter, "acc-head"));
+    assert_eq!(
+        (e.action, e.actor_id.as_str()),
+        (Action::RevealReporter, "acc-head")
+    );
     assert!(!e.visible_to_reporter);
 }
 
@@ -618,14 +858,26 @@ fn d3_1_c_abusive_language_is_flagged_and_hidden_from_public_output() {
     let r = rules();
     let rep = lifecycle::submit(
         ReportId("a1".into()),
-        new_report("urban_order", "Lấn chiếm vỉa hè", "Bọn bán hàng lấn chiếm vỉa hè, đồ mất dạy, đi bộ phải xuống lòng đường."),
+        new_report(
+            "urban_order",
+            "Lấn chiếm vỉa hè",
+            "Bọn bán hàng lấn chiếm vỉa hè, đồ mất dạy, đi bộ phải xuống lòng đường.",
+        ),
         &citizen(),
         t0(),
         &r,
     )
     .unwrap()
     .report;
-    let screened = step(&r, &rep, Command::Screen { possible_duplicates: vec![] }, &system(), t0());
+    let screened = step(
+        &r,
+        &rep,
+        Command::Screen {
+            possible_duplicates: vec![],
+        },
+        &system(),
+        t0(),
+    );
     assert!(screened.flags.abusive);
     // The original is kept for staff.
     assert!(screened.description.contains("mất dạy"));
@@ -646,19 +898,52 @@ fn rating_happens_once_with_one_to_five_stars() {
             Err(DomainError::Invalid { field, .. }) if field == "stars"
         ));
     }
-    let rated = step(&r, &rep, Command::Rate { stars: 5, comment: Some("Cảm ơn".into()) }, &citizen(), t0());
-    assert!(apply(&rated, Command::Rate { stars: 1, comment: None }, &citizen(), t0(), &r).is_err());
+    let rated = step(
+        &r,
+        &rep,
+        Command::Rate {
+            stars: 5,
+            comment: Some("Cảm ơn".into()),
+        },
+        &citizen(),
+        t0(),
+    );
+    assert!(apply(
+        &rated,
+        Command::Rate {
+            stars: 1,
+            comment: None
+        },
+        &citizen(),
+        t0(),
+        &r
+    )
+    .is_err());
 }
 
 #[test]
 fn reopening_sends_the_case_back_to_ioc_triage() {
     let r = rules();
     let rep = report_in(&r, State::Published);
-    let re = step(&r, &rep, Command::Reopen { reason: "Quán vẫn chưa niêm yết giá".into() }, &citizen(), t0());
+    let re = step(
+        &r,
+        &rep,
+        Command::Reopen {
+            reason: "Quán vẫn chưa niêm yết giá".into(),
+        },
+        &citizen(),
+        t0(),
+    );
     assert_eq!(re.state, State::Screened);
     assert_eq!(re.escalation.next_at, None);
     // The IOC head assigns it again, with a fresh deadline.
-    let again = step(&r, &re, assign_cmd(), &ioc_head(), t0() + Duration::hours(2));
+    let again = step(
+        &r,
+        &re,
+        assign_cmd(),
+        &ioc_head(),
+        t0() + Duration::hours(2),
+    );
     assert_eq!(again.assignment.unwrap().due_at, t0() + Duration::hours(6));
 }
 
@@ -670,7 +955,14 @@ fn escalation_thresholds_are_sent_exactly_once_each() {
     let rep = report_in(&r, State::Assigned); // 4 h deadline from t0
     let first = rep.escalation.next_at.unwrap();
     assert_eq!(first, t0() + Duration::hours(3)); // 75 %
-    assert!(apply(&rep, Command::Escalate, &system(), first - Duration::seconds(1), &r).is_err());
+    assert!(apply(
+        &rep,
+        Command::Escalate,
+        &system(),
+        first - Duration::seconds(1),
+        &r
+    )
+    .is_err());
     let e1 = apply(&rep, Command::Escalate, &system(), first, &r).unwrap();
     let levels: Vec<_> = e1
         .events
@@ -682,13 +974,37 @@ fn escalation_thresholds_are_sent_exactly_once_each() {
         .collect();
     assert_eq!(levels, vec![EscalationLevel::UnitHead]);
     // Nothing more until the deadline itself passes.
-    assert!(apply(&e1.report, Command::Escalate, &system(), first + Duration::minutes(30), &r).is_err());
-    assert_eq!(e1.report.escalation.next_at, Some(t0() + Duration::hours(4)));
+    assert!(apply(
+        &e1.report,
+        Command::Escalate,
+        &system(),
+        first + Duration::minutes(30),
+        &r
+    )
+    .is_err());
+    assert_eq!(
+        e1.report.escalation.next_at,
+        Some(t0() + Duration::hours(4))
+    );
     // Far past the deadline: the remaining thresholds fire together, once.
-    let e2 = apply(&e1.report, Command::Escalate, &system(), t0() + Duration::hours(10), &r).unwrap();
+    let e2 = apply(
+        &e1.report,
+        Command::Escalate,
+        &system(),
+        t0() + Duration::hours(10),
+        &r,
+    )
+    .unwrap();
     assert_eq!(e2.events.len(), 2);
     assert_eq!(e2.report.escalation.next_at, None);
-    assert!(apply(&e2.report, Command::Escalate, &system(), t0() + Duration::hours(11), &r).is_err());
+    assert!(apply(
+        &e2.report,
+        Command::Escalate,
+        &system(),
+        t0() + Duration::hours(11),
+        &r
+    )
+    .is_err());
 }
 
 #[test]
@@ -706,7 +1022,10 @@ fn bad_text_input_is_refused_naming_the_field() {
         Err(DomainError::Invalid { field, .. }) if field == "category"
     ));
     input.category = "environment".into();
-    input.location = Some(GeoPoint { lat: 95.0, lon: 103.0 });
+    input.location = Some(GeoPoint {
+        lat: 95.0,
+        lon: 103.0,
+    });
     assert!(matches!(
         lifecycle::submit(ReportId("b".into()), input, &citizen(), t0(), &r),
         Err(DomainError::Invalid { field, .. }) if field == "location"
@@ -802,4 +1121,18 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn an_action_with_an_unknown_field_is_refused_rather_than_half_understood() {
+    let ok: Command = serde_json::from_value(serde_json::json!({"action": "accept"})).unwrap();
+    assert_eq!(ok, Command::Accept { note: None });
+    let typo = serde_json::from_value::<Command>(
+        serde_json::json!({"action": "defer", "reason": "x", "expected_dat": "2026-12-01"}),
+    );
+    assert!(typo.is_err());
+    let extra = serde_json::from_value::<Command>(
+        serde_json::json!({"action": "accept", "state": "closed"}),
+    );
+    assert!(extra.unwrap_err().to_string().contains("state"));
 }

@@ -1,0 +1,236 @@
+//! Authentication. Locally: short-lived HS256 tokens signed with a secret from the
+//! environment, carrying role and unit (the same claims Cognito + API Gateway's JWT authorizer
+//! provide on AWS: `cognito:groups` → role, `custom:unit` → unit). Authorisation itself is
+//! always decided by the core rules.
+
+use crate::problem::Problem;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use http::request::Parts;
+use phananh_core::model::{Actor, Role};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Turns request parts into the acting person, if any. `Ok(None)` = anonymous.
+pub trait Authenticator: Send + Sync {
+    fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>, Problem>;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// HS256 JWT issuing and verification.
+#[derive(Clone)]
+pub struct TokenService {
+    secret: Vec<u8>,
+    pub staff_ttl_secs: i64,
+    pub citizen_ttl_secs: i64,
+}
+
+impl TokenService {
+    pub fn new(secret: impl AsRef<[u8]>) -> Self {
+        TokenService {
+            secret: secret.as_ref().to_vec(),
+            staff_ttl_secs: 8 * 3600,
+            citizen_ttl_secs: 30 * 24 * 3600,
+        }
+    }
+
+    fn mac(&self) -> Result<HmacSha256, Problem> {
+        HmacSha256::new_from_slice(&self.secret)
+            .map_err(|_| Problem::unauthorized("Khóa ký phiên đăng nhập không hợp lệ."))
+    }
+
+    pub fn issue(&self, actor: &Actor) -> Result<(String, i64), Problem> {
+        let now = Utc::now().timestamp();
+        let ttl = if actor.role == Role::Citizen {
+            self.citizen_ttl_secs
+        } else {
+            self.staff_ttl_secs
+        };
+        let claims = Claims {
+            sub: actor.id.clone(),
+            role: actor.role,
+            unit: actor.unit.clone(),
+            iat: now,
+            exp: now + ttl,
+        };
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(&claims).map_err(|e| Problem::unauthorized(e.to_string()))?);
+        let signing_input = format!("{header}.{payload}");
+        let mut mac = self.mac()?;
+        mac.update(signing_input.as_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        Ok((format!("{signing_input}.{sig}"), ttl))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, Problem> {
+        let bad = || Problem::unauthorized("Mã phiên đăng nhập không hợp lệ.");
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).map_err(|_| bad())?)
+                .map_err(|_| bad())?;
+        if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
+            return Err(bad());
+        }
+        let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        let mut mac = self.mac()?;
+        mac.update(format!("{h}.{p}").as_bytes());
+        mac.verify_slice(&sig).map_err(|_| bad())?;
+        let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).map_err(|_| bad())?)
+            .map_err(|_| bad())?;
+        if claims.exp < Utc::now().timestamp() {
+            return Err(Problem::unauthorized("Phiên đăng nhập đã hết hạn."));
+        }
+        if claims.role == Role::System {
+            return Err(bad());
+        }
+        Ok(claims)
+    }
+
+    /// A 6-digit one-time code for signing a citizen in by phone or e-mail: an HMAC of the
+    /// contact and the 10-minute window, so no code table is needed. Valid for the current
+    /// and the previous window.
+    pub fn otp(&self, contact: &str, window: i64) -> Result<String, Problem> {
+        let mut mac = self.mac()?;
+        mac.update(b"otp:");
+        mac.update(contact.as_bytes());
+        mac.update(&window.to_be_bytes());
+        let bytes = mac.finalize().into_bytes();
+        let n = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) % 1_000_000;
+        Ok(format!("{n:06}"))
+    }
+
+    pub fn otp_window(now_secs: i64) -> i64 {
+        now_secs / 600
+    }
+
+    pub fn check_otp(&self, contact: &str, code: &str) -> Result<bool, Problem> {
+        let w = Self::otp_window(Utc::now().timestamp());
+        Ok(self.otp(contact, w)? == code || self.otp(contact, w - 1)? == code)
+    }
+
+    /// A stable citizen id for a verified contact (the contact itself is not in the id).
+    pub fn citizen_id_for(&self, contact: &str) -> Result<String, Problem> {
+        let mut mac = self.mac()?;
+        mac.update(b"citizen:");
+        mac.update(contact.as_bytes());
+        Ok(format!(
+            "cit-{}",
+            hex::encode(&mac.finalize().into_bytes()[..12])
+        ))
+    }
+}
+
+/// Bearer-token authentication with [`TokenService`].
+pub struct BearerAuth(pub TokenService);
+
+impl Authenticator for BearerAuth {
+    fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>, Problem> {
+        let Some(value) = parts.headers.get(http::header::AUTHORIZATION) else {
+            return Ok(None);
+        };
+        let value = value
+            .to_str()
+            .map_err(|_| Problem::unauthorized("Tiêu đề Authorization không hợp lệ."))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| Problem::unauthorized("Cần tiêu đề Authorization: Bearer <token>."))?;
+        let c = self.0.verify(token.trim())?;
+        Ok(Some(Actor {
+            id: c.sub,
+            role: c.role,
+            unit: c.unit,
+        }))
+    }
+}
+
+/// Hashes a password with argon2id (PHC string).
+pub fn hash_password(password: &str) -> Result<String, Problem> {
+    let salt = SaltString::generate(&mut rand::thread_rng());
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| Problem::bad_request("invalid_password", "password", "Mật khẩu không hợp lệ."))
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_round_trips_and_a_tampered_one_is_refused() {
+        let ts = TokenService::new("secret-1");
+        let actor = Actor::new("u1", Role::UnitStaff, Some("phong_kinh_te"));
+        let (t, _) = ts.issue(&actor).unwrap();
+        let c = ts.verify(&t).unwrap();
+        assert_eq!(c.role, Role::UnitStaff);
+        assert_eq!(c.unit.as_deref(), Some("phong_kinh_te"));
+        // Change the role in the payload, keep the signature.
+        let mut parts: Vec<&str> = t.split('.').collect();
+        let forged = URL_SAFE_NO_PAD.encode(
+            serde_json::to_vec(&Claims {
+                role: Role::Leader,
+                ..c.clone()
+            })
+            .unwrap(),
+        );
+        parts[1] = &forged;
+        assert!(ts.verify(&parts.join(".")).is_err());
+        // Another secret does not verify.
+        assert!(TokenService::new("other").verify(&t).is_err());
+    }
+
+    #[test]
+    fn an_expired_token_is_refused() {
+        let mut ts = TokenService::new("s");
+        ts.staff_ttl_secs = -10;
+        let (t, _) = ts.issue(&Actor::new("u", Role::IocHead, None)).unwrap();
+        assert_eq!(ts.verify(&t).unwrap_err().code, "unauthenticated");
+    }
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("mật-khẩu-dài").unwrap();
+        assert!(verify_password("mật-khẩu-dài", &h));
+        assert!(!verify_password("sai", &h));
+    }
+
+    #[test]
+    fn otp_codes_depend_on_contact_and_window() {
+        let ts = TokenService::new("s");
+        let a = ts.otp("+84901", 10).unwrap();
+        assert_eq!(a.len(), 6);
+        assert_eq!(a, ts.otp("+84901", 10).unwrap());
+        assert_ne!(a, ts.otp("+84902", 10).unwrap());
+    }
+}
