@@ -106,6 +106,9 @@ pub struct App {
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
+    /// Publishes a change's events right after it is stored (AWS: the SNS topic). When None
+    /// (embedded) or when publishing fails, the events wait in the outbox for the relay.
+    pub publisher: Option<Arc<dyn EventBus>>,
 }
 
 fn storage(e: StoreError) -> DomainError {
@@ -153,6 +156,7 @@ impl App {
         {
             CreateOutcome::Created => {
                 info!(report_id = %t.report.id, category = %t.report.category, "report submitted");
+                self.publish_now(&t.events).await;
                 Ok((t.report, true))
             }
             CreateOutcome::Existing(existing) => {
@@ -160,6 +164,25 @@ impl App {
                 let r = self.store.get(&existing).await.map_err(storage)?;
                 r.map(|r| (r, false)).ok_or(DomainError::NotFound)
             }
+        }
+    }
+
+    /// Publishes freshly stored events and marks them published. Failures are logged and
+    /// left to the outbox relay: nothing is lost, at worst delivered twice (consumers are
+    /// idempotent).
+    async fn publish_now(&self, events: &[EventEnvelope]) {
+        let Some(bus) = &self.publisher else { return };
+        if events.is_empty() {
+            return;
+        }
+        let report_id = &events[0].report_id;
+        if let Err(e) = bus.publish(events).await {
+            warn!(report_id = %report_id, error = %e, "publish failed; left to the outbox relay");
+            return;
+        }
+        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        if let Err(e) = self.store.mark_published(&ids).await {
+            warn!(report_id = %report_id, error = %e, "mark published failed; relay may resend");
         }
     }
 
@@ -193,6 +216,7 @@ impl App {
             match self.store.update(&report, current.version, &events).await {
                 Ok(()) => {
                     info!(report_id = %id, action = cmd.action().as_str(), role = actor.role.as_str(), state = report.state.as_str(), "report updated");
+                    self.publish_now(&events).await;
                     return Ok(report);
                 }
                 Err(StoreError::Conflict) => {

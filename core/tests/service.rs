@@ -32,6 +32,7 @@ fn world() -> World {
         notifier: notifier.clone(),
         clock: clock.clone(),
         ids: Arc::new(SeqIds::default()),
+        publisher: None,
     };
     World {
         app,
@@ -341,4 +342,18 @@ async fn units_and_citizens_cannot_widen_their_lists() {
         w.app.get_for(&r.id, &stranger).await.unwrap_err(),
         DomainError::NotFound
     );
+}
+
+#[tokio::test]
+async fn with_a_publisher_events_leave_at_once_and_nothing_waits_in_the_outbox() {
+    let mut w = world();
+    let bus = Arc::new(FlakyBus::default());
+    w.app.publisher = Some(bus.clone());
+    let (r, _) = w.app.submit(&citizen(), input(), &[], None).await.unwrap();
+    assert_eq!(*bus.got.lock().unwrap(), vec![format!("{}:1:0", r.id)]);
+    assert!(w.store.pending_events(10).await.unwrap().is_empty());
+    // A failing bus leaves the events for the relay: nothing is lost.
+    *bus.fail.lock().unwrap() = true;
+    w.app.classify(&r.id).await.unwrap();
+    assert_eq!(w.store.pending_events(10).await.unwrap().len(), 1);
 }

@@ -281,6 +281,7 @@ fn build_app(emb: &Embedded, rules: Rules) -> App {
         notifier: emb.notifier.clone(),
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7Ids),
+        publisher: None,
     }
 }
 
