@@ -2,8 +2,6 @@
 //! declares one subscription per consumer with exactly these filter policies (checked by
 //! `infra/aws/tests/template.rs`), and the emulator harness provisions the same.
 
-use phananh_core::model::DomainEvent;
-
 /// One consumer queue of the events topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Consumer {
@@ -65,11 +63,107 @@ impl Consumer {
     }
 }
 
-/// Every event kind, to check that each one reaches at least one consumer or is knowingly
-/// dropped (the `report_screened`, `report_accepted` events only feed the timeline).
-pub fn unrouted_kinds(all: &[DomainEvent]) -> Vec<&'static str> {
-    all.iter()
-        .map(DomainEvent::kind)
-        .filter(|k| !CONSUMERS.iter().any(|c| c.receives(k)))
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, Utc};
+    use phananh_core::model::DomainEvent;
+    use phananh_core::model::EscalationLevel;
+
+    /// One value of every `DomainEvent` variant (the match makes a new variant a compile error
+    /// here until it is listed).
+    fn every_kind() -> Vec<&'static str> {
+        let samples = vec![
+            DomainEvent::ReportSubmitted,
+            DomainEvent::ReportScreened {
+                auto_assignable: true,
+            },
+            DomainEvent::ReportAssigned {
+                lead_unit: "u".into(),
+                coordinating_units: vec![],
+                due_at: Utc::now(),
+            },
+            DomainEvent::LeadershipInformed,
+            DomainEvent::ReferredToLeadership,
+            DomainEvent::DirectiveIssued { seq: 1 },
+            DomainEvent::ReportAccepted,
+            DomainEvent::ReportResolved {
+                unit: "u".into(),
+                on_time: true,
+            },
+            DomainEvent::ReportDeferred {
+                unit: "u".into(),
+                expected_date: NaiveDate::MIN,
+            },
+            DomainEvent::ReportReturned { unit: "u".into() },
+            DomainEvent::ReportReclassified {
+                from: "a".into(),
+                to: "b".into(),
+            },
+            DomainEvent::UnitUrged { unit: "u".into() },
+            DomainEvent::ReportPublished,
+            DomainEvent::ReportRejected,
+            DomainEvent::ReportClosed,
+            DomainEvent::ReportReopened,
+            DomainEvent::ReportRated { stars: 4 },
+            DomainEvent::DeadlineEscalated {
+                threshold: "100".into(),
+                level: EscalationLevel::Ioc,
+                unit: "u".into(),
+            },
+        ];
+        for e in &samples {
+            match e {
+                DomainEvent::ReportSubmitted
+                | DomainEvent::ReportScreened { .. }
+                | DomainEvent::ReportAssigned { .. }
+                | DomainEvent::LeadershipInformed
+                | DomainEvent::ReferredToLeadership
+                | DomainEvent::DirectiveIssued { .. }
+                | DomainEvent::ReportAccepted
+                | DomainEvent::ReportResolved { .. }
+                | DomainEvent::ReportDeferred { .. }
+                | DomainEvent::ReportReturned { .. }
+                | DomainEvent::ReportReclassified { .. }
+                | DomainEvent::UnitUrged { .. }
+                | DomainEvent::ReportPublished
+                | DomainEvent::ReportRejected
+                | DomainEvent::ReportClosed
+                | DomainEvent::ReportReopened
+                | DomainEvent::ReportRated { .. }
+                | DomainEvent::DeadlineEscalated { .. } => {}
+            }
+        }
+        samples.iter().map(DomainEvent::kind).collect()
+    }
+
+    #[test]
+    fn filters_name_only_real_event_kinds() {
+        let kinds = every_kind();
+        for c in CONSUMERS {
+            assert!(!c.event_types.is_empty(), "{}", c.name);
+            for k in c.event_types {
+                assert!(
+                    kinds.contains(k),
+                    "{}: unknown event type {k} would never match",
+                    c.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_timeline_events_reach_no_consumer() {
+        let unrouted: Vec<&str> = every_kind()
+            .into_iter()
+            .filter(|k| !CONSUMERS.iter().any(|c| c.receives(k)))
+            .collect();
+        assert_eq!(unrouted, vec!["report_screened", "report_accepted"]);
+    }
+
+    #[test]
+    fn filter_policy_is_the_sns_json_shape() {
+        let v: serde_json::Value = serde_json::from_str(&CLASSIFY.filter_policy()).unwrap();
+        assert_eq!(v, serde_json::json!({"event_type": ["report_submitted"]}));
+    }
 }
