@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod config;
 pub mod error;
 pub mod lifecycle;
+pub mod media;
 pub mod memory;
 pub mod model;
 pub mod ports;

@@ -401,6 +401,67 @@ impl App {
         Ok(out)
     }
 
+    /// Checks an object that has just been uploaded (S3 ObjectCreated, or the embedded media
+    /// route): a key we did not issue or an unknown object is ignored; a wrong type or size is
+    /// rejected. Logged either way, with the key.
+    pub async fn check_upload(&self, key: &str) -> Result<crate::media::UploadCheck, DomainError> {
+        use crate::media::{is_upload_key, sniff, type_matches, UploadCheck};
+        if !is_upload_key(key) {
+            warn!(key = %key, "object event for a key we did not issue: ignored");
+            return Ok(UploadCheck::Ignored {
+                reason: "foreign key".into(),
+            });
+        }
+        let Some(meta) = self.media.head(key).await.map_err(media_err)? else {
+            warn!(key = %key, "object event for an unknown object: ignored");
+            return Ok(UploadCheck::Ignored {
+                reason: "unknown object".into(),
+            });
+        };
+        let declared = meta.content_type.unwrap_or_default();
+        let Some((_, _, max)) = UPLOAD_TYPES.iter().find(|(t, _, _)| *t == declared) else {
+            warn!(key = %key, content_type = %declared, "upload of a type we do not accept");
+            return Ok(UploadCheck::Rejected {
+                reason: "unsupported type".into(),
+            });
+        };
+        if meta.size > *max {
+            warn!(key = %key, size = meta.size, "upload too large");
+            return Ok(UploadCheck::Rejected {
+                reason: "too large".into(),
+            });
+        }
+        let bytes = match self.media.read(key, *max).await {
+            Ok(b) => b,
+            Err(MediaError::NotFound) => {
+                return Ok(UploadCheck::Ignored {
+                    reason: "unknown object".into(),
+                })
+            }
+            Err(MediaError::TooLarge) => {
+                return Ok(UploadCheck::Rejected {
+                    reason: "too large".into(),
+                })
+            }
+            Err(e) => return Err(media_err(e)),
+        };
+        match sniff(&bytes) {
+            Some(found) if type_matches(&declared, found) => {
+                info!(key = %key, content_type = %declared, size = meta.size, "upload accepted");
+                Ok(UploadCheck::Accepted {
+                    content_type: declared,
+                    size: meta.size,
+                })
+            }
+            found => {
+                warn!(key = %key, declared = %declared, found = ?found, "upload content does not match its type");
+                Ok(UploadCheck::Rejected {
+                    reason: "content does not match the declared type".into(),
+                })
+            }
+        }
+    }
+
     /// A short-lived download URL for an attachment the actor may see. Public callers
     /// (`actor` None) only get attachments approved for publication.
     pub async fn attachment_url(

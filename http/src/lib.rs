@@ -12,7 +12,6 @@ pub mod problem;
 use auth::{Authenticator, TokenService};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use axum::Router;
 use phananh_core::service::App;
 use std::sync::Arc;
 
@@ -122,4 +121,5 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
+pub use axum::Router;
 pub use handlers::{create_staff_account, reports_csv, NewAccount};

@@ -1,0 +1,243 @@
+//! What every phananh Lambda function shares. Each function's `main.rs` is wiring only:
+//! build [`Runtime`] once per cold start, then hand one of the handlers below to the runtime.
+//! The handlers are plain async fns, driven in tests with the samples in `events/`.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::s3::S3Event;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use http::request::Parts;
+use lambda_http::request::RequestContext;
+use phananh_aws::{
+    AwsClients, AwsSettings, DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier,
+};
+use phananh_core::media::UploadCheck;
+use phananh_core::model::{Actor, Role};
+use phananh_core::ports::{SystemClock, UuidV7Ids};
+use phananh_core::service::App;
+use phananh_core::Rules;
+use phananh_http::auth::Authenticator;
+use phananh_http::problem::Problem;
+use phananh_http::HttpState;
+use std::sync::Arc;
+use tracing::{info, warn};
+
+pub use lambda_runtime::{Error, LambdaEvent};
+
+/// JSON logs (CloudWatch), level from `RUST_LOG` (default info).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .without_time()
+        .try_init();
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("settings: {0}")]
+    Settings(#[from] phananh_aws::SettingsError),
+    #[error("city configuration: {0}")]
+    Config(#[from] phananh_core::config::ConfigErrors),
+}
+
+/// Everything a function needs, built once per cold start and reused by every invocation.
+#[derive(Clone)]
+pub struct Runtime {
+    pub app: App,
+    pub bus: Arc<SnsEventBus>,
+    pub settings: AwsSettings,
+}
+
+impl Runtime {
+    /// Reads the settings from the environment and builds the clients and adapters. The AWS
+    /// endpoint comes only from the SDK's own configuration (`AWS_ENDPOINT_URL`).
+    pub async fn from_env() -> Result<Runtime, InitError> {
+        let settings = AwsSettings::from_env()?;
+        let clients = AwsClients::from_env(&settings).await;
+        let rules = match std::env::var("PHANANH_CONFIG_DIR") {
+            Ok(dir) => Rules::load_dir(std::path::Path::new(&dir))?,
+            Err(_) => Rules::laichau_default()?,
+        };
+        Ok(Runtime::new(&clients, settings, rules))
+    }
+
+    pub fn new(clients: &AwsClients, settings: AwsSettings, rules: Rules) -> Runtime {
+        let store = Arc::new(DynamoReportStore::from_settings(clients, &settings));
+        let bus = Arc::new(SnsEventBus::from_settings(clients, &settings));
+        let app = App {
+            rules: Arc::new(rules),
+            store: store.clone(),
+            accounts: store,
+            media: Arc::new(S3MediaStore::from_settings(clients, &settings)),
+            notifier: Arc::new(SnsNotifier::from_settings(clients, &settings)),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidV7Ids),
+            publisher: Some(bus.clone()),
+        };
+        Runtime { app, bus, settings }
+    }
+
+    /// The shared HTTP layer with identities from API Gateway's JWT authorizer (Cognito).
+    pub fn http_state(&self) -> HttpState {
+        HttpState {
+            app: self.app.clone(),
+            auth: Arc::new(ApiGatewayJwtAuth),
+            tokens: None,
+        }
+    }
+}
+
+/// Identity from the claims API Gateway's JWT authorizer verified (Cognito user pool):
+/// `sub` → id, `cognito:groups` → role, `custom:unit` → unit. Requests without an
+/// authorizer context are anonymous.
+pub struct ApiGatewayJwtAuth;
+
+/// Parses the groups claim as HTTP APIs pass it: `[a b]`, `a,b` or `["a","b"]`.
+pub fn parse_groups(raw: &str) -> Vec<String> {
+    raw.trim_matches(|c| c == '[' || c == ']')
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .map(|g| g.trim_matches('"').to_string())
+        .filter(|g| !g.is_empty())
+        .collect()
+}
+
+impl Authenticator for ApiGatewayJwtAuth {
+    fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>, Problem> {
+        let Some(ctx) = parts.extensions.get::<RequestContext>() else {
+            return Ok(None);
+        };
+        let Some(claims) = ctx
+            .authorizer()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|j| &j.claims)
+        else {
+            return Ok(None);
+        };
+        let sub = claims.get("sub").filter(|s| !s.is_empty()).ok_or_else(|| {
+            Problem::unauthorized("Thiếu định danh người dùng trong mã đăng nhập.")
+        })?;
+        let groups = claims
+            .get("cognito:groups")
+            .map(|g| parse_groups(g))
+            .unwrap_or_default();
+        // The most specific staff role wins; no group = a citizen signed in with Cognito.
+        let role = groups
+            .iter()
+            .filter_map(|g| Role::parse(g))
+            .filter(|r| *r != Role::System)
+            .max_by_key(|r| match r {
+                Role::Citizen => 0,
+                _ => 1,
+            })
+            .unwrap_or(Role::Citizen);
+        let unit = claims.get("custom:unit").filter(|u| !u.is_empty()).cloned();
+        if role.is_unit_role() && unit.is_none() {
+            return Err(Problem::forbidden(
+                "forbidden_unit",
+                "Tài khoản cán bộ đơn vị chưa được gán đơn vị.",
+            ));
+        }
+        Ok(Some(Actor {
+            id: sub.clone(),
+            role,
+            unit,
+        }))
+    }
+}
+
+/// An SQS consumer (classify, notify, publish): every message is one domain event; failures
+/// are reported per message so the rest of the batch is not retried with it.
+pub async fn consume(
+    rt: &Runtime,
+    consumer: &'static str,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let app = rt.app.clone();
+    let resp = phananh_aws::process_sqs_batch(event.payload, move |env| {
+        let app = app.clone();
+        async move {
+            let r = app.handle_event(consumer, &env).await;
+            if let Err(e) = &r {
+                warn!(report_id = %env.report_id, consumer, error = %e, "event handling failed");
+            }
+            r
+        }
+    })
+    .await;
+    Ok(resp)
+}
+
+/// The media function's S3 ObjectCreated handler: checks each new upload. Unknown or foreign
+/// keys are ignored and logged; the function fails only on infrastructure errors (retried).
+pub async fn media_event(
+    rt: &Runtime,
+    event: LambdaEvent<S3Event>,
+) -> Result<Vec<UploadCheck>, Error> {
+    let mut out = Vec::new();
+    for rec in event.payload.records {
+        let bucket = rec.s3.bucket.name.unwrap_or_default();
+        let Some(raw_key) = rec.s3.object.key else {
+            warn!("S3 record without a key: ignored");
+            continue;
+        };
+        if bucket != rt.settings.bucket {
+            warn!(bucket = %bucket, key = %raw_key, "S3 event from a foreign bucket: ignored");
+            out.push(UploadCheck::Ignored {
+                reason: "foreign bucket".into(),
+            });
+            continue;
+        }
+        // S3 event keys are URL-encoded (spaces as '+').
+        let key = url_decode(&raw_key.replace('+', " "));
+        out.push(rt.app.check_upload(&key).await?);
+    }
+    Ok(out)
+}
+
+/// Decodes `%XX` escapes (S3 event keys are URL-encoded).
+pub fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The escalation timer (EventBridge schedule): sends every threshold due now, once.
+pub async fn escalate(rt: &Runtime, _event: LambdaEvent<EventBridgeEvent>) -> Result<usize, Error> {
+    let n = rt.app.run_escalations(500).await?;
+    info!(count = n, "escalation pass");
+    Ok(n)
+}
+
+/// The outbox relay (EventBridge schedule): publishes events a crash left unpublished.
+pub async fn relay(rt: &Runtime, _event: LambdaEvent<EventBridgeEvent>) -> Result<usize, Error> {
+    let n = rt.app.relay_outbox(rt.bus.as_ref(), 500).await?;
+    if n > 0 {
+        warn!(count = n, "relayed events left in the outbox");
+    }
+    Ok(n)
+}
+
+pub use phananh_core::service::consumers;
+
+/// The router type the API function serves.
+pub type Router = phananh_http::Router;
+
+/// The shared HTTP layer with this runtime's state.
+pub fn router(rt: &Runtime) -> Router {
+    phananh_http::router(rt.http_state())
+}
