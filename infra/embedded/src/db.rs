@@ -258,14 +258,19 @@ fn in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT req").map_err(backend)?;
+    let exec = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut st| st.execute([]))
+            .map(|_| ())
+    };
+    exec("SAVEPOINT req").map_err(backend)?;
     match f(conn) {
         Ok(v) => {
-            conn.execute_batch("RELEASE req").map_err(backend)?;
+            exec("RELEASE req").map_err(backend)?;
             Ok(v)
         }
         Err(e) => {
-            if let Err(rb) = conn.execute_batch("ROLLBACK TO req; RELEASE req") {
+            if let Err(rb) = exec("ROLLBACK TO req").and_then(|_| exec("RELEASE req")) {
                 tracing::error!(error = %rb, "rollback to savepoint failed");
             }
             Err(e)

@@ -51,69 +51,138 @@ fn parse_report(doc: &str) -> Result<Report, StoreError> {
         .map_err(|e| StoreError::Backend(format!("corrupt report document: {e}")))
 }
 
-/// Writes the indexed columns and the document of `r` (insert or replace).
-fn put_report_row(conn: &Connection, r: &Report) -> Result<(), StoreError> {
-    let doc = to_json(r)?;
-    let public = r.state_is_public() && !r.flags.state_secret;
-    let version = i64::try_from(r.version).map_err(backend)?;
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO reports (id, version, state, category, ward, lead_unit, reporter,
+/// A report flattened for storage, prepared (serialised) on the caller's task so the writer
+/// thread only runs SQL.
+pub(crate) struct ReportRow {
+    id: String,
+    version: i64,
+    state: &'static str,
+    category: String,
+    ward: Option<String>,
+    lead_unit: Option<String>,
+    reporter: Option<String>,
+    created_at: i64,
+    due_at: Option<i64>,
+    clock_running: bool,
+    next_escalation_at: Option<i64>,
+    public: bool,
+    doc: String,
+    units: Vec<String>,
+}
+
+impl ReportRow {
+    pub(crate) fn new(r: &Report) -> Result<ReportRow, StoreError> {
+        Ok(ReportRow {
+            id: r.id.0.clone(),
+            version: i64::try_from(r.version).map_err(backend)?,
+            state: r.state.as_str(),
+            category: r.category.clone(),
+            ward: r.ward.clone(),
+            lead_unit: r.lead_unit().map(str::to_string),
+            reporter: r.reporter_id().map(str::to_string),
+            created_at: nanos(r.created_at),
+            due_at: r.due_at().map(nanos),
+            clock_running: r.state.unit_clock_running(),
+            next_escalation_at: r.escalation.next_at.map(nanos),
+            public: r.state_is_public() && !r.flags.state_secret,
+            doc: to_json(r)?,
+            units: r
+                .assignment
+                .as_ref()
+                .map(|a| {
+                    std::iter::once(&a.lead_unit)
+                        .chain(a.coordinating_units.iter())
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// Outbox rows: (event id, report id, JSON).
+pub(crate) fn event_rows(
+    events: &[EventEnvelope],
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    events
+        .iter()
+        .map(|e| Ok((e.id.clone(), e.report_id.0.clone(), to_json(e)?)))
+        .collect()
+}
+
+/// Writes the indexed columns and the document (`fresh`: a new report, else a replacement).
+fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), StoreError> {
+    let sql = if fresh {
+        "INSERT INTO reports (id, version, state, category, ward, lead_unit, reporter,
             created_at, due_at, clock_running, next_escalation_at, public, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )
-    .and_then(|mut st| {
-        st.execute(params![
-            r.id.as_str(),
-            version,
-            r.state.as_str(),
-            r.category,
-            r.ward,
-            r.lead_unit(),
-            r.reporter_id(),
-            nanos(r.created_at),
-            r.due_at().map(nanos),
-            r.state.unit_clock_running(),
-            r.escalation.next_at.map(nanos),
-            public,
-            doc,
-        ])
-    })
-    .map_err(backend)?;
-    conn.prepare_cached("DELETE FROM report_units WHERE report_id = ?1")
-        .and_then(|mut st| st.execute([r.id.as_str()]))
-        .map_err(backend)?;
-    if let Some(a) = &r.assignment {
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    } else {
+        "UPDATE reports SET version = ?2, state = ?3, category = ?4, ward = ?5, lead_unit = ?6,
+            reporter = ?7, created_at = ?8, due_at = ?9, clock_running = ?10,
+            next_escalation_at = ?11, public = ?12, doc = ?13
+         WHERE id = ?1"
+    };
+    conn.prepare_cached(sql)
+        .and_then(|mut st| {
+            st.execute(params![
+                r.id,
+                r.version,
+                r.state,
+                r.category,
+                r.ward,
+                r.lead_unit,
+                r.reporter,
+                r.created_at,
+                r.due_at,
+                r.clock_running,
+                r.next_escalation_at,
+                r.public,
+                r.doc,
+            ])
+        })
+        .map_err(|e| {
+            if fresh && is_unique_violation(&e) {
+                StoreError::AlreadyExists
+            } else {
+                backend(e)
+            }
+        })?;
+    if !fresh {
+        conn.prepare_cached("DELETE FROM report_units WHERE report_id = ?1")
+            .and_then(|mut st| st.execute([r.id.as_str()]))
+            .map_err(backend)?;
+    }
+    if !r.units.is_empty() {
         let mut st = conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO report_units (unit, report_id, created_at) VALUES (?1, ?2, ?3)",
             )
             .map_err(backend)?;
-        for unit in std::iter::once(&a.lead_unit).chain(a.coordinating_units.iter()) {
-            st.execute(params![unit, r.id.as_str(), nanos(r.created_at)])
+        for unit in &r.units {
+            st.execute(params![unit, r.id, r.created_at])
                 .map_err(backend)?;
         }
     }
     Ok(())
 }
 
-fn append_events(conn: &Connection, events: &[EventEnvelope]) -> Result<(), StoreError> {
+fn append_events(conn: &Connection, events: &[(String, String, String)]) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
     let mut st = conn
         .prepare_cached("INSERT INTO outbox (event_id, report_id, json) VALUES (?1, ?2, ?3)")
         .map_err(backend)?;
-    for e in events {
-        st.execute(params![e.id, e.report_id.as_str(), to_json(e)?])
-            .map_err(backend)?;
+    for (id, report_id, json) in events {
+        st.execute(params![id, report_id, json]).map_err(backend)?;
     }
     Ok(())
 }
 
 fn create_tx(
     conn: &Connection,
-    report: &Report,
-    events: &[EventEnvelope],
+    report: &ReportRow,
+    events: &[(String, String, String)],
     key: Option<&str>,
 ) -> Result<CreateOutcome, StoreError> {
     if let Some(k) = key {
@@ -125,18 +194,12 @@ fn create_tx(
             return Ok(CreateOutcome::Existing(ReportId(id)));
         }
     }
-    let exists: Option<i64> = conn
-        .prepare_cached("SELECT 1 FROM reports WHERE id = ?1")
-        .and_then(|mut st| st.query_row([report.id.as_str()], |r| r.get(0)).optional())
-        .map_err(backend)?;
-    if exists.is_some() {
-        return Err(StoreError::AlreadyExists);
-    }
-    put_report_row(conn, report)?;
+    // A taken id fails the INSERT (AlreadyExists); the savepoint undoes nothing else yet.
+    put_report_row(conn, report, true)?;
     append_events(conn, events)?;
     if let Some(k) = key {
         conn.prepare_cached("INSERT INTO idempotency (key, report_id) VALUES (?1, ?2)")
-            .and_then(|mut st| st.execute(params![k, report.id.as_str()]))
+            .and_then(|mut st| st.execute(params![k, report.id]))
             .map_err(backend)?;
     }
     Ok(CreateOutcome::Created)
@@ -144,9 +207,9 @@ fn create_tx(
 
 fn update_tx(
     conn: &Connection,
-    report: &Report,
+    report: &ReportRow,
     expected_version: u64,
-    events: &[EventEnvelope],
+    events: &[(String, String, String)],
 ) -> Result<(), StoreError> {
     let stored: Option<i64> = conn
         .prepare_cached("SELECT version FROM reports WHERE id = ?1")
@@ -156,7 +219,7 @@ fn update_tx(
     if u64::try_from(stored).ok() != Some(expected_version) {
         return Err(StoreError::Conflict);
     }
-    if report.version != expected_version + 1 {
+    if u64::try_from(report.version).ok() != Some(expected_version + 1) {
         return Err(StoreError::Backend(format!(
             "report {} carries version {}, expected {}",
             report.id,
@@ -164,7 +227,7 @@ fn update_tx(
             expected_version + 1
         )));
     }
-    put_report_row(conn, report)?;
+    put_report_row(conn, report, false)?;
     append_events(conn, events)
 }
 
@@ -284,11 +347,11 @@ impl ReportStore for SqliteStore {
         events: &[EventEnvelope],
         idempotency_key: Option<&str>,
     ) -> Result<CreateOutcome, StoreError> {
-        let report = report.clone();
-        let events = events.to_vec();
+        let row = ReportRow::new(report)?;
+        let events = event_rows(events)?;
         let key = idempotency_key.map(str::to_string);
         let outcome = self
-            .write(move |conn| create_tx(conn, &report, &events, key.as_deref()))
+            .write(move |conn| create_tx(conn, &row, &events, key.as_deref()))
             .await;
         if let Err(e) = &outcome {
             if !matches!(e, StoreError::AlreadyExists) {
@@ -316,9 +379,9 @@ impl ReportStore for SqliteStore {
         expected_version: u64,
         events: &[EventEnvelope],
     ) -> Result<(), StoreError> {
-        let report = report.clone();
-        let events = events.to_vec();
-        self.write(move |conn| update_tx(conn, &report, expected_version, &events))
+        let row = ReportRow::new(report)?;
+        let events = event_rows(events)?;
+        self.write(move |conn| update_tx(conn, &row, expected_version, &events))
             .await
     }
 
