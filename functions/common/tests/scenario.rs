@@ -1,0 +1,432 @@
+//! The AWS runtime end to end, in-process against the local AWS-API emulator (moto):
+//! API function → DynamoDB + SNS → SQS (filter policies) → consumer functions → SNS alerts,
+//! from submission to publication and escalation. Every handler is driven with an events/
+//! sample.
+
+use chrono::{Duration, Utc};
+use lambda_runtime::{Context, LambdaEvent};
+use phananh_core::media::UploadCheck;
+use phananh_core::memory::FixedClock;
+use phananh_core::Rules;
+use phananh_lambda::{consume, consumers, escalate, media_event, relay, router, Runtime};
+use phananh_tests::moto::{
+    delete_succeeded, drain_bodies, provision, receive_as_lambda_event, Moto, Provisioned,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// An API Gateway request from a sample, with its path, body and claims replaced.
+fn request(name: &str, path: Option<&str>, body: Option<Value>, claims: Option<Value>) -> Value {
+    let mut ev = sample(name);
+    if let Some(p) = path {
+        ev["rawPath"] = json!(p);
+        ev["requestContext"]["http"]["path"] = json!(p);
+    }
+    if let Some(b) = body {
+        ev["body"] = json!(b.to_string());
+    }
+    if let Some(c) = claims {
+        ev["requestContext"]["authorizer"] = json!({"jwt": {"claims": c, "scopes": null}});
+    }
+    ev
+}
+
+async fn call(rt: &Runtime, ev: Value) -> (StatusCode, Value) {
+    let req = lambda_http::request::from_str(&ev.to_string()).expect("valid API Gateway event");
+    let resp = router(rt).oneshot(req).await.expect("router");
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn ioc() -> Value {
+    json!({"sub": "cognito-ioc-head-0001", "cognito:groups": "[ioc_head]", "custom:unit": "ioc"})
+}
+fn kinhte() -> Value {
+    json!({"sub": "cognito-kinhte-0001", "cognito:groups": "[unit_staff]", "custom:unit": "phong_kinh_te"})
+}
+fn citizen() -> Value {
+    json!({"sub": "cognito-citizen-0001"})
+}
+
+const JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9,
+];
+
+/// Presigned upload + plain HTTP PUT + the media function's ObjectCreated check.
+async fn upload(rt: &Runtime, claims: Value) -> String {
+    let (st, t) = call(
+        rt,
+        request(
+            "api-upload.json",
+            None,
+            Some(json!({"content_type": "image/jpeg", "size": JPEG.len()})),
+            Some(claims),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let url = t["upload"]["url"].as_str().unwrap();
+    let put = reqwest::Client::new()
+        .put(url)
+        .header("content-type", "image/jpeg")
+        .body(JPEG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "PUT {}", put.status());
+    // The key is the URL path after the bucket (path-style).
+    let path = url.split('?').next().unwrap();
+    let key = path
+        .split(&format!("/{}/", rt.settings.bucket))
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let mut ev = sample("s3-object-created.json");
+    ev["Records"][0]["s3"]["bucket"]["name"] = json!(rt.settings.bucket);
+    ev["Records"][0]["s3"]["object"]["key"] = json!(key);
+    let checks = media_event(
+        rt,
+        LambdaEvent::new(serde_json::from_value(ev).unwrap(), Context::default()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(checks[0], UploadCheck::Accepted { .. }),
+        "{checks:?}"
+    );
+    t["attachment_id"].as_str().unwrap().to_string()
+}
+
+/// What an SQS event source mapping does: receive, invoke, delete what succeeded.
+async fn deliver(p: &Provisioned, rt: &Runtime, consumer: &'static str) -> usize {
+    let q = &p.queues[consumer];
+    let mut handled = 0;
+    for _ in 0..5 {
+        let ev = receive_as_lambda_event(&p.clients, &q.url, 30, 1)
+            .await
+            .unwrap();
+        if ev.records.is_empty() {
+            break;
+        }
+        let n = ev.records.len();
+        let resp = consume(
+            rt,
+            consumer,
+            LambdaEvent::new(ev.clone(), Context::default()),
+        )
+        .await
+        .unwrap();
+        let failed: Vec<String> = resp
+            .batch_item_failures
+            .iter()
+            .filter_map(|f| Some(f.item_identifier.clone()))
+            .collect();
+        assert!(failed.is_empty(), "{consumer}: failures {failed:?}");
+        delete_succeeded(&p.clients, &q.url, &ev, &failed)
+            .await
+            .unwrap();
+        handled += n;
+    }
+    handled
+}
+
+/// Units of the alerts published to the alerts topic since the last drain (e-mail fan-out).
+async fn alert_units(p: &Provisioned) -> Vec<String> {
+    drain_bodies(&p.clients, &p.alerts_tap_url)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|b| serde_json::from_str::<Value>(b).ok())
+        .filter_map(|v| {
+            v["MessageAttributes"]["unit"]["Value"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_submission_to_publication_and_escalation_on_the_emulator() {
+    let p = provision().await.expect("provision");
+    let mut rt = Runtime::new(
+        &p.clients,
+        p.settings.clone(),
+        Rules::laichau_default().unwrap(),
+    );
+    let clock = Arc::new(FixedClock::new(Utc::now()));
+    rt.app.clock = clock.clone();
+    let calls_before = Moto::shared().recorded_requests().len();
+
+    // Intake: a citizen uploads a photo and submits.
+    let photo = upload(&rt, citizen()).await;
+    let mut body: Value =
+        serde_json::from_str(sample("api-submit-report.json")["body"].as_str().unwrap()).unwrap();
+    body["attachments"] = json!([photo]);
+    let (st, r) = call(
+        &rt,
+        request("api-submit-report.json", None, Some(body.clone()), None),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    // The same Idempotency-Key (from the sample) again: the same report.
+    let (st, again) = call(
+        &rt,
+        request("api-submit-report.json", None, Some(body), None),
+    )
+    .await;
+    assert_eq!((st, &again["id"]), (StatusCode::OK, &r["id"]));
+
+    // SNS → SQS (filter policy) → classify.
+    assert_eq!(deliver(&p, &rt, consumers::CLASSIFY).await, 1);
+    let staff_path = format!("/v1/staff/reports/{id}");
+    let (_, v) = call(
+        &rt,
+        request("api-staff-queue.json", Some(&staff_path), None, Some(ioc())),
+    )
+    .await;
+    assert_eq!(v["state"], "screened", "{v}");
+
+    // Đ.7.2: the IOC head assigns; the unit and leadership are alerted, nobody else.
+    let actions = format!("/v1/staff/reports/{id}/actions");
+    let (st, v) = call(
+        &rt,
+        request("api-staff-action-assign.json", Some(&actions), None, None),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let a = &v["assignment"];
+    let due = chrono::DateTime::parse_from_rfc3339(a["due_at"].as_str().unwrap()).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(a["assigned_at"].as_str().unwrap()).unwrap();
+    assert_eq!(due - at, Duration::hours(4));
+    drain_bodies(&p.clients, &p.alerts_tap_url).await.unwrap();
+    assert!(deliver(&p, &rt, consumers::NOTIFY).await >= 2);
+    let mut units = alert_units(&p).await;
+    units.sort();
+    units.dedup();
+    assert_eq!(
+        units,
+        vec!["lanh_dao_ubnd", "phong_kinh_te", "ubnd_tan_phong"]
+    );
+
+    // The unit handles it with evidence; the IOC publishes.
+    let (st, v) = call(
+        &rt,
+        request("api-unit-action-accept.json", Some(&actions), None, None),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let evidence = upload(&rt, kinhte()).await;
+    let (st, v) = call(&rt, request("api-unit-action-accept.json", Some(&actions), Some(json!({"action": "resolve", "summary": "Đã xử phạt, yêu cầu niêm yết giá", "evidence": [evidence]})), None)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = call(&rt, request("api-staff-action-assign.json", Some(&actions), Some(json!({"action": "publish", "public_answer": "Cơ sở đã bị xử phạt.", "public_attachments": [evidence]})), None)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    deliver(&p, &rt, consumers::NOTIFY).await;
+    assert_eq!(deliver(&p, &rt, consumers::PUBLISH).await, 1);
+    let (st, public) = call(
+        &rt,
+        request(
+            "api-public-reports.json",
+            Some(&format!("/v1/public/reports/{id}")),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{public}");
+    assert!(!public.to_string().contains("0987654321"));
+    assert_eq!(public["public_answer"], "Cơ sở đã bị xử phạt.");
+    let calls = Moto::shared().recorded_requests().len() - calls_before;
+    eprintln!("AWS calls for one report from upload to publication (incl. test harness receives/deletes): {calls}");
+
+    // Escalation: a second report, assigned and left alone past its thresholds.
+    let mut body2: Value =
+        serde_json::from_str(sample("api-submit-report.json")["body"].as_str().unwrap()).unwrap();
+    body2["title"] = json!("Quán karaoke bán nước giá cao");
+    let mut ev2 = request("api-submit-report.json", None, Some(body2), None);
+    ev2["headers"]["idempotency-key"] = json!("app-7f3c-0002");
+    let (st, r2) = call(&rt, ev2).await;
+    assert_eq!(st, StatusCode::CREATED, "{r2}");
+    let id2 = r2["id"].as_str().unwrap().to_string();
+    deliver(&p, &rt, consumers::CLASSIFY).await;
+    let (st, _) = call(
+        &rt,
+        request(
+            "api-staff-action-assign.json",
+            Some(&format!("/v1/staff/reports/{id2}/actions")),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    deliver(&p, &rt, consumers::NOTIFY).await;
+    drain_bodies(&p.clients, &p.alerts_tap_url).await.unwrap();
+    let schedule = || {
+        LambdaEvent::new(
+            serde_json::from_value(sample("schedule-escalate.json")).unwrap(),
+            Context::default(),
+        )
+    };
+    assert_eq!(
+        escalate(&rt, schedule()).await.unwrap(),
+        0,
+        "nothing due yet"
+    );
+    clock.advance(Duration::hours(3)); // 75 % of 4 h
+    assert_eq!(escalate(&rt, schedule()).await.unwrap(), 1);
+    assert_eq!(
+        escalate(&rt, schedule()).await.unwrap(),
+        0,
+        "each threshold exactly once"
+    );
+    assert_eq!(deliver(&p, &rt, consumers::NOTIFY).await, 1);
+    assert_eq!(
+        alert_units(&p)
+            .await
+            .iter()
+            .filter(|u| *u == "phong_kinh_te")
+            .count()
+            >= 1,
+        true
+    );
+
+    // A crash between write and publish: the relay sends what the outbox kept.
+    let mut crashed = rt.clone();
+    crashed.app.publisher = None;
+    let (st, _) = call(
+        &crashed,
+        request(
+            "api-unit-action-accept.json",
+            Some(&format!("/v1/staff/reports/{id2}/actions")),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let relay_ev = || {
+        LambdaEvent::new(
+            serde_json::from_value(sample("schedule-relay.json")).unwrap(),
+            Context::default(),
+        )
+    };
+    assert_eq!(relay(&rt, relay_ev()).await.unwrap(), 1);
+    assert_eq!(relay(&rt, relay_ev()).await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_message_fails_alone_and_foreign_uploads_are_ignored() {
+    let p = provision().await.expect("provision");
+    let rt = Runtime::new(
+        &p.clients,
+        p.settings.clone(),
+        Rules::laichau_default().unwrap(),
+    );
+    // The classify sample: one event for an unknown report (ignored, succeeds) and one
+    // unparseable body (reported alone, so SQS retries it and then moves it to the DLQ).
+    let ev = serde_json::from_value(sample("sqs-classify.json")).unwrap();
+    let resp = consume(
+        &rt,
+        consumers::CLASSIFY,
+        LambdaEvent::new(ev, Context::default()),
+    )
+    .await
+    .unwrap();
+    let failed: Vec<_> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, vec!["msg-2".to_string()]);
+    for name in ["sqs-notify.json", "sqs-publish.json"] {
+        let ev = serde_json::from_value(sample(name)).unwrap();
+        let resp = consume(
+            &rt,
+            consumers::NOTIFY,
+            LambdaEvent::new(ev, Context::default()),
+        )
+        .await
+        .unwrap();
+        assert!(resp.batch_item_failures.is_empty(), "{name}");
+    }
+    // S3 events for a foreign bucket, a key we never issued, or a missing object: ignored.
+    let mut ev = sample("s3-object-created.json");
+    let run = |ev: Value| {
+        let rt = rt.clone();
+        async move {
+            media_event(
+                &rt,
+                LambdaEvent::new(serde_json::from_value(ev).unwrap(), Context::default()),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert!(
+        matches!(&run(ev.clone()).await[0], UploadCheck::Ignored { reason } if reason == "foreign bucket")
+    );
+    ev["Records"][0]["s3"]["bucket"]["name"] = json!(rt.settings.bucket);
+    assert!(
+        matches!(&run(ev.clone()).await[0], UploadCheck::Ignored { reason } if reason == "unknown object")
+    );
+    ev["Records"][0]["s3"]["object"]["key"] = json!("public/../../etc/passwd");
+    assert!(
+        matches!(&run(ev.clone()).await[0], UploadCheck::Ignored { reason } if reason == "foreign key")
+    );
+    // An upload whose bytes are not what it claims is rejected.
+    let key = "uploads/0123456789abcdef/0190a1b2-0000-7000-8000-0000000000bb";
+    rt.app
+        .media
+        .write(key, b"<html>not a photo</html>", "image/jpeg")
+        .await
+        .unwrap();
+    ev["Records"][0]["s3"]["object"]["key"] = json!(key);
+    assert!(matches!(&run(ev).await[0], UploadCheck::Rejected { .. }));
+    // Anonymous requests cannot reach staff routes; a unit token without a unit is refused.
+    let (st, _) = call(
+        &rt,
+        request("api-staff-queue.json", None, None, Some(json!({}))),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, v) = call(
+        &rt,
+        request(
+            "api-staff-queue.json",
+            None,
+            None,
+            Some(json!({"sub": "x", "cognito:groups": "[unit_staff]"})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden_unit"))
+    );
+    // Local sign-in does not exist on AWS (Cognito issues tokens).
+    let (st, _) = call(
+        &rt,
+        request(
+            "api-upload.json",
+            Some("/v1/auth/login"),
+            Some(json!({"username": "a", "password": "b"})),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
