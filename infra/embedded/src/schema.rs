@@ -21,7 +21,7 @@ const MIGRATIONS: &[&str] = &[
         next_escalation_at INTEGER,
         public             INTEGER NOT NULL,
         doc                TEXT NOT NULL
-    ) WITHOUT ROWID;
+    );
     CREATE INDEX reports_created   ON reports (created_at DESC, id DESC);
     CREATE INDEX reports_state     ON reports (state, created_at DESC, id DESC);
     CREATE INDEX reports_category  ON reports (category, created_at DESC, id DESC);

@@ -279,8 +279,8 @@ async fn the_bus_enqueues_each_event_once_per_consumer() {
         .register("b", &["report_closed"], recorder(&log));
     let r = report("q-bus", at(0));
     let e = submitted(&r);
-    emb.bus.publish(&[e.clone()]).await.unwrap();
-    emb.bus.publish(&[e.clone()]).await.unwrap();
+    emb.bus.publish(std::slice::from_ref(&e)).await.unwrap();
+    emb.bus.publish(std::slice::from_ref(&e)).await.unwrap();
     let queued = list_deliveries(&emb.store).await.unwrap();
     assert_eq!(
         queued.len(),

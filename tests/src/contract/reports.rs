@@ -59,7 +59,7 @@ pub async fn duplicate_id_is_refused(store: &dyn ReportStore) {
     other.title = "Khác".into();
     let e2 = event(&other, 1, DomainEvent::ReportSubmitted);
     assert_eq!(
-        store.create(&other, &[e2.clone()], None).await,
+        store.create(&other, std::slice::from_ref(&e2), None).await,
         Err(StoreError::AlreadyExists)
     );
     assert_eq!(
@@ -120,7 +120,10 @@ pub async fn versioned_update(store: &dyn ReportStore) {
             due_at: at(600),
         },
     );
-    assert_eq!(store.update(&r2, 1, &[ev2.clone()]).await, Ok(()));
+    assert_eq!(
+        store.update(&r2, 1, std::slice::from_ref(&ev2)).await,
+        Ok(())
+    );
     let got = store.get(&r1.id).await.expect("get").expect("present");
     assert_eq!(got.version, 2);
     assert_eq!(got, r2);
@@ -177,7 +180,10 @@ pub async fn outbox_order_and_publication(store: &dyn ReportStore) {
         .expect("create");
     let r2 = next_version(&r, "x");
     let e2 = event(&r2, 0, DomainEvent::ReportAccepted);
-    store.update(&r2, 1, &[e2.clone()]).await.expect("update");
+    store
+        .update(&r2, 1, std::slice::from_ref(&e2))
+        .await
+        .expect("update");
 
     let pending = store.pending_events(100).await.expect("pending");
     assert_eq!(
@@ -202,7 +208,10 @@ pub async fn outbox_order_and_publication(store: &dyn ReportStore) {
         .await
         .expect("mark again");
     assert_eq!(store.pending_events(100).await, Ok(vec![e2.clone()]));
-    store.mark_published(&[e2.id.clone()]).await.expect("mark");
+    store
+        .mark_published(std::slice::from_ref(&e2.id))
+        .await
+        .expect("mark");
     assert_eq!(store.pending_events(100).await, Ok(vec![]));
     store.mark_published(&[]).await.expect("empty mark");
 }
@@ -337,7 +346,7 @@ pub async fn query_filters(store: &dyn ReportStore) {
             assert_newest_first(&got);
             let got_ids: Vec<ReportId> = got.iter().map(|r| r.id.clone()).collect();
             let mut want: Vec<&Report> = expected.iter().map(|i| &all[i - 1]).collect();
-            want.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            want.sort_by_key(|r| std::cmp::Reverse(r.created_at));
             let want_ids: Vec<ReportId> = want.iter().map(|r| r.id.clone()).collect();
             assert_eq!(got_ids, want_ids, "query `{label}`");
             // The model's own predicate agrees with the hand-written expectation.
