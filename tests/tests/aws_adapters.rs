@@ -493,3 +493,22 @@ async fn uploads_are_encrypted_and_presigned_urls_name_the_headers_to_send() {
         Some(&ServerSideEncryption::Aes256)
     );
 }
+
+#[test]
+fn a_started_emulator_answers_and_stops_when_dropped() {
+    let m = Moto::start().expect("moto starts");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], m.port));
+    assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok());
+    assert!(m.endpoint.starts_with("http://127.0.0.1:"));
+    drop(m);
+    // The server is gone (bounded wait for the port to close).
+    let mut closed = false;
+    for _ in 0..50 {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            closed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(closed, "moto still listening on {addr}");
+}

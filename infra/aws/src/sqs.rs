@@ -75,3 +75,84 @@ where
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::event::sqs::SqsMessage;
+    use phananh_core::model::{DomainEvent, ReportId};
+
+    fn envelope() -> EventEnvelope {
+        EventEnvelope {
+            id: "r1:1:0".into(),
+            report_id: ReportId("r1".into()),
+            version: 1,
+            at: chrono::DateTime::UNIX_EPOCH,
+            event: DomainEvent::ReportSubmitted,
+        }
+    }
+
+    fn message(id: &str, body: Option<String>) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = body;
+        m
+    }
+
+    #[test]
+    fn raw_and_sns_wrapped_bodies_give_the_same_envelope() {
+        let raw = serde_json::to_string(&envelope()).unwrap();
+        let wrapped = serde_json::json!({
+            "Type": "Notification",
+            "MessageId": "m",
+            "TopicArn": "arn:aws:sns:ap-southeast-1:123456789012:events",
+            "Message": raw,
+            "MessageAttributes": {"event_type": {"Type": "String", "Value": "report_submitted"}}
+        })
+        .to_string();
+        assert_eq!(unwrap_envelope(&raw), Ok(envelope()));
+        assert_eq!(unwrap_envelope(&wrapped), Ok(envelope()));
+        assert!(matches!(
+            unwrap_envelope("{\"Type\":\"Notification\",\"Message\":\"nope\"}"),
+            Err(SqsMessageError::Unparseable(_))
+        ));
+        assert!(matches!(
+            unwrap_envelope("[]"),
+            Err(SqsMessageError::Unparseable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn only_failed_messages_are_reported() {
+        let good = serde_json::to_string(&envelope()).unwrap();
+        let mut other = envelope();
+        other.id = "r1:1:1".into();
+        let failing = serde_json::to_string(&other).unwrap();
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            message("a", Some(good)),
+            message("b", Some("garbage".into())),
+            message("c", Some(failing)),
+            message("d", None),
+        ];
+        let seen = std::sync::Mutex::new(Vec::new());
+        let resp = process_sqs_batch(event, |e: EventEnvelope| {
+            seen.lock().unwrap().push(e.id.clone());
+            async move {
+                if e.id.ends_with(":1") {
+                    Err("handler says no")
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        let failed: Vec<&str> = resp
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, vec!["b", "c", "d"]);
+        assert_eq!(*seen.lock().unwrap(), vec!["r1:1:0", "r1:1:1"]);
+    }
+}
