@@ -263,8 +263,14 @@ fn every_function_is_a_rust_cargolambda_build_of_a_workspace_binary_and_is_alarm
     let g = &t["Globals"]["Function"];
     assert_eq!(g["Runtime"].as_str(), Some("provided.al2023"));
     assert_eq!(g["Handler"].as_str(), Some("bootstrap"));
-    assert_eq!(strings(&g["Architectures"]), vec!["!Ref:Architecture".to_string()]);
-    assert_eq!(t["Parameters"]["Architecture"]["Default"].as_str(), Some("arm64"));
+    assert_eq!(
+        strings(&g["Architectures"]),
+        vec!["!Ref:Architecture".to_string()]
+    );
+    assert_eq!(
+        t["Parameters"]["Architecture"]["Default"].as_str(),
+        Some("arm64")
+    );
 }
 
 #[test]
