@@ -91,6 +91,21 @@ async fn pump(w: &World) -> usize {
     n
 }
 
+/// A food-safety report, screened and assigned by the IOC head to the health centre
+/// (Đ.7.4.g), with every resulting event delivered.
+async fn assigned_to_health_centre(w: &World) -> Report {
+    let (r, _) = w.app.submit(&citizen(), input(), &[], None).await.unwrap();
+    pump(w).await;
+    let cmd = Command::Assign {
+        lead_unit: "trung_tam_y_te".into(),
+        coordinating_units: vec![],
+        note: None,
+    };
+    let r = w.app.act(&r.id, &ioc_head(), cmd).await.unwrap();
+    pump(w).await;
+    r
+}
+
 #[tokio::test]
 async fn submission_is_screened_by_the_classify_consumer_and_redelivery_changes_nothing() {
     let w = world();
@@ -138,21 +153,7 @@ async fn submission_is_screened_by_the_classify_consumer_and_redelivery_changes_
 #[tokio::test]
 async fn the_assigned_unit_and_leadership_are_told_and_no_one_else() {
     let w = world();
-    let (r, _) = w.app.submit(&citizen(), input(), &[], None).await.unwrap();
-    pump(&w).await;
-    w.app
-        .act(
-            &r.id,
-            &ioc_head(),
-            Command::Assign {
-                lead_unit: "trung_tam_y_te".into(),
-                coordinating_units: vec![],
-                note: None,
-            },
-        )
-        .await
-        .unwrap();
-    pump(&w).await;
+    let r = assigned_to_health_centre(&w).await;
     let sent = w.notifier.all();
     let units: std::collections::BTreeSet<_> = sent.iter().filter_map(|n| n.unit.clone()).collect();
     // Đ.7.4.g: the health centre handles; Đ.7.2: leadership informed at the same time.
@@ -192,21 +193,7 @@ async fn the_assigned_unit_and_leadership_are_told_and_no_one_else() {
 #[tokio::test]
 async fn escalations_go_unit_head_then_ioc_then_leadership_exactly_once() {
     let w = world();
-    let (r, _) = w.app.submit(&citizen(), input(), &[], None).await.unwrap();
-    pump(&w).await;
-    w.app
-        .act(
-            &r.id,
-            &ioc_head(),
-            Command::Assign {
-                lead_unit: "trung_tam_y_te".into(),
-                coordinating_units: vec![],
-                note: None,
-            },
-        )
-        .await
-        .unwrap();
-    pump(&w).await;
+    let r = assigned_to_health_centre(&w).await;
     let base = w.notifier.all().len();
     // 2-hour deadline (Đ.7.4.g). Before 75 %: nothing.
     w.clock.advance(Duration::minutes(80));
@@ -283,20 +270,7 @@ async fn the_outbox_relay_publishes_what_a_crash_left_behind_and_loses_nothing()
 #[tokio::test]
 async fn units_and_citizens_cannot_widen_their_lists() {
     let w = world();
-    let (r, _) = w.app.submit(&citizen(), input(), &[], None).await.unwrap();
-    pump(&w).await;
-    w.app
-        .act(
-            &r.id,
-            &ioc_head(),
-            Command::Assign {
-                lead_unit: "trung_tam_y_te".into(),
-                coordinating_units: vec![],
-                note: None,
-            },
-        )
-        .await
-        .unwrap();
+    let r = assigned_to_health_centre(&w).await;
     let other = Actor::new("s", Role::UnitStaff, Some("phong_kinh_te"));
     assert!(w
         .app

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 struct Server {
     child: Child,
     base: String,
-    data: PathBuf,
     accounts: HashMap<String, String>,
 }
 
@@ -22,10 +21,30 @@ impl Drop for Server {
     }
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("phananh-e2e-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A fresh data directory, removed when dropped.
+struct TempData(PathBuf);
+
+impl TempData {
+    fn new(tag: &str) -> TempData {
+        let d = std::env::temp_dir().join(format!("phananh-e2e-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        TempData(d)
+    }
+}
+
+impl Drop for TempData {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Server {
+    fn api(&self) -> Api {
+        Api {
+            http: Client::new(),
+            base: self.base.clone(),
+        }
+    }
 }
 
 fn start(data: &Path) -> Server {
@@ -70,7 +89,6 @@ fn start(data: &Path) -> Server {
     Server {
         child,
         base,
-        data: data.to_path_buf(),
         accounts,
     }
 }
@@ -191,12 +209,9 @@ fn report_body(category: &str, title: &str, description: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_workflow_over_http() {
-    let data = temp_dir("flow");
-    let s = start(&data);
-    let api = Api {
-        http: Client::new(),
-        base: s.base.clone(),
-    };
+    let data = TempData::new("flow");
+    let s = start(&data.0);
+    let api = s.api();
     let citizen = api.device().await;
     let ioc = api.login(&s, "ioc.head").await;
     let unit = api.login(&s, "kinhte.staff").await;
@@ -383,34 +398,25 @@ async fn the_whole_workflow_over_http() {
     assert!(csv.as_str().unwrap().contains(&id));
     assert!(!csv.as_str().unwrap().contains("0987654321"));
 
-    // The unit was notified of the assignment (recorded in the notification outbox).
-    drop(s);
-    let s = start(&data);
-    let api = Api {
-        http: Client::new(),
-        base: s.base.clone(),
-    };
-    let ioc = api.login(&s, "ioc.head").await;
     // State survives a restart.
+    drop(s);
+    let s = start(&data.0);
+    let api = s.api();
+    let ioc = api.login(&s, "ioc.head").await;
     let (st, v) = api
         .get(&format!("/v1/staff/reports/{id}"), Some(&ioc))
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["state"], "published");
     assert_eq!(v["rating"]["stars"], 5);
-    drop(s);
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_scope_complaints_are_refused_with_guidance() {
     // Đ.6.3: complaints, denunciations and legal-advice requests are not received.
-    let data = temp_dir("scope");
-    let s = start(&data);
-    let api = Api {
-        http: Client::new(),
-        base: s.base.clone(),
-    };
+    let data = TempData::new("scope");
+    let s = start(&data.0);
+    let api = s.api();
     let citizen = api.device().await;
     let (st, v) = api
         .post(
@@ -431,19 +437,14 @@ async fn out_of_scope_complaints_are_refused_with_guidance() {
         mine["items"].as_array().unwrap().is_empty(),
         "nothing stored"
     );
-    drop(s);
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_category_is_returned_reclassified_and_reassigned_and_a_directive_cannot_be_edited()
 {
-    let data = temp_dir("reassign");
-    let s = start(&data);
-    let api = Api {
-        http: Client::new(),
-        base: s.base.clone(),
-    };
+    let data = TempData::new("reassign");
+    let s = start(&data.0);
+    let api = s.api();
     let citizen = api.device().await;
     let ioc = api.login(&s, "ioc.head").await;
     let kinhte = api.login(&s, "kinhte.staff").await;
@@ -558,18 +559,13 @@ async fn a_wrong_category_is_returned_reclassified_and_reassigned_and_a_directiv
         .find(|e| e["seq"] == entry["seq"])
         .unwrap();
     assert_eq!(same, &entry);
-    drop(s);
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_refuses_a_token_of_the_wrong_role_or_unit() {
-    let data = temp_dir("authz");
-    let s = start(&data);
-    let api = Api {
-        http: Client::new(),
-        base: s.base.clone(),
-    };
+    let data = TempData::new("authz");
+    let s = start(&data.0);
+    let api = s.api();
     let citizen = api.device().await;
     let unit = api.login(&s, "kinhte.staff").await;
     let ioc = api.login(&s, "ioc.head").await;
@@ -647,18 +643,13 @@ async fn every_endpoint_refuses_a_token_of_the_wrong_role_or_unit() {
         (st, v["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
     );
-    drop(s);
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_problem_naming_the_field_and_stores_nothing() {
-    let data = temp_dir("bad");
-    let s = start(&data);
-    let api = Api {
-        http: Client::new(),
-        base: s.base.clone(),
-    };
+    let data = TempData::new("bad");
+    let s = start(&data.0);
+    let api = s.api();
     let citizen = api.device().await;
     let send_raw = |body: Vec<u8>| {
         let api = &api;
@@ -805,18 +796,13 @@ async fn bad_input_gets_a_problem_naming_the_field_and_stores_nothing() {
     );
     let (st, v) = api.get("/v1/public/reports/..%2F..%2Fetc", None).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
-    drop(s);
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_answers_its_openapi_document_and_catalogues() {
-    let data = temp_dir("docs");
-    let s = start(&data);
-    let api = Api {
-        http: Client::new(),
-        base: s.base.clone(),
-    };
+    let data = TempData::new("docs");
+    let s = start(&data.0);
+    let api = s.api();
     let resp = api
         .http
         .get(format!("{}/v1/openapi.yaml", api.base))
@@ -834,7 +820,4 @@ async fn the_server_answers_its_openapi_document_and_catalogues() {
     );
     let (_, wards) = api.get("/v1/wards", None).await;
     assert_eq!(wards["items"].as_array().unwrap().len(), 7);
-    let _ = s.data.clone();
-    drop(s);
-    let _ = std::fs::remove_dir_all(&data);
 }
