@@ -24,21 +24,28 @@ pub mod consumers {
     pub const NOTIFY: &str = "notify";
     pub const PUBLISH: &str = "publish";
 
-    /// Event kinds each consumer subscribes to (SNS filter policies mirror this).
+    /// Event kinds each consumer receives. The one source of truth: the embedded queues,
+    /// the SNS filter policies (`infra/aws` topology) and `template.yaml` all follow it.
+    pub const CLASSIFY_KINDS: &[&str] = &["report_submitted"];
+    pub const NOTIFY_KINDS: &[&str] = &[
+        "report_assigned",
+        "leadership_informed",
+        "referred_to_leadership",
+        "directive_issued",
+        "report_deferred",
+        "report_returned",
+        "unit_urged",
+        "deadline_escalated",
+        "report_resolved",
+        "report_reopened",
+    ];
+    pub const PUBLISH_KINDS: &[&str] = &["report_published", "report_rejected"];
+
     pub fn kinds(consumer: &str) -> &'static [&'static str] {
         match consumer {
-            CLASSIFY => &["report_submitted"],
-            NOTIFY => &[
-                "report_assigned",
-                "leadership_informed",
-                "referred_to_leadership",
-                "directive_issued",
-                "report_deferred",
-                "report_returned",
-                "unit_urged",
-                "deadline_escalated",
-            ],
-            PUBLISH => &["report_published"],
+            CLASSIFY => CLASSIFY_KINDS,
+            NOTIFY => NOTIFY_KINDS,
+            PUBLISH => PUBLISH_KINDS,
             _ => &[],
         }
     }
@@ -59,6 +66,9 @@ pub const UPLOAD_TYPES: &[(&str, MediaKind, u64)] = &[
     ("video/quicktime", MediaKind::Video, 100 * 1024 * 1024),
     ("application/pdf", MediaKind::Document, 20 * 1024 * 1024),
 ];
+
+/// The relay leaves events this young to the writer that is publishing them right now.
+pub const RELAY_MIN_AGE_SECS: i64 = 10;
 
 const UPLOAD_TTL: Duration = Duration::from_secs(15 * 60);
 const DOWNLOAD_TTL: Duration = Duration::from_secs(10 * 60);
@@ -388,12 +398,34 @@ impl App {
             if meta.size > *max {
                 return Err(DomainError::invalid("attachments", "tệp quá lớn"));
             }
+            // Đ.7.3: a file attached to a report is kept forever, so it leaves the upload area
+            // (which expires) for a permanent key; its bytes must be what its type claims.
+            let bytes = match self.media.read(&key, *max).await {
+                Ok(b) => b,
+                Err(MediaError::TooLarge) => {
+                    return Err(DomainError::invalid("attachments", "tệp quá lớn"))
+                }
+                Err(e) => return Err(media_err(e)),
+            };
+            let genuine = crate::media::sniff(&bytes)
+                .is_some_and(|found| crate::media::type_matches(&ct, found));
+            if !genuine {
+                return Err(DomainError::invalid(
+                    "attachments",
+                    format!("nội dung tệp “{id}” không đúng định dạng {ct}"),
+                ));
+            }
+            let stored = key.replacen("uploads/", "media/", 1);
+            self.media
+                .write(&stored, &bytes, &ct)
+                .await
+                .map_err(media_err)?;
             out.push(Attachment {
                 id: id.clone(),
                 kind: *kind,
                 content_type: ct,
                 size: meta.size,
-                key,
+                key: stored,
                 public_key: None,
                 public: false,
             });
@@ -670,8 +702,18 @@ impl App {
                     false,
                 )),
             },
+            // Đ.8.1: the IOC publishes once the unit has its result; a reopened case is triaged again.
+            DomainEvent::ReportResolved { .. } => {
+                targets.push(("notify.resolved", city.ioc_unit.clone(), false))
+            }
+            DomainEvent::ReportReopened => {
+                targets.push(("notify.reopened", city.ioc_unit.clone(), false))
+            }
             DomainEvent::ReportPublished => {
-                return self.reporter_notifications(env, r, &vars);
+                return self.reporter_notifications(env, r, "notify.published.reporter", &vars);
+            }
+            DomainEvent::ReportRejected => {
+                return self.reporter_notifications(env, r, "notify.rejected.reporter", &vars);
             }
             _ => {}
         }
@@ -720,6 +762,7 @@ impl App {
         &self,
         env: &EventEnvelope,
         r: &Report,
+        prefix: &str,
         vars: &[(&str, &str)],
     ) -> Vec<Notification> {
         let cfg = &self.rules.config;
@@ -734,7 +777,7 @@ impl App {
                 to: phone.clone(),
                 unit: None,
                 subject: None,
-                body: self.sms_text(&cfg.messages.render("notify.published.reporter.sms", vars)),
+                body: self.sms_text(&cfg.messages.render(&format!("{prefix}.sms"), vars)),
                 report_id: Some(r.id.clone()),
             });
         }
@@ -791,12 +834,21 @@ impl App {
     }
 
     /// Publishes outbox events left pending (after a crash between write and publish).
+    /// Events younger than [`RELAY_MIN_AGE_SECS`] are left to the writer's own publish.
     pub async fn relay_outbox(
         &self,
         bus: &dyn EventBus,
         limit: usize,
     ) -> Result<usize, DomainError> {
-        let pending = self.store.pending_events(limit).await.map_err(storage)?;
+        let cutoff = self.now() - ChronoDuration::seconds(RELAY_MIN_AGE_SECS);
+        let pending: Vec<EventEnvelope> = self
+            .store
+            .pending_events(limit)
+            .await
+            .map_err(storage)?
+            .into_iter()
+            .filter(|e| e.at <= cutoff)
+            .collect();
         if pending.is_empty() {
             return Ok(0);
         }

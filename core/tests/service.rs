@@ -257,6 +257,9 @@ async fn the_outbox_relay_publishes_what_a_crash_left_behind_and_loses_nothing()
     let w = world();
     let (r, _) = w.app.submit(&citizen(), input(), &[], None).await.unwrap();
     let bus = FlakyBus::default();
+    // A fresh event belongs to the writer publishing it right now: not the relay's yet.
+    assert_eq!(w.app.relay_outbox(&bus, 10).await.unwrap(), 0);
+    w.clock.advance(Duration::seconds(30));
     *bus.fail.lock().unwrap() = true;
     assert!(w.app.relay_outbox(&bus, 10).await.is_err());
     // Still pending after the failed publish.
@@ -330,4 +333,28 @@ async fn with_a_publisher_events_leave_at_once_and_nothing_waits_in_the_outbox()
     *bus.fail.lock().unwrap() = true;
     w.app.classify(&r.id).await.unwrap();
     assert_eq!(w.store.pending_events(10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_rejected_reporter_is_told_and_no_unit_hears_of_it() {
+    let w = world();
+    let (r, _) = w.app.submit(&citizen(), input(), &[], None).await.unwrap();
+    pump(&w).await;
+    let reject = Command::Reject {
+        reason: "Nội dung trùng với phản ánh đã xử lý".into(),
+    };
+    w.app.act(&r.id, &ioc_head(), reject).await.unwrap();
+    pump(&w).await;
+    let sent = w.notifier.all();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        (sent[0].channel, sent[0].to.as_str()),
+        (Channel::Sms, "0911222333")
+    );
+    assert!(sent[0].unit.is_none());
+    assert!(
+        sent[0].body.contains("khong duoc tiep nhan"),
+        "{}",
+        sent[0].body
+    );
 }

@@ -43,7 +43,7 @@ pub const REQUIRED_GUIDANCE_KEYS: [&str; 3] = [
 ];
 
 /// Notification kinds; each needs `<kind>.sms`, `<kind>.email_subject`, `<kind>.email_body`.
-pub const NOTIFICATION_KINDS: [&str; 11] = [
+pub const NOTIFICATION_KINDS: [&str; 14] = [
     "notify.assigned",
     "notify.leadership_informed",
     "notify.escalation.unit_head",
@@ -55,6 +55,9 @@ pub const NOTIFICATION_KINDS: [&str; 11] = [
     "notify.returned",
     "notify.deferred",
     "notify.referred",
+    "notify.resolved",
+    "notify.reopened",
+    "notify.rejected.reporter",
 ];
 
 /// Suffixes of every notification kind.

@@ -41,6 +41,8 @@ pub enum InitError {
     Settings(#[from] phananh_aws::SettingsError),
     #[error("city configuration: {0}")]
     Config(#[from] phananh_core::config::ConfigErrors),
+    #[error("PHANANH_CITY={0}: no such bundled city configuration (bundled: laichau); set PHANANH_CONFIG_DIR for another city")]
+    UnknownCity(String),
 }
 
 /// Everything a function needs, built once per cold start and reused by every invocation.
@@ -57,9 +59,14 @@ impl Runtime {
     pub async fn from_env() -> Result<Runtime, InitError> {
         let settings = AwsSettings::from_env()?;
         let clients = AwsClients::from_env(&settings).await;
+        // A config folder shipped with the function wins; else the bundled city named by
+        // the template's CityConfig parameter.
         let rules = match std::env::var("PHANANH_CONFIG_DIR") {
             Ok(dir) => Rules::load_dir(std::path::Path::new(&dir))?,
-            Err(_) => Rules::laichau_default()?,
+            Err(_) => match std::env::var("PHANANH_CITY").as_deref() {
+                Ok("laichau") | Err(_) => Rules::laichau_default()?,
+                Ok(other) => return Err(InitError::UnknownCity(other.to_string())),
+            },
         };
         Ok(Runtime::new(&clients, settings, rules))
     }

@@ -2,6 +2,8 @@
 //! declares one subscription per consumer with exactly these filter policies (checked by
 //! `infra/aws/tests/template.rs`), and the emulator harness provisions the same.
 
+use phananh_core::service::consumers;
+
 /// One consumer queue of the events topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Consumer {
@@ -15,36 +17,19 @@ pub struct Consumer {
 /// Screening, category suggestion, ward, duplicates and routing of new reports.
 pub const CLASSIFY: Consumer = Consumer {
     name: "classify",
-    event_types: &["report_submitted"],
+    event_types: consumers::CLASSIFY_KINDS,
 };
 
 /// SMS and e-mail to the concerned unit, the IOC and leadership.
 pub const NOTIFY: Consumer = Consumer {
     name: "notify",
-    event_types: &[
-        "report_assigned",
-        "leadership_informed",
-        "referred_to_leadership",
-        "directive_issued",
-        "report_returned",
-        "report_reclassified",
-        "unit_urged",
-        "deadline_escalated",
-        "report_deferred",
-        "report_resolved",
-    ],
+    event_types: consumers::NOTIFY_KINDS,
 };
 
 /// Redacted public view and the reporter's notifications.
 pub const PUBLISH: Consumer = Consumer {
     name: "publish",
-    event_types: &[
-        "report_published",
-        "report_rejected",
-        "report_closed",
-        "report_reopened",
-        "report_rated",
-    ],
+    event_types: consumers::PUBLISH_KINDS,
 };
 
 pub const CONSUMERS: [Consumer; 3] = [CLASSIFY, NOTIFY, PUBLISH];
@@ -158,7 +143,17 @@ mod tests {
             .into_iter()
             .filter(|k| !CONSUMERS.iter().any(|c| c.receives(k)))
             .collect();
-        assert_eq!(unrouted, vec!["report_screened", "report_accepted"]);
+        // Timeline-only events: nobody needs an SMS or e-mail for them.
+        assert_eq!(
+            unrouted,
+            vec![
+                "report_screened",
+                "report_accepted",
+                "report_reclassified",
+                "report_closed",
+                "report_rated"
+            ]
+        );
     }
 
     #[test]
