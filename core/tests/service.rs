@@ -153,7 +153,7 @@ async fn submission_is_screened_by_the_classify_consumer_and_redelivery_changes_
 #[tokio::test]
 async fn the_assigned_unit_and_leadership_are_told_and_no_one_else() {
     let w = world();
-    let r = assigned_to_health_centre(&w).await;
+    assigned_to_health_centre(&w).await;
     let sent = w.notifier.all();
     let units: std::collections::BTreeSet<_> = sent.iter().filter_map(|n| n.unit.clone()).collect();
     // Đ.7.4.g: the health centre handles; Đ.7.2: leadership informed at the same time.
