@@ -629,6 +629,28 @@ async fn every_endpoint_refuses_a_token_of_the_wrong_role_or_unit() {
             "{m} {path} as other unit: {st} {v}"
         );
     }
+    // Đ.7.1: IOC operators create reports from surveillance cameras; citizens cannot.
+    let op = api.login(&s, "ioc.operator").await;
+    let mut cam = report_body(
+        "traffic_security",
+        "Xe tải đỗ trên vỉa hè",
+        "Camera CAM-017 ghi nhận xe tải đỗ trên vỉa hè đường Trần Phú.",
+    );
+    cam.as_object_mut().unwrap().remove("reporter");
+    cam["camera_id"] = json!("CAM-017");
+    let (st, v) = api.post("/v1/reports", Some(&op), cam.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["source"],
+        json!({"kind": "camera", "camera_id": "CAM-017"})
+    );
+    let (st, v) = api.post("/v1/reports", Some(&citizen), cam.clone()).await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("camera_id"))
+    );
+    let (st, _) = api.post("/v1/reports", Some(&unit), cam).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
     // A unit cannot widen its queue to another unit.
     let (st, _) = api
         .get("/v1/staff/reports?unit=phong_vhtt", Some(&unit))
