@@ -904,22 +904,17 @@ fn set_assignment(r: &mut Report, a: Assignment) {
     r.escalation = EscalationState::default();
 }
 
-/// Thresholds (key, level) reached at `now` and not yet sent, in order.
-pub fn due_thresholds(
-    r: &Report,
-    rules: &Rules,
-    now: DateTime<Utc>,
-) -> Vec<(String, EscalationLevel)> {
-    let Some(a) = &r.assignment else {
+/// The thresholds not yet sent for the current assignment: (key, level, instant), in config
+/// order. Empty when the unit's clock is not running (Đ.7.5: a deferral stops it).
+fn unsent_thresholds(r: &Report, rules: &Rules) -> Vec<(String, EscalationLevel, DateTime<Utc>)> {
+    let Some(a) = r
+        .assignment
+        .as_ref()
+        .filter(|_| r.state.unit_clock_running())
+    else {
         return Vec::new();
     };
-    if !r.state.unit_clock_running() {
-        return Vec::new();
-    }
-    let rule = DeadlineRule {
-        clock: a.clock,
-        minutes: a.deadline_minutes,
-    };
+    let rule = a.deadline_rule();
     rules
         .config
         .city
@@ -927,8 +922,23 @@ pub fn due_thresholds(
         .iter()
         .map(|t| (threshold_key(t.fraction), t))
         .filter(|(k, _)| !r.escalation.sent.contains(k))
-        .filter(|(_, t)| rules.instant_at_fraction(rule, a.assigned_at, t.fraction) <= now)
-        .map(|(k, t)| (k, t.level))
+        .map(|(k, t)| {
+            let at = rules.instant_at_fraction(rule, a.assigned_at, t.fraction);
+            (k, t.level, at)
+        })
+        .collect()
+}
+
+/// Thresholds (key, level) reached at `now` and not yet sent, in order.
+pub fn due_thresholds(
+    r: &Report,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Vec<(String, EscalationLevel)> {
+    unsent_thresholds(r, rules)
+        .into_iter()
+        .filter(|(_, _, at)| *at <= now)
+        .map(|(k, level, _)| (k, level))
         .collect()
 }
 
@@ -939,21 +949,9 @@ pub fn threshold_key(fraction: f64) -> String {
 
 /// When the next unsent threshold falls due (None when the clock is not running).
 pub fn next_escalation_at(r: &Report, rules: &Rules) -> Option<DateTime<Utc>> {
-    let a = r.assignment.as_ref()?;
-    if !r.state.unit_clock_running() {
-        return None;
-    }
-    let rule = DeadlineRule {
-        clock: a.clock,
-        minutes: a.deadline_minutes,
-    };
-    rules
-        .config
-        .city
-        .escalation
-        .iter()
-        .filter(|t| !r.escalation.sent.contains(&threshold_key(t.fraction)))
-        .map(|t| rules.instant_at_fraction(rule, a.assigned_at, t.fraction))
+    unsent_thresholds(r, rules)
+        .into_iter()
+        .map(|(_, _, at)| at)
         .min()
 }
 

@@ -194,3 +194,14 @@ impl Rules {
         self.local(t).format("%H:%M %d/%m/%Y").to_string()
     }
 }
+
+impl crate::model::Assignment {
+    /// The deadline rule this assignment was made under (kept on the assignment, so a later
+    /// config change does not move a running deadline).
+    pub fn deadline_rule(&self) -> DeadlineRule {
+        DeadlineRule {
+            clock: self.clock,
+            minutes: self.deadline_minutes,
+        }
+    }
+}

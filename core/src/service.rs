@@ -196,14 +196,18 @@ impl App {
         }
     }
 
-    /// Loads a report the actor may see (else NotFound, so existence does not leak).
-    pub async fn get_for(&self, id: &ReportId, actor: &Actor) -> Result<Report, DomainError> {
-        let r = self
-            .store
+    /// Loads a report, NotFound when there is none.
+    pub async fn load(&self, id: &ReportId) -> Result<Report, DomainError> {
+        self.store
             .get(id)
             .await
             .map_err(storage)?
-            .ok_or(DomainError::NotFound)?;
+            .ok_or(DomainError::NotFound)
+    }
+
+    /// Loads a report the actor may see (else NotFound, so existence does not leak).
+    pub async fn get_for(&self, id: &ReportId, actor: &Actor) -> Result<Report, DomainError> {
+        let r = self.load(id).await?;
         if lifecycle::can_view(&r, actor) {
             Ok(r)
         } else {
@@ -505,12 +509,7 @@ impl App {
         let r = match actor {
             Some(a) => self.get_for(id, a).await?,
             None => {
-                let r = self
-                    .store
-                    .get(id)
-                    .await
-                    .map_err(storage)?
-                    .ok_or(DomainError::NotFound)?;
+                let r = self.load(id).await?;
                 if !r.state_is_public() || r.flags.state_secret {
                     return Err(DomainError::NotFound);
                 }

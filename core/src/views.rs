@@ -223,16 +223,7 @@ pub fn staff_view(r: &Report, actor: &Actor, rules: &Rules, now: DateTime<Utc>) 
         .assignment
         .as_ref()
         .filter(|_| r.state.unit_clock_running())
-        .map(|a| {
-            rules.remaining_minutes(
-                crate::rules::DeadlineRule {
-                    clock: a.clock,
-                    minutes: a.deadline_minutes,
-                },
-                a.assigned_at,
-                now,
-            )
-        });
+        .map(|a| rules.remaining_minutes(a.deadline_rule(), a.assigned_at, now));
     StaffView {
         overdue: r.is_overdue(now),
         report,

@@ -248,3 +248,14 @@ pub type Router = phananh_http::Router;
 pub fn router(rt: &Runtime) -> Router {
     phananh_http::router(rt.http_state())
 }
+
+/// The whole `main` of a consumer function: runtime once per cold start, then SQS batches.
+pub async fn run_consumer(consumer: &'static str) -> Result<(), Error> {
+    init_tracing();
+    let rt = Runtime::from_env().await?;
+    let rt = &rt;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |e: LambdaEvent<SqsEvent>| consume(rt, consumer, e),
+    ))
+    .await
+}
