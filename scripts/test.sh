@@ -39,7 +39,12 @@ fi
 
 if ls functions/*/Cargo.toml >/dev/null 2>&1; then
   step "cargo lambda build --release (x86_64; the template's production default is arm64)"
-  cargo lambda build --release --x86-64 --locked --lambda-dir "$CARGO_TARGET_DIR/lambda"
+  fn_packages=()
+  for d in functions/*/; do
+    name=$(basename "$d")
+    [ "$name" = common ] || fn_packages+=(-p "phananh-fn-$name")
+  done
+  cargo lambda build --release --x86-64 --locked --lambda-dir "$CARGO_TARGET_DIR/lambda" "${fn_packages[@]}"
   for b in "$CARGO_TARGET_DIR"/lambda/*/bootstrap; do
     printf '%8d KB  %s\n' "$(( $(stat -c %s "$b") / 1024 ))" "$(basename "$(dirname "$b")")"
   done
