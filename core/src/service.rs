@@ -861,6 +861,18 @@ impl App {
 
     // ---------------------------------------------------------------- statistics
 
+    /// Đ.9.2: statistics and exports are for the office, leadership and the IOC.
+    pub fn check_stats_access(actor: &Actor) -> Result<(), DomainError> {
+        if lifecycle::allowed_roles(Action::ViewStats).contains(&actor.role) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden {
+                role: actor.role,
+                action: Action::ViewStats,
+            })
+        }
+    }
+
     /// Statistics over reports created in [from, to) (Đ.9.2). Bounded to `max` reports.
     pub async fn stats(
         &self,
@@ -869,12 +881,7 @@ impl App {
         to: Option<DateTime<Utc>>,
         max: usize,
     ) -> Result<Stats, DomainError> {
-        if !lifecycle::allowed_roles(Action::ViewStats).contains(&actor.role) {
-            return Err(DomainError::Forbidden {
-                role: actor.role,
-                action: Action::ViewStats,
-            });
-        }
+        Self::check_stats_access(actor)?;
         let reports = self.collect(from, to, max).await?;
         Ok(compute_stats(&reports, self.now()))
     }

@@ -762,10 +762,7 @@ pub async fn export_csv(
     Authed(actor): Authed,
     Query(p): Query<RangeParams>,
 ) -> ApiResult<Response> {
-    // Same permission as statistics.
-    s.app
-        .stats(&actor, Some(Utc::now()), Some(Utc::now()), 0)
-        .await?;
+    App::check_stats_access(&actor)?;
     let reports = s.app.collect(p.from, p.to, STATS_MAX).await?;
     Ok((
         [
