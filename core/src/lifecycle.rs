@@ -374,16 +374,16 @@ fn check_attachments(field: &str, list: &[Attachment]) -> Result<(), DomainError
 }
 
 /// Builder of a timeline entry appended to a report (keeps the hash chain).
-struct Entry<'a> {
-    actor: &'a Actor,
-    action: Action,
-    note: Option<String>,
-    attachments: Vec<String>,
-    data: serde_json::Value,
-    visible_to_reporter: bool,
+pub(crate) struct Entry<'a> {
+    pub(crate) actor: &'a Actor,
+    pub(crate) action: Action,
+    pub(crate) note: Option<String>,
+    pub(crate) attachments: Vec<String>,
+    pub(crate) data: serde_json::Value,
+    pub(crate) visible_to_reporter: bool,
 }
 
-fn append(report: &mut Report, from: Option<State>, e: Entry<'_>, now: DateTime<Utc>) {
+pub(crate) fn append(report: &mut Report, from: Option<State>, e: Entry<'_>, now: DateTime<Utc>) {
     let mut entry = TimelineEntry {
         seq: report.timeline.len() as u32,
         at: now,

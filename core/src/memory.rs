@@ -304,3 +304,54 @@ impl IdGenerator for SeqIds {
         format!("id-{:08}", self.0.fetch_add(1, Ordering::SeqCst) + 1)
     }
 }
+
+/// A freshly submitted app report (version 1, one `submit` entry on the hash chain) by
+/// citizen `citizen-1`, category `moi_truong`, ward `tan_phong`: a minimal valid record for
+/// adapter tests and benchmarks. Built without config, so no rule is checked.
+pub fn submitted_report(id: &str, created_at: DateTime<Utc>) -> Report {
+    let mut r = Report {
+        id: ReportId(id.to_string()),
+        version: 1,
+        source: Source::App,
+        reporter: Some(Reporter {
+            citizen_id: "citizen-1".into(),
+            ..Default::default()
+        }),
+        category: "moi_truong".into(),
+        reported_category: "moi_truong".into(),
+        title: "Rác thải ùn ứ".into(),
+        description: "Rác thải ùn ứ trước chợ.".into(),
+        location: None,
+        address: None,
+        ward: Some("tan_phong".into()),
+        reporter_ward: None,
+        attachments: vec![],
+        state: State::Submitted,
+        assignment: None,
+        flags: Default::default(),
+        deferral: None,
+        resolution: None,
+        public_answer: None,
+        published_at: None,
+        rating: None,
+        escalation: Default::default(),
+        created_at,
+        updated_at: created_at,
+        timeline: vec![],
+    };
+    let citizen = Actor::new("citizen-1", Role::Citizen, None);
+    crate::lifecycle::append(
+        &mut r,
+        None,
+        crate::lifecycle::Entry {
+            actor: &citizen,
+            action: Action::Submit,
+            note: None,
+            attachments: vec![],
+            data: serde_json::Value::Null,
+            visible_to_reporter: true,
+        },
+        created_at,
+    );
+    r
+}

@@ -5,10 +5,7 @@
 //! `synchronous=FULL` before its caller is answered.
 
 use chrono::Utc;
-use phananh_core::model::{
-    Action, DomainEvent, EventEnvelope, Report, ReportId, Reporter, Role, Source, State,
-    TimelineEntry, GENESIS_HASH,
-};
+use phananh_core::model::{DomainEvent, EventEnvelope, Report};
 use phananh_core::ports::ReportStore;
 use phananh_embedded::{SqliteStore, StoreOptions};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,54 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 fn report(id: String) -> Report {
-    let now = Utc::now();
-    let mut entry = TimelineEntry {
-        seq: 0,
-        at: now,
-        actor_id: "citizen".into(),
-        role: Role::Citizen,
-        unit: None,
-        action: Action::Submit,
-        from_state: None,
-        to_state: State::Submitted,
-        note: None,
-        attachments: vec![],
-        data: serde_json::Value::Null,
-        visible_to_reporter: true,
-        prev_hash: GENESIS_HASH.into(),
-        hash: String::new(),
-    };
-    entry.hash = entry.compute_hash();
-    Report {
-        id: ReportId(id),
-        version: 1,
-        source: Source::App,
-        reporter: Some(Reporter {
-            citizen_id: "citizen".into(),
-            ..Default::default()
-        }),
-        category: "moi_truong".into(),
-        reported_category: "moi_truong".into(),
-        title: "Rác thải ùn ứ trước chợ".into(),
-        description: "Rác thải ùn ứ nhiều ngày trước chợ Tân Phong, bốc mùi khó chịu.".into(),
-        location: None,
-        address: None,
-        ward: Some("tan_phong".into()),
-        reporter_ward: None,
-        attachments: vec![],
-        state: State::Submitted,
-        assignment: None,
-        flags: Default::default(),
-        deferral: None,
-        resolution: None,
-        public_answer: None,
-        published_at: None,
-        rating: None,
-        escalation: Default::default(),
-        created_at: now,
-        updated_at: now,
-        timeline: vec![entry],
-    }
+    phananh_core::memory::submitted_report(&id, Utc::now())
 }
 
 #[tokio::main]

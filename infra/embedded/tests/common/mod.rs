@@ -2,10 +2,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use phananh_core::model::{
-    Action, DomainEvent, EventEnvelope, Report, ReportId, Reporter, Role, Source, State,
-    TimelineEntry, GENESIS_HASH,
-};
+use phananh_core::model::{DomainEvent, EventEnvelope, Report};
 use std::path::{Path, PathBuf};
 
 pub fn t0() -> DateTime<Utc> {
@@ -17,53 +14,7 @@ pub fn at(minutes: i64) -> DateTime<Utc> {
 }
 
 pub fn report(id: &str, created_at: DateTime<Utc>) -> Report {
-    let mut entry = TimelineEntry {
-        seq: 0,
-        at: created_at,
-        actor_id: "citizen-1".into(),
-        role: Role::Citizen,
-        unit: None,
-        action: Action::Submit,
-        from_state: None,
-        to_state: State::Submitted,
-        note: None,
-        attachments: vec![],
-        data: serde_json::Value::Null,
-        visible_to_reporter: true,
-        prev_hash: GENESIS_HASH.into(),
-        hash: String::new(),
-    };
-    entry.hash = entry.compute_hash();
-    Report {
-        id: ReportId(id.into()),
-        version: 1,
-        source: Source::App,
-        reporter: Some(Reporter {
-            citizen_id: "citizen-1".into(),
-            ..Default::default()
-        }),
-        category: "moi_truong".into(),
-        reported_category: "moi_truong".into(),
-        title: "Rác thải ùn ứ".into(),
-        description: "Rác thải ùn ứ trước chợ.".into(),
-        location: None,
-        address: None,
-        ward: Some("tan_phong".into()),
-        reporter_ward: None,
-        attachments: vec![],
-        state: State::Submitted,
-        assignment: None,
-        flags: Default::default(),
-        deferral: None,
-        resolution: None,
-        public_answer: None,
-        published_at: None,
-        rating: None,
-        escalation: Default::default(),
-        created_at,
-        updated_at: created_at,
-        timeline: vec![entry],
-    }
+    phananh_core::memory::submitted_report(id, created_at)
 }
 
 pub fn bump(r: &Report) -> Report {
