@@ -1,0 +1,45 @@
+//! Opening the embedded system on a data directory: the SQLite store, local media, queues and
+//! optional SMTP (`Embedded`), and the `App` wired to them. Every subcommand that touches data
+//! (serve, accounts, export) opens it the same way, so it is done here once.
+
+use crate::secrets::secret;
+use crate::BoxError;
+use phananh_core::ports::{SystemClock, UuidV7Ids};
+use phananh_core::service::App;
+use phananh_core::Rules;
+use phananh_embedded::{Embedded, EmbeddedConfig, SmtpConfig};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Opens the embedded adapters in `data` (created if missing), with the media-URL secret and,
+/// when `PHANANH_SMTP_HOST` is set, an SMTP notifier.
+pub(crate) fn open_embedded(data: &Path, base_url: &str) -> Result<Embedded, BoxError> {
+    std::fs::create_dir_all(data)?;
+    let media_secret = secret(data, "PHANANH_MEDIA_SECRET", "media.secret")?;
+    let mut cfg = EmbeddedConfig::new(data, base_url, media_secret);
+    if let Ok(host) = std::env::var("PHANANH_SMTP_HOST") {
+        let port = std::env::var("PHANANH_SMTP_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(25);
+        let from =
+            std::env::var("PHANANH_SMTP_FROM").unwrap_or_else(|_| "phananh@localhost".into());
+        cfg.smtp = Some(SmtpConfig::new(host, port, from));
+    }
+    Ok(Embedded::open(cfg)?)
+}
+
+/// The application on the embedded adapters: system clock, UUIDv7 ids, no publisher (events
+/// wait in the outbox for the in-process relay).
+pub(crate) fn build_app(emb: &Embedded, rules: Rules) -> App {
+    App {
+        rules: Arc::new(rules),
+        store: emb.store.clone(),
+        accounts: emb.store.clone(),
+        media: emb.media.clone(),
+        notifier: emb.notifier.clone(),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7Ids),
+        publisher: None,
+    }
+}
