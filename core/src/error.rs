@@ -27,6 +27,15 @@ pub enum DomainError {
     /// The record changed concurrently too many times.
     #[error("concurrent modification")]
     Conflict,
+    /// The idempotency key was used before with a different request body.
+    #[error("idempotency key reused with a different request")]
+    IdempotencyKeyReused,
+    /// A record with this unique value exists already (a taken username).
+    #[error("{field} already exists")]
+    AlreadyExists { field: String },
+    /// Sign-in refused: unknown user, wrong password or disabled account (never which).
+    #[error("invalid credentials")]
+    InvalidCredentials,
     #[error("storage: {0}")]
     Storage(String),
 }
@@ -50,6 +59,9 @@ impl DomainError {
             DomainError::Invalid { .. } => "invalid_input",
             DomainError::NotFound => "not_found",
             DomainError::Conflict => "conflict",
+            DomainError::IdempotencyKeyReused => "idempotency_key_reused",
+            DomainError::AlreadyExists { .. } => "already_exists",
+            DomainError::InvalidCredentials => "invalid_credentials",
             DomainError::Storage(_) => "storage_error",
         }
     }
@@ -77,6 +89,13 @@ impl DomainError {
             DomainError::NotFound => "Không tìm thấy phản ánh.".into(),
             DomainError::Conflict => {
                 "Phản ánh vừa được người khác cập nhật, vui lòng thử lại.".into()
+            }
+            DomainError::IdempotencyKeyReused => "Mã chống gửi trùng (Idempotency-Key) này đã được \
+                dùng cho một phản ánh khác nội dung. Hãy dùng mã mới cho phản ánh mới."
+                .into(),
+            DomainError::AlreadyExists { .. } => "Tên đăng nhập đã được sử dụng.".into(),
+            DomainError::InvalidCredentials => {
+                "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.".into()
             }
             DomainError::Storage(_) => "Lỗi lưu trữ, vui lòng thử lại sau.".into(),
         }

@@ -381,6 +381,8 @@ pub enum Action {
     RevealReporter,
     MarkSecret,
     ViewStats,
+    /// Đ.4.1, Đ.9.2: create, disable, enable staff accounts and reset their passwords.
+    ManageAccounts,
 }
 
 impl Action {
@@ -412,6 +414,7 @@ impl Action {
             Action::RevealReporter => "reveal_reporter",
             Action::MarkSecret => "mark_secret",
             Action::ViewStats => "view_stats",
+            Action::ManageAccounts => "manage_accounts",
         }
     }
 }
@@ -514,6 +517,10 @@ pub struct Report {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub timeline: Vec<TimelineEntry>,
+    /// SHA-256 of the submission that created the report under an idempotency key, so a retry
+    /// with the same key is told apart from a different report sent with a reused key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_fingerprint: Option<String>,
 }
 
 impl Report {
@@ -608,28 +615,95 @@ pub enum DomainEvent {
 }
 
 impl DomainEvent {
+    /// The kind of this event.
+    pub fn event_kind(&self) -> EventKind {
+        match self {
+            DomainEvent::ReportSubmitted => EventKind::ReportSubmitted,
+            DomainEvent::ReportScreened { .. } => EventKind::ReportScreened,
+            DomainEvent::ReportAssigned { .. } => EventKind::ReportAssigned,
+            DomainEvent::LeadershipInformed => EventKind::LeadershipInformed,
+            DomainEvent::ReferredToLeadership => EventKind::ReferredToLeadership,
+            DomainEvent::DirectiveIssued { .. } => EventKind::DirectiveIssued,
+            DomainEvent::ReportAccepted => EventKind::ReportAccepted,
+            DomainEvent::ReportResolved { .. } => EventKind::ReportResolved,
+            DomainEvent::ReportDeferred { .. } => EventKind::ReportDeferred,
+            DomainEvent::ReportReturned { .. } => EventKind::ReportReturned,
+            DomainEvent::ReportReclassified { .. } => EventKind::ReportReclassified,
+            DomainEvent::UnitUrged { .. } => EventKind::UnitUrged,
+            DomainEvent::ReportPublished => EventKind::ReportPublished,
+            DomainEvent::ReportRejected => EventKind::ReportRejected,
+            DomainEvent::ReportClosed => EventKind::ReportClosed,
+            DomainEvent::ReportReopened => EventKind::ReportReopened,
+            DomainEvent::ReportRated { .. } => EventKind::ReportRated,
+            DomainEvent::DeadlineEscalated { .. } => EventKind::DeadlineEscalated,
+        }
+    }
+
     /// Stable name, used as the SNS message attribute `event_type` for filter policies.
     pub fn kind(&self) -> &'static str {
+        self.event_kind().as_str()
+    }
+}
+
+/// The kinds of domain event, by their stable names: the one list that the embedded queues,
+/// the SNS filter policies and the template checks all read (through the consumers' lists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    ReportSubmitted,
+    ReportScreened,
+    ReportAssigned,
+    LeadershipInformed,
+    ReferredToLeadership,
+    DirectiveIssued,
+    ReportAccepted,
+    ReportResolved,
+    ReportDeferred,
+    ReportReturned,
+    ReportReclassified,
+    UnitUrged,
+    ReportPublished,
+    ReportRejected,
+    ReportClosed,
+    ReportReopened,
+    ReportRated,
+    DeadlineEscalated,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 18] = [EventKind::ReportSubmitted, EventKind::ReportScreened, EventKind::ReportAssigned, EventKind::LeadershipInformed, EventKind::ReferredToLeadership, EventKind::DirectiveIssued, EventKind::ReportAccepted, EventKind::ReportResolved, EventKind::ReportDeferred, EventKind::ReportReturned, EventKind::ReportReclassified, EventKind::UnitUrged, EventKind::ReportPublished, EventKind::ReportRejected, EventKind::ReportClosed, EventKind::ReportReopened, EventKind::ReportRated, EventKind::DeadlineEscalated];
+
+    pub fn as_str(self) -> &'static str {
         match self {
-            DomainEvent::ReportSubmitted => "report_submitted",
-            DomainEvent::ReportScreened { .. } => "report_screened",
-            DomainEvent::ReportAssigned { .. } => "report_assigned",
-            DomainEvent::LeadershipInformed => "leadership_informed",
-            DomainEvent::ReferredToLeadership => "referred_to_leadership",
-            DomainEvent::DirectiveIssued { .. } => "directive_issued",
-            DomainEvent::ReportAccepted => "report_accepted",
-            DomainEvent::ReportResolved { .. } => "report_resolved",
-            DomainEvent::ReportDeferred { .. } => "report_deferred",
-            DomainEvent::ReportReturned { .. } => "report_returned",
-            DomainEvent::ReportReclassified { .. } => "report_reclassified",
-            DomainEvent::UnitUrged { .. } => "unit_urged",
-            DomainEvent::ReportPublished => "report_published",
-            DomainEvent::ReportRejected => "report_rejected",
-            DomainEvent::ReportClosed => "report_closed",
-            DomainEvent::ReportReopened => "report_reopened",
-            DomainEvent::ReportRated { .. } => "report_rated",
-            DomainEvent::DeadlineEscalated { .. } => "deadline_escalated",
+            EventKind::ReportSubmitted => "report_submitted",
+            EventKind::ReportScreened => "report_screened",
+            EventKind::ReportAssigned => "report_assigned",
+            EventKind::LeadershipInformed => "leadership_informed",
+            EventKind::ReferredToLeadership => "referred_to_leadership",
+            EventKind::DirectiveIssued => "directive_issued",
+            EventKind::ReportAccepted => "report_accepted",
+            EventKind::ReportResolved => "report_resolved",
+            EventKind::ReportDeferred => "report_deferred",
+            EventKind::ReportReturned => "report_returned",
+            EventKind::ReportReclassified => "report_reclassified",
+            EventKind::UnitUrged => "unit_urged",
+            EventKind::ReportPublished => "report_published",
+            EventKind::ReportRejected => "report_rejected",
+            EventKind::ReportClosed => "report_closed",
+            EventKind::ReportReopened => "report_reopened",
+            EventKind::ReportRated => "report_rated",
+            EventKind::DeadlineEscalated => "deadline_escalated",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -657,5 +731,65 @@ pub struct EventEnvelope {
 impl EventEnvelope {
     pub fn kind(&self) -> &'static str {
         self.event.kind()
+    }
+}
+
+/// The kinds of notification, each a set of message texts in the city's config
+/// (`<key>.sms`, `<key>.email_subject`, `<key>.email_body`). Config validation iterates
+/// [`NotificationKind::ALL`], so a kind cannot be sent without its texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationKind {
+    Assigned,
+    LeadershipInformed,
+    EscalationUnitHead,
+    EscalationIoc,
+    EscalationLeadership,
+    Urged,
+    PublishedReporter,
+    Directive,
+    Returned,
+    Deferred,
+    Referred,
+    Resolved,
+    Reopened,
+    RejectedReporter,
+}
+
+impl NotificationKind {
+    pub const ALL: [NotificationKind; 14] = [
+        NotificationKind::Assigned,
+        NotificationKind::LeadershipInformed,
+        NotificationKind::EscalationUnitHead,
+        NotificationKind::EscalationIoc,
+        NotificationKind::EscalationLeadership,
+        NotificationKind::Urged,
+        NotificationKind::PublishedReporter,
+        NotificationKind::Directive,
+        NotificationKind::Returned,
+        NotificationKind::Deferred,
+        NotificationKind::Referred,
+        NotificationKind::Resolved,
+        NotificationKind::Reopened,
+        NotificationKind::RejectedReporter,
+    ];
+
+    /// The message key prefix in the city's config.
+    pub fn key(self) -> &'static str {
+        match self {
+            NotificationKind::Assigned => "notify.assigned",
+            NotificationKind::LeadershipInformed => "notify.leadership_informed",
+            NotificationKind::EscalationUnitHead => "notify.escalation.unit_head",
+            NotificationKind::EscalationIoc => "notify.escalation.ioc",
+            NotificationKind::EscalationLeadership => "notify.escalation.leadership",
+            NotificationKind::Urged => "notify.urged",
+            NotificationKind::PublishedReporter => "notify.published.reporter",
+            NotificationKind::Directive => "notify.directive",
+            NotificationKind::Returned => "notify.returned",
+            NotificationKind::Deferred => "notify.deferred",
+            NotificationKind::Referred => "notify.referred",
+            NotificationKind::Resolved => "notify.resolved",
+            NotificationKind::Reopened => "notify.reopened",
+            NotificationKind::RejectedReporter => "notify.rejected.reporter",
+        }
     }
 }

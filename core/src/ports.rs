@@ -177,6 +177,18 @@ pub trait AccountStore: Send + Sync {
     async fn list_accounts(&self) -> Result<Vec<StaffAccount>, StoreError>;
 }
 
+/// Password hashing (argon2id in the adapter). Both calls are expensive on purpose, so the
+/// adapter runs them off the async executor.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// A PHC string for `password`.
+    async fn hash(&self, password: &str) -> Result<String, StoreError>;
+    /// Whether `password` matches `phc`. With `phc` None (an unknown username) the same work is
+    /// done against a fixed dummy hash and the answer is false, so timing does not tell which
+    /// usernames exist.
+    async fn verify(&self, password: &str, phc: Option<&str>) -> bool;
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MediaError {
     #[error("object not found")]

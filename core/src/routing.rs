@@ -125,8 +125,12 @@ pub fn duplicate_candidates(cfg: &CityConfig, report: &Report, recent: &[Report]
             .then(b.created_at.cmp(&a.created_at))
             .then(a.id.cmp(&b.id))
     });
-    let mut ids: Vec<ReportId> = Vec::with_capacity(found.len());
+    let max = cfg.city.duplicate_hints_max as usize;
+    let mut ids: Vec<ReportId> = Vec::with_capacity(found.len().min(max));
     for (_, r) in found {
+        if ids.len() >= max {
+            break;
+        }
         if !ids.contains(&r.id) {
             ids.push(r.id.clone());
         }

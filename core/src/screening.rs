@@ -286,7 +286,7 @@ fn screener(cfg: &ScreeningConfig) -> Arc<Screener> {
 }
 
 /// Đ.6.3: whether the text is a complaint/denunciation letter or a legal-advice request.
-/// Rules are tried in configuration order, phrases in order; the first match wins.
+/// CityRules are tried in configuration order, phrases in order; the first match wins.
 pub fn out_of_scope(cfg: &ScreeningConfig, text: &str) -> Option<OutOfScopeMatch> {
     screener(cfg).out_of_scope(text)
 }

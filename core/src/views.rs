@@ -8,7 +8,7 @@
 //!   office and leadership until an audited reveal (Đ.4.2, Đ.4.4).
 
 use crate::model::*;
-use crate::rules::Rules;
+use crate::city::CityRules;
 use crate::screening;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -49,7 +49,7 @@ pub struct PublicReport {
 }
 
 /// The redacted public view, or None when the report is not public.
-pub fn public_view(r: &Report, rules: &Rules) -> Option<PublicReport> {
+pub fn public_view(r: &Report, rules: &CityRules) -> Option<PublicReport> {
     if !r.state_is_public() {
         return None;
     }
@@ -157,7 +157,7 @@ pub struct ReporterView {
     pub timeline: Vec<ReporterTimelineEntry>,
 }
 
-pub fn reporter_view(r: &Report, rules: &Rules) -> ReporterView {
+pub fn reporter_view(r: &Report, rules: &CityRules) -> ReporterView {
     let cfg = &rules.config;
     let unit_name = |u: &str| cfg.unit(u).map(|x| x.name.clone());
     ReporterView {
@@ -211,7 +211,7 @@ pub struct StaffView {
     pub remaining_minutes: Option<i64>,
 }
 
-pub fn staff_view(r: &Report, actor: &Actor, rules: &Rules, now: DateTime<Utc>) -> StaffView {
+pub fn staff_view(r: &Report, actor: &Actor, rules: &CityRules, now: DateTime<Utc>) -> StaffView {
     let mut report = r.clone();
     report.reporter = match actor.role {
         Role::IocOperator | Role::IocHead | Role::Leader | Role::OfficeAdmin => {
@@ -252,7 +252,7 @@ fn mask_name(n: &str) -> String {
 }
 
 fn mask_phone(p: &str) -> String {
-    let chars: Vec<char> = p.chars().collect();
+    let chars: Vec<char> = crate::contact::phone_national(p).chars().collect();
     if chars.len() <= 4 {
         return "*".repeat(chars.len());
     }
@@ -286,6 +286,11 @@ mod tests {
         let m = mask_reporter(&r);
         assert_eq!(m.name.as_deref(), Some("N*** V*** A***"));
         assert_eq!(m.phone.as_deref(), Some("09******89"));
+        let stored = Reporter {
+            phone: Some("+84912345689".into()),
+            ..r
+        };
+        assert_eq!(mask_reporter(&stored).phone.as_deref(), Some("09******89"));
         assert_eq!(m.email.as_deref(), Some("a***@example.vn"));
         assert_eq!(m.citizen_id, "***");
     }

@@ -6,15 +6,15 @@ use phananh_core::config::{
     self, ConfigErrors, Holiday, LocalPolicy, Routing, UnitKind, CONFIG_FILES,
 };
 use phananh_core::model::{ClockKind, EscalationLevel};
-use phananh_core::Rules;
+use phananh_core::CityRules;
 use std::path::PathBuf;
 
 fn default_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/laichau")
 }
 
-fn default_rules() -> Rules {
-    Rules::laichau_default().expect("the shipped config is valid")
+fn default_rules() -> CityRules {
+    CityRules::laichau_default().expect("the shipped config is valid")
 }
 
 /// The shipped files as (name, text), to break one of them.
@@ -51,7 +51,7 @@ fn the_lai_chau_default_loads_and_validates() {
     assert_eq!(cfg.categories.len(), 10);
     config::validate(cfg).unwrap();
     // The folder and the embedded copy are the same config.
-    let from_dir = Rules::load_dir(&default_dir()).unwrap();
+    let from_dir = CityRules::load_dir(&default_dir()).unwrap();
     assert_eq!(
         serde_json::to_value(&from_dir.config).unwrap(),
         serde_json::to_value(cfg).unwrap()
@@ -183,7 +183,7 @@ fn a_broken_config_is_refused_with_precise_messages() {
         ]
     );
     // Rules refuse it too, and the display lists one problem per line.
-    let shown = Rules::from_config(cfg).unwrap_err().to_string();
+    let shown = CityRules::from_config(cfg).unwrap_err().to_string();
     assert_eq!(shown.lines().count(), 3);
 }
 
@@ -201,7 +201,7 @@ fn a_policy_may_stand_in_for_a_deadline() {
     other.policy = Some(LocalPolicy {
         note: "Local policy: the office sets a deadline per report.".into(),
     });
-    let r = Rules::from_config(cfg).unwrap();
+    let r = CityRules::from_config(cfg).unwrap();
     assert_eq!(r.deadline("other"), None);
 }
 
@@ -362,7 +362,7 @@ fn missing_and_unknown_files_are_named() {
             std::fs::write(dir.join(n), t).unwrap();
         }
     }
-    let err = Rules::load_dir(&dir).unwrap_err();
+    let err = CityRules::load_dir(&dir).unwrap_err();
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(err.0.len(), 1);
     assert_eq!(err.0[0].file, "calendar.toml");

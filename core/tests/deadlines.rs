@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use phananh_core::calendar::WorkingCalendar;
 use phananh_core::config::{CalendarConfig, Season, WeeklySchedule, YearCalendar};
 use phananh_core::model::ClockKind;
-use phananh_core::{DeadlineRule, Rules};
+use phananh_core::{CityRules, DeadlineRule};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -17,12 +17,12 @@ fn vn(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap() - Duration::hours(7)
 }
 
-fn shared() -> &'static Rules {
-    static RULES: OnceLock<Rules> = OnceLock::new();
-    RULES.get_or_init(|| Rules::laichau_default().expect("the shipped config is valid"))
+fn shared() -> &'static CityRules {
+    static RULES: OnceLock<CityRules> = OnceLock::new();
+    RULES.get_or_init(|| CityRules::laichau_default().expect("the shipped config is valid"))
 }
 
-fn rules() -> Rules {
+fn rules() -> CityRules {
     shared().clone()
 }
 
@@ -44,10 +44,10 @@ fn office_days(periods: &[&str]) -> BTreeMap<String, Vec<String>> {
 }
 
 /// A rules bundle on the shipped config but with `calendar` as its working calendar.
-fn rules_with_calendar(calendar: CalendarConfig) -> Rules {
+fn rules_with_calendar(calendar: CalendarConfig) -> CityRules {
     let mut cfg = rules().config;
     cfg.calendar = calendar;
-    Rules::from_config(cfg).expect("test calendar is valid")
+    CityRules::from_config(cfg).expect("test calendar is valid")
 }
 
 fn plain_calendar() -> CalendarConfig {
@@ -348,7 +348,7 @@ fn a_calendar_without_working_days_is_refused() {
     cal.weekly.days.clear();
     let mut cfg = rules().config;
     cfg.calendar = cal;
-    let err = Rules::from_config(cfg).unwrap_err().to_string();
+    let err = CityRules::from_config(cfg).unwrap_err().to_string();
     assert!(
         err.contains("calendar.toml: weekly.days: no working period in the whole week"),
         "{err}"

@@ -4,11 +4,11 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use phananh_core::lifecycle::{self, allowed_roles, allowed_states, apply, Command, NewReport};
 use phananh_core::model::*;
 use phananh_core::views;
-use phananh_core::{DomainError, Rules};
+use phananh_core::{CityRules, DomainError};
 use proptest::prelude::*;
 
-fn rules() -> Rules {
-    Rules::laichau_default().expect("default config is valid")
+fn rules() -> CityRules {
+    CityRules::laichau_default().expect("default config is valid")
 }
 
 /// Wednesday 2026-11-25 09:00 in Lai Châu (UTC+7).
@@ -82,7 +82,7 @@ fn new_report(category: &str, title: &str, description: &str) -> NewReport {
     }
 }
 
-fn submitted(r: &Rules) -> Report {
+fn submitted(r: &CityRules) -> Report {
     lifecycle::submit(
         ReportId("r1".into()),
         new_report(
@@ -98,7 +98,7 @@ fn submitted(r: &Rules) -> Report {
     .report
 }
 
-fn step(r: &Rules, rep: &Report, cmd: Command, actor: &Actor, at: DateTime<Utc>) -> Report {
+fn step(r: &CityRules, rep: &Report, cmd: Command, actor: &Actor, at: DateTime<Utc>) -> Report {
     apply(rep, cmd, actor, at, r)
         .unwrap_or_else(|e| panic!("step failed: {e:?}"))
         .report
@@ -113,7 +113,7 @@ fn assign_cmd() -> Command {
 }
 
 /// A report in `state`, reached through legal actions only.
-fn report_in(r: &Rules, state: State) -> Report {
+fn report_in(r: &CityRules, state: State) -> Report {
     let at = t0();
     let s0 = submitted(r);
     if state == State::Submitted {
@@ -803,6 +803,7 @@ fn privacy_the_reporter_never_appears_publicly_nor_to_units() {
     let public = serde_json::to_string(&views::public_view(&rep, &r).unwrap()).unwrap();
     for secret in [
         "0912345678",
+        "912345678",
         "an@example.vn",
         "Nguyễn Văn An",
         "dev-citizen-1",
@@ -1124,4 +1125,42 @@ fn an_action_with_an_unknown_field_is_refused_rather_than_half_understood() {
         serde_json::json!({"action": "accept", "state": "closed"}),
     );
     assert!(extra.unwrap_err().to_string().contains("state"));
+}
+
+#[test]
+fn d4_reporter_contacts_are_validated_and_normalised() {
+    let r = rules();
+    let with = |phone: Option<&str>, email: Option<&str>, name: Option<&str>| {
+        let mut input = new_report(
+            "market_prices",
+            "Quán ăn chặt chém du khách",
+            "Quán bán giá cao gấp ba lần niêm yết.",
+        );
+        input.reporter = Some(Reporter {
+            citizen_id: String::new(),
+            name: name.map(str::to_string),
+            phone: phone.map(str::to_string),
+            email: email.map(str::to_string),
+        });
+        lifecycle::submit(ReportId("r-c".into()), input, &citizen(), t0(), &r)
+    };
+    let ok = with(Some("0912 345 678"), Some(" An@Example.VN "), Some("Nguyễn Văn An"))
+        .expect("valid contacts")
+        .report;
+    let rep = ok.reporter.expect("reporter");
+    assert_eq!(rep.phone.as_deref(), Some("+84912345678"));
+    assert_eq!(rep.email.as_deref(), Some("An@example.vn"));
+    for (phone, email, name, field) in [
+        (Some("0912345678\r\nX-Injected: 1"), None, None, "reporter.phone"),
+        (Some("không có số"), None, None, "reporter.phone"),
+        (Some("12345"), None, None, "reporter.phone"),
+        (None, Some("an@example.vn\r\nBcc: x@y.z"), None, "reporter.email"),
+        (None, Some("an-at-example.vn"), None, "reporter.email"),
+        (None, None, Some("An\r\nBcc: x"), "reporter.name"),
+    ] {
+        match with(phone, email, name) {
+            Err(DomainError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{phone:?} {email:?} {name:?}: {other:?}"),
+        }
+    }
 }

@@ -339,3 +339,24 @@ fn a_sidewalk_report_located_in_tan_phong_goes_to_ubnd_tan_phong() {
     let r = route(cfg(), "urban_order", Some(&ward));
     assert_eq!(r.lead_unit.as_deref(), Some("ubnd_tan_phong"));
 }
+
+#[test]
+fn at_a_hotspot_only_the_nearest_few_duplicates_are_kept() {
+    let c = cfg();
+    let max = c.city.duplicate_hints_max as usize;
+    assert_eq!(max, 5, "the Lai Châu default");
+    let here = pt(22.396, 103.458);
+    let new = report("r-new", "urban_order", Some(here), t0());
+    // 300 reports at one place, the k-th k metres further north.
+    let recent: Vec<Report> = (1..=300)
+        .map(|k| {
+            let p = pt(here.lat + f64::from(k) * 0.4 / 111_200.0, here.lon);
+            report(&format!("r-{k:03}"), "urban_order", Some(p), t0())
+        })
+        .collect();
+    let ids = duplicate_candidates(c, &new, &recent);
+    let nearest: Vec<ReportId> = (1..=max)
+        .map(|k| ReportId(format!("r-{k:03}")))
+        .collect();
+    assert_eq!(ids, nearest);
+}

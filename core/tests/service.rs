@@ -3,11 +3,13 @@
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
 use phananh_core::lifecycle::{Command, NewReport};
-use phananh_core::memory::{FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds};
+use phananh_core::ids::IdempotencyKey;
+use phananh_testkit::app::TestApp;
+use phananh_testkit::fakes::{FixedClock, MemoryStore, RecordingNotifier};
 use phananh_core::model::*;
 use phananh_core::ports::*;
-use phananh_core::service::{consumers, App};
-use phananh_core::{DomainError, Rules};
+use phananh_core::app::{App, Consumer};
+use phananh_core::DomainError;
 use std::sync::{Arc, Mutex};
 
 struct World {
@@ -18,28 +20,19 @@ struct World {
 }
 
 fn world() -> World {
-    let store = Arc::new(MemoryStore::default());
-    let notifier = Arc::new(RecordingNotifier::default());
+    let t = TestApp::new();
     // Wednesday 2026-11-25 09:00 local.
-    let clock = Arc::new(FixedClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap(),
-    ));
-    let app = App {
-        rules: Arc::new(Rules::laichau_default().unwrap()),
-        store: store.clone(),
-        accounts: store.clone(),
-        media: Arc::new(MemoryMedia::default()),
-        notifier: notifier.clone(),
-        clock: clock.clone(),
-        ids: Arc::new(SeqIds::default()),
-        publisher: None,
-    };
+    t.clock.set(Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap());
     World {
-        app,
-        store,
-        notifier,
-        clock,
+        app: t.app,
+        store: t.store,
+        notifier: t.notifier,
+        clock: t.clock,
     }
+}
+
+fn key(k: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(k).unwrap()
 }
 
 fn citizen() -> Actor {
@@ -80,7 +73,7 @@ async fn pump(w: &World) -> usize {
             break;
         }
         for env in &pending {
-            for c in consumers::ALL {
+            for c in Consumer::ALL {
                 w.app.handle_event(c, env).await.unwrap();
             }
         }
@@ -111,12 +104,12 @@ async fn submission_is_screened_by_the_classify_consumer_and_redelivery_changes_
     let w = world();
     let (r, created) = w
         .app
-        .submit(&citizen(), input(), &[], Some("k1"))
+        .submit(&citizen(), input(), &[], Some(&key("k1")))
         .await
         .unwrap();
     assert!(created);
     let env = w.store.pending_events(10).await.unwrap()[0].clone();
-    w.app.handle_event(consumers::CLASSIFY, &env).await.unwrap();
+    w.app.handle_event(Consumer::Classify, &env).await.unwrap();
     let screened = w.store.get(&r.id).await.unwrap().unwrap();
     assert_eq!(screened.state, State::Screened);
     assert_eq!(
@@ -125,12 +118,12 @@ async fn submission_is_screened_by_the_classify_consumer_and_redelivery_changes_
     );
     assert!(screened.ward.is_some(), "ward resolved from the location");
     // The same message again (at-least-once delivery): nothing changes.
-    w.app.handle_event(consumers::CLASSIFY, &env).await.unwrap();
+    w.app.handle_event(Consumer::Classify, &env).await.unwrap();
     assert_eq!(w.store.get(&r.id).await.unwrap().unwrap(), screened);
     // The same Idempotency-Key makes no second report.
     let (again, created) = w
         .app
-        .submit(&citizen(), input(), &[], Some("k1"))
+        .submit(&citizen(), input(), &[], Some(&key("k1")))
         .await
         .unwrap();
     assert!(!created);
@@ -142,7 +135,7 @@ async fn submission_is_screened_by_the_classify_consumer_and_redelivery_changes_
             &Actor::new("dev-2", Role::Citizen, None),
             input(),
             &[],
-            Some("k1"),
+            Some(&key("k1")),
         )
         .await
         .unwrap();
@@ -161,7 +154,7 @@ async fn the_assigned_unit_and_leadership_are_told_and_no_one_else() {
         units,
         ["lanh_dao_ubnd".to_string(), "trung_tam_y_te".to_string()].into()
     );
-    let cfg = &w.app.rules.config;
+    let cfg = &w.app.rules().config;
     let health = cfg.unit("trung_tam_y_te").unwrap();
     for to in health.contacts.sms.iter().chain(&health.contacts.email) {
         assert!(sent.iter().any(|n| &n.to == to), "{to} not told");
@@ -208,7 +201,7 @@ async fn escalations_go_unit_head_then_ioc_then_leadership_exactly_once() {
     assert!(new
         .iter()
         .all(|n| n.unit.as_deref() == Some("trung_tam_y_te")));
-    let head = &w.app.rules.config.unit("trung_tam_y_te").unwrap().contacts;
+    let head = &w.app.rules().config.unit("trung_tam_y_te").unwrap().contacts;
     assert!(new
         .iter()
         .all(|n| head.head_sms.contains(&n.to) || head.head_email.contains(&n.to)));
@@ -325,7 +318,7 @@ async fn units_and_citizens_cannot_widen_their_lists() {
 async fn with_a_publisher_events_leave_at_once_and_nothing_waits_in_the_outbox() {
     let mut w = world();
     let bus = Arc::new(FlakyBus::default());
-    w.app.publisher = Some(bus.clone());
+    w.app = w.app.clone().with_publisher(Some(bus.clone()));
     let (r, _) = w.app.submit(&citizen(), input(), &[], None).await.unwrap();
     assert_eq!(*bus.got.lock().unwrap(), vec![format!("{}:1:0", r.id)]);
     assert!(w.store.pending_events(10).await.unwrap().is_empty());
@@ -349,12 +342,261 @@ async fn a_rejected_reporter_is_told_and_no_unit_hears_of_it() {
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(
         (sent[0].channel, sent[0].to.as_str()),
-        (Channel::Sms, "0911222333")
+        (Channel::Sms, "+84911222333")
     );
     assert!(sent[0].unit.is_none());
     assert!(
         sent[0].body.contains("khong duoc tiep nhan"),
         "{}",
         sent[0].body
+    );
+}
+
+// ---------------------------------------------------------------- fixes found in review
+
+#[tokio::test]
+async fn a_rejected_reporter_with_an_e_mail_gets_the_rejection_text_not_the_published_one() {
+    let w = world();
+    let mut with_email = input();
+    if let Some(rep) = with_email.reporter.as_mut() {
+        rep.email = Some("minh.lo@example.vn".into());
+    }
+    let (r, _) = w.app.submit(&citizen(), with_email, &[], None).await.unwrap();
+    pump(&w).await;
+    let reject = Command::Reject {
+        reason: "Nội dung trùng với phản ánh đã xử lý".into(),
+    };
+    w.app.act(&r.id, &ioc_head(), reject).await.unwrap();
+    pump(&w).await;
+    let mail = w
+        .notifier
+        .all()
+        .into_iter()
+        .find(|n| n.channel == Channel::Email)
+        .expect("an e-mail to the reporter");
+    assert_eq!(mail.to, "minh.lo@example.vn");
+    let subject = mail.subject.unwrap_or_default();
+    assert!(subject.contains("không được tiếp nhận"), "{subject}");
+    assert!(!subject.contains("Kết quả xử lý"), "{subject}");
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_with_another_body_is_refused_and_the_same_body_is_not() {
+    let w = world();
+    let (first, created) = w
+        .app
+        .submit(&citizen(), input(), &[], Some(&key("tap-1")))
+        .await
+        .unwrap();
+    assert!(created);
+    let mut other = input();
+    other.title = "Một phản ánh khác hẳn".into();
+    let refused = w
+        .app
+        .submit(&citizen(), other, &[], Some(&key("tap-1")))
+        .await
+        .unwrap_err();
+    assert_eq!(refused, DomainError::IdempotencyKeyReused);
+    assert_eq!(refused.code(), "idempotency_key_reused");
+    let (again, created) = w
+        .app
+        .submit(&citizen(), input(), &[], Some(&key("tap-1")))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, first.id);
+}
+
+#[tokio::test]
+async fn a_reopened_report_is_open_again_for_statistics_and_deadlines() {
+    let w = world();
+    let r = assigned_to_health_centre(&w).await;
+    let unit = Actor::new("u-yte", Role::UnitStaff, Some("trung_tam_y_te"));
+    let ev = Attachment {
+        id: "ev-1".into(),
+        kind: MediaKind::Photo,
+        content_type: "image/jpeg".into(),
+        size: 10,
+        key: "media/x/ev-1".into(),
+        public_key: None,
+        public: false,
+    };
+    let resolve = Command::Resolve {
+        summary: "Đã lấy mẫu và xử phạt".into(),
+        evidence: vec![ev],
+    };
+    w.app.act(&r.id, &unit, resolve).await.unwrap();
+    let publish = Command::Publish {
+        public_answer: "Đã xử lý".into(),
+        public_attachments: vec![],
+    };
+    w.app.act(&r.id, &ioc_head(), publish).await.unwrap();
+    let reopen = Command::Reopen {
+        reason: "Quán vẫn bán thực phẩm hỏng".into(),
+    };
+    let reopened = w.app.act(&r.id, &citizen(), reopen).await.unwrap();
+    assert_eq!(reopened.state, State::Screened);
+    assert!(reopened.resolution.is_none(), "the old result is history now");
+    assert!(
+        reopened
+            .timeline
+            .iter()
+            .any(|e| e.action == Action::Resolve),
+        "the old result stays on the timeline"
+    );
+    // Assigned again a day later: nothing counts as resolved, no negative duration.
+    w.clock.advance(Duration::days(1));
+    let again = Command::Assign {
+        lead_unit: "trung_tam_y_te".into(),
+        coordinating_units: vec![],
+        note: None,
+    };
+    w.app.act(&r.id, &ioc_head(), again).await.unwrap();
+    let office = Actor::new("office-1", Role::OfficeAdmin, None);
+    let stats = w.app.stats(&office, None, None, 100).await.unwrap();
+    assert_eq!(stats.resolved, 0, "{stats:?}");
+    assert_eq!(stats.median_minutes_to_resolve, None);
+}
+
+/// A notifier that refuses one address and records the others.
+#[derive(Default)]
+struct RefusesOne {
+    refused: String,
+    sent: Mutex<Vec<Notification>>,
+}
+
+#[async_trait]
+impl Notifier for RefusesOne {
+    async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
+        if n.to == self.refused {
+            return Err(NotifyError(format!("recipient refused: {}", n.to)));
+        }
+        self.sent.lock().unwrap().push(n.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn one_failing_recipient_does_not_keep_the_others_from_being_told() {
+    let t = TestApp::new();
+    let refusing = Arc::new(RefusesOne {
+        refused: "+84900001040".into(),
+        ..Default::default()
+    });
+    let app = App::new(
+        Arc::new(t.app.rules().clone()),
+        phananh_core::app::Ports {
+            store: t.store.clone(),
+            accounts: t.store.clone(),
+            media: t.media.clone(),
+            notifier: refusing.clone(),
+            clock: t.clock.clone(),
+            ids: Arc::new(phananh_testkit::fakes::SeqIds::default()),
+            passwords: t.passwords.clone(),
+        },
+    );
+    let w = World {
+        app,
+        store: t.store.clone(),
+        notifier: t.notifier.clone(),
+        clock: t.clock.clone(),
+    };
+    let (r, _) = w.app.submit(&citizen(), input(), &[], None).await.unwrap();
+    pump(&w).await;
+    let assign = Command::Assign {
+        lead_unit: "trung_tam_y_te".into(),
+        coordinating_units: vec![],
+        note: None,
+    };
+    let r = w.app.act(&r.id, &ioc_head(), assign).await.unwrap();
+    let assigned = w
+        .store
+        .pending_events(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.report_id == r.id && e.kind() == "report_assigned")
+        .unwrap();
+    let unit = w.app.rules().config.unit("trung_tam_y_te").unwrap().clone();
+    assert!(unit.contacts.sms.contains(&refusing.refused), "test setup: {unit:?}");
+    // The failure is reported (so the event is retried) ...
+    assert!(w.app.handle_event(Consumer::Notify, &assigned).await.is_err());
+    // ... but every other recipient was told.
+    let sent: Vec<String> = refusing.sent.lock().unwrap().iter().map(|n| n.to.clone()).collect();
+    for email in &unit.contacts.email {
+        assert!(sent.contains(email), "{email} not told: {sent:?}");
+    }
+}
+
+#[tokio::test]
+async fn staff_login_does_the_same_password_work_for_unknown_usernames() {
+    let t = TestApp::new();
+    let office = Actor::new("office-1", Role::OfficeAdmin, None);
+    let new = phananh_core::app::NewAccount {
+        username: "kinhte.staff".into(),
+        display_name: "Cán bộ Phòng Kinh tế".into(),
+        role: Role::UnitStaff,
+        unit: Some("phong_kinh_te".into()),
+        password: "mat-khau-dai-du".into(),
+    };
+    t.app.create_account(&office, new).await.unwrap();
+    let count = || t.passwords.verifications.load(std::sync::atomic::Ordering::SeqCst);
+    let actor = t.app.login("KinhTe.Staff", "mat-khau-dai-du").await.unwrap();
+    assert_eq!((actor.role, actor.unit.as_deref()), (Role::UnitStaff, Some("phong_kinh_te")));
+    assert_eq!(count(), 1);
+    assert_eq!(
+        t.app.login("kinhte.staff", "sai-mat-khau").await.unwrap_err(),
+        DomainError::InvalidCredentials
+    );
+    assert_eq!(count(), 2);
+    assert_eq!(
+        t.app.login("khong.ton.tai", "mat-khau-dai-du").await.unwrap_err(),
+        DomainError::InvalidCredentials
+    );
+    assert_eq!(count(), 3, "an unknown username costs one verification too");
+}
+
+#[tokio::test]
+async fn only_the_office_manages_accounts_and_the_policy_is_checked_once() {
+    let t = TestApp::new();
+    let office = Actor::new("office-1", Role::OfficeAdmin, None);
+    let base = phananh_core::app::NewAccount {
+        username: "ward.staff".into(),
+        display_name: "Cán bộ phường".into(),
+        role: Role::UnitStaff,
+        unit: Some("ubnd_tan_phong".into()),
+        password: "mat-khau-dai-du".into(),
+    };
+    let leader = Actor::new("leader-1", Role::Leader, None);
+    assert!(matches!(
+        t.app.create_account(&leader, base.clone()).await,
+        Err(DomainError::Forbidden { .. })
+    ));
+    let short = phananh_core::app::NewAccount {
+        password: "ngan".into(),
+        ..base.clone()
+    };
+    assert!(matches!(
+        t.app.create_account(&office, short).await,
+        Err(DomainError::Invalid { field, .. }) if field == "password"
+    ));
+    let citizen_role = phananh_core::app::NewAccount {
+        role: Role::Citizen,
+        ..base.clone()
+    };
+    assert!(matches!(
+        t.app.create_account(&office, citizen_role).await,
+        Err(DomainError::Invalid { field, .. }) if field == "role"
+    ));
+    let acc = t.app.create_account(&office, base.clone()).await.unwrap();
+    assert!(matches!(
+        t.app.create_account(&office, base).await,
+        Err(DomainError::AlreadyExists { .. })
+    ));
+    assert!(t.app.set_account_disabled(&office, &acc.id, true).await.unwrap().disabled);
+    assert_eq!(
+        t.app.login("ward.staff", "mat-khau-dai-du").await.unwrap_err(),
+        DomainError::InvalidCredentials,
+        "a disabled account cannot sign in"
     );
 }

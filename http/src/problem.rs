@@ -113,6 +113,14 @@ impl From<DomainError> for Problem {
             }
             DomainError::NotFound => (StatusCode::NOT_FOUND, "Không tìm thấy"),
             DomainError::Conflict => (StatusCode::CONFLICT, "Xung đột cập nhật"),
+            DomainError::IdempotencyKeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Mã chống gửi trùng đã được dùng",
+            ),
+            DomainError::AlreadyExists { .. } => (StatusCode::CONFLICT, "Đã tồn tại"),
+            DomainError::InvalidCredentials => {
+                (StatusCode::UNAUTHORIZED, "Đăng nhập không thành công")
+            }
             DomainError::Storage(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Hệ thống tạm thời gián đoạn",
@@ -123,7 +131,10 @@ impl From<DomainError> for Problem {
         }
         let mut p = Problem::new(status, e.code(), title, e.message_vi());
         match e {
-            DomainError::Invalid { field, .. } => p.field = Some(field),
+            DomainError::Invalid { field, .. } | DomainError::AlreadyExists { field } => {
+                p.field = Some(field)
+            }
+            DomainError::IdempotencyKeyReused => p.field = Some("Idempotency-Key".into()),
             DomainError::OutOfScope { code, guidance } => {
                 p.type_ = format!("https://phananh.invalid/problems/out_of_scope_{code}");
                 p.code = format!("out_of_scope_{code}");

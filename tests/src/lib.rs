@@ -1,5 +1,7 @@
-//! Shared test support: contract suites for every port (run against the embedded and the AWS
-//! adapters), fixtures, and helpers that start the local AWS-API emulator.
+//! Shared test support: contract suites for every port (run against the in-memory fakes, the
+//! embedded and the AWS adapters) and helpers that start the local AWS-API emulator.
+//! Fixtures and fakes live in `phananh-testkit`, re-exported here for the suites.
 pub mod contract;
-pub mod fixtures;
 pub mod moto;
+
+pub use phananh_testkit::fixtures;

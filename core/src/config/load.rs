@@ -42,24 +42,6 @@ pub const REQUIRED_GUIDANCE_KEYS: [&str; 3] = [
     "guidance.legal_advice",
 ];
 
-/// Notification kinds; each needs `<kind>.sms`, `<kind>.email_subject`, `<kind>.email_body`.
-pub const NOTIFICATION_KINDS: [&str; 14] = [
-    "notify.assigned",
-    "notify.leadership_informed",
-    "notify.escalation.unit_head",
-    "notify.escalation.ioc",
-    "notify.escalation.leadership",
-    "notify.urged",
-    "notify.published.reporter",
-    "notify.directive",
-    "notify.returned",
-    "notify.deferred",
-    "notify.referred",
-    "notify.resolved",
-    "notify.reopened",
-    "notify.rejected.reporter",
-];
-
 /// Suffixes of every notification kind.
 pub const NOTIFICATION_CHANNELS: [&str; 3] = ["sms", "email_subject", "email_body"];
 
@@ -491,8 +473,7 @@ fn validate_units(cfg: &CityConfig, wards: &BTreeSet<&str>, errs: &mut Vec<Confi
         let c = &u.contacts;
         for (field, list) in [("sms", &c.sms), ("head_sms", &c.head_sms)] {
             for (j, n) in list.iter().enumerate() {
-                let digits = n.strip_prefix('+').unwrap_or(n);
-                if digits.len() < 6 || !digits.chars().all(|ch| ch.is_ascii_digit()) {
+                if crate::contact::phone_e164(n).is_err() {
                     errs.push(ConfigError::new(
                         f,
                         format!("unit[{i}].contacts.{field}[{j}]"),
@@ -503,10 +484,7 @@ fn validate_units(cfg: &CityConfig, wards: &BTreeSet<&str>, errs: &mut Vec<Confi
         }
         for (field, list) in [("email", &c.email), ("head_email", &c.head_email)] {
             for (j, e) in list.iter().enumerate() {
-                let ok = e
-                    .split_once('@')
-                    .is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !e.contains(' '));
-                if !ok {
+                if crate::contact::email(e).is_err() {
                     errs.push(ConfigError::new(
                         f,
                         format!("unit[{i}].contacts.{field}[{j}]"),
@@ -689,7 +667,7 @@ fn validate_messages(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    for kind in NOTIFICATION_KINDS {
+    for kind in crate::model::NotificationKind::ALL.map(|k| k.key()) {
         for ch in NOTIFICATION_CHANNELS {
             required.push(format!("{kind}.{ch}"));
         }

@@ -47,12 +47,20 @@ pub struct CitySection {
     /// Radius in metres and window in hours for duplicate hints.
     pub duplicate_radius_m: f64,
     pub duplicate_window_hours: u32,
+    /// How many possible duplicates (the nearest) are kept on a report; at a hotspot there
+    /// can be hundreds, and the IOC needs only the closest few.
+    #[serde(default = "default_duplicate_hints_max")]
+    pub duplicate_hints_max: u32,
     /// Send SMS with Vietnamese diacritics (UCS-2) instead of plain GSM-7.
     #[serde(default)]
     pub sms_diacritics: bool,
     /// Minimum confidence of a category suggestion for automatic assignment (0 disables auto-assign).
     #[serde(default)]
     pub auto_assign_min_confidence: f64,
+}
+
+fn default_duplicate_hints_max() -> u32 {
+    5
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

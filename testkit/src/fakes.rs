@@ -1,7 +1,9 @@
-//! In-memory port implementations for core tests (not used by any runtime).
+//! In-memory fakes of every port: what the core tests, the HTTP tests and the contract suites
+//! run on when no real adapter is wanted. Never used by a runtime; the contract suites run
+//! against them too, so they behave like the real adapters.
 
-use crate::model::*;
-use crate::ports::*;
+use phananh_core::model::*;
+use phananh_core::ports::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -305,53 +307,30 @@ impl IdGenerator for SeqIds {
     }
 }
 
-/// A freshly submitted app report (version 1, one `submit` entry on the hash chain) by
-/// citizen `citizen-1`, category `moi_truong`, ward `tan_phong`: a minimal valid record for
-/// adapter tests and benchmarks. Built without config, so no rule is checked.
-pub fn submitted_report(id: &str, created_at: DateTime<Utc>) -> Report {
-    let mut r = Report {
-        id: ReportId(id.to_string()),
-        version: 1,
-        source: Source::App,
-        reporter: Some(Reporter {
-            citizen_id: "citizen-1".into(),
-            ..Default::default()
-        }),
-        category: "moi_truong".into(),
-        reported_category: "moi_truong".into(),
-        title: "Rác thải ùn ứ".into(),
-        description: "Rác thải ùn ứ trước chợ.".into(),
-        location: None,
-        address: None,
-        ward: Some("tan_phong".into()),
-        reporter_ward: None,
-        attachments: vec![],
-        state: State::Submitted,
-        assignment: None,
-        flags: Default::default(),
-        deferral: None,
-        resolution: None,
-        public_answer: None,
-        published_at: None,
-        rating: None,
-        escalation: Default::default(),
-        created_at,
-        updated_at: created_at,
-        timeline: vec![],
-    };
-    let citizen = Actor::new("citizen-1", Role::Citizen, None);
-    crate::lifecycle::append(
-        &mut r,
-        None,
-        crate::lifecycle::Entry {
-            actor: &citizen,
-            action: Action::Submit,
-            note: None,
-            attachments: vec![],
-            data: serde_json::Value::Null,
-            visible_to_reporter: true,
-        },
-        created_at,
-    );
-    r
+/// Passwords "hashed" with salted SHA-256: fast, for tests only. Counts verifications, so a
+/// test can see that an unknown username costs the same work as a known one.
+#[derive(Default)]
+pub struct FastPasswords {
+    pub verifications: AtomicU64,
+}
+
+const FAKE_PREFIX: &str = "fake-sha256$";
+
+#[async_trait]
+impl PasswordHasher for FastPasswords {
+    async fn hash(&self, password: &str) -> Result<String, StoreError> {
+        use sha2::{Digest, Sha256};
+        Ok(format!(
+            "{FAKE_PREFIX}{}",
+            hex::encode(Sha256::digest(password.as_bytes()))
+        ))
+    }
+
+    async fn verify(&self, password: &str, phc: Option<&str>) -> bool {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
+        let Ok(h) = self.hash(password).await else {
+            return false;
+        };
+        phc.is_some_and(|p| p == h)
+    }
 }

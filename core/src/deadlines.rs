@@ -1,15 +1,12 @@
-//! The rules bundle: a validated city config with its compiled working calendar and time zone,
-//! and the deadline arithmetic of Đ.7.4 built on them.
+//! The deadline arithmetic of Đ.7.4 on a city's calendar.
 //!
 //! Clock-hour deadlines ("02 giờ", "04 giờ") run 24/7 as plain UTC arithmetic; working-hour
 //! deadlines ("08 giờ làm việc", Đ.7.4.a) count only the working calendar.
 
-use crate::calendar::WorkingCalendar;
-use crate::config::{self, CityConfig, ConfigError, ConfigErrors, CITY_FILE};
+use crate::city::CityRules;
 use crate::model::ClockKind;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// A deadline: its length in minutes and the clock it runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,79 +15,7 @@ pub struct DeadlineRule {
     pub minutes: u32,
 }
 
-/// Everything the domain needs to apply a city's rules.
-#[derive(Debug, Clone)]
-pub struct Rules {
-    pub config: CityConfig,
-    pub calendar: WorkingCalendar,
-    pub tz: chrono_tz::Tz,
-}
-
-/// The shipped default config (Lai Châu, `config/laichau/`), embedded at build time.
-const LAICHAU: [(&str, &str); 7] = [
-    (
-        config::CITY_FILE,
-        include_str!("../../config/laichau/city.toml"),
-    ),
-    (
-        config::CATEGORIES_FILE,
-        include_str!("../../config/laichau/categories.toml"),
-    ),
-    (
-        config::UNITS_FILE,
-        include_str!("../../config/laichau/units.toml"),
-    ),
-    (
-        config::WARDS_FILE,
-        include_str!("../../config/laichau/wards.toml"),
-    ),
-    (
-        config::CALENDAR_FILE,
-        include_str!("../../config/laichau/calendar.toml"),
-    ),
-    (
-        config::MESSAGES_FILE,
-        include_str!("../../config/laichau/messages.toml"),
-    ),
-    (
-        config::SCREENING_FILE,
-        include_str!("../../config/laichau/screening.toml"),
-    ),
-];
-
-impl Rules {
-    /// Validates `config` and compiles its calendar.
-    pub fn from_config(config: CityConfig) -> Result<Rules, ConfigErrors> {
-        config::validate(&config)?;
-        let calendar = WorkingCalendar::compile(&config.calendar).map_err(ConfigErrors)?;
-        let tz = config
-            .city
-            .time_zone
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| {
-                ConfigErrors(vec![ConfigError::new(
-                    CITY_FILE,
-                    "time_zone",
-                    format!("unknown time zone \"{}\"", config.city.time_zone),
-                )])
-            })?;
-        Ok(Rules {
-            config,
-            calendar,
-            tz,
-        })
-    }
-
-    /// Loads and validates a config folder.
-    pub fn load_dir(dir: &Path) -> Result<Rules, ConfigErrors> {
-        Rules::from_config(config::load_dir(dir)?)
-    }
-
-    /// The shipped Lai Châu config (`config/laichau/`).
-    pub fn laichau_default() -> Result<Rules, ConfigErrors> {
-        Rules::from_config(config::from_sources(&LAICHAU)?)
-    }
-
+impl CityRules {
     /// The deadline of a category. `None` for an unknown category, and for a category whose
     /// local policy sets no deadline (then the IOC head sets one per report).
     pub fn deadline(&self, category: &str) -> Option<DeadlineRule> {
@@ -182,16 +107,6 @@ impl Rules {
             let over = self.clock_seconds(rule, due, now);
             -((over + 59) / 60).max(1)
         }
-    }
-
-    /// `t` in the city's time zone.
-    pub fn local(&self, t: DateTime<Utc>) -> DateTime<chrono_tz::Tz> {
-        t.with_timezone(&self.tz)
-    }
-
-    /// Local time as Vietnamese readers write it: "16:30 28/11/2026".
-    pub fn format_local(&self, t: DateTime<Utc>) -> String {
-        self.local(t).format("%H:%M %d/%m/%Y").to_string()
     }
 }
 

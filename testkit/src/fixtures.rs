@@ -1,14 +1,29 @@
-//! Hand-built, valid reports, events and accounts for the contract suites, plus a temporary
-//! directory that removes itself.
+//! Reports, events and accounts for tests, built through the lifecycle's public functions
+//! (`lifecycle::submit` for a new report, `lifecycle::append` for every timeline entry), so
+//! the hash chain and event ids are exactly what the product writes. The state helpers set
+//! arbitrary states for storage tests; the lifecycle's own tests go through `lifecycle::apply`.
+//! Plus a temporary directory that removes itself.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use phananh_core::city::CityRules;
+use phananh_core::ids::event_id;
+use phananh_core::lifecycle::{self, Entry, NewReport};
 use phananh_core::model::{
     Action, Actor, Assignment, ClockKind, DomainEvent, EventEnvelope, Report, ReportId, Reporter,
-    Role, Source, State, TimelineEntry,
+    Role, Source, State,
 };
 use phananh_core::ports::StaffAccount;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+/// The shipped Lai Châu rules, loaded once.
+pub fn rules() -> &'static CityRules {
+    static RULES: OnceLock<CityRules> = OnceLock::new();
+    RULES.get_or_init(|| match CityRules::laichau_default() {
+        Ok(r) => r,
+        Err(e) => panic!("the shipped Lai Châu config is invalid: {e}"),
+    })
+}
 /// A fixed instant all fixtures count from: Monday 2025-03-03 09:00 in Lai Châu (02:00 UTC).
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 3, 2, 0, 0)
@@ -27,71 +42,38 @@ pub fn unique(prefix: &str) -> String {
 }
 
 fn push_entry(r: &mut Report, actor: &Actor, action: Action, to: State, at: DateTime<Utc>) {
-    let mut e = TimelineEntry {
-        seq: r.timeline.len() as u32,
-        at,
-        actor_id: actor.id.clone(),
-        role: actor.role,
-        unit: actor.unit.clone(),
-        action,
-        from_state: r.timeline.last().map(|_| r.state),
-        to_state: to,
-        note: None,
-        attachments: vec![],
-        data: serde_json::Value::Null,
-        visible_to_reporter: true,
-        prev_hash: r.last_hash().to_string(),
-        hash: String::new(),
-    };
-    e.hash = e.compute_hash();
-    r.timeline.push(e);
+    let from = r.state;
     r.state = to;
     r.updated_at = at;
+    lifecycle::append(r, Some(from), Entry::new(actor, action), at);
 }
 
 /// A freshly submitted app report (version 1) by citizen `citizen-1`, category
-/// `moi_truong`, ward `tan_phong`, created at `created_at`.
+/// `environment`, ward `tan_phong`, created at `created_at`: what `lifecycle::submit` makes
+/// of it, with the ward screening would find.
 pub fn report(id: &str, created_at: DateTime<Utc>) -> Report {
-    let mut r = Report {
-        id: ReportId(id.to_string()),
-        version: 1,
-        source: Source::App,
-        reporter: Some(Reporter {
-            citizen_id: "citizen-1".into(),
-            name: Some("Nguyễn Văn An".into()),
-            phone: Some("0912345678".into()),
-            email: None,
-        }),
-        category: "moi_truong".into(),
-        reported_category: "moi_truong".into(),
+    let input = NewReport {
+        category: "environment".into(),
         title: "Rác thải ùn ứ".into(),
         description: "Rác thải ùn ứ nhiều ngày trước chợ, bốc mùi khó chịu.".into(),
         location: None,
         address: Some("Đường Trần Hưng Đạo, phường Tân Phong".into()),
-        ward: Some("tan_phong".into()),
         reporter_ward: None,
         attachments: vec![],
-        state: State::Submitted,
-        assignment: None,
-        flags: Default::default(),
-        deferral: None,
-        resolution: None,
-        public_answer: None,
-        published_at: None,
-        rating: None,
-        escalation: Default::default(),
-        created_at,
-        updated_at: created_at,
-        timeline: vec![],
+        reporter: Some(Reporter {
+            citizen_id: String::new(),
+            name: Some("Nguyễn Văn An".into()),
+            phone: Some("0912345678".into()),
+            email: None,
+        }),
+        camera_id: None,
     };
     let citizen = Actor::new("citizen-1", Role::Citizen, None);
-    push_entry(
-        &mut r,
-        &citizen,
-        Action::Submit,
-        State::Submitted,
-        created_at,
-    );
+    let mut r = match lifecycle::submit(ReportId(id.to_string()), input, &citizen, created_at, rules()) {
+        Ok(t) => t.report,
+        Err(e) => panic!("the fixture report is refused by the rules: {e}"),
+    };
+    r.ward = Some("tan_phong".into());
     r
 }
 
@@ -184,23 +166,27 @@ pub fn next_version(r: &Report, note: &str) -> Report {
     let when = r.updated_at + Duration::minutes(1);
     let staff = Actor::new("ioc-op-1", Role::IocOperator, None);
     let state = n.state;
-    push_entry(&mut n, &staff, Action::AddNote, state, when);
-    if let Some(last) = n.timeline.last_mut() {
-        last.note = Some(note.to_string());
-        last.hash = last.compute_hash();
-    }
+    n.updated_at = when;
+    let mut entry = Entry::new(&staff, Action::AddNote);
+    entry.note = Some(note.to_string());
+    lifecycle::append(&mut n, Some(state), entry, when);
     n
 }
 
 /// The event envelope `<report id>:<version>:<index>` for `r`.
 pub fn event(r: &Report, index: u32, event: DomainEvent) -> EventEnvelope {
     EventEnvelope {
-        id: format!("{}:{}:{}", r.id, r.version, index),
+        id: event_id(&r.id, r.version, index as usize),
         report_id: r.id.clone(),
         version: r.version,
         at: r.updated_at,
         event,
     }
+}
+
+/// A freshly submitted report for adapter tests and benchmarks (alias of [`report`]).
+pub fn submitted_report(id: &str, created_at: DateTime<Utc>) -> Report {
+    report(id, created_at)
 }
 
 /// `ReportSubmitted` for `r`.

@@ -1,0 +1,129 @@
+//! Use cases: what the HTTP layer, the queue consumers, the timers and the CLI call. Written
+//! once, used by both runtimes (embedded and AWS), reaching the world only through ports.
+//!
+//! [`App`] keeps its ports private: a handler can only act through a use case, so no route can
+//! go around a rule. One room per use-case family: [`reports`] (submit, act, list, reveal),
+//! [`uploads`] (upload slots and attachments), [`consumers`] (what each queue does with an
+//! event), [`notifications`] (who is told what, as a pure function of the event and the
+//! config), [`timers`] (escalations and the outbox relay), [`stats`] and [`export`] (Đ.9.2),
+//! [`accounts`] (staff accounts and sign-in, Đ.4.1).
+
+pub mod accounts;
+pub mod consumers;
+pub mod export;
+pub mod notifications;
+pub mod reports;
+pub mod stats;
+pub mod timers;
+pub mod uploads;
+
+pub use accounts::{NewAccount, PasswordHasher};
+pub use consumers::{Consumer, EventKind};
+pub use stats::{compute_stats, OverdueItem, Stats};
+pub use timers::RELAY_MIN_AGE_SECS;
+pub use uploads::{UploadTicket, UPLOAD_TYPES};
+
+use crate::city::CityRules;
+use crate::error::DomainError;
+use crate::lifecycle;
+use crate::model::{Actor, Report, ReportId};
+use crate::ports::*;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// The adapters an [`App`] runs on: one per port.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn ReportStore>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub media: Arc<dyn MediaStore>,
+    pub notifier: Arc<dyn Notifier>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGenerator>,
+    pub passwords: Arc<dyn PasswordHasher>,
+}
+
+/// The application: a city's rules plus ports. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    rules: Arc<CityRules>,
+    store: Arc<dyn ReportStore>,
+    accounts: Arc<dyn AccountStore>,
+    media: Arc<dyn MediaStore>,
+    notifier: Arc<dyn Notifier>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    passwords: Arc<dyn PasswordHasher>,
+    /// Publishes a change's events right after it is stored (AWS: the SNS topic). When None
+    /// (embedded) or when publishing fails, the events wait in the outbox for the relay.
+    publisher: Option<Arc<dyn EventBus>>,
+}
+
+impl App {
+    pub fn new(rules: Arc<CityRules>, ports: Ports) -> App {
+        App {
+            rules,
+            store: ports.store,
+            accounts: ports.accounts,
+            media: ports.media,
+            notifier: ports.notifier,
+            clock: ports.clock,
+            ids: ports.ids,
+            passwords: ports.passwords,
+            publisher: None,
+        }
+    }
+
+    /// Events are published right after they are stored (AWS), else left to the relay.
+    pub fn with_publisher(mut self, publisher: Option<Arc<dyn EventBus>>) -> App {
+        self.publisher = publisher;
+        self
+    }
+
+    /// Another time source (tests move time to reach deadlines).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> App {
+        self.clock = clock;
+        self
+    }
+
+    /// The city's values (read-only).
+    pub fn rules(&self) -> &CityRules {
+        &self.rules
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Loads a report, NotFound when there is none.
+    pub async fn load(&self, id: &ReportId) -> Result<Report, DomainError> {
+        self.store
+            .get(id)
+            .await
+            .map_err(storage)?
+            .ok_or(DomainError::NotFound)
+    }
+
+    /// Loads a report the actor may see (else NotFound, so existence does not leak).
+    pub async fn get_for(&self, id: &ReportId, actor: &Actor) -> Result<Report, DomainError> {
+        let r = self.load(id).await?;
+        if lifecycle::can_view(&r, actor) {
+            Ok(r)
+        } else {
+            Err(DomainError::NotFound)
+        }
+    }
+}
+
+fn storage(e: StoreError) -> DomainError {
+    match e {
+        StoreError::Conflict => DomainError::Conflict,
+        StoreError::NotFound => DomainError::NotFound,
+        StoreError::BadCursor => DomainError::invalid("cursor", "con trỏ phân trang không hợp lệ"),
+        other => DomainError::Storage(other.to_string()),
+    }
+}
+
+fn media_err(e: MediaError) -> DomainError {
+    DomainError::Storage(e.to_string())
+}

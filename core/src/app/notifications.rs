@@ -1,0 +1,171 @@
+//! Who is told what: the SMS and e-mails an event calls for, as a pure function of the event,
+//! the report and the city's config (unit contacts, message texts). Only the concerned unit,
+//! the IOC, leadership or the reporter are addressed, never everyone. Ids are stable
+//! (`<event id>:<channel>:<recipient>`), so a redelivered event is not sent twice.
+
+use super::App;
+use crate::city::CityRules;
+use crate::contact;
+use crate::model::*;
+use crate::ports::{Channel, Notification};
+use crate::text;
+use tracing::warn;
+
+impl App {
+    /// The notifications an event produces (see [`notifications_for`]).
+    pub fn notifications_for(&self, env: &EventEnvelope, r: &Report) -> Vec<Notification> {
+        notifications_for(&self.rules, env, r)
+    }
+}
+
+/// Who is addressed: a unit (its general or its head's contacts) or the reporter.
+enum To {
+    Unit { id: UnitId, head: bool },
+    Reporter,
+}
+
+/// The recipients of an event with the kind of message each gets.
+fn targets(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<(NotificationKind, To)> {
+    use NotificationKind as K;
+    let city = &rules.config.city;
+    let unit = |id: &str| To::Unit {
+        id: id.to_string(),
+        head: false,
+    };
+    let lead = r.lead_unit().unwrap_or_default();
+    match &env.event {
+        DomainEvent::ReportAssigned {
+            lead_unit,
+            coordinating_units,
+            ..
+        } => std::iter::once(lead_unit)
+            .chain(coordinating_units)
+            .map(|u| (K::Assigned, unit(u)))
+            .collect(),
+        // Đ.7.2: "đồng thời báo cáo lãnh đạo UBND thành phố".
+        DomainEvent::LeadershipInformed => {
+            vec![(K::LeadershipInformed, unit(&city.leadership_unit))]
+        }
+        DomainEvent::ReferredToLeadership => vec![(K::Referred, unit(&city.leadership_unit))],
+        DomainEvent::DirectiveIssued { .. } => {
+            let mut t = vec![(K::Directive, unit(&city.ioc_unit))];
+            if !lead.is_empty() {
+                t.push((K::Directive, unit(lead)));
+            }
+            t
+        }
+        // Đ.7.5: reported to the city (leadership and the office that follows units).
+        DomainEvent::ReportDeferred { .. } => vec![
+            (K::Deferred, unit(&city.leadership_unit)),
+            (K::Deferred, unit(&city.office_unit)),
+        ],
+        DomainEvent::ReportReturned { .. } => vec![(K::Returned, unit(&city.office_unit))],
+        DomainEvent::UnitUrged { unit: u } => vec![(K::Urged, unit(u))],
+        DomainEvent::DeadlineEscalated { level, unit: u, .. } => match level {
+            EscalationLevel::UnitHead => vec![(
+                K::EscalationUnitHead,
+                To::Unit {
+                    id: u.clone(),
+                    head: true,
+                },
+            )],
+            EscalationLevel::Ioc => vec![(K::EscalationIoc, unit(&city.ioc_unit))],
+            EscalationLevel::Leadership => {
+                vec![(K::EscalationLeadership, unit(&city.leadership_unit))]
+            }
+        },
+        // Đ.8.1: the IOC publishes once the unit has its result; a reopened case is triaged again.
+        DomainEvent::ReportResolved { .. } => vec![(K::Resolved, unit(&city.ioc_unit))],
+        DomainEvent::ReportReopened => vec![(K::Reopened, unit(&city.ioc_unit))],
+        DomainEvent::ReportPublished => vec![(K::PublishedReporter, To::Reporter)],
+        DomainEvent::ReportRejected => vec![(K::RejectedReporter, To::Reporter)],
+        _ => Vec::new(),
+    }
+}
+
+/// The notifications an event produces. Pure; an address that is not a valid phone number or
+/// e-mail address is left out (and logged), so it cannot hold up the other recipients.
+pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<Notification> {
+    let cfg = &rules.config;
+    let due = r.due_at().map(|d| rules.format_local(d)).unwrap_or_default();
+    let category = cfg
+        .category(&r.category)
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| r.category.clone());
+    let id = r.id.to_string();
+    let short_id = &id[id.char_indices().rev().nth(7).map_or(0, |(i, _)| i)..];
+    let vars = [
+        ("report_id", short_id),
+        ("category", category.as_str()),
+        ("due", due.as_str()),
+        ("title", r.title.as_str()),
+    ];
+    let sms_text = |s: String| {
+        // SMS without diacritics (GSM-7) unless the city configured otherwise.
+        if cfg.city.sms_diacritics {
+            s
+        } else {
+            text::strip_diacritics(&s)
+        }
+    };
+    let mut out = Vec::new();
+    for (kind, to) in targets(rules, env, r) {
+        let key = kind.key();
+        let (phones, emails, unit, who): (Vec<String>, Vec<String>, Option<UnitId>, String) =
+            match to {
+                To::Unit { id, head } => {
+                    let Some(u) = cfg.unit(&id) else { continue };
+                    let c = &u.contacts;
+                    let (sms, email) = if head && !c.head_sms.is_empty() {
+                        (&c.head_sms, &c.head_email)
+                    } else {
+                        (&c.sms, &c.email)
+                    };
+                    (sms.clone(), email.clone(), Some(id), String::new())
+                }
+                To::Reporter => {
+                    let Some(rep) = &r.reporter else { continue };
+                    let phones = rep.phone.iter().cloned().collect();
+                    let emails = rep.email.iter().cloned().collect();
+                    (phones, emails, None, "reporter".to_string())
+                }
+            };
+        let label = |addr: &str| if who.is_empty() { addr.to_string() } else { who.clone() };
+        let sms = sms_text(cfg.messages.render(&format!("{key}.sms"), &vars));
+        let subject = cfg.messages.render(&format!("{key}.email_subject"), &vars);
+        let body = cfg.messages.render(&format!("{key}.email_body"), &vars);
+        for raw in phones {
+            match contact::phone_e164(&raw) {
+                Ok(to) => out.push(Notification {
+                    id: format!("{}:sms:{}", env.id, label(&raw)),
+                    channel: Channel::Sms,
+                    to,
+                    unit: unit.clone(),
+                    subject: None,
+                    body: sms.clone(),
+                    report_id: Some(r.id.clone()),
+                }),
+                Err(_) => {
+                    warn!(report_id = %r.id, event_id = %env.id, unit = ?unit, "not a phone number: SMS recipient left out")
+                }
+            }
+        }
+        for raw in emails {
+            match contact::email(&raw) {
+                Ok(to) => out.push(Notification {
+                    id: format!("{}:email:{}", env.id, label(&raw)),
+                    channel: Channel::Email,
+                    to,
+                    unit: unit.clone(),
+                    subject: Some(subject.clone()),
+                    body: body.clone(),
+                    report_id: Some(r.id.clone()),
+                }),
+                Err(_) => {
+                    warn!(report_id = %r.id, event_id = %env.id, unit = ?unit, "not an e-mail address: recipient left out")
+                }
+            }
+        }
+    }
+    out
+}

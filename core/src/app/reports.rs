@@ -1,0 +1,202 @@
+//! Report use cases: submit (citizen app or IOC camera), act (every command, retried on
+//! version conflicts with every rule re-checked), list within the actor's scope, the public
+//! feed, and the audited reveal of a reporter (Đ.4).
+
+use super::{storage, App};
+use crate::error::DomainError;
+use crate::ids::IdempotencyKey;
+use crate::lifecycle::{self, Command, NewReport, Transition};
+use crate::model::*;
+use crate::ports::*;
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+/// How many times a use case retries after an optimistic-version conflict.
+const MAX_CONFLICT_RETRIES: usize = 5;
+
+/// The fingerprint of a submission: what makes a retry "the same request".
+fn fingerprint(input: &NewReport, attachment_ids: &[String]) -> Result<String, DomainError> {
+    let bytes = serde_json::to_vec(&(input, attachment_ids))
+        .map_err(|e| DomainError::Storage(e.to_string()))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+impl App {
+    /// Submits a report (citizen app or IOC camera). The idempotency key is scoped to the actor:
+    /// the same key with the same body returns the first report and `false`; the same key with
+    /// another body is refused (`IdempotencyKeyReused`), never silently answered with the first.
+    pub async fn submit(
+        &self,
+        actor: &Actor,
+        mut input: NewReport,
+        attachment_ids: &[String],
+        idempotency_key: Option<&IdempotencyKey>,
+    ) -> Result<(Report, bool), DomainError> {
+        let scoped_key = idempotency_key.map(|k| k.scoped(&actor.id));
+        let print = match scoped_key {
+            Some(_) => Some(fingerprint(&input, attachment_ids)?),
+            None => None,
+        };
+        input.attachments = self.resolve_uploads(actor, attachment_ids).await?;
+        let id = ReportId(self.ids.new_id());
+        let now = self.now();
+        let mut t = lifecycle::submit(id, input, actor, now, &self.rules)?;
+        t.report.request_fingerprint = print.clone();
+        match self
+            .store
+            .create(&t.report, &t.events, scoped_key.as_deref())
+            .await
+            .map_err(storage)?
+        {
+            CreateOutcome::Created => {
+                info!(report_id = %t.report.id, category = %t.report.category, "report submitted");
+                self.publish_now(&t.events).await;
+                Ok((t.report, true))
+            }
+            CreateOutcome::Existing(existing) => {
+                let r = self.load(&existing).await?;
+                if r.request_fingerprint != print {
+                    warn!(report_id = %existing, "idempotency key reused with another body: refused");
+                    return Err(DomainError::IdempotencyKeyReused);
+                }
+                info!(report_id = %existing, "idempotent resubmission");
+                Ok((r, false))
+            }
+        }
+    }
+
+    /// Publishes freshly stored events and marks them published. Failures are logged and
+    /// left to the outbox relay: nothing is lost, at worst delivered twice (consumers are
+    /// idempotent).
+    pub(super) async fn publish_now(&self, events: &[EventEnvelope]) {
+        let Some(bus) = &self.publisher else { return };
+        let Some(first) = events.first() else { return };
+        let report_id = &first.report_id;
+        if let Err(e) = bus.publish(events).await {
+            warn!(report_id = %report_id, error = %e, "publish failed; left to the outbox relay");
+            return;
+        }
+        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        if let Err(e) = self.store.mark_published(&ids).await {
+            warn!(report_id = %report_id, error = %e, "mark published failed; relay may resend");
+        }
+    }
+
+    /// Applies a command, retrying on version conflicts (re-checking every rule each time).
+    pub async fn act(
+        &self,
+        id: &ReportId,
+        actor: &Actor,
+        cmd: Command,
+    ) -> Result<Report, DomainError> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let current = self.get_for(id, actor).await?;
+            let now = self.now();
+            let Transition { report, events } =
+                lifecycle::apply(&current, cmd.clone(), actor, now, &self.rules)?;
+            match self.store.update(&report, current.version, &events).await {
+                Ok(()) => {
+                    info!(report_id = %id, action = cmd.action().as_str(), role = actor.role.as_str(), state = report.state.as_str(), "report updated");
+                    self.publish_now(&events).await;
+                    return Ok(report);
+                }
+                Err(StoreError::Conflict) => {
+                    warn!(report_id = %id, "version conflict, retrying");
+                    continue;
+                }
+                Err(e) => return Err(storage(e)),
+            }
+        }
+        Err(DomainError::Conflict)
+    }
+
+    /// Applies a command given as JSON from a client. Attachment fields (`attachments`,
+    /// `evidence`) carry upload ids, resolved here against the media store; a client can never
+    /// forge attachment metadata.
+    pub async fn act_json(
+        &self,
+        id: &ReportId,
+        actor: &Actor,
+        mut body: serde_json::Value,
+    ) -> Result<Report, DomainError> {
+        for field in ["attachments", "evidence"] {
+            let Some(v) = body.get(field) else { continue };
+            let ids: Vec<String> = serde_json::from_value(v.clone())
+                .map_err(|_| DomainError::invalid(field, "phải là danh sách mã tệp đã tải lên"))?;
+            let resolved = self.resolve_uploads(actor, &ids).await?;
+            let json =
+                serde_json::to_value(resolved).map_err(|e| DomainError::Storage(e.to_string()))?;
+            body[field] = json;
+        }
+        let cmd: Command = serde_json::from_value(body).map_err(|e| command_error(&e))?;
+        if matches!(cmd, Command::Screen { .. } | Command::Escalate) {
+            return Err(DomainError::Forbidden {
+                role: actor.role,
+                action: cmd.action(),
+            });
+        }
+        self.act(id, actor, cmd).await
+    }
+
+    /// Lists reports the actor may see. Units are confined to their own unit, citizens to
+    /// their own reports; the filter cannot widen that scope.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        mut q: ReportQuery,
+    ) -> Result<Page<Report>, DomainError> {
+        match actor.role {
+            Role::Citizen => q.reporter = Some(actor.id.clone()),
+            Role::UnitStaff | Role::UnitHead => {
+                let own = actor
+                    .unit
+                    .clone()
+                    .ok_or(DomainError::OutOfUnitScope { unit: None })?;
+                if q.unit.as_deref().is_some_and(|u| u != own) {
+                    return Err(DomainError::OutOfUnitScope {
+                        unit: actor.unit.clone(),
+                    });
+                }
+                q.unit = Some(own);
+            }
+            _ => {}
+        }
+        self.store.query(&q).await.map_err(storage)
+    }
+
+    /// The public feed (published, non-secret reports). Anyone.
+    pub async fn public_feed(&self, mut q: ReportQuery) -> Result<Page<Report>, DomainError> {
+        q.public_only = true;
+        q.reporter = None;
+        self.store.query(&q).await.map_err(storage)
+    }
+
+    /// Reveals the reporter's identity to an authorised role; the reveal is an audited
+    /// timeline entry (Đ.4.2, Đ.4.4).
+    pub async fn reveal_reporter(
+        &self,
+        id: &ReportId,
+        actor: &Actor,
+        reason: String,
+    ) -> Result<Option<Reporter>, DomainError> {
+        let r = self
+            .act(id, actor, Command::RevealReporter { reason })
+            .await?;
+        info!(report_id = %id, actor = %actor.id, "reporter identity revealed (audited)");
+        Ok(r.reporter)
+    }
+}
+
+fn command_error(e: &serde_json::Error) -> DomainError {
+    let msg = e.to_string();
+    // serde messages name the missing/unknown field in backticks: use it as the field.
+    let field = msg
+        .split('`')
+        .nth(1)
+        .map(str::to_string)
+        .unwrap_or_else(|| "action".to_string());
+    DomainError::Invalid {
+        field,
+        message: format!("thao tác không hợp lệ ({msg})"),
+    }
+}

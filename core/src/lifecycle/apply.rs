@@ -1,0 +1,362 @@
+//! Applying a [`Command`] to a report: role, unit scope and state are checked first (policy),
+//! then the input, then the change is made and recorded on the timeline with its events.
+
+use super::assignment::{auto_assign_target, make_assignment, set_assignment};
+use super::escalation::{due_thresholds, next_escalation_at};
+use super::policy::{authorize, check_state};
+use super::timeline::{append, envelopes, Entry};
+use super::validation::*;
+use super::{Command, Transition};
+use crate::config::Routing;
+use crate::error::DomainError;
+use crate::model::*;
+use crate::city::CityRules;
+use crate::{routing, screening};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use Role::*;
+use State::*;
+
+/// Applies `cmd` by `actor` at `now`. Returns the new report (version + 1) and its events.
+pub fn apply(
+    current: &Report,
+    cmd: Command,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    rules: &CityRules,
+) -> Result<Transition, DomainError> {
+    let action = cmd.action();
+    authorize(current, action, actor)?;
+    check_state(current, action)?;
+
+    let mut r = current.clone();
+    r.version += 1;
+    r.updated_at = now;
+    let from = Some(current.state);
+    let mut events = Vec::new();
+    let mut entry = Entry {
+        actor,
+        action,
+        note: None,
+        attachments: Vec::new(),
+        data: serde_json::Value::Null,
+        visible_to_reporter: true,
+    };
+
+    match cmd {
+        Command::Screen {
+            possible_duplicates,
+        } => {
+            let text = format!("{}\n{}", r.title, r.description);
+            let abuse = screening::check_abusive(&rules.config.screening, &text);
+            r.flags.abusive = abuse.abusive;
+            r.flags.abusive_terms = abuse.terms;
+            r.flags.suggestion = screening::suggest_category(&rules.config.screening, &text);
+            r.ward = routing::resolve_ward(&rules.config, r.location, r.reporter_ward.as_deref())
+                .map(|(w, _)| w);
+            r.flags.possible_duplicates = possible_duplicates;
+            r.state = Screened;
+            let auto_assignable = auto_assign_target(&r, rules).is_some();
+            entry.visible_to_reporter = false;
+            entry.data = json!({
+                "abusive": r.flags.abusive,
+                "suggestion": r.flags.suggestion,
+                "ward": r.ward,
+                // The ids are kept once, in the flags; the entry records how many there were.
+                "possible_duplicates": r.flags.possible_duplicates.len(),
+            });
+            events.push(DomainEvent::ReportScreened { auto_assignable });
+        }
+        Command::Assign {
+            lead_unit,
+            coordinating_units,
+            note,
+        } => {
+            entry.note = optional_text("note", &note, MAX_NOTE)?;
+            let a = make_assignment(&r, lead_unit, coordinating_units, actor, now, rules)?;
+            entry.data = json!({"lead_unit": a.lead_unit, "coordinating_units": a.coordinating_units, "due_at": a.due_at});
+            events.push(DomainEvent::ReportAssigned {
+                lead_unit: a.lead_unit.clone(),
+                coordinating_units: a.coordinating_units.clone(),
+                due_at: a.due_at,
+            });
+            // Đ.7.2: "đồng thời báo cáo lãnh đạo UBND thành phố".
+            events.push(DomainEvent::LeadershipInformed);
+            set_assignment(&mut r, a);
+        }
+        Command::Refer { note } => {
+            entry.note = Some(required_text("note", &note, MAX_NOTE)?);
+            r.state = Referred;
+            entry.visible_to_reporter = false;
+            events.push(DomainEvent::ReferredToLeadership);
+        }
+        Command::Directive { text } => {
+            // Đ.6.2: immutable (append-only, hash-chained), attributed, timestamped.
+            entry.note = Some(required_text("text", &text, MAX_NOTE)?);
+            entry.visible_to_reporter = false;
+            events.push(DomainEvent::DirectiveIssued {
+                seq: r.timeline.len() as u32,
+            });
+        }
+        Command::Accept { note } => {
+            entry.note = optional_text("note", &note, MAX_NOTE)?;
+            r.state = InProgress;
+            events.push(DomainEvent::ReportAccepted);
+        }
+        Command::Progress { note, attachments } => {
+            entry.note = Some(required_text("note", &note, MAX_NOTE)?);
+            check_attachments("attachments", &attachments)?;
+            entry.attachments = add_attachments(&mut r, attachments);
+            entry.visible_to_reporter = false;
+        }
+        Command::AddNote { note, attachments } => {
+            entry.note = Some(required_text("note", &note, MAX_NOTE)?);
+            check_attachments("attachments", &attachments)?;
+            entry.attachments = add_attachments(&mut r, attachments);
+            entry.visible_to_reporter = false;
+        }
+        Command::Resolve { summary, evidence } => {
+            let summary = required_text("summary", &summary, MAX_TEXT)?;
+            // Đ.7.3: the unit uploads the records and photos of the result.
+            if evidence.is_empty() {
+                return Err(DomainError::invalid(
+                    "evidence",
+                    "cần ít nhất một hồ sơ hoặc hình ảnh kết quả xử lý (Điều 7.3)",
+                ));
+            }
+            check_attachments("evidence", &evidence)?;
+            let unit = actor.unit.clone().unwrap_or_default();
+            let on_time = r.due_at().is_none_or(|d| now <= d);
+            let ids = add_attachments(&mut r, evidence);
+            r.resolution = Some(Resolution {
+                summary: summary.clone(),
+                evidence: ids.clone(),
+                unit: unit.clone(),
+                resolved_at: now,
+                on_time,
+            });
+            r.deferral = None;
+            r.state = Resolved;
+            entry.note = Some(summary);
+            entry.attachments = ids;
+            entry.data = json!({"on_time": on_time});
+            events.push(DomainEvent::ReportResolved { unit, on_time });
+        }
+        Command::Defer {
+            reason,
+            expected_date,
+        } => {
+            let reason = required_text("reason", &reason, MAX_NOTE)?;
+            if expected_date < rules.local(now).date_naive() {
+                return Err(DomainError::invalid(
+                    "expected_date",
+                    "ngày dự kiến giải quyết không được ở quá khứ",
+                ));
+            }
+            r.deferral = Some(Deferral {
+                reason: reason.clone(),
+                expected_date,
+                deferred_at: now,
+            });
+            r.state = Deferred;
+            entry.note = Some(reason);
+            entry.data = json!({"expected_date": expected_date});
+            events.push(DomainEvent::ReportDeferred {
+                unit: actor.unit.clone().unwrap_or_default(),
+                expected_date,
+            });
+        }
+        Command::Resume { note } => {
+            entry.note = optional_text("note", &note, MAX_NOTE)?;
+            r.state = InProgress;
+        }
+        Command::Return {
+            reason,
+            suggested_category,
+        } => {
+            entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
+            if let Some(c) = &suggested_category {
+                known_category(rules, "suggested_category", c)?;
+            }
+            entry.data = json!({"suggested_category": suggested_category});
+            entry.visible_to_reporter = false;
+            r.state = Returned;
+            events.push(DomainEvent::ReportReturned {
+                unit: actor.unit.clone().unwrap_or_default(),
+            });
+        }
+        Command::Reclassify { category, note } => {
+            known_category(rules, "category", &category)?;
+            if category == r.category {
+                return Err(DomainError::invalid(
+                    "category",
+                    "lĩnh vực mới trùng lĩnh vực hiện tại",
+                ));
+            }
+            entry.note = optional_text("note", &note, MAX_NOTE)?;
+            entry.data = json!({"from": r.category, "to": category});
+            events.push(DomainEvent::ReportReclassified {
+                from: r.category.clone(),
+                to: category.clone(),
+            });
+            r.category = category;
+        }
+        Command::Reassign {
+            lead_unit,
+            coordinating_units,
+            note,
+        } => {
+            entry.note = Some(required_text("note", &note, MAX_NOTE)?);
+            // Đ.7.4.k: from triage the office routes only what is its own to route.
+            if current.state == Screened {
+                let office_routed = rules
+                    .config
+                    .category(&r.category)
+                    .is_some_and(|c| c.routing == Routing::Office);
+                if !office_routed {
+                    return Err(DomainError::InvalidState {
+                        state: current.state,
+                        action,
+                    });
+                }
+            }
+            if r.lead_unit() == Some(lead_unit.as_str()) && current.state != Returned {
+                return Err(DomainError::invalid(
+                    "lead_unit",
+                    "đơn vị mới trùng đơn vị hiện tại",
+                ));
+            }
+            let a = make_assignment(&r, lead_unit, coordinating_units, actor, now, rules)?;
+            entry.data = json!({"lead_unit": a.lead_unit, "coordinating_units": a.coordinating_units, "due_at": a.due_at});
+            events.push(DomainEvent::ReportAssigned {
+                lead_unit: a.lead_unit.clone(),
+                coordinating_units: a.coordinating_units.clone(),
+                due_at: a.due_at,
+            });
+            r.deferral = None;
+            set_assignment(&mut r, a);
+        }
+        Command::Urge { note } => {
+            entry.note = Some(required_text("note", &note, MAX_NOTE)?);
+            entry.visible_to_reporter = false;
+            events.push(DomainEvent::UnitUrged {
+                unit: r.lead_unit().unwrap_or_default().to_string(),
+            });
+        }
+        Command::Publish {
+            public_answer,
+            public_attachments,
+        } => {
+            // Đ.8.2: a report touching state secrets is published only by an authorised leader.
+            if r.flags.state_secret && actor.role != Leader {
+                return Err(DomainError::Forbidden {
+                    role: actor.role,
+                    action,
+                });
+            }
+            let answer = required_text("public_answer", &public_answer, MAX_TEXT)?;
+            for id in &public_attachments {
+                if !r.attachments.iter().any(|a| &a.id == id) {
+                    return Err(DomainError::invalid(
+                        "public_attachments",
+                        format!("tệp “{id}” không thuộc phản ánh này"),
+                    ));
+                }
+            }
+            for a in r.attachments.iter_mut() {
+                a.public = public_attachments.contains(&a.id);
+            }
+            r.public_answer = Some(answer.clone());
+            r.published_at = Some(now);
+            r.state = Published;
+            entry.note = Some(answer);
+            entry.attachments = public_attachments;
+            events.push(DomainEvent::ReportPublished);
+        }
+        Command::MarkSecret { note } => {
+            entry.note = Some(required_text("note", &note, MAX_NOTE)?);
+            entry.visible_to_reporter = false;
+            r.flags.state_secret = true;
+        }
+        Command::Reject { reason } => {
+            entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
+            r.state = Rejected;
+            events.push(DomainEvent::ReportRejected);
+        }
+        Command::Close { note } => {
+            entry.note = optional_text("note", &note, MAX_NOTE)?;
+            r.state = Closed;
+            events.push(DomainEvent::ReportClosed);
+        }
+        Command::Reopen { reason } => {
+            entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
+            // Back to IOC triage: the IOC head decides who handles it again. The case is open
+            // again for statistics and deadlines: the old result stays on the timeline (and its
+            // evidence among the attachments, Đ.7.3), not as the report's resolution.
+            r.state = Screened;
+            r.rating = None;
+            r.resolution = None;
+            r.deferral = None;
+            events.push(DomainEvent::ReportReopened);
+        }
+        Command::Rate { stars, comment } => {
+            if !(1..=5).contains(&stars) {
+                return Err(DomainError::invalid("stars", "điểm đánh giá từ 1 đến 5"));
+            }
+            if r.rating.is_some() {
+                return Err(DomainError::invalid(
+                    "stars",
+                    "phản ánh này đã được đánh giá",
+                ));
+            }
+            let comment = optional_text("comment", &comment, 1000)?;
+            r.rating = Some(Rating {
+                stars,
+                comment: comment.clone(),
+                at: now,
+            });
+            entry.note = comment;
+            entry.data = json!({"stars": stars});
+            events.push(DomainEvent::ReportRated { stars });
+        }
+        Command::Escalate => {
+            let due = due_thresholds(&r, rules, now);
+            if due.is_empty() {
+                return Err(DomainError::invalid(
+                    "escalation",
+                    "chưa đến ngưỡng nhắc hạn",
+                ));
+            }
+            let unit = r.lead_unit().unwrap_or_default().to_string();
+            for (key, level) in &due {
+                r.escalation.sent.push(key.clone());
+                events.push(DomainEvent::DeadlineEscalated {
+                    threshold: key.clone(),
+                    level: *level,
+                    unit: unit.clone(),
+                });
+            }
+            entry.visible_to_reporter = false;
+            entry.data = json!({"thresholds": due.iter().map(|(k, _)| k).collect::<Vec<_>>()});
+        }
+        Command::RevealReporter { reason } => {
+            entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
+            entry.visible_to_reporter = false;
+        }
+    }
+
+    append(&mut r, from, entry, now);
+    r.escalation.next_at = next_escalation_at(&r, rules);
+    let events = envelopes(&r, events, now);
+    Ok(Transition { report: r, events })
+}
+
+fn add_attachments(r: &mut Report, list: Vec<Attachment>) -> Vec<String> {
+    let ids = list.iter().map(|a| a.id.clone()).collect();
+    for a in list {
+        if !r.attachments.iter().any(|x| x.id == a.id) {
+            r.attachments.push(a);
+        }
+    }
+    ids
+}

@@ -1,0 +1,146 @@
+//! Who may do what, from which state: the permission and state tables of the regulation, and
+//! the visibility and unit-scope checks every action passes before anything else is looked at.
+//! Tables only: no input validation, no state change.
+
+use crate::error::DomainError;
+use crate::model::*;
+use Role::*;
+use State::*;
+
+/// Roles allowed to perform each action (Đ.4, Đ.7, Đ.8, Đ.9; DOMAIN.md "Actors and roles").
+pub fn allowed_roles(action: Action) -> &'static [Role] {
+    match action {
+        Action::Submit => &[Citizen],
+        Action::CreateFromCamera => &[IocOperator, IocHead], // Đ.7.1
+        Action::Screen | Action::Escalate => &[System],
+        Action::Assign => &[IocHead, System], // Đ.7.2 (System: auto-assign where config allows)
+        Action::InformLeadership => &[System],
+        Action::Refer => &[IocHead],    // Đ.7.2
+        Action::Directive => &[Leader], // Đ.6.2
+        Action::Accept | Action::Resolve | Action::Defer | Action::Resume | Action::Return => {
+            &[UnitStaff, UnitHead] // Đ.7.3, Đ.7.5, Đ.9.2
+        }
+        Action::Progress => &[UnitStaff, UnitHead],
+        Action::AddNote => &[
+            IocOperator,
+            IocHead,
+            UnitStaff,
+            UnitHead,
+            Leader,
+            OfficeAdmin,
+        ],
+        Action::Reclassify => &[OfficeAdmin, IocHead], // Đ.9.2, Đ.7.2
+        Action::Reassign => &[OfficeAdmin],            // Đ.9.2, Đ.7.4.k
+        Action::Urge => &[OfficeAdmin],                // Đ.9.2
+        Action::Publish => &[IocHead, Leader],         // Đ.8.1 (Leader: Đ.8.2 secrets)
+        Action::MarkSecret => &[IocHead, Leader],      // Đ.8.2
+        Action::Reject => &[IocOperator, IocHead],
+        Action::Close => &[IocHead, System],
+        Action::Reopen | Action::Rate => &[Citizen],
+        Action::RevealReporter => &[IocHead, Leader], // Đ.4.4: only roles that need it
+        Action::ViewStats => &[OfficeAdmin, Leader, IocHead, IocOperator], // Đ.9.2
+        // Đ.4.1, Đ.9.2: the office issues accounts; System is the operator at the machine (CLI).
+        Action::ManageAccounts => &[OfficeAdmin, System],
+    }
+}
+
+/// States from which each action may be taken.
+pub fn allowed_states(action: Action) -> &'static [State] {
+    match action {
+        Action::Submit | Action::CreateFromCamera => &[],
+        Action::Screen => &[Submitted],
+        // Đ.7.2: IOC head assigns after screening, after leadership direction, or a reopened case.
+        Action::Assign => &[Screened, Referred],
+        Action::InformLeadership => &[],
+        Action::Refer => &[Screened],
+        Action::Directive => &[
+            Submitted, Screened, Assigned, InProgress, Resolved, Referred, Deferred, Returned,
+        ],
+        Action::Accept => &[Assigned],
+        Action::Progress => &[Assigned, InProgress],
+        Action::AddNote => &[
+            Submitted, Screened, Assigned, InProgress, Resolved, Referred, Deferred, Returned,
+            Published,
+        ],
+        Action::Resolve => &[Assigned, InProgress, Deferred],
+        Action::Defer => &[Assigned, InProgress],
+        Action::Resume => &[Deferred],
+        Action::Return => &[Assigned, InProgress],
+        Action::Reclassify => &[Screened, Returned, Referred],
+        // Đ.9.2: wrong unit → reassign; Đ.7.4.k: the office routes "other" from triage.
+        Action::Reassign => &[Screened, Returned, Assigned, InProgress, Deferred],
+        Action::Urge => &[Assigned, InProgress, Deferred],
+        Action::Publish => &[Resolved],
+        Action::MarkSecret => &[
+            Submitted, Screened, Assigned, InProgress, Resolved, Referred, Deferred, Returned,
+        ],
+        Action::Reject => &[Submitted, Screened, Referred],
+        Action::Close => &[Published],
+        Action::Reopen => &[Published],
+        Action::Rate => &[Published, Closed],
+        Action::Escalate => &[Assigned, InProgress],
+        Action::RevealReporter | Action::ViewStats | Action::ManageAccounts => &State::ALL,
+    }
+}
+
+/// Whether `actor` may see `report` at all.
+/// Citizens see their own; unit roles only reports assigned to their unit (lead or
+/// coordinating); IOC, office and leadership see everything.
+pub fn can_view(report: &Report, actor: &Actor) -> bool {
+    match actor.role {
+        Citizen => report.reporter_id() == Some(actor.id.as_str()),
+        UnitStaff | UnitHead => in_unit_scope(report, actor),
+        IocOperator | IocHead | Leader | OfficeAdmin | System => true,
+    }
+}
+
+fn in_unit_scope(report: &Report, actor: &Actor) -> bool {
+    match (&report.assignment, actor.unit.as_deref()) {
+        (Some(a), Some(u)) => a.involves(u),
+        _ => false,
+    }
+}
+
+fn is_lead(report: &Report, actor: &Actor) -> bool {
+    matches!((&report.assignment, actor.unit.as_deref()), (Some(a), Some(u)) if a.lead_unit == u)
+}
+
+/// Role, ownership and unit-scope check for `action` on `report` by `actor`.
+pub fn authorize(report: &Report, action: Action, actor: &Actor) -> Result<(), DomainError> {
+    if !allowed_roles(action).contains(&actor.role) {
+        return Err(DomainError::Forbidden {
+            role: actor.role,
+            action,
+        });
+    }
+    match actor.role {
+        Citizen if report.reporter_id() != Some(actor.id.as_str()) => {
+            return Err(DomainError::NotOwner);
+        }
+        UnitStaff | UnitHead => {
+            // Only the lead unit handles; coordinating units add progress notes (Đ.7.4).
+            let ok = match action {
+                Action::Progress | Action::AddNote => in_unit_scope(report, actor),
+                _ => is_lead(report, actor),
+            };
+            if !ok {
+                return Err(DomainError::OutOfUnitScope {
+                    unit: actor.unit.clone(),
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+pub(super) fn check_state(report: &Report, action: Action) -> Result<(), DomainError> {
+    if allowed_states(action).contains(&report.state) {
+        Ok(())
+    } else {
+        Err(DomainError::InvalidState {
+            state: report.state,
+            action,
+        })
+    }
+}
