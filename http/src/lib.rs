@@ -3,58 +3,29 @@
 //!
 //! Routes are versioned under `/v1` and described by `api/openapi.yaml` (served at
 //! `/v1/openapi.yaml`). Errors are `application/problem+json` with a stable `code`.
+//!
+//! Every route is one line of the table below; the handlers are in [`routes`], one file per
+//! audience.
 
 pub mod auth;
 mod extract;
-mod handlers;
 pub mod problem;
+mod routes;
 
 use auth::{Authenticator, TokenService};
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use phananh_core::service::App;
 use std::sync::Arc;
+
+pub use axum::Router;
+pub use routes::accounts::{create_staff_account, NewAccount};
+pub use routes::stats::reports_csv;
 
 /// The OpenAPI document (the contract the mobile app codes against).
 pub const OPENAPI_YAML: &str = include_str!("../../api/openapi.yaml");
 
 /// Largest JSON body accepted (reports carry text; files go to the media store).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Every route: (method, path). The OpenAPI document is checked against this list by a test.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/healthz"),
-    ("get", "/v1/openapi.yaml"),
-    ("get", "/v1/categories"),
-    ("get", "/v1/units"),
-    ("get", "/v1/wards"),
-    ("post", "/v1/auth/login"),
-    ("post", "/v1/auth/device"),
-    ("post", "/v1/auth/citizen/otp"),
-    ("post", "/v1/auth/citizen/verify"),
-    ("post", "/v1/uploads"),
-    ("post", "/v1/reports"),
-    ("get", "/v1/me/reports"),
-    ("get", "/v1/me/reports/{id}"),
-    ("post", "/v1/me/reports/{id}/rating"),
-    ("post", "/v1/me/reports/{id}/reopen"),
-    ("get", "/v1/public/reports"),
-    ("get", "/v1/public/reports/{id}"),
-    ("get", "/v1/public/reports/{id}/attachments/{attachment_id}"),
-    ("get", "/v1/staff/reports"),
-    ("get", "/v1/staff/reports/{id}"),
-    ("post", "/v1/staff/reports/{id}/actions"),
-    ("post", "/v1/staff/reports/{id}/directives"),
-    ("post", "/v1/staff/reports/{id}/reveal-reporter"),
-    ("get", "/v1/staff/reports/{id}/attachments/{attachment_id}"),
-    ("get", "/v1/stats"),
-    ("get", "/v1/stats/export.csv"),
-    ("get", "/v1/admin/accounts"),
-    ("post", "/v1/admin/accounts"),
-    ("post", "/v1/admin/accounts/{id}/disable"),
-    ("post", "/v1/admin/accounts/{id}/enable"),
-    ("post", "/v1/admin/accounts/{id}/reset-password"),
-];
 
 /// What the handlers need.
 #[derive(Clone)]
@@ -66,60 +37,64 @@ pub struct HttpState {
     pub tokens: Option<TokenService>,
 }
 
-/// The whole API.
+/// Expands the one route table into both [`ROUTES`] (the list the OpenAPI document is checked
+/// against) and `table()` (the same routes as an axum router), so a route cannot be in one
+/// and not the other. A line is `method "path" => handler;`, `method` being an
+/// `axum::routing` function (`get`, `post`, ...).
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:path;)+) => {
+        /// Every route: (method, path), in the order of the route table. The OpenAPI document
+        /// is checked against this list by a test, the router is built from the same table.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),+];
+
+        /// The route table as a router (two methods on one path merge; the same method twice
+        /// on one path panics here, at start-up).
+        fn table() -> Router<HttpState> {
+            Router::new()$(.route($path, axum::routing::$method($handler)))+
+        }
+    };
+}
+
+route_table! {
+    get "/healthz" => routes::catalogue::health;
+    get "/v1/openapi.yaml" => routes::catalogue::openapi;
+    get "/v1/categories" => routes::catalogue::categories;
+    get "/v1/units" => routes::catalogue::units;
+    get "/v1/wards" => routes::catalogue::wards;
+    post "/v1/auth/login" => routes::auth::login;
+    post "/v1/auth/device" => routes::auth::device_token;
+    post "/v1/auth/citizen/otp" => routes::auth::citizen_otp;
+    post "/v1/auth/citizen/verify" => routes::auth::citizen_verify;
+    post "/v1/uploads" => routes::reports::request_upload;
+    post "/v1/reports" => routes::reports::submit_report;
+    get "/v1/me/reports" => routes::me::my_reports;
+    get "/v1/me/reports/{id}" => routes::me::my_report;
+    post "/v1/me/reports/{id}/rating" => routes::me::rate_report;
+    post "/v1/me/reports/{id}/reopen" => routes::me::reopen_report;
+    get "/v1/public/reports" => routes::public::public_reports;
+    get "/v1/public/reports/{id}" => routes::public::public_report;
+    get "/v1/public/reports/{id}/attachments/{attachment_id}" => routes::public::public_attachment;
+    get "/v1/staff/reports" => routes::staff::staff_reports;
+    get "/v1/staff/reports/{id}" => routes::staff::staff_report;
+    post "/v1/staff/reports/{id}/actions" => routes::staff::staff_action;
+    post "/v1/staff/reports/{id}/directives" => routes::staff::directive;
+    post "/v1/staff/reports/{id}/reveal-reporter" => routes::staff::reveal_reporter;
+    get "/v1/staff/reports/{id}/attachments/{attachment_id}" => routes::staff::staff_attachment;
+    get "/v1/stats" => routes::stats::stats;
+    get "/v1/stats/export.csv" => routes::stats::export_csv;
+    get "/v1/admin/accounts" => routes::accounts::list_accounts;
+    post "/v1/admin/accounts" => routes::accounts::create_account;
+    post "/v1/admin/accounts/{id}/disable" => routes::accounts::disable_account;
+    post "/v1/admin/accounts/{id}/enable" => routes::accounts::enable_account;
+    post "/v1/admin/accounts/{id}/reset-password" => routes::accounts::reset_password;
+}
+
+/// The whole API: the route table, problem+json answers for unknown paths and methods, and
+/// the body size limit.
 pub fn router(state: HttpState) -> Router {
-    use handlers::*;
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/v1/openapi.yaml", get(openapi))
-        .route("/v1/categories", get(categories))
-        .route("/v1/units", get(units))
-        .route("/v1/wards", get(wards))
-        .route("/v1/auth/login", post(login))
-        .route("/v1/auth/device", post(device_token))
-        .route("/v1/auth/citizen/otp", post(citizen_otp))
-        .route("/v1/auth/citizen/verify", post(citizen_verify))
-        .route("/v1/uploads", post(request_upload))
-        .route("/v1/reports", post(submit_report))
-        .route("/v1/me/reports", get(my_reports))
-        .route("/v1/me/reports/{id}", get(my_report))
-        .route("/v1/me/reports/{id}/rating", post(rate_report))
-        .route("/v1/me/reports/{id}/reopen", post(reopen_report))
-        .route("/v1/public/reports", get(public_reports))
-        .route("/v1/public/reports/{id}", get(public_report))
-        .route(
-            "/v1/public/reports/{id}/attachments/{attachment_id}",
-            get(public_attachment),
-        )
-        .route("/v1/staff/reports", get(staff_reports))
-        .route("/v1/staff/reports/{id}", get(staff_report))
-        .route("/v1/staff/reports/{id}/actions", post(staff_action))
-        .route("/v1/staff/reports/{id}/directives", post(directive))
-        .route(
-            "/v1/staff/reports/{id}/reveal-reporter",
-            post(reveal_reporter),
-        )
-        .route(
-            "/v1/staff/reports/{id}/attachments/{attachment_id}",
-            get(staff_attachment),
-        )
-        .route("/v1/stats", get(stats))
-        .route("/v1/stats/export.csv", get(export_csv))
-        .route(
-            "/v1/admin/accounts",
-            get(list_accounts).post(create_account),
-        )
-        .route("/v1/admin/accounts/{id}/disable", post(disable_account))
-        .route("/v1/admin/accounts/{id}/enable", post(enable_account))
-        .route(
-            "/v1/admin/accounts/{id}/reset-password",
-            post(reset_password),
-        )
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+    table()
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
-
-pub use axum::Router;
-pub use handlers::{create_staff_account, reports_csv, NewAccount};

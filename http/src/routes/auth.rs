@@ -1,0 +1,169 @@
+//! Signing in: staff with a username and password (local tokens only; on AWS Cognito issues
+//! them and these routes answer 404), a citizen's anonymous device token, and a citizen's
+//! one-time code by SMS or e-mail.
+
+use super::{ok, store_problem};
+use crate::auth::{verify_password, TokenService};
+use crate::extract::Json;
+use crate::problem::{ApiResult, Problem};
+use crate::HttpState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use phananh_core::model::{Actor, Role};
+use phananh_core::ports::{Channel, Notification};
+use phananh_core::DomainError;
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+}
+
+fn token_response(s: &HttpState, actor: &Actor) -> ApiResult<Response> {
+    let tokens = s.tokens.as_ref().ok_or_else(Problem::not_found)?;
+    let (token, ttl) = tokens.issue(actor)?;
+    Ok(ok(json!({
+        "access_token": token, "token_type": "Bearer", "expires_in": ttl,
+        "role": actor.role, "unit": actor.unit,
+    })))
+}
+
+pub async fn login(State(s): State<HttpState>, Json(b): Json<LoginBody>) -> ApiResult<Response> {
+    if s.tokens.is_none() {
+        return Err(Problem::not_found());
+    }
+    let refused = || {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Đăng nhập không thành công",
+            "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.",
+        )
+    };
+    let acc = s
+        .app
+        .accounts
+        .account_by_username(b.username.trim())
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(refused)?;
+    if acc.disabled || !verify_password(&b.password, &acc.password_hash) {
+        tracing::warn!(username = %acc.username, "failed staff login");
+        return Err(refused());
+    }
+    token_response(
+        &s,
+        &Actor::new(acc.id.clone(), acc.role, acc.unit.as_deref()),
+    )
+}
+
+/// Anonymous citizen: a device token that lets them follow their own reports.
+pub async fn device_token(State(s): State<HttpState>) -> ApiResult<Response> {
+    let id = format!("dev-{}", uuid::Uuid::new_v4().simple());
+    token_response(&s, &Actor::new(id, Role::Citizen, None))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtpBody {
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+fn contact_of(b: &OtpBody) -> ApiResult<(String, Channel)> {
+    match (&b.phone, &b.email) {
+        (Some(p), None) => {
+            let p: String = p.chars().filter(|c| !c.is_whitespace()).collect();
+            let digits = p.trim_start_matches('+');
+            if digits.len() < 9 || digits.len() > 15 || !digits.chars().all(|c| c.is_ascii_digit())
+            {
+                return Err(Problem::bad_request(
+                    "invalid_phone",
+                    "phone",
+                    "Số điện thoại không hợp lệ.",
+                ));
+            }
+            Ok((p, Channel::Sms))
+        }
+        (None, Some(e)) => {
+            let e = e.trim().to_lowercase();
+            if e.len() > 200 || !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
+                return Err(Problem::bad_request(
+                    "invalid_email",
+                    "email",
+                    "Địa chỉ e-mail không hợp lệ.",
+                ));
+            }
+            Ok((e, Channel::Email))
+        }
+        _ => Err(Problem::bad_request(
+            "invalid_contact",
+            "phone",
+            "Cần đúng một trong hai: số điện thoại hoặc e-mail.",
+        )),
+    }
+}
+
+/// Sends a one-time sign-in code to a phone (SMS) or e-mail.
+pub async fn citizen_otp(
+    State(s): State<HttpState>,
+    Json(b): Json<OtpBody>,
+) -> ApiResult<Response> {
+    let tokens = s.tokens.as_ref().ok_or_else(Problem::not_found)?;
+    let (contact, channel) = contact_of(&b)?;
+    let window = TokenService::otp_window(Utc::now().timestamp());
+    let code = tokens.otp(&contact, window)?;
+    let body = format!("Ma dang nhap phan anh hien truong: {code} (hieu luc 10 phut)");
+    s.app
+        .notifier
+        .send(&Notification {
+            id: format!("otp:{contact}:{window}"),
+            channel,
+            to: contact.clone(),
+            unit: None,
+            subject: (channel == Channel::Email).then(|| "Mã đăng nhập".to_string()),
+            body,
+            report_id: None,
+        })
+        .await
+        .map_err(|e| Problem::from(DomainError::Storage(e.to_string())))?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"sent": true}))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    code: String,
+}
+
+pub async fn citizen_verify(
+    State(s): State<HttpState>,
+    Json(b): Json<VerifyBody>,
+) -> ApiResult<Response> {
+    let tokens = s.tokens.as_ref().ok_or_else(Problem::not_found)?;
+    let (contact, _) = contact_of(&OtpBody {
+        phone: b.phone,
+        email: b.email,
+    })?;
+    if !tokens.check_otp(&contact, b.code.trim())? {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_otp",
+            "Mã xác thực không đúng",
+            "Mã xác thực không đúng hoặc đã hết hạn.",
+        ));
+    }
+    let id = tokens.citizen_id_for(&contact)?;
+    token_response(&s, &Actor::new(id, Role::Citizen, None))
+}

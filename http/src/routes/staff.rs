@@ -1,0 +1,111 @@
+//! Staff handling reports: their lists and one report as staff see it, every lifecycle action,
+//! a leader's directive (Đ.6.2), revealing the reporter with a reason, and attachments.
+
+use super::{ok, page, report_id, require_staff, staff_view, ListParams, ReasonBody};
+use crate::extract::{Authed, Json, Query};
+use crate::problem::{ApiResult, Problem};
+use crate::HttpState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use phananh_core::lifecycle::Command;
+use phananh_core::ports::Page;
+use phananh_core::views::StaffView;
+use serde::Deserialize;
+use serde_json::json;
+
+pub async fn staff_reports(
+    State(s): State<HttpState>,
+    Authed(actor): Authed,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Response> {
+    require_staff(&actor)?;
+    let q = p.to_query(&s.app)?;
+    let Page { items, next_cursor } = s.app.list(&actor, q).await?;
+    let items: Vec<StaffView> = items
+        .iter()
+        .map(|r| staff_view(&s.app, r, &actor))
+        .collect();
+    Ok(page(items, next_cursor))
+}
+
+pub async fn staff_report(
+    State(s): State<HttpState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    require_staff(&actor)?;
+    let r = s.app.get_for(&report_id(id)?, &actor).await?;
+    Ok(ok(staff_view(&s.app, &r, &actor)))
+}
+
+/// Every lifecycle action: `{"action": "assign", "lead_unit": "...", ...}`.
+pub async fn staff_action(
+    State(s): State<HttpState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> ApiResult<Response> {
+    require_staff(&actor)?;
+    if !body.is_object() {
+        return Err(Problem::bad_request(
+            "invalid_body",
+            "body",
+            "Cần một đối tượng JSON.",
+        ));
+    }
+    let r = s.app.act_json(&report_id(id)?, &actor, body).await?;
+    Ok(ok(staff_view(&s.app, &r, &actor)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectiveBody {
+    text: String,
+}
+
+/// Đ.6.2: a leader's directive.
+pub async fn directive(
+    State(s): State<HttpState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    Json(b): Json<DirectiveBody>,
+) -> ApiResult<Response> {
+    require_staff(&actor)?;
+    let r = s
+        .app
+        .act(&report_id(id)?, &actor, Command::Directive { text: b.text })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(staff_view(&s.app, &r, &actor)),
+    )
+        .into_response())
+}
+
+pub async fn reveal_reporter(
+    State(s): State<HttpState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    Json(b): Json<ReasonBody>,
+) -> ApiResult<Response> {
+    require_staff(&actor)?;
+    let reporter = s
+        .app
+        .reveal_reporter(&report_id(id)?, &actor, b.reason)
+        .await?;
+    Ok(ok(json!({ "reporter": reporter })))
+}
+
+pub async fn staff_attachment(
+    State(s): State<HttpState>,
+    Authed(actor): Authed,
+    Path((id, aid)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    require_staff(&actor)?;
+    let url = s
+        .app
+        .attachment_url(&report_id(id)?, &aid, Some(&actor))
+        .await?;
+    Ok(ok(url))
+}
