@@ -2,18 +2,24 @@
 //! environment, carrying role and unit (the same claims Cognito + API Gateway's JWT authorizer
 //! provide on AWS: `cognito:groups` → role, `custom:unit` → unit). Authorisation itself is
 //! always decided by the core rules.
+//!
+//! Staff passwords: argon2id through [`Argon2Passwords`], core's password port, run off the
+//! async executor and with the same work for a username that does not exist.
 
 use crate::problem::Problem;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use http::request::Parts;
 use phananh_core::model::{Actor, Role};
+use phananh_core::ports::{PasswordHasher as PasswordPort, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use std::sync::OnceLock;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -164,7 +170,8 @@ impl Authenticator for BearerAuth {
     }
 }
 
-/// Hashes a password with argon2id (PHC string).
+/// Hashes a password with argon2id (PHC string). Expensive on purpose: async code goes
+/// through [`Argon2Passwords`], which runs it on the blocking pool.
 pub fn hash_password(password: &str) -> Result<String, Problem> {
     let salt = SaltString::generate(&mut rand::thread_rng());
     Argon2::default()
@@ -173,7 +180,11 @@ pub fn hash_password(password: &str) -> Result<String, Problem> {
         .map_err(|_| Problem::bad_request("invalid_password", "password", "Mật khẩu không hợp lệ."))
 }
 
+/// Whether `password` matches the PHC string `phc`. Expensive on purpose: async code goes
+/// through [`Argon2Passwords`], which runs it on the blocking pool.
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    #[cfg(test)]
+    probe::verifying(password);
     PasswordHash::new(phc)
         .map(|h| {
             Argon2::default()
@@ -181,6 +192,88 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// The hash a sign-in without an account is checked against: made once, by the same
+/// [`hash_password`] (same argon2 parameters) as every account's hash, so refusing an unknown
+/// username costs what checking a real password does. Whatever it answers, the caller refuses.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_password("phananh: no such account").unwrap_or_else(|p| {
+            tracing::error!(error = %p.detail, "could not make the dummy password hash");
+            String::new()
+        })
+    })
+}
+
+/// The password port on argon2id. Both calls run on tokio's blocking pool: argon2 takes tens
+/// of milliseconds of CPU, and on the async executor a few parallel logins would stall every
+/// other request. `verify` without a hash (an unknown username) checks against [`dummy_hash`]
+/// and answers false, so the work, and the time, does not tell which usernames exist.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Argon2Passwords;
+
+fn worker_gone(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Backend(format!("password hashing worker: {e}"))
+}
+
+#[async_trait]
+impl PasswordPort for Argon2Passwords {
+    async fn hash(&self, password: &str) -> Result<String, StoreError> {
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(worker_gone)?
+            .map_err(|p| StoreError::Backend(p.detail.clone()))
+    }
+
+    async fn verify(&self, password: &str, phc: Option<&str>) -> bool {
+        let password = password.to_owned();
+        let phc = phc.map(str::to_owned);
+        tokio::task::spawn_blocking(move || {
+            // Made by whichever sign-in comes first, known username or not: that one costs
+            // the same too.
+            let dummy = dummy_hash();
+            match phc {
+                Some(phc) => verify_password(&password, &phc),
+                None => {
+                    verify_password(&password, dummy);
+                    false
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %worker_gone(e), "password check failed");
+            false
+        })
+    }
+}
+
+/// Tests watch password checks through this: every [`verify_password`] calls each hook with
+/// the password tried (tests running in parallel each pick out their own passwords).
+#[cfg(test)]
+pub(crate) mod probe {
+    use std::sync::{Arc, Mutex};
+
+    type Hook = Arc<dyn Fn(&str) + Send + Sync>;
+
+    static HOOKS: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
+
+    pub(crate) fn watch(hook: impl Fn(&str) + Send + Sync + 'static) {
+        if let Ok(mut hooks) = HOOKS.lock() {
+            hooks.push(Arc::new(hook));
+        }
+    }
+
+    pub(super) fn verifying(password: &str) {
+        // Called outside the lock: a hook may block (to hold a check in flight).
+        let hooks = HOOKS.lock().map(|h| h.clone()).unwrap_or_default();
+        for hook in hooks {
+            hook(password);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,11 +14,12 @@ mod routes;
 
 use auth::{Authenticator, TokenService};
 use axum::extract::DefaultBodyLimit;
-use phananh_core::service::App;
+use phananh_core::app::App;
 use std::sync::Arc;
 
 pub use axum::Router;
-pub use routes::accounts::{create_staff_account, NewAccount};
+pub use phananh_core::app::NewAccount;
+pub use routes::accounts::create_staff_account;
 pub use routes::stats::reports_csv;
 
 /// The OpenAPI document (the contract the mobile app codes against).

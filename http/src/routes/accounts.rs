@@ -1,34 +1,23 @@
-//! Staff accounts, managed only by the Office of the People's Council and Committee (Đ.9.2);
-//! staff never register themselves (Đ.4.1). The account policy (username, role, unit and
-//! password rules) is [`create_staff_account`], written once for the API and for
-//! `phananh accounts create`.
+//! Staff accounts for the office (Đ.9.2; staff never register themselves, Đ.4.1): listing,
+//! creating, disabling and enabling, resetting a password. The account policy (who may manage
+//! accounts, username, role, unit and password rules) is core's (`phananh_core::app::accounts`);
+//! this file turns requests into its calls and accounts into answers without the hash.
 
-use super::{ok, store_problem};
-use crate::auth::hash_password;
+use super::ok;
 use crate::extract::{Authed, Json};
-use crate::problem::{ApiResult, Problem};
+use crate::problem::ApiResult;
 use crate::HttpState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use phananh_core::app::{App, NewAccount};
 use phananh_core::model::{Actor, Role};
 use phananh_core::ports::StaffAccount;
-use phananh_core::service::App;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-fn require_admin(actor: &Actor) -> ApiResult<()> {
-    if actor.role == Role::OfficeAdmin {
-        Ok(())
-    } else {
-        Err(Problem::forbidden(
-            "forbidden_role",
-            "Chỉ Văn phòng HĐND và UBND quản lý tài khoản (Điều 9.2).",
-        ))
-    }
-}
-
+/// An account as the API shows it (never the password hash).
 #[derive(Serialize)]
 struct AccountOut {
     id: String,
@@ -54,110 +43,20 @@ impl From<&StaffAccount> for AccountOut {
     }
 }
 
+/// Creates a staff account as the operator at the machine ([`Actor::system`]), under core's
+/// account policy. Kept for callers of the HTTP crate's former API; new code calls
+/// `App::create_account` with the acting person.
+pub async fn create_staff_account(app: &App, b: NewAccount) -> ApiResult<StaffAccount> {
+    Ok(app.create_account(&Actor::system(), b).await?)
+}
+
 pub async fn list_accounts(
     State(s): State<HttpState>,
     Authed(actor): Authed,
 ) -> ApiResult<Response> {
-    require_admin(&actor)?;
-    let list = s
-        .app
-        .accounts
-        .list_accounts()
-        .await
-        .map_err(store_problem)?;
+    let list = s.app.list_accounts(&actor).await?;
     let items: Vec<AccountOut> = list.iter().map(AccountOut::from).collect();
     Ok(ok(json!({ "items": items })))
-}
-
-#[derive(Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct NewAccount {
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    #[serde(default)]
-    pub unit: Option<String>,
-    pub password: String,
-}
-
-/// The fewest characters a staff password may have.
-const MIN_PASSWORD_CHARS: usize = 10;
-
-fn check_password(password: &str) -> ApiResult<()> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(Problem::bad_request(
-            "weak_password",
-            "password",
-            "Mật khẩu cần ít nhất 10 ký tự.",
-        ));
-    }
-    Ok(())
-}
-
-/// Validates and creates a staff account (used by the API and by `phananh accounts create`).
-pub async fn create_staff_account(app: &App, b: NewAccount) -> ApiResult<StaffAccount> {
-    let username = b.username.trim().to_lowercase();
-    if username.len() < 3
-        || username.len() > 64
-        || !username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
-        return Err(Problem::bad_request(
-            "invalid_field",
-            "username",
-            "Tên đăng nhập 3–64 ký tự: chữ, số, . _ -",
-        ));
-    }
-    if !b.role.is_staff() {
-        return Err(Problem::bad_request(
-            "invalid_field",
-            "role",
-            "Vai trò phải là vai trò cán bộ.",
-        ));
-    }
-    match (b.role.is_unit_role(), &b.unit) {
-        (true, Some(u)) if app.rules.config.unit(u).is_some() => {}
-        (true, _) => {
-            return Err(Problem::bad_request(
-                "invalid_field",
-                "unit",
-                "Cán bộ đơn vị cần một mã đơn vị hợp lệ.",
-            ))
-        }
-        (false, Some(u)) if app.rules.config.unit(u).is_none() => {
-            return Err(Problem::bad_request(
-                "invalid_field",
-                "unit",
-                "Mã đơn vị không tồn tại.",
-            ))
-        }
-        _ => {}
-    }
-    check_password(&b.password)?;
-    let display_name = b.display_name.trim().to_string();
-    if display_name.is_empty() || display_name.chars().count() > 200 {
-        return Err(Problem::bad_request(
-            "invalid_field",
-            "display_name",
-            "Họ tên không hợp lệ.",
-        ));
-    }
-    let acc = StaffAccount {
-        id: format!("acc-{}", uuid::Uuid::new_v4().simple()),
-        username,
-        display_name,
-        role: b.role,
-        unit: b.unit,
-        password_hash: hash_password(&b.password)?,
-        disabled: false,
-        created_at: app.now(),
-    };
-    app.accounts
-        .create_account(&acc)
-        .await
-        .map_err(store_problem)?;
-    Ok(acc)
 }
 
 pub async fn create_account(
@@ -165,34 +64,8 @@ pub async fn create_account(
     Authed(actor): Authed,
     Json(b): Json<NewAccount>,
 ) -> ApiResult<Response> {
-    require_admin(&actor)?;
-    let acc = create_staff_account(&s.app, b).await?;
-    tracing::info!(account = %acc.id, by = %actor.id, "staff account created");
+    let acc = s.app.create_account(&actor, b).await?;
     Ok((StatusCode::CREATED, axum::Json(AccountOut::from(&acc))).into_response())
-}
-
-async fn update_account(
-    s: &HttpState,
-    actor: &Actor,
-    id: &str,
-    f: impl FnOnce(&mut StaffAccount) -> ApiResult<()>,
-) -> ApiResult<Response> {
-    require_admin(actor)?;
-    let mut acc = s
-        .app
-        .accounts
-        .account_by_id(id)
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(Problem::not_found)?;
-    f(&mut acc)?;
-    s.app
-        .accounts
-        .save_account(&acc)
-        .await
-        .map_err(store_problem)?;
-    tracing::info!(account = %acc.id, by = %actor.id, "staff account updated");
-    Ok(ok(AccountOut::from(&acc)))
 }
 
 pub async fn disable_account(
@@ -200,18 +73,8 @@ pub async fn disable_account(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    if id == actor.id {
-        return Err(Problem::bad_request(
-            "invalid_field",
-            "id",
-            "Không thể tự khóa tài khoản của mình.",
-        ));
-    }
-    update_account(&s, &actor, &id, |a| {
-        a.disabled = true;
-        Ok(())
-    })
-    .await
+    let acc = s.app.set_account_disabled(&actor, &id, true).await?;
+    Ok(ok(AccountOut::from(&acc)))
 }
 
 pub async fn enable_account(
@@ -219,11 +82,8 @@ pub async fn enable_account(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    update_account(&s, &actor, &id, |a| {
-        a.disabled = false;
-        Ok(())
-    })
-    .await
+    let acc = s.app.set_account_disabled(&actor, &id, false).await?;
+    Ok(ok(AccountOut::from(&acc)))
 }
 
 #[derive(Deserialize)]
@@ -238,12 +98,6 @@ pub async fn reset_password(
     Path(id): Path<String>,
     Json(b): Json<ResetBody>,
 ) -> ApiResult<Response> {
-    require_admin(&actor)?;
-    check_password(&b.password)?;
-    let hash = hash_password(&b.password)?;
-    update_account(&s, &actor, &id, move |a| {
-        a.password_hash = hash;
-        Ok(())
-    })
-    .await
+    let acc = s.app.reset_password(&actor, &id, &b.password).await?;
+    Ok(ok(AccountOut::from(&acc)))
 }

@@ -2,8 +2,8 @@
 //! them and these routes answer 404), a citizen's anonymous device token, and a citizen's
 //! one-time code by SMS or e-mail.
 
-use super::{ok, store_problem};
-use crate::auth::{verify_password, TokenService};
+use super::ok;
+use crate::auth::TokenService;
 use crate::extract::Json;
 use crate::problem::{ApiResult, Problem};
 use crate::HttpState;
@@ -33,33 +33,15 @@ fn token_response(s: &HttpState, actor: &Actor) -> ApiResult<Response> {
     })))
 }
 
+/// Staff sign-in. Core refuses an unknown username, a wrong password and a disabled account
+/// alike, after the same password work ([`crate::auth::Argon2Passwords`] does it off the async
+/// executor).
 pub async fn login(State(s): State<HttpState>, Json(b): Json<LoginBody>) -> ApiResult<Response> {
     if s.tokens.is_none() {
         return Err(Problem::not_found());
     }
-    let refused = || {
-        Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "Đăng nhập không thành công",
-            "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.",
-        )
-    };
-    let acc = s
-        .app
-        .accounts
-        .account_by_username(b.username.trim())
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(refused)?;
-    if acc.disabled || !verify_password(&b.password, &acc.password_hash) {
-        tracing::warn!(username = %acc.username, "failed staff login");
-        return Err(refused());
-    }
-    token_response(
-        &s,
-        &Actor::new(acc.id.clone(), acc.role, acc.unit.as_deref()),
-    )
+    let actor = s.app.login(&b.username, &b.password).await?;
+    token_response(&s, &actor)
 }
 
 /// Anonymous citizen: a device token that lets them follow their own reports.
@@ -111,6 +93,16 @@ fn contact_of(b: &OtpBody) -> ApiResult<(String, Channel)> {
     }
 }
 
+/// Delivers a sign-in code. TODO(issue 7): core keeps its notifier behind use cases and has
+/// none yet for a sign-in code, so the code cannot be sent from here: until core has one, this
+/// answers as a notifier outage did before (503 `storage_error`) and logs why.
+async fn send_code(_s: &HttpState, n: &Notification) -> ApiResult<()> {
+    tracing::error!(channel = ?n.channel, "no core use case sends sign-in codes yet");
+    Err(Problem::from(DomainError::Storage(
+        "sign-in codes cannot be sent yet".into(),
+    )))
+}
+
 /// Sends a one-time sign-in code to a phone (SMS) or e-mail.
 pub async fn citizen_otp(
     State(s): State<HttpState>,
@@ -121,19 +113,16 @@ pub async fn citizen_otp(
     let window = TokenService::otp_window(Utc::now().timestamp());
     let code = tokens.otp(&contact, window)?;
     let body = format!("Ma dang nhap phan anh hien truong: {code} (hieu luc 10 phut)");
-    s.app
-        .notifier
-        .send(&Notification {
-            id: format!("otp:{contact}:{window}"),
-            channel,
-            to: contact.clone(),
-            unit: None,
-            subject: (channel == Channel::Email).then(|| "Mã đăng nhập".to_string()),
-            body,
-            report_id: None,
-        })
-        .await
-        .map_err(|e| Problem::from(DomainError::Storage(e.to_string())))?;
+    let n = Notification {
+        id: format!("otp:{contact}:{window}"),
+        channel,
+        to: contact.clone(),
+        unit: None,
+        subject: (channel == Channel::Email).then(|| "Mã đăng nhập".to_string()),
+        body,
+        report_id: None,
+    };
+    send_code(&s, &n).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"sent": true}))).into_response())
 }
 

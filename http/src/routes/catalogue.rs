@@ -20,7 +20,7 @@ pub async fn openapi() -> Response {
 pub async fn categories(State(s): State<HttpState>) -> Response {
     let items: Vec<_> = s
         .app
-        .rules
+        .rules()
         .config
         .categories
         .iter()
@@ -40,7 +40,7 @@ pub async fn units(State(s): State<HttpState>) -> Response {
     // Public: names and kinds only, never contacts.
     let items: Vec<_> = s
         .app
-        .rules
+        .rules()
         .config
         .units
         .iter()
@@ -52,7 +52,7 @@ pub async fn units(State(s): State<HttpState>) -> Response {
 pub async fn wards(State(s): State<HttpState>) -> Response {
     let items: Vec<_> = s
         .app
-        .rules
+        .rules()
         .config
         .wards
         .iter()

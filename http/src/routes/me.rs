@@ -22,7 +22,7 @@ pub async fn my_reports(
     let Page { items, next_cursor } = s.app.list(&actor, q).await?;
     let items: Vec<ReporterView> = items
         .iter()
-        .map(|r| views::reporter_view(r, &s.app.rules))
+        .map(|r| views::reporter_view(r, s.app.rules()))
         .collect();
     Ok(page(items, next_cursor))
 }
@@ -34,7 +34,7 @@ pub async fn my_report(
 ) -> ApiResult<Response> {
     require_citizen(&actor)?;
     let r = s.app.get_for(&report_id(id)?, &actor).await?;
-    Ok(ok(views::reporter_view(&r, &s.app.rules)))
+    Ok(ok(views::reporter_view(&r, s.app.rules())))
 }
 
 #[derive(Deserialize)]
@@ -56,7 +56,7 @@ pub async fn rate_report(
         comment: b.comment,
     };
     let r = s.app.act(&report_id(id)?, &actor, cmd).await?;
-    Ok(ok(views::reporter_view(&r, &s.app.rules)))
+    Ok(ok(views::reporter_view(&r, s.app.rules())))
 }
 
 pub async fn reopen_report(
@@ -73,5 +73,5 @@ pub async fn reopen_report(
             Command::Reopen { reason: b.reason },
         )
         .await?;
-    Ok(ok(views::reporter_view(&r, &s.app.rules)))
+    Ok(ok(views::reporter_view(&r, s.app.rules())))
 }

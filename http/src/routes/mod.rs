@@ -24,11 +24,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use chrono::{DateTime, Utc};
+use phananh_core::app::App;
 use phananh_core::model::{Actor, Report, ReportId, Role};
-use phananh_core::ports::{ReportQuery, StoreError};
-use phananh_core::service::App;
+use phananh_core::ports::ReportQuery;
 use phananh_core::views::{self, StaffView};
-use phananh_core::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -68,22 +67,9 @@ pub(crate) fn report_id(id: String) -> ApiResult<ReportId> {
     Ok(ReportId(id))
 }
 
-pub(crate) fn store_problem(e: StoreError) -> Problem {
-    match e {
-        StoreError::AlreadyExists => Problem::new(
-            StatusCode::CONFLICT,
-            "already_exists",
-            "Đã tồn tại",
-            "Tên đăng nhập đã được sử dụng.",
-        ),
-        StoreError::NotFound => Problem::not_found(),
-        other => Problem::from(DomainError::Storage(other.to_string())),
-    }
-}
-
 /// What staff see of a report (also what an IOC operator gets back on submitting one).
 pub(crate) fn staff_view(app: &App, r: &Report, actor: &Actor) -> StaffView {
-    views::staff_view(r, actor, &app.rules, app.now())
+    views::staff_view(r, actor, app.rules(), app.now())
 }
 
 pub(crate) fn require_citizen(actor: &Actor) -> ApiResult<()> {
@@ -154,7 +140,7 @@ impl ListParams {
             }
         }
         if let Some(c) = &self.category {
-            if app.rules.config.category(c).is_none() {
+            if app.rules().config.category(c).is_none() {
                 return Err(Problem::bad_request(
                     "invalid_query",
                     "category",

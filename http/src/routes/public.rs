@@ -1,7 +1,7 @@
 //! The public feed: reports anyone may read, as the public may see them (no reporter, no
 //! internal notes), and their public attachments.
 
-use super::{ok, page, report_id, store_problem, ListParams};
+use super::{ok, page, report_id, ListParams};
 use crate::extract::Query;
 use crate::problem::{ApiResult, Problem};
 use crate::HttpState;
@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use phananh_core::ports::Page;
 use phananh_core::views::{self, PublicReport};
+use phananh_core::DomainError;
 
 pub async fn public_reports(
     State(s): State<HttpState>,
@@ -25,7 +26,7 @@ pub async fn public_reports(
     let Page { items, next_cursor } = s.app.public_feed(q).await?;
     let items: Vec<PublicReport> = items
         .iter()
-        .filter_map(|r| views::public_view(r, &s.app.rules))
+        .filter_map(|r| views::public_view(r, s.app.rules()))
         .collect();
     Ok(page(items, next_cursor))
 }
@@ -35,14 +36,11 @@ pub async fn public_report(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = report_id(id)?;
-    let r = s
-        .app
-        .store
-        .get(&id)
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(Problem::not_found)?;
-    let v = views::public_view(&r, &s.app.rules).ok_or_else(Problem::not_found)?;
+    let r = s.app.load(&id).await.map_err(|e| match e {
+        DomainError::NotFound => Problem::not_found(),
+        other => other.into(),
+    })?;
+    let v = views::public_view(&r, s.app.rules()).ok_or_else(Problem::not_found)?;
     Ok(ok(v))
 }
 

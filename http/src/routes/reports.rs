@@ -9,6 +9,7 @@ use crate::HttpState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use phananh_core::ids::IdempotencyKey;
 use phananh_core::lifecycle::NewReport;
 use phananh_core::model::{GeoPoint, Reporter, Role};
 use phananh_core::views;
@@ -65,7 +66,7 @@ pub struct ReporterBody {
     email: Option<String>,
 }
 
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<IdempotencyKey>> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -83,7 +84,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
             "Idempotency-Key phải dài 1–255 ký tự ASCII hiển thị được.",
         ));
     }
-    Ok(Some(s.to_string()))
+    Ok(Some(IdempotencyKey::parse(s)?))
 }
 
 /// Citizens submit from the app; IOC operators create from a camera (Đ.7.1).
@@ -119,7 +120,7 @@ pub async fn submit_report(
     };
     let (report, created) = s
         .app
-        .submit(&actor, input, &b.attachments, key.as_deref())
+        .submit(&actor, input, &b.attachments, key.as_ref())
         .await?;
     let status = if created {
         StatusCode::CREATED
@@ -127,7 +128,7 @@ pub async fn submit_report(
         StatusCode::OK
     };
     let body = if actor.role == Role::Citizen {
-        serde_json::to_value(views::reporter_view(&report, &s.app.rules))
+        serde_json::to_value(views::reporter_view(&report, s.app.rules()))
     } else {
         serde_json::to_value(staff_view(&s.app, &report, &actor))
     }

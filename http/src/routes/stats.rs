@@ -1,5 +1,5 @@
-//! Statistics for leaders and the CSV export of reports for reports to the Chairman (Đ.9.2).
-//! [`reports_csv`] is also what `phananh export` writes, so it depends on nothing of HTTP.
+//! Statistics for the office, leaders and the IOC, and the CSV export of reports for reports
+//! to the Chairman (Đ.9.2). Who may see them and what the CSV holds are core's.
 
 use super::ok;
 use crate::extract::{Authed, Query};
@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use phananh_core::app::{export, App};
 use phananh_core::model::Report;
-use phananh_core::service::App;
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -39,8 +39,7 @@ pub async fn export_csv(
     Authed(actor): Authed,
     Query(p): Query<RangeParams>,
 ) -> ApiResult<Response> {
-    App::check_stats_access(&actor)?;
-    let reports = s.app.collect(p.from, p.to, STATS_MAX).await?;
+    let csv = s.app.export_csv(&actor, p.from, p.to, STATS_MAX).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -49,56 +48,13 @@ pub async fn export_csv(
                 "attachment; filename=\"phananh.csv\"",
             ),
         ],
-        reports_csv(&s.app, &reports),
+        csv,
     )
         .into_response())
 }
 
-fn csv_field(s: &str) -> String {
-    // Also defuse spreadsheet formulas in exported text.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-/// CSV rows of reports (no reporter data): for reports to the Chairman.
+/// CSV rows of reports (no reporter data), overdue as of the app's clock. The CSV itself is
+/// core's (`phananh_core::app::export`); kept for callers of the HTTP crate's former API.
 pub fn reports_csv(app: &App, reports: &[Report]) -> String {
-    let mut out = String::from(
-        "id,created_at,category,ward,state,lead_unit,assigned_at,due_at,resolved_at,on_time,overdue,title\n",
-    );
-    let now = app.now();
-    for r in reports {
-        let a = r.assignment.as_ref();
-        let row = [
-            r.id.to_string(),
-            r.created_at.to_rfc3339(),
-            r.category.clone(),
-            r.ward.clone().unwrap_or_default(),
-            r.state.as_str().to_string(),
-            a.map(|a| a.lead_unit.clone()).unwrap_or_default(),
-            a.map(|a| a.assigned_at.to_rfc3339()).unwrap_or_default(),
-            a.map(|a| a.due_at.to_rfc3339()).unwrap_or_default(),
-            r.resolution
-                .as_ref()
-                .map(|x| x.resolved_at.to_rfc3339())
-                .unwrap_or_default(),
-            r.resolution
-                .as_ref()
-                .map(|x| x.on_time.to_string())
-                .unwrap_or_default(),
-            r.is_overdue(now).to_string(),
-            r.title.clone(),
-        ];
-        let line: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
-    }
-    out
+    export::reports_csv(reports, app.now())
 }

@@ -1,34 +1,60 @@
-//! The router against the route table.
+//! The router against the route table, and the staff login's password work: the same for
+//! every username, and never on the async executor.
 
 use super::Unrouted;
-use crate::auth::{BearerAuth, TokenService};
+use crate::auth::{probe, Argon2Passwords, BearerAuth, TokenService};
 use crate::{router, HttpState, ROUTES};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use chrono::Utc;
-use phananh_core::memory::{FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds};
-use phananh_core::service::App;
-use phananh_core::Rules;
-use std::sync::Arc;
+use axum::response::Response;
+use phananh_core::app::{App, NewAccount, Ports};
+use phananh_core::model::{Actor, Role};
+use phananh_testkit::fakes::{FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds};
+use phananh_testkit::fixtures::{rules, t0};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::{self, ThreadId};
+use std::time::Duration;
 use tower::ServiceExt;
 
+/// The API on in-memory fakes, with the real argon2 password port and local tokens.
 fn state() -> HttpState {
     let store = Arc::new(MemoryStore::default());
-    let app = App {
-        rules: Arc::new(Rules::laichau_default().expect("the shipped config loads")),
-        store: store.clone(),
-        accounts: store,
-        media: Arc::new(MemoryMedia::default()),
-        notifier: Arc::new(RecordingNotifier::default()),
-        clock: Arc::new(FixedClock::new(Utc::now())),
-        ids: Arc::new(SeqIds::default()),
-        publisher: None,
-    };
+    let app = App::new(
+        Arc::new(rules().clone()),
+        Ports {
+            store: store.clone(),
+            accounts: store,
+            media: Arc::new(MemoryMedia::default()),
+            notifier: Arc::new(RecordingNotifier::default()),
+            clock: Arc::new(FixedClock::new(t0())),
+            ids: Arc::new(SeqIds::default()),
+            passwords: Arc::new(Argon2Passwords),
+        },
+    );
     let tokens = TokenService::new("routes-test-secret");
     HttpState {
         app,
         auth: Arc::new(BearerAuth(tokens.clone())),
         tokens: Some(tokens),
+    }
+}
+
+async fn add_account(s: &HttpState, username: &str, password: &str, disabled: bool) {
+    let operator = Actor::system();
+    let new = NewAccount {
+        username: username.into(),
+        display_name: "Cán bộ thử".into(),
+        role: Role::IocHead,
+        unit: None,
+        password: password.into(),
+    };
+    let acc = s.app.create_account(&operator, new).await.expect("created");
+    if disabled {
+        s.app
+            .set_account_disabled(&operator, &acc.id, true)
+            .await
+            .expect("disabled");
     }
 }
 
@@ -38,6 +64,23 @@ fn request(method: Method, uri: &str) -> Request<Body> {
         .uri(uri)
         .body(Body::empty())
         .expect("a request")
+}
+
+fn login(username: &str, password: &str) -> Request<Body> {
+    let body = serde_json::json!({ "username": username, "password": password });
+    Request::builder()
+        .method(Method::POST)
+        .uri("/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("a request")
+}
+
+async fn body_of(res: Response) -> Vec<u8> {
+    axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("a body")
+        .to_vec()
 }
 
 #[tokio::test]
@@ -76,4 +119,151 @@ async fn the_router_serves_every_route_of_the_table() {
         assert_eq!(res.status(), status, "{uri}");
         assert!(res.extensions().get::<Unrouted>().is_some(), "{uri}");
     }
+}
+
+#[tokio::test]
+async fn an_unknown_or_disabled_username_costs_the_same_password_check_as_a_known_one() {
+    const RIGHT: &str = "đếm-lần-kiểm-tra-đúng";
+    const WRONG: &str = "đếm-lần-kiểm-tra-sai";
+    let checks = Arc::new(AtomicUsize::new(0));
+    let counter = checks.clone();
+    probe::watch(move |password| {
+        if password == RIGHT || password == WRONG {
+            counter.fetch_add(1, SeqCst);
+        }
+    });
+    let s = state();
+    add_account(&s, "canbo.dem", RIGHT, false).await;
+    add_account(&s, "canbo.bi.khoa", RIGHT, true).await;
+    let app = router(s);
+
+    let mut refusals = Vec::new();
+    for (username, password, status) in [
+        ("canbo.dem", RIGHT, StatusCode::OK),
+        ("canbo.dem", WRONG, StatusCode::UNAUTHORIZED),
+        ("khong.ton.tai", RIGHT, StatusCode::UNAUTHORIZED),
+        ("canbo.bi.khoa", RIGHT, StatusCode::UNAUTHORIZED),
+    ] {
+        let before = checks.load(SeqCst);
+        let res = app
+            .clone()
+            .oneshot(login(username, password))
+            .await
+            .expect("an answer");
+        assert_eq!(res.status(), status, "login as {username}");
+        assert_eq!(
+            checks.load(SeqCst) - before,
+            1,
+            "login as {username} with {password}: argon2 verifications"
+        );
+        if status != StatusCode::OK {
+            refusals.push(body_of(res).await);
+        }
+    }
+    assert!(
+        refusals.windows(2).all(|w| w[0] == w[1]),
+        "a wrong password, an unknown and a disabled username are refused alike"
+    );
+}
+
+/// Holds password checks in flight (on whichever thread runs them) until opened, and counts
+/// those that ran on the async executor's own thread instead (held there, nothing would ever
+/// open it: they are counted and let through).
+struct Gate {
+    runtime_thread: ThreadId,
+    entered: AtomicUsize,
+    held: AtomicUsize,
+    on_runtime_thread: AtomicUsize,
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn pass(&self) {
+        if thread::current().id() == self.runtime_thread {
+            self.on_runtime_thread.fetch_add(1, SeqCst);
+            self.entered.fetch_add(1, SeqCst);
+            return;
+        }
+        self.held.fetch_add(1, SeqCst);
+        self.entered.fetch_add(1, SeqCst);
+        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        // A safety net only (a failed test opens the gate on unwinding): never reached.
+        let _ = self
+            .opened
+            .wait_timeout_while(open, Duration::from_secs(120), |open| !*open);
+        self.held.fetch_sub(1, SeqCst);
+    }
+
+    fn open(&self) {
+        *self.open.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.opened.notify_all();
+    }
+}
+
+struct OpenOnDrop(Arc<Gate>);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
+#[test]
+fn the_runtime_answers_while_logins_check_passwords() {
+    const PASSWORD: &str = "mật-khẩu-kiểm-tra-luồng";
+    const LOGINS: usize = 3;
+    // One thread runs every task: a password check on it would stall all requests.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let gate = Arc::new(Gate {
+        runtime_thread: thread::current().id(),
+        entered: AtomicUsize::new(0),
+        held: AtomicUsize::new(0),
+        on_runtime_thread: AtomicUsize::new(0),
+        open: Mutex::new(false),
+        opened: Condvar::new(),
+    });
+    let _open_on_drop = OpenOnDrop(gate.clone());
+    let g = gate.clone();
+    probe::watch(move |password| {
+        if password == PASSWORD {
+            g.pass();
+        }
+    });
+
+    rt.block_on(async {
+        let s = state();
+        add_account(&s, "canbo.song.song", PASSWORD, false).await;
+        let app = router(s);
+        let logins: Vec<_> = (0..LOGINS)
+            .map(|_| tokio::spawn(app.clone().oneshot(login("canbo.song.song", PASSWORD))))
+            .collect();
+        while gate.entered.load(SeqCst) < LOGINS {
+            tokio::task::yield_now().await;
+        }
+        // Every login is now checking its password (or, run on this thread, has done so).
+        let health = app
+            .clone()
+            .oneshot(request(Method::GET, "/healthz"))
+            .await
+            .expect("an answer");
+        assert_eq!(health.status(), StatusCode::OK);
+        let held_while_answering = gate.held.load(SeqCst);
+        gate.open();
+        for login in logins {
+            let res = login.await.expect("joined").expect("an answer");
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+        assert_eq!(
+            gate.on_runtime_thread.load(SeqCst),
+            0,
+            "password checks ran on the async executor's thread (argon2 stalls every request)"
+        );
+        assert_eq!(
+            held_while_answering, LOGINS,
+            "/healthz was answered while all logins were still checking passwords"
+        );
+    });
 }
