@@ -15,7 +15,7 @@ use std::fmt;
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    /// Longest key accepted (characters, visible ASCII).
+    /// Longest key accepted (visible ASCII characters, no spaces).
     pub const MAX_LEN: usize = 255;
     /// The name under which clients send it, also the field named in errors.
     pub const HEADER: &'static str = "Idempotency-Key";
@@ -31,7 +31,7 @@ impl IdempotencyKey {
                 format!("dài quá {} ký tự", Self::MAX_LEN),
             ));
         }
-        if !s.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        if !s.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(DomainError::invalid(
                 Self::HEADER,
                 "chỉ gồm ký tự ASCII in được",
@@ -104,6 +104,7 @@ mod tests {
         assert!(IdempotencyKey::parse("  ").is_err());
         assert!(IdempotencyKey::parse("a\u{7}b").is_err());
         assert!(IdempotencyKey::parse("khóa").is_err());
+        assert!(IdempotencyKey::parse("a b").is_err());
         assert_eq!(IdempotencyKey::parse("abc").unwrap().scoped("dev-1"), "dev-1:abc");
     }
 

@@ -600,3 +600,30 @@ async fn only_the_office_manages_accounts_and_the_policy_is_checked_once() {
         "a disabled account cannot sign in"
     );
 }
+
+#[tokio::test]
+async fn a_citizen_sign_in_code_goes_to_one_normalised_contact_without_diacritics_by_sms() {
+    use phananh_core::app::sign_in_contact;
+    let w = world();
+    let (to, channel) = sign_in_contact(Some("0912 345 678"), None).unwrap();
+    assert_eq!((to.as_str(), channel), ("+84912345678", Channel::Sms));
+    let (to_mail, _) = sign_in_contact(None, Some("Hoa@Example.VN")).unwrap();
+    assert_eq!(to_mail, "hoa@example.vn");
+    for (phone, email, field) in [
+        (Some("12"), None, "phone"),
+        (None, Some("hoa"), "email"),
+        (Some("0912345678"), Some("hoa@example.vn"), "phone"),
+        (None, None, "phone"),
+    ] {
+        assert!(matches!(
+            sign_in_contact(phone, email),
+            Err(DomainError::Invalid { field: f, .. }) if f == field
+        ));
+    }
+    w.app.send_sign_in_code(&to, channel, "123456", 42).await.unwrap();
+    let sent = w.notifier.all();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "+84912345678");
+    assert!(sent[0].body.contains("123456"));
+    assert!(sent[0].body.is_ascii(), "SMS without diacritics: {}", sent[0].body);
+}

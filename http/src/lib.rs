@@ -19,8 +19,6 @@ use std::sync::Arc;
 
 pub use axum::Router;
 pub use phananh_core::app::NewAccount;
-pub use routes::accounts::create_staff_account;
-pub use routes::stats::reports_csv;
 
 /// The OpenAPI document (the contract the mobile app codes against).
 pub const OPENAPI_YAML: &str = include_str!("../../api/openapi.yaml");

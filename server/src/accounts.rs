@@ -6,13 +6,20 @@ use crate::cli::AccountCmd;
 use crate::config::load_rules;
 use crate::system::{build_app, open_embedded};
 use crate::BoxError;
-use phananh_core::model::Role;
-use phananh_core::ports::AccountStore;
+use phananh_core::app::NewAccount;
+use phananh_core::model::{Actor, Role};
+use phananh_core::DomainError;
 use std::path::Path;
 
-// The account policy (validation, hashing, uniqueness) lives in `phananh_http` today; when it
-// moves to core, only this line changes.
-pub(crate) use phananh_http::{create_staff_account, NewAccount};
+/// The operator at the machine: the account policy of core applies to them as to the office.
+pub(crate) fn operator() -> Actor {
+    Actor::system()
+}
+
+/// A refusal as the operator reads it: the Vietnamese message and its stable code.
+pub(crate) fn refusal(e: DomainError) -> BoxError {
+    format!("{} ({})", e.message_vi(), e.code()).into()
+}
 
 /// Runs one `accounts` action against the data directory, closing the store afterwards.
 pub(crate) async fn run(
@@ -22,7 +29,7 @@ pub(crate) async fn run(
 ) -> Result<(), BoxError> {
     let emb = open_embedded(data, "http://127.0.0.1")?;
     let app = build_app(&emb, load_rules(config)?);
-    let store = emb.store.clone();
+    let by = operator();
     let result: Result<(), BoxError> = async {
         match action {
             AccountCmd::Create {
@@ -33,44 +40,32 @@ pub(crate) async fn run(
                 password,
             } => {
                 let role = Role::parse(&role).ok_or_else(|| format!("unknown role {role:?}"))?;
-                let acc = create_staff_account(
-                    &app,
-                    NewAccount {
-                        username,
-                        display_name: name,
-                        role,
-                        unit,
-                        password,
-                    },
-                )
-                .await
-                .map_err(|p| format!("{} ({})", p.detail, p.code))?;
+                let new = NewAccount {
+                    username,
+                    display_name: name,
+                    role,
+                    unit,
+                    password,
+                };
+                let acc = app.create_account(&by, new).await.map_err(refusal)?;
                 println!("Đã tạo tài khoản {} ({}).", acc.username, acc.role.as_str());
             }
             AccountCmd::Disable { username } => {
-                let mut acc = store
-                    .account_by_username(&username)
-                    .await?
-                    .ok_or_else(|| format!("no account {username:?}"))?;
-                acc.disabled = true;
-                store.save_account(&acc).await?;
+                let acc = app.find_account(&by, &username).await.map_err(refusal)?;
+                app.set_account_disabled(&by, &acc.id, true)
+                    .await
+                    .map_err(refusal)?;
                 println!("Đã khóa tài khoản {username}.");
             }
             AccountCmd::Reset { username, password } => {
-                if password.chars().count() < 10 {
-                    return Err("password must have at least 10 characters".into());
-                }
-                let mut acc = store
-                    .account_by_username(&username)
-                    .await?
-                    .ok_or_else(|| format!("no account {username:?}"))?;
-                acc.password_hash =
-                    phananh_http::auth::hash_password(&password).map_err(|p| p.detail.clone())?;
-                store.save_account(&acc).await?;
+                let acc = app.find_account(&by, &username).await.map_err(refusal)?;
+                app.reset_password(&by, &acc.id, &password)
+                    .await
+                    .map_err(refusal)?;
                 println!("Đã đặt lại mật khẩu cho {username}.");
             }
             AccountCmd::List => {
-                for a in store.list_accounts().await? {
+                for a in app.list_accounts(&by).await.map_err(refusal)? {
                     println!(
                         "{}\t{}\t{}\t{}\t{}",
                         a.username,

@@ -3,14 +3,14 @@
 //! only loads them and says what it found.
 
 use crate::BoxError;
-use phananh_core::Rules;
+use phananh_core::CityRules;
 use std::path::Path;
 
 /// The rules of `dir`, or the bundled Lai Châu configuration when no folder is given.
-pub(crate) fn load_rules(dir: Option<&Path>) -> Result<Rules, BoxError> {
+pub(crate) fn load_rules(dir: Option<&Path>) -> Result<CityRules, BoxError> {
     Ok(match dir {
-        Some(d) => Rules::load_dir(d)?,
-        None => Rules::laichau_default()?,
+        Some(d) => CityRules::load_dir(d)?,
+        None => CityRules::laichau_default()?,
     })
 }
 

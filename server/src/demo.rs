@@ -2,11 +2,11 @@
 //! staff account per role with a random password, so the system can be tried at once. The
 //! passwords are shown once and kept in `demo-accounts.txt` (mode 0600).
 
-use crate::accounts::{create_staff_account, NewAccount};
+use crate::accounts::{operator, refusal};
 use crate::secrets::write_private;
 use crate::BoxError;
 use phananh_core::model::Role;
-use phananh_core::service::App;
+use phananh_core::app::{App, NewAccount};
 use rand::RngCore;
 use std::path::Path;
 
@@ -78,7 +78,7 @@ pub(crate) async fn create_demo_accounts(
     app: &App,
     data: &Path,
 ) -> Result<Option<String>, BoxError> {
-    if !app.accounts.list_accounts().await?.is_empty() {
+    if app.has_accounts().await.map_err(refusal)? {
         return Ok(None);
     }
     let mut table = String::from("# username role unit password\n");
@@ -86,8 +86,8 @@ pub(crate) async fn create_demo_accounts(
         let mut pw = [0u8; 9];
         rand::thread_rng().fill_bytes(&mut pw);
         let password = format!("demo-{}", hex::encode(pw));
-        create_staff_account(
-            app,
+        app.create_account(
+            &operator(),
             NewAccount {
                 username: username.to_string(),
                 display_name: name.to_string(),
@@ -97,7 +97,7 @@ pub(crate) async fn create_demo_accounts(
             },
         )
         .await
-        .map_err(|p| format!("{}: {}", p.code, p.detail))?;
+        .map_err(refusal)?;
         table.push_str(&format!(
             "{username} {} {} {password}\n",
             role.as_str(),

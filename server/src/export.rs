@@ -7,19 +7,19 @@ use crate::system::{build_app, open_embedded};
 use crate::{BoxError, LOG_TARGET};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
+use phananh_core::app::export::reports_csv;
 use phananh_core::model::{Actor, Role};
-use phananh_core::ports::{Clock, ReportQuery, SystemClock};
 use phananh_core::views;
-use phananh_core::Rules;
+use phananh_core::CityRules;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tracing::warn;
 
-// The CSV export lives in `phananh_http` today; when it moves to core, only this line changes.
-use phananh_http::reports_csv;
+/// The most reports one export writes (two million: years of a province's reports).
+const EXPORT_MAX: usize = 2_000_000;
 
 /// The UTC instant at which local day `d` starts in the city's time zone.
-fn local_day_start(rules: &Rules, d: NaiveDate) -> Option<DateTime<Utc>> {
+fn local_day_start(rules: &CityRules, d: NaiveDate) -> Option<DateTime<Utc>> {
     let naive = d.and_hms_opt(0, 0, 0)?;
     rules
         .tz
@@ -50,36 +50,21 @@ pub(crate) async fn run(
         ProgressStyle::with_template("{spinner} {pos} phản ánh đã xuất ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let mut reports = Vec::new();
-    let mut cursor = None;
-    // Bounded: at most 10,000 pages of 200.
-    for _ in 0..10_000 {
-        let page = app
-            .store
-            .query(&ReportQuery {
-                created_from: from_t,
-                created_to: to_t,
-                cursor: cursor.take(),
-                limit: 200,
-                ..Default::default()
-            })
-            .await?;
-        bar.inc(page.items.len() as u64);
-        reports.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let reports = app
+        .collect(from_t, to_t, EXPORT_MAX)
+        .await
+        .map_err(crate::accounts::refusal)?;
+    bar.set_position(reports.len() as u64);
     bar.finish();
     let office = Actor::new("export", Role::OfficeAdmin, None);
     let body = match format {
-        Format::Csv => reports_csv(&app, &reports),
+        Format::Csv => reports_csv(&reports, app.now()),
         Format::Json => {
-            let now = SystemClock.now();
+            let now = app.now();
             let v: Vec<_> = reports
                 .iter()
-                .map(|r| views::staff_view(r, &office, &app.rules, now))
+                .map(|r| views::staff_view(r, &office, app.rules(), now))
                 .collect();
             serde_json::to_string_pretty(&v)?
         }

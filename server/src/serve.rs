@@ -7,7 +7,7 @@ use crate::demo::{create_demo_accounts, DEMO_FILE};
 use crate::secrets::secret;
 use crate::system::{build_app, open_embedded};
 use crate::{BoxError, LOG_TARGET};
-use phananh_core::service::consumers;
+use phananh_core::app::Consumer;
 use phananh_embedded::handler;
 use phananh_http::auth::{BearerAuth, TokenService};
 use phananh_http::{router, HttpState};
@@ -35,15 +35,15 @@ pub(crate) async fn run(
     let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
     let emb = open_embedded(data, &base_url)?;
     let app = build_app(&emb, rules);
-    for name in consumers::ALL {
+    for consumer in Consumer::ALL {
         let app = app.clone();
         emb.consumers.register(
-            name,
-            consumers::kinds(name),
+            consumer.as_str(),
+            &consumer.kind_names(),
             handler(move |env| {
                 let app = app.clone();
                 async move {
-                    app.handle_event(name, &env)
+                    app.handle_event(consumer, &env)
                         .await
                         .map_err(|e| format!("{}: {e}", e.code()))
                 }

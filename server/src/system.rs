@@ -4,9 +4,10 @@
 
 use crate::secrets::secret;
 use crate::BoxError;
+use phananh_core::app::{App, Ports};
 use phananh_core::ports::{SystemClock, UuidV7Ids};
-use phananh_core::service::App;
-use phananh_core::Rules;
+use phananh_core::CityRules;
+use phananh_http::auth::Argon2Passwords;
 use phananh_embedded::{Embedded, EmbeddedConfig, SmtpConfig};
 use std::path::Path;
 use std::sync::Arc;
@@ -29,17 +30,19 @@ pub(crate) fn open_embedded(data: &Path, base_url: &str) -> Result<Embedded, Box
     Ok(Embedded::open(cfg)?)
 }
 
-/// The application on the embedded adapters: system clock, UUIDv7 ids, no publisher (events
-/// wait in the outbox for the in-process relay).
-pub(crate) fn build_app(emb: &Embedded, rules: Rules) -> App {
-    App {
-        rules: Arc::new(rules),
-        store: emb.store.clone(),
-        accounts: emb.store.clone(),
-        media: emb.media.clone(),
-        notifier: emb.notifier.clone(),
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UuidV7Ids),
-        publisher: None,
-    }
+/// The application on the embedded adapters: system clock, UUIDv7 ids, argon2 passwords, no
+/// publisher (events wait in the outbox for the in-process relay).
+pub(crate) fn build_app(emb: &Embedded, rules: CityRules) -> App {
+    App::new(
+        Arc::new(rules),
+        Ports {
+            store: emb.store.clone(),
+            accounts: emb.store.clone(),
+            media: emb.media.clone(),
+            notifier: emb.notifier.clone(),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidV7Ids),
+            passwords: Arc::new(Argon2Passwords),
+        },
+    )
 }

@@ -250,6 +250,22 @@ async fn the_whole_workflow_over_http() {
     assert_eq!(again["id"], first["id"]);
     let (_, mine) = api.get("/v1/me/reports", Some(&citizen)).await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    // The same key with another body is refused, never answered with the first report.
+    let mut changed = body.clone();
+    changed["title"] = json!("Một phản ánh khác");
+    let reused = api
+        .http
+        .post(format!("{}/v1/reports", api.base))
+        .bearer_auth(&citizen)
+        .header("Idempotency-Key", "key-001")
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reused: Value = reused.json().await.unwrap();
+    assert_eq!(reused["code"], "idempotency_key_reused");
+    assert_eq!(reused["field"], "Idempotency-Key");
 
     // Screening runs through the queue; the IOC head assigns (Đ.7.2).
     let screened = api.wait_state(&ioc, &id, "screened").await;

@@ -6,18 +6,20 @@
 //! [`uploads`] (upload slots and attachments), [`consumers`] (what each queue does with an
 //! event), [`notifications`] (who is told what, as a pure function of the event and the
 //! config), [`timers`] (escalations and the outbox relay), [`stats`] and [`export`] (Đ.9.2),
-//! [`accounts`] (staff accounts and sign-in, Đ.4.1).
+//! [`accounts`] (staff accounts and sign-in, Đ.4.1), [`sign_in`] (citizens' one-time codes).
 
 pub mod accounts;
 pub mod consumers;
 pub mod export;
 pub mod notifications;
 pub mod reports;
+pub mod sign_in;
 pub mod stats;
 pub mod timers;
 pub mod uploads;
 
 pub use accounts::{NewAccount, PasswordHasher};
+pub use sign_in::sign_in_contact;
 pub use consumers::{Consumer, EventKind};
 pub use stats::{compute_stats, OverdueItem, Stats};
 pub use timers::RELAY_MIN_AGE_SECS;

@@ -11,8 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use phananh_core::app::{App, NewAccount};
-use phananh_core::model::{Actor, Role};
+use phananh_core::app::NewAccount;
+use phananh_core::model::Role;
 use phananh_core::ports::StaffAccount;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -41,13 +41,6 @@ impl From<&StaffAccount> for AccountOut {
             created_at: a.created_at,
         }
     }
-}
-
-/// Creates a staff account as the operator at the machine ([`Actor::system`]), under core's
-/// account policy. Kept for callers of the HTTP crate's former API; new code calls
-/// `App::create_account` with the acting person.
-pub async fn create_staff_account(app: &App, b: NewAccount) -> ApiResult<StaffAccount> {
-    Ok(app.create_account(&Actor::system(), b).await?)
 }
 
 pub async fn list_accounts(

@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use phananh_core::model::{Actor, Role};
-use phananh_core::ports::{Channel, Notification};
-use phananh_core::DomainError;
+use phananh_core::app::sign_in_contact;
+use phananh_core::ports::Channel;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -60,47 +60,7 @@ pub struct OtpBody {
 }
 
 fn contact_of(b: &OtpBody) -> ApiResult<(String, Channel)> {
-    match (&b.phone, &b.email) {
-        (Some(p), None) => {
-            let p: String = p.chars().filter(|c| !c.is_whitespace()).collect();
-            let digits = p.trim_start_matches('+');
-            if digits.len() < 9 || digits.len() > 15 || !digits.chars().all(|c| c.is_ascii_digit())
-            {
-                return Err(Problem::bad_request(
-                    "invalid_phone",
-                    "phone",
-                    "Số điện thoại không hợp lệ.",
-                ));
-            }
-            Ok((p, Channel::Sms))
-        }
-        (None, Some(e)) => {
-            let e = e.trim().to_lowercase();
-            if e.len() > 200 || !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
-                return Err(Problem::bad_request(
-                    "invalid_email",
-                    "email",
-                    "Địa chỉ e-mail không hợp lệ.",
-                ));
-            }
-            Ok((e, Channel::Email))
-        }
-        _ => Err(Problem::bad_request(
-            "invalid_contact",
-            "phone",
-            "Cần đúng một trong hai: số điện thoại hoặc e-mail.",
-        )),
-    }
-}
-
-/// Delivers a sign-in code. TODO(issue 7): core keeps its notifier behind use cases and has
-/// none yet for a sign-in code, so the code cannot be sent from here: until core has one, this
-/// answers as a notifier outage did before (503 `storage_error`) and logs why.
-async fn send_code(_s: &HttpState, n: &Notification) -> ApiResult<()> {
-    tracing::error!(channel = ?n.channel, "no core use case sends sign-in codes yet");
-    Err(Problem::from(DomainError::Storage(
-        "sign-in codes cannot be sent yet".into(),
-    )))
+    Ok(sign_in_contact(b.phone.as_deref(), b.email.as_deref())?)
 }
 
 /// Sends a one-time sign-in code to a phone (SMS) or e-mail.
@@ -112,17 +72,9 @@ pub async fn citizen_otp(
     let (contact, channel) = contact_of(&b)?;
     let window = TokenService::otp_window(Utc::now().timestamp());
     let code = tokens.otp(&contact, window)?;
-    let body = format!("Ma dang nhap phan anh hien truong: {code} (hieu luc 10 phut)");
-    let n = Notification {
-        id: format!("otp:{contact}:{window}"),
-        channel,
-        to: contact.clone(),
-        unit: None,
-        subject: (channel == Channel::Email).then(|| "Mã đăng nhập".to_string()),
-        body,
-        report_id: None,
-    };
-    send_code(&s, &n).await?;
+    s.app
+        .send_sign_in_code(&contact, channel, &code, window)
+        .await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"sent": true}))).into_response())
 }
 

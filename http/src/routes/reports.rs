@@ -70,21 +70,15 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<IdempotencyKey>> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let s = v.to_str().map_err(|_| {
-        Problem::bad_request(
-            "invalid_idempotency_key",
-            "Idempotency-Key",
-            "Idempotency-Key chỉ gồm ký tự ASCII.",
-        )
-    })?;
-    if s.is_empty() || s.len() > 255 || !s.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(Problem::bad_request(
-            "invalid_idempotency_key",
-            "Idempotency-Key",
-            "Idempotency-Key phải dài 1–255 ký tự ASCII hiển thị được.",
-        ));
-    }
-    Ok(Some(IdempotencyKey::parse(s)?))
+    let refused = |detail: String| {
+        Problem::bad_request("invalid_idempotency_key", IdempotencyKey::HEADER, detail)
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| refused("Idempotency-Key chỉ gồm ký tự ASCII.".into()))?;
+    IdempotencyKey::parse(s)
+        .map(Some)
+        .map_err(|e| refused(e.message_vi()))
 }
 
 /// Citizens submit from the app; IOC operators create from a camera (Đ.7.1).

@@ -9,8 +9,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use phananh_core::app::{export, App};
-use phananh_core::model::Report;
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -51,10 +49,4 @@ pub async fn export_csv(
         csv,
     )
         .into_response())
-}
-
-/// CSV rows of reports (no reporter data), overdue as of the app's clock. The CSV itself is
-/// core's (`phananh_core::app::export`); kept for callers of the HTTP crate's former API.
-pub fn reports_csv(app: &App, reports: &[Report]) -> String {
-    export::reports_csv(reports, app.now())
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 fn report(id: String) -> Report {
-    phananh_core::memory::submitted_report(&id, Utc::now())
+    phananh_testkit::fixtures::submitted_report(&id, Utc::now())
 }
 
 #[tokio::main]
