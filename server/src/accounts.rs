@@ -1,13 +1,15 @@
 //! `phananh accounts`: staff accounts managed from the command line (create, disable, reset a
 //! password, list), since staff are issued accounts by the organisation and never register
-//! themselves (Đ.4.1). This module is also the binary's one door to the account policy.
+//! themselves (Đ.4.1). The policy itself is core's; this module also says who the command line
+//! acts as ([`operator`]) and how core's refusals read ([`refusal`]), for `demo` and `export` too.
 
 use crate::cli::AccountCmd;
 use crate::config::load_rules;
 use crate::system::{build_app, open_embedded};
 use crate::BoxError;
-use phananh_core::app::NewAccount;
+use phananh_core::app::{App, NewAccount};
 use phananh_core::model::{Actor, Role};
+use phananh_core::ports::StaffAccount;
 use phananh_core::DomainError;
 use std::path::Path;
 
@@ -19,6 +21,16 @@ pub(crate) fn operator() -> Actor {
 /// A refusal as the operator reads it: the Vietnamese message and its stable code.
 pub(crate) fn refusal(e: DomainError) -> BoxError {
     format!("{} ({})", e.message_vi(), e.code()).into()
+}
+
+/// The account named `username`; when there is none, says so by name (core's generic
+/// `not_found` message speaks of a report).
+async fn find(app: &App, by: &Actor, username: &str) -> Result<StaffAccount, BoxError> {
+    match app.find_account(by, username).await {
+        Ok(acc) => Ok(acc),
+        Err(DomainError::NotFound) => Err(format!("no account {username:?}").into()),
+        Err(e) => Err(refusal(e)),
+    }
 }
 
 /// Runs one `accounts` action against the data directory, closing the store afterwards.
@@ -51,14 +63,14 @@ pub(crate) async fn run(
                 println!("Đã tạo tài khoản {} ({}).", acc.username, acc.role.as_str());
             }
             AccountCmd::Disable { username } => {
-                let acc = app.find_account(&by, &username).await.map_err(refusal)?;
+                let acc = find(&app, &by, &username).await?;
                 app.set_account_disabled(&by, &acc.id, true)
                     .await
                     .map_err(refusal)?;
                 println!("Đã khóa tài khoản {username}.");
             }
             AccountCmd::Reset { username, password } => {
-                let acc = app.find_account(&by, &username).await.map_err(refusal)?;
+                let acc = find(&app, &by, &username).await?;
                 app.reset_password(&by, &acc.id, &password)
                     .await
                     .map_err(refusal)?;

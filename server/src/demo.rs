@@ -5,8 +5,8 @@
 use crate::accounts::{operator, refusal};
 use crate::secrets::write_private;
 use crate::BoxError;
-use phananh_core::model::Role;
 use phananh_core::app::{App, NewAccount};
+use phananh_core::model::Role;
 use rand::RngCore;
 use std::path::Path;
 

@@ -1,6 +1,7 @@
 //! `phananh export`: the reports created in a range of local days, written as CSV or JSON
 //! (reporter data masked, as an office administrator sees it) to a file or standard output.
 
+use crate::accounts::refusal;
 use crate::cli::Format;
 use crate::config::load_rules;
 use crate::system::{build_app, open_embedded};
@@ -54,7 +55,7 @@ pub(crate) async fn run(
     let reports = app
         .collect(from_t, to_t, EXPORT_MAX)
         .await
-        .map_err(crate::accounts::refusal)?;
+        .map_err(refusal)?;
     bar.set_position(reports.len() as u64);
     bar.finish();
     let office = Actor::new("export", Role::OfficeAdmin, None);

@@ -4,7 +4,7 @@
 //! Subcommands: `serve` (the default), `accounts`, `config check`, `export`. This file only
 //! sets up logging and the async runtime and sends each subcommand to its module.
 
-/// `accounts`: staff accounts from the command line; the binary's one door to the account policy.
+/// `accounts`: staff accounts from the command line, through core's account policy.
 mod accounts;
 /// The command line: clap's definitions of the options and subcommands.
 mod cli;

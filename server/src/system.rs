@@ -7,8 +7,8 @@ use crate::BoxError;
 use phananh_core::app::{App, Ports};
 use phananh_core::ports::{SystemClock, UuidV7Ids};
 use phananh_core::CityRules;
-use phananh_http::auth::Argon2Passwords;
 use phananh_embedded::{Embedded, EmbeddedConfig, SmtpConfig};
+use phananh_http::auth::Argon2Passwords;
 use std::path::Path;
 use std::sync::Arc;
 
