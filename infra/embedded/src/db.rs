@@ -6,6 +6,12 @@
 //! commits once (`synchronous=FULL`: the commit is durable when it returns) and only then
 //! answers each caller with its own result. A request that fails (conflict, duplicate) rolls
 //! back to its savepoint and does not fail its batch neighbours.
+//!
+//! Some errors (disk full, I/O error, out of memory) make SQLite roll back the WHOLE
+//! transaction by itself. The writer checks after every request that the transaction is
+//! still open; when it is gone, the rest of the batch is failed without being run (run
+//! outside the transaction, each would autocommit on its own while its caller is told it
+//! failed) and every caller of the batch is told its write failed.
 
 use phananh_core::ports::StoreError;
 use rusqlite::{Connection, OpenFlags};
@@ -38,8 +44,12 @@ impl Default for StoreOptions {
 
 /// Called after the batch commit with the commit error, if any.
 type Completion = Box<dyn FnOnce(Option<&str>) + Send>;
-/// A write request. Gets `None` when the batch transaction could not even begin.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
+/// A write request. Gets `Err(why)` instead of the connection when it must not run: the batch
+/// transaction could not begin, or SQLite rolled it back before this request's turn.
+type Job = Box<dyn FnOnce(Result<&Connection, &str>) -> Completion + Send>;
+
+/// Why the batch failed when SQLite ended its transaction by itself.
+const TRANSACTION_LOST: &str = "SQLite rolled back the batch transaction";
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -182,8 +192,8 @@ impl SqliteStore {
         let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
         let job: Job = Box::new(move |conn| {
             let result = match conn {
-                Some(conn) => in_savepoint(conn, f),
-                None => Err(StoreError::Backend("could not begin transaction".into())),
+                Ok(conn) => in_savepoint(conn, f),
+                Err(why) => Err(StoreError::Backend(format!("write not run: {why}"))),
             };
             Box::new(move |commit_err: Option<&str>| {
                 let out = match (result, commit_err) {
@@ -267,7 +277,16 @@ fn in_savepoint<T>(
             .map(|_| ())
     };
     exec("SAVEPOINT req").map_err(backend)?;
-    match f(conn) {
+    let out = f(conn);
+    if conn.is_autocommit() {
+        // SQLite rolled back the whole transaction (and its savepoints): nothing to release
+        // or roll back to, and whatever `f` wrote is gone.
+        return match out {
+            Ok(_) => Err(StoreError::Backend(TRANSACTION_LOST.into())),
+            Err(e) => Err(e),
+        };
+    }
+    match out {
         Ok(v) => {
             exec("RELEASE req").map_err(backend)?;
             Ok(v)
@@ -304,16 +323,36 @@ fn writer_loop(
         counters.largest_batch.fetch_max(n, Ordering::Relaxed);
         match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
+                let mut lost = false;
                 for job in batch.drain(..) {
-                    completions.push(job(Some(&conn)));
-                }
-                let commit_err = conn.execute_batch("COMMIT").err().map(|e| e.to_string());
-                if let Some(e) = &commit_err {
-                    tracing::error!(error = %e, "group commit failed");
-                    if let Err(rb) = conn.execute_batch("ROLLBACK") {
-                        tracing::error!(error = %rb, "rollback after failed commit failed");
+                    if lost {
+                        completions.push(job(Err(TRANSACTION_LOST)));
+                        continue;
+                    }
+                    completions.push(job(Ok(&conn)));
+                    // Autocommit again means SQLite ended the transaction by itself.
+                    if conn.is_autocommit() {
+                        lost = true;
                     }
                 }
+                let commit_err = if lost {
+                    tracing::error!(
+                        requests = n,
+                        "SQLite rolled back the group-commit transaction; the whole batch failed"
+                    );
+                    Some(TRANSACTION_LOST.to_string())
+                } else {
+                    match conn.execute_batch("COMMIT") {
+                        Ok(()) => None,
+                        Err(e) => {
+                            tracing::error!(error = %e, "group commit failed");
+                            if let Err(rb) = conn.execute_batch("ROLLBACK") {
+                                tracing::error!(error = %rb, "rollback after failed commit failed");
+                            }
+                            Some(e.to_string())
+                        }
+                    }
+                };
                 for c in completions.drain(..) {
                     c(commit_err.as_deref());
                 }
@@ -323,7 +362,7 @@ fn writer_loop(
                 tracing::error!(error = %e, "could not begin write transaction");
                 let msg = e.to_string();
                 for job in batch.drain(..) {
-                    job(None)(Some(&msg));
+                    job(Err(&msg))(Some(&msg));
                 }
             }
         }
