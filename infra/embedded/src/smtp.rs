@@ -105,6 +105,20 @@ fn message(cfg: &SmtpConfig, to: &str, subject: &str, body: &str) -> String {
     )
 }
 
+/// The 3-digit code starting a reply line; `None` when the line does not start with three
+/// ASCII digits (short, non-ASCII or signed lines are malformed, never sliced blindly).
+fn reply_code(line: &str) -> Option<u16> {
+    let digits = line.as_bytes().get(..3)?;
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        digits
+            .iter()
+            .fold(0u16, |code, d| code * 10 + u16::from(d - b'0')),
+    )
+}
+
 struct Session {
     reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
     writer: tokio::net::tcp::OwnedWriteHalf,
@@ -126,13 +140,7 @@ impl Session {
                 return Err(SmtpError::Io(format!("connection closed during {step}")));
             }
             let line = line.trim_end();
-            if line.len() < 3 {
-                return Err(SmtpError::Refused {
-                    step,
-                    reply: line.to_string(),
-                });
-            }
-            let code: u16 = line[..3].parse().map_err(|_| SmtpError::Refused {
+            let code = reply_code(line).ok_or_else(|| SmtpError::Refused {
                 step,
                 reply: line.to_string(),
             })?;
@@ -255,6 +263,26 @@ mod tests {
     #[test]
     fn dot_stuffing_doubles_leading_dots_and_uses_crlf() {
         assert_eq!(dot_stuff("a\n.b\r\n..c\nd."), "a\r\n..b\r\n...c\r\nd.");
+    }
+
+    #[test]
+    fn reply_codes_are_three_ascii_digits() {
+        assert_eq!(reply_code("250 ok"), Some(250));
+        assert_eq!(reply_code("250-fake.local"), Some(250));
+        assert_eq!(reply_code("421"), Some(421));
+        for bad in [
+            "",
+            "25",
+            "22é ready",
+            "2é0",
+            "😀 hi",
+            "+22 ok",
+            "-12",
+            "abc",
+            " 250",
+        ] {
+            assert_eq!(reply_code(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
