@@ -13,7 +13,7 @@
 
 use phananh_aws::aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use phananh_aws::aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use phananh_aws::topology::{Consumer, CONSUMERS, MAX_RECEIVE_COUNT};
+use phananh_aws::topology::{Consumer, Topology, CONSUMERS, MAX_RECEIVE_COUNT};
 use phananh_aws::{AwsClients, AwsSettings};
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -373,7 +373,7 @@ pub async fn provision() -> Result<Provisioned, String> {
             true,
         )
         .await?;
-        queues.insert(c.name, pair);
+        queues.insert(c.name(), pair);
     }
     let (events_tap_url, events_tap_arn) =
         create_queue(&clients, &format!("events-tap-{suffix}"), None).await?;
@@ -462,8 +462,8 @@ async fn consumer_queues(
     suffix: &str,
 ) -> Result<QueuePair, String> {
     let (dlq_url, dlq_arn) =
-        create_queue(clients, &format!("{}-dlq-{suffix}", c.name), None).await?;
-    let (url, arn) = create_queue(clients, &format!("{}-{suffix}", c.name), Some(&dlq_arn)).await?;
+        create_queue(clients, &format!("{}-dlq-{suffix}", c.name()), None).await?;
+    let (url, arn) = create_queue(clients, &format!("{}-{suffix}", c.name()), Some(&dlq_arn)).await?;
     Ok(QueuePair { url, arn, dlq_url })
 }
 

@@ -3,7 +3,7 @@
 //! specifics. (The port contracts themselves run in `contract_aws.rs`.)
 
 use phananh_aws::aws_sdk_s3::types::ServerSideEncryption;
-use phananh_aws::topology::{CLASSIFY, CONSUMERS, MAX_RECEIVE_COUNT};
+use phananh_aws::topology::{Consumer, Topology, CONSUMERS, MAX_RECEIVE_COUNT};
 use phananh_aws::{
     process_sqs_batch, unwrap_envelope, DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier,
 };
@@ -53,7 +53,7 @@ async fn filter_policies_route_each_event_type_to_its_consumers_only() {
     bus.publish(&events).await.expect("publish");
 
     for c in CONSUMERS {
-        let q = &p.queues[c.name];
+        let q = &p.queues[c.name()];
         let got: BTreeSet<String> = moto::drain_bodies(&p.clients, &q.url)
             .await
             .expect("drain")
@@ -66,8 +66,8 @@ async fn filter_policies_route_each_event_type_to_its_consumers_only() {
             .filter(|k| c.receives(k))
             .map(str::to_string)
             .collect();
-        assert!(!want.is_empty(), "{} receives some of the sample", c.name);
-        assert_eq!(got, want, "queue {}", c.name);
+        assert!(!want.is_empty(), "{} receives some of the sample", c.name());
+        assert_eq!(got, want, "queue {}", c.name());
     }
     // Timeline-only events reach nobody but the unfiltered test tap.
     assert!(!CONSUMERS.iter().any(|c| c.receives("report_accepted")));
@@ -81,7 +81,7 @@ async fn filter_policies_route_each_event_type_to_its_consumers_only() {
 async fn unparseable_message_reaches_the_dlq_while_its_batch_succeeds() {
     let p = moto::provision().await.expect("provision");
     let bus = SnsEventBus::from_settings(&p.clients, &p.settings);
-    let q = p.queues[CLASSIFY.name].clone();
+    let q = p.queues[Consumer::Classify.name()].clone();
     let reports: Vec<_> = (0..3).map(|i| report(&unique("batch"), at(i))).collect();
     let good: Vec<EventEnvelope> = reports.iter().map(submitted).collect();
     bus.publish(&good).await.expect("publish");
@@ -176,7 +176,7 @@ async fn a_redelivered_message_changes_nothing_thanks_to_the_version_check() {
     // A consumer that applies the event as a versioned update of the report it names.
     let store = Arc::new(store);
     let applied: Arc<Mutex<u32>> = Arc::default();
-    let q = p.queues[CLASSIFY.name].clone();
+    let q = p.queues[Consumer::Classify.name()].clone();
     for _ in 0..5 {
         let ev = moto::receive_as_lambda_event(&p.clients, &q.url, 30, 0)
             .await

@@ -1,5 +1,5 @@
 //! classify consumer (SQS, fed by the events topic): one domain event per message, partial batch failures.
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    phananh_lambda::run_consumer(phananh_lambda::consumers::CLASSIFY).await
+    phananh_lambda::run_consumer(phananh_lambda::Consumer::Classify).await
 }

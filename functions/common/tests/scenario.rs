@@ -6,9 +6,10 @@
 use chrono::{Duration, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 use phananh_core::media::UploadCheck;
-use phananh_core::memory::FixedClock;
-use phananh_core::Rules;
-use phananh_lambda::{consume, consumers, escalate, media_event, relay, router, Runtime};
+use phananh_core::ports::MediaStore;
+use phananh_testkit::fakes::FixedClock;
+use phananh_core::CityRules;
+use phananh_lambda::{consume, escalate, media_event, relay, router, Consumer, Runtime};
 use phananh_tests::moto::{
     delete_succeeded, drain_bodies, provision, receive_as_lambda_event, Moto, Provisioned,
 };
@@ -111,8 +112,8 @@ async fn upload(rt: &Runtime, claims: Value) -> String {
 }
 
 /// What an SQS event source mapping does: receive, invoke, delete what succeeded.
-async fn deliver(p: &Provisioned, rt: &Runtime, consumer: &'static str) -> usize {
-    let q = &p.queues[consumer];
+async fn deliver(p: &Provisioned, rt: &Runtime, consumer: Consumer) -> usize {
+    let q = &p.queues[consumer.as_str()];
     let mut handled = 0;
     for _ in 0..5 {
         let ev = receive_as_lambda_event(&p.clients, &q.url, 30, 1)
@@ -164,10 +165,10 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     let mut rt = Runtime::new(
         &p.clients,
         p.settings.clone(),
-        Rules::laichau_default().unwrap(),
+        CityRules::laichau_default().unwrap(),
     );
     let clock = Arc::new(FixedClock::new(Utc::now()));
-    rt.app.clock = clock.clone();
+    rt.app = rt.app.clone().with_clock(clock.clone());
     let calls_before = Moto::shared().recorded_requests().len();
 
     // Intake: a citizen uploads a photo and submits.
@@ -191,7 +192,7 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     assert_eq!((st, &again["id"]), (StatusCode::OK, &r["id"]));
 
     // SNS → SQS (filter policy) → classify.
-    assert_eq!(deliver(&p, &rt, consumers::CLASSIFY).await, 1);
+    assert_eq!(deliver(&p, &rt, Consumer::Classify).await, 1);
     let staff_path = format!("/v1/staff/reports/{id}");
     let (_, v) = call(
         &rt,
@@ -213,7 +214,7 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     let at = chrono::DateTime::parse_from_rfc3339(a["assigned_at"].as_str().unwrap()).unwrap();
     assert_eq!(due - at, Duration::hours(4));
     drain_bodies(&p.clients, &p.alerts_tap_url).await.unwrap();
-    assert!(deliver(&p, &rt, consumers::NOTIFY).await >= 2);
+    assert!(deliver(&p, &rt, Consumer::Notify).await >= 2);
     let mut units = alert_units(&p).await;
     units.sort();
     units.dedup();
@@ -234,8 +235,8 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     assert_eq!(st, StatusCode::OK, "{v}");
     let (st, v) = call(&rt, request("api-staff-action-assign.json", Some(&actions), Some(json!({"action": "publish", "public_answer": "Cơ sở đã bị xử phạt.", "public_attachments": [evidence]})), None)).await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    deliver(&p, &rt, consumers::NOTIFY).await;
-    assert_eq!(deliver(&p, &rt, consumers::PUBLISH).await, 1);
+    deliver(&p, &rt, Consumer::Notify).await;
+    assert_eq!(deliver(&p, &rt, Consumer::Publish).await, 1);
     let (st, public) = call(
         &rt,
         request(
@@ -261,7 +262,7 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     let (st, r2) = call(&rt, ev2).await;
     assert_eq!(st, StatusCode::CREATED, "{r2}");
     let id2 = r2["id"].as_str().unwrap().to_string();
-    deliver(&p, &rt, consumers::CLASSIFY).await;
+    deliver(&p, &rt, Consumer::Classify).await;
     let (st, _) = call(
         &rt,
         request(
@@ -273,7 +274,7 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     )
     .await;
     assert_eq!(st, StatusCode::OK);
-    deliver(&p, &rt, consumers::NOTIFY).await;
+    deliver(&p, &rt, Consumer::Notify).await;
     drain_bodies(&p.clients, &p.alerts_tap_url).await.unwrap();
     let schedule = || {
         LambdaEvent::new(
@@ -293,12 +294,12 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
         0,
         "each threshold exactly once"
     );
-    assert_eq!(deliver(&p, &rt, consumers::NOTIFY).await, 1);
+    assert_eq!(deliver(&p, &rt, Consumer::Notify).await, 1);
     assert!(alert_units(&p).await.iter().any(|u| u == "phong_kinh_te"));
 
     // A crash between write and publish: the relay sends what the outbox kept.
     let mut crashed = rt.clone();
-    crashed.app.publisher = None;
+    crashed.app = crashed.app.clone().with_publisher(None);
     let (st, _) = call(
         &crashed,
         request(
@@ -327,14 +328,14 @@ async fn a_bad_message_fails_alone_and_foreign_uploads_are_ignored() {
     let rt = Runtime::new(
         &p.clients,
         p.settings.clone(),
-        Rules::laichau_default().unwrap(),
+        CityRules::laichau_default().unwrap(),
     );
     // The classify sample: one event for an unknown report (ignored, succeeds) and one
     // unparseable body (reported alone, so SQS retries it and then moves it to the DLQ).
     let ev = serde_json::from_value(sample("sqs-classify.json")).unwrap();
     let resp = consume(
         &rt,
-        consumers::CLASSIFY,
+        Consumer::Classify,
         LambdaEvent::new(ev, Context::default()),
     )
     .await
@@ -349,7 +350,7 @@ async fn a_bad_message_fails_alone_and_foreign_uploads_are_ignored() {
         let ev = serde_json::from_value(sample(name)).unwrap();
         let resp = consume(
             &rt,
-            consumers::NOTIFY,
+            Consumer::Notify,
             LambdaEvent::new(ev, Context::default()),
         )
         .await
@@ -382,8 +383,7 @@ async fn a_bad_message_fails_alone_and_foreign_uploads_are_ignored() {
     );
     // An upload whose bytes are not what it claims is rejected.
     let key = "uploads/0123456789abcdef/0190a1b2-0000-7000-8000-0000000000bb";
-    rt.app
-        .media
+    phananh_aws::S3MediaStore::from_settings(&p.clients, &rt.settings)
         .write(key, b"<html>not a photo</html>", "image/jpeg")
         .await
         .unwrap();

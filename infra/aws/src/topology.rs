@@ -2,49 +2,42 @@
 //! declares one subscription per consumer with exactly these filter policies (checked by
 //! `infra/aws/tests/template.rs`), and the emulator harness provisions the same.
 
-use phananh_core::service::consumers;
+/// The consumers, as core defines them: one SQS queue each.
+pub use phananh_core::app::Consumer;
 
-/// One consumer queue of the events topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Consumer {
-    /// Logical name (`classify`, `notify`, `publish`); the template's queue is
-    /// `<Name>Queue` (e.g. `ClassifyQueue`) with a `<Name>DeadLetterQueue`.
-    pub name: &'static str,
-    /// `event_type` values (see `DomainEvent::kind`) delivered to this queue.
-    pub event_types: &'static [&'static str],
-}
-
-/// Screening, category suggestion, ward, duplicates and routing of new reports.
-pub const CLASSIFY: Consumer = Consumer {
-    name: "classify",
-    event_types: consumers::CLASSIFY_KINDS,
-};
-
-/// SMS and e-mail to the concerned unit, the IOC and leadership.
-pub const NOTIFY: Consumer = Consumer {
-    name: "notify",
-    event_types: consumers::NOTIFY_KINDS,
-};
-
-/// Redacted public view and the reporter's notifications.
-pub const PUBLISH: Consumer = Consumer {
-    name: "publish",
-    event_types: consumers::PUBLISH_KINDS,
-};
-
-pub const CONSUMERS: [Consumer; 3] = [CLASSIFY, NOTIFY, PUBLISH];
+/// Every consumer queue of the events topic (core's one list).
+pub const CONSUMERS: [Consumer; 3] = Consumer::ALL;
 
 /// Messages delivered this many times without success move to the consumer's DLQ.
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 
-impl Consumer {
+/// What the AWS wiring needs of a consumer: its queue name and its SNS filter policy. The
+/// template's queue is `<Name>Queue` (e.g. `ClassifyQueue`) with a `<Name>DeadLetterQueue`.
+pub trait Topology {
+    /// Logical name (`classify`, `notify`, `publish`).
+    fn name(&self) -> &'static str;
+    /// `event_type` values (see `DomainEvent::kind`) delivered to this queue.
+    fn event_types(&self) -> Vec<&'static str>;
     /// The SNS subscription filter policy (on the message attribute `event_type`).
-    pub fn filter_policy(&self) -> String {
-        serde_json::json!({ crate::sns::ATTR_EVENT_TYPE: self.event_types }).to_string()
+    fn filter_policy(&self) -> String;
+    fn receives(&self, kind: &str) -> bool;
+}
+
+impl Topology for Consumer {
+    fn name(&self) -> &'static str {
+        self.as_str()
     }
 
-    pub fn receives(&self, kind: &str) -> bool {
-        self.event_types.contains(&kind)
+    fn event_types(&self) -> Vec<&'static str> {
+        self.kind_names()
+    }
+
+    fn filter_policy(&self) -> String {
+        serde_json::json!({ crate::sns::ATTR_EVENT_TYPE: self.event_types() }).to_string()
+    }
+
+    fn receives(&self, kind: &str) -> bool {
+        self.event_types().contains(&kind)
     }
 }
 
@@ -126,12 +119,12 @@ mod tests {
     fn filters_name_only_real_event_kinds() {
         let kinds = every_kind();
         for c in CONSUMERS {
-            assert!(!c.event_types.is_empty(), "{}", c.name);
-            for k in c.event_types {
+            assert!(!c.event_types().is_empty(), "{}", c.name());
+            for k in c.event_types() {
                 assert!(
-                    kinds.contains(k),
+                    kinds.contains(&k),
                     "{}: unknown event type {k} would never match",
-                    c.name
+                    c.name()
                 );
             }
         }
@@ -158,7 +151,7 @@ mod tests {
 
     #[test]
     fn filter_policy_is_the_sns_json_shape() {
-        let v: serde_json::Value = serde_json::from_str(&CLASSIFY.filter_policy()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&Consumer::Classify.filter_policy()).unwrap();
         assert_eq!(v, serde_json::json!({"event_type": ["report_submitted"]}));
     }
 }

@@ -4,7 +4,7 @@
 
 use phananh_aws::settings::{ENV_ALERTS_TOPIC_ARN, ENV_BUCKET, ENV_EVENTS_TOPIC_ARN, ENV_TABLE};
 use phananh_aws::table::{key_attributes, GSIS, PK, SK, TTL_ATTR};
-use phananh_aws::topology::{CONSUMERS, MAX_RECEIVE_COUNT};
+use phananh_aws::topology::{Topology, CONSUMERS, MAX_RECEIVE_COUNT};
 use serde_yaml::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -126,7 +126,7 @@ fn table_and_indexes_are_the_ones_the_adapter_uses() {
 fn consumer_queues_subscriptions_and_functions_match_the_topology() {
     let t = template();
     for c in CONSUMERS {
-        let name = pascal(c.name);
+        let name = pascal(c.name());
         let sub = &resource(&t, &format!("{name}Subscription"))["Properties"];
         assert_eq!(intrinsic(&sub["TopicArn"]), "!Ref:EventsTopic", "{name}");
         assert_eq!(
@@ -142,7 +142,7 @@ fn consumer_queues_subscriptions_and_functions_match_the_topology() {
         let types = strings(&sub["FilterPolicy"]["event_type"]);
         assert_eq!(
             types,
-            c.event_types.to_vec(),
+            c.event_types(),
             "{name}: filter policy = topology.rs"
         );
 
