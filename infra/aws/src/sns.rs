@@ -1,5 +1,6 @@
 //! `EventBus` and `Notifier` over SNS.
 
+use crate::table::{ttl_value, ItemKey, TTL_ATTR};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError as DynamoSdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -9,7 +10,6 @@ use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use chrono::Utc;
 use phananh_core::model::EventEnvelope;
 use phananh_core::ports::{BusError, Channel, EventBus, Notification, Notifier, NotifyError};
-use std::collections::HashMap;
 
 /// Message attribute carrying `EventEnvelope::kind()`; subscriptions filter on it.
 pub const ATTR_EVENT_TYPE: &str = "event_type";
@@ -153,29 +153,18 @@ impl SnsNotifier {
         n
     }
 
-    fn key(id: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            ("pk".to_string(), AttributeValue::S(format!("NOTIF#{id}"))),
-            ("sk".to_string(), AttributeValue::S("NOTIF".into())),
-        ])
-    }
-
     /// Takes the notification id; `false` when it was sent already or is being sent.
     async fn claim(&self, id: &str) -> Result<bool, NotifyError> {
         let now = Utc::now();
-        let mut item = Self::key(id);
+        let mut item = ItemKey::notification(id).into_item();
         item.insert("state".into(), AttributeValue::S("sending".into()));
         item.insert(
             "lease_until".into(),
             AttributeValue::N((now.timestamp() + CLAIM_LEASE_SECS).to_string()),
         );
         item.insert(
-            crate::table::TTL_ATTR.into(),
-            AttributeValue::N(
-                (now + chrono::Duration::days(MARK_TTL_DAYS))
-                    .timestamp()
-                    .to_string(),
-            ),
+            TTL_ATTR.into(),
+            ttl_value(now + chrono::Duration::days(MARK_TTL_DAYS)),
         );
         let res = self
             .dynamodb
@@ -208,7 +197,7 @@ impl SnsNotifier {
             .dynamodb
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(id)))
+            .set_key(Some(ItemKey::notification(id).into_item()))
             .condition_expression("#st = :sending")
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
@@ -224,7 +213,7 @@ impl SnsNotifier {
             .dynamodb
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(id)))
+            .set_key(Some(ItemKey::notification(id).into_item()))
             .update_expression("SET #st = :sent")
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":sent", AttributeValue::S("sent".into()))

@@ -1,11 +1,33 @@
-//! The single-table schema: key attribute names, the global secondary indexes and the
-//! `CreateTable` request built from them. `template.yaml` declares the same table; a test
-//! (`infra/aws/tests/template.rs`) checks that both agree.
+//! The single-table schema: key attribute names, the global secondary indexes, the `CreateTable`
+//! request built from them, and the format of every key value the adapters write.
+//!
+//! Why it exists: the table is shared by every adapter that touches DynamoDB (the report and
+//! account store in [`crate::dynamo`], the notification dedupe of [`crate::sns`]), so its
+//! shape and ALL its key formats are spelled here, once. `template.yaml` declares the same
+//! table; a test (`infra/aws/tests/template.rs`) checks that both agree. Never spell a key
+//! prefix (`REPORT#`, `NOTIF#`, ...) anywhere else, and never call DynamoDB from here except to
+//! create the table.
+//!
+//! Items (all keys are strings):
+//!
+//! | item              | pk                 | sk            | index attributes                                  |
+//! |-------------------|--------------------|---------------|---------------------------------------------------|
+//! | report            | `REPORT#<id>`      | `REPORT`      | `state_pk`, `reporter_pk`, `public_pk`*, `esc_pk`/`esc_sk`*, `csk` |
+//! | unit membership   | `REPORT#<id>`      | `UNIT#<unit>` | `unit_pk`, `csk`                                  |
+//! | outbox event      | `EVENT#<event id>` | `EVENT`       | `outbox_pk`/`outbox_sk` (removed when published)  |
+//! | idempotency key   | `IDEM#<key>`       | `IDEM`        | —                                                 |
+//! | account           | `ACCOUNTS`         | `ACCOUNT#<id>`| —                                                 |
+//! | username          | `USERNAME#<name>`  | `USERNAME`    | —                                                 |
+//! | notification mark | `NOTIF#<id>`       | `NOTIF`       | —                                                 |
+//!
+//! (* sparse.) Instants in keys are [`time_key`]s, so string order is time order.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::HashMap;
 
 /// Table partition key.
 pub const PK: &str = "pk";
@@ -15,6 +37,11 @@ pub const SK: &str = "sk";
 pub const CSK: &str = "csk";
 /// TTL attribute (epoch seconds) of idempotency and notification markers.
 pub const TTL_ATTR: &str = "expires_at";
+
+/// The value of [`TTL_ATTR`] for an item that may be removed after `at`.
+pub(crate) fn ttl_value(at: DateTime<Utc>) -> AttributeValue {
+    AttributeValue::N(at.timestamp().to_string())
+}
 
 /// One global secondary index (all are `ProjectionType::All`, both keys strings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +108,108 @@ pub fn key_attributes() -> Vec<&'static str> {
         }
     }
     v
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key formats
+
+/// Fixed-width UTC timestamp: lexicographic order equals time order.
+pub(crate) fn time_key(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+/// `<time_key(at)>#<id>`: every sort key that orders by an instant (`csk` by creation,
+/// `esc_sk` by next escalation, `outbox_sk` by event time).
+pub(crate) fn timed_key(at: DateTime<Utc>, id: &str) -> String {
+    format!("{}#{id}", time_key(at))
+}
+
+/// Sorts after every [`timed_key`] of an instant at or before `at` (`~` follows any id).
+pub(crate) fn timed_key_bound(at: DateTime<Utc>) -> String {
+    format!("{}#~", time_key(at))
+}
+
+/// `state_pk` of the reports in `state` (`State::as_str`).
+pub(crate) fn state_pk(state: &str) -> String {
+    format!("STATE#{state}")
+}
+
+/// `reporter_pk` of the reports of one citizen.
+pub(crate) fn reporter_pk(citizen_id: &str) -> String {
+    format!("REPORTER#{citizen_id}")
+}
+
+/// `UNIT#<unit>`: both the `unit_pk` of a membership item and its sort key.
+pub(crate) fn unit_key(unit: &str) -> String {
+    format!("UNIT#{unit}")
+}
+
+/// `public_pk` of every published, non-secret report.
+pub(crate) const PUBLIC_PK: &str = "PUBLIC";
+/// `esc_pk` of every report with a pending escalation threshold.
+pub(crate) const ESCALATION_PK: &str = "ESC";
+/// `outbox_pk` of every outbox event not yet published.
+pub(crate) const OUTBOX_PENDING_PK: &str = "PENDING";
+/// `pk` of the account items (one partition: the list of accounts is one query).
+pub(crate) const ACCOUNTS_PK: &str = "ACCOUNTS";
+
+/// The primary key (`pk`, `sk`) of one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ItemKey {
+    pub(crate) pk: String,
+    pub(crate) sk: String,
+}
+
+impl ItemKey {
+    fn new(pk: String, sk: impl Into<String>) -> Self {
+        ItemKey { pk, sk: sk.into() }
+    }
+
+    /// The report item.
+    pub(crate) fn report(id: &str) -> Self {
+        Self::new(format!("REPORT#{id}"), "REPORT")
+    }
+
+    /// The membership item of a report in one involved unit (same partition as the report).
+    pub(crate) fn membership(report_id: &str, unit: &str) -> Self {
+        ItemKey {
+            sk: unit_key(unit),
+            ..Self::report(report_id)
+        }
+    }
+
+    /// One outbox event.
+    pub(crate) fn event(event_id: &str) -> Self {
+        Self::new(format!("EVENT#{event_id}"), "EVENT")
+    }
+
+    /// The idempotency key of a create.
+    pub(crate) fn idempotency(key: &str) -> Self {
+        Self::new(format!("IDEM#{key}"), "IDEM")
+    }
+
+    /// A staff account, in the [`ACCOUNTS_PK`] partition.
+    pub(crate) fn account(id: &str) -> Self {
+        Self::new(ACCOUNTS_PK.to_string(), format!("ACCOUNT#{id}"))
+    }
+
+    /// The username item (login is one read by name).
+    pub(crate) fn username(name: &str) -> Self {
+        Self::new(format!("USERNAME#{name}"), "USERNAME")
+    }
+
+    /// The dedupe marker of one notification id.
+    pub(crate) fn notification(id: &str) -> Self {
+        Self::new(format!("NOTIF#{id}"), "NOTIF")
+    }
+
+    /// The key as an attribute map (a `Key`, or the start of an item).
+    pub(crate) fn into_item(self) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (PK.to_string(), AttributeValue::S(self.pk)),
+            (SK.to_string(), AttributeValue::S(self.sk)),
+        ])
+    }
 }
 
 /// Creates the table (on-demand billing, every GSI) and turns on TTL. Used by the emulator
@@ -152,5 +281,40 @@ impl TableError {
     }
     fn sdk<E: std::error::Error + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> Self {
         TableError(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_formats_are_the_documented_ones() {
+        let k = |k: ItemKey| (k.pk, k.sk);
+        let p = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(k(ItemKey::report("r1")), p("REPORT#r1", "REPORT"));
+        assert_eq!(k(ItemKey::membership("r1", "u")), p("REPORT#r1", "UNIT#u"));
+        assert_eq!(k(ItemKey::event("e1")), p("EVENT#e1", "EVENT"));
+        assert_eq!(k(ItemKey::idempotency("i")), p("IDEM#i", "IDEM"));
+        assert_eq!(k(ItemKey::account("a")), p("ACCOUNTS", "ACCOUNT#a"));
+        assert_eq!(k(ItemKey::username("n")), p("USERNAME#n", "USERNAME"));
+        assert_eq!(k(ItemKey::notification("x")), p("NOTIF#x", "NOTIF"));
+        assert_eq!(state_pk("closed"), "STATE#closed");
+        assert_eq!(reporter_pk("c"), "REPORTER#c");
+        assert_eq!(unit_key("u"), "UNIT#u");
+    }
+
+    #[test]
+    fn time_keys_sort_like_instants() {
+        let a = DateTime::parse_from_rfc3339("2024-05-01T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let b = a + chrono::Duration::nanoseconds(1);
+        let c = a + chrono::Duration::seconds(1);
+        assert!(time_key(a) < time_key(b));
+        assert!(time_key(b) < time_key(c));
+        assert_eq!(time_key(a).len(), 30);
+        assert!(timed_key(a, "zzz") < timed_key_bound(a));
+        assert!(timed_key_bound(a) < timed_key(b, "0"));
     }
 }

@@ -1,0 +1,209 @@
+//! Item <-> domain encoding: the attribute maps written for reports, unit memberships, outbox
+//! events, idempotency keys and staff accounts, and the decoding of what the table returns.
+//!
+//! Why it exists: every write and every query must agree on the attributes of an item, so they
+//! are built and read here only. It must never call DynamoDB, and never spell a key format
+//! (those are [`crate::table`]'s).
+
+use super::backend;
+use crate::table::{
+    reporter_pk, state_pk, timed_key, ttl_value, unit_key, ItemKey, CSK, ESCALATION_PK,
+    GSI_ESCALATION, GSI_OUTBOX, GSI_PUBLIC, GSI_REPORTER, GSI_STATE, GSI_UNIT, OUTBOX_PENDING_PK,
+    PUBLIC_PK, TTL_ATTR,
+};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use phananh_core::model::{EventEnvelope, Report};
+use phananh_core::ports::{StaffAccount, StoreError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+/// The whole report (or account) as JSON.
+pub(super) const DOC: &str = "doc";
+/// The optimistic-lock counter of a report.
+pub(super) const VERSION: &str = "version";
+/// The involved units of a report as one string (see [`units_attr`]).
+pub(super) const UNITS: &str = "units";
+/// The report an idempotency key or an outbox event belongs to.
+pub(super) const REPORT_ID: &str = "report_id";
+/// The account a username item points to.
+pub(super) const ACCOUNT_ID: &str = "account_id";
+/// The envelope JSON of an outbox event.
+const EVENT: &str = "event";
+
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(super) fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(super) fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+pub(super) fn num_attr(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The JSON kept in `doc` (or `event`).
+pub(super) fn to_json(v: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(backend)
+}
+
+/// Decodes the JSON attribute `name`; `missing` and `corrupt` word the two failures.
+fn from_json_attr<T: DeserializeOwned>(
+    item: &Item,
+    name: &str,
+    missing: &str,
+    corrupt: &str,
+) -> Result<T, StoreError> {
+    let json = str_attr(item, name).ok_or_else(|| StoreError::Backend(missing.into()))?;
+    serde_json::from_str(json).map_err(|e| StoreError::Backend(format!("{corrupt}: {e}")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports
+
+/// The lead and coordinating units of a report, sorted, without repeats.
+pub(super) fn involved_units(r: &Report) -> Vec<String> {
+    let mut units: Vec<String> = match &r.assignment {
+        Some(a) => std::iter::once(a.lead_unit.clone())
+            .chain(a.coordinating_units.iter().cloned())
+            .collect(),
+        None => Vec::new(),
+    };
+    units.sort();
+    units.dedup();
+    units
+}
+
+/// The involved units as one comparable string attribute (never empty: DynamoDB condition
+/// values must not be empty strings on every implementation).
+pub(super) fn units_attr(units: &[String]) -> String {
+    let mut out = String::from("U:");
+    out.push_str(&units.join("\u{1f}"));
+    out
+}
+
+pub(super) fn units_from_attr(attr: &str) -> Vec<String> {
+    match attr.strip_prefix("U:") {
+        Some("") | None => Vec::new(),
+        Some(rest) => rest.split('\u{1f}').map(str::to_string).collect(),
+    }
+}
+
+fn is_public(r: &Report) -> bool {
+    r.state_is_public() && !r.flags.state_secret
+}
+
+/// `csk` of a report and of its memberships.
+fn creation_key(r: &Report) -> String {
+    timed_key(r.created_at, r.id.as_str())
+}
+
+/// What the report item and its membership items share: key, `doc`, `version`, `csk`.
+fn report_copy(key: ItemKey, r: &Report, doc: &str) -> Item {
+    let mut item = key.into_item();
+    item.insert(DOC.into(), s(doc));
+    item.insert(VERSION.into(), n(r.version));
+    item.insert(CSK.into(), s(creation_key(r)));
+    item
+}
+
+/// The report item; `doc` is `to_json(r)`.
+pub(super) fn report_item(r: &Report, doc: &str) -> Item {
+    let mut item = report_copy(ItemKey::report(r.id.as_str()), r, doc);
+    item.insert(UNITS.into(), s(units_attr(&involved_units(r))));
+    item.insert(GSI_STATE.pk.into(), s(state_pk(r.state.as_str())));
+    if let Some(cid) = r.reporter_id() {
+        item.insert(GSI_REPORTER.pk.into(), s(reporter_pk(cid)));
+    }
+    if is_public(r) {
+        item.insert(GSI_PUBLIC.pk.into(), s(PUBLIC_PK));
+    }
+    if let Some(at) = r.escalation.next_at {
+        item.insert(GSI_ESCALATION.pk.into(), s(ESCALATION_PK));
+        item.insert(GSI_ESCALATION.sk.into(), s(timed_key(at, r.id.as_str())));
+    }
+    item
+}
+
+/// The membership item of the report in `unit` (indexed by `by_unit`).
+pub(super) fn membership_item(r: &Report, unit: &str, doc: &str) -> Item {
+    let mut item = report_copy(ItemKey::membership(r.id.as_str(), unit), r, doc);
+    item.insert(GSI_UNIT.pk.into(), s(unit_key(unit)));
+    item
+}
+
+pub(super) fn report_from_item(item: &Item) -> Result<Report, StoreError> {
+    from_json_attr(item, DOC, "item without doc", "corrupt report doc")
+}
+
+/// The idempotency item of a create: it points to the report until `expires`.
+pub(super) fn idempotency_item(key: &str, r: &Report, expires: DateTime<Utc>) -> Item {
+    let mut item = ItemKey::idempotency(key).into_item();
+    item.insert(REPORT_ID.into(), s(r.id.as_str()));
+    item.insert(TTL_ATTR.into(), ttl_value(expires));
+    item
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox events
+
+/// A pending outbox event (indexed by `outbox` until it is published).
+pub(super) fn event_item(e: &EventEnvelope) -> Result<Item, StoreError> {
+    let mut item = ItemKey::event(&e.id).into_item();
+    item.insert(EVENT.into(), s(to_json(e)?));
+    item.insert(REPORT_ID.into(), s(e.report_id.as_str()));
+    item.insert(GSI_OUTBOX.pk.into(), s(OUTBOX_PENDING_PK));
+    item.insert(GSI_OUTBOX.sk.into(), s(timed_key(e.at, &e.id)));
+    Ok(item)
+}
+
+pub(super) fn event_from_item(item: &Item) -> Result<EventEnvelope, StoreError> {
+    from_json_attr(
+        item,
+        EVENT,
+        "outbox item without event",
+        "corrupt outbox event",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+/// The account item and its username item (which carries a copy of the account).
+pub(super) fn account_items(a: &StaffAccount) -> Result<(Item, Item), StoreError> {
+    let doc = to_json(a)?;
+    let mut acc = ItemKey::account(&a.id).into_item();
+    acc.insert(DOC.into(), s(&doc));
+    let mut user = ItemKey::username(&a.username).into_item();
+    user.insert(ACCOUNT_ID.into(), s(&a.id));
+    user.insert(DOC.into(), s(doc));
+    Ok((acc, user))
+}
+
+pub(super) fn account_from_item(item: &Item) -> Result<StaffAccount, StoreError> {
+    from_json_attr(item, DOC, "account without doc", "corrupt account doc")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_attribute_round_trips() {
+        assert_eq!(units_from_attr(&units_attr(&[])), Vec::<String>::new());
+        let u = vec!["a".to_string(), "b c".to_string()];
+        assert_eq!(units_from_attr(&units_attr(&u)), u);
+    }
+}

@@ -1,0 +1,93 @@
+//! `ReportStore` and `AccountStore` on one DynamoDB table.
+//!
+//! Why it exists: the core owns the rules, this module only keeps reports, their outbox events
+//! and staff accounts durable on the single table of [`crate::table`] (item kinds, key formats
+//! and indexes are described and spelled there). It must never decide anything the core
+//! decides (states, permissions, deadlines), never scan the table, and never spell a key
+//! prefix itself.
+//!
+//! Table design: report and membership items carry the whole report as JSON in `doc` and its
+//! `version`, so every index query returns complete reports without a second read. A create or
+//! update is ONE `TransactWriteItems`: report item (conditional on `version`), membership items,
+//! outbox events and the idempotency item.
+//!
+//! One room per concern:
+//!
+//! - [`codec`]: item <-> domain encoding (pure, no calls).
+//! - [`paging`]: the public cursor and the page-by-page reading every query uses.
+//! - [`transact`]: transaction items and the reading of a cancelled transaction.
+//! - [`queries`]: report lists (k-way merge over index partitions) and due escalations.
+//! - [`reports`]: the `ReportStore` port: create, get, update.
+//! - [`outbox`]: pending outbox events and marking them published.
+//! - [`accounts`]: the `AccountStore` port.
+
+mod accounts;
+mod codec;
+mod outbox;
+mod paging;
+mod queries;
+mod reports;
+mod transact;
+
+use crate::table::ItemKey;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use codec::Item;
+use phananh_core::ports::StoreError;
+
+/// DynamoDB adapter of [`phananh_core::ports::ReportStore`] and
+/// [`phananh_core::ports::AccountStore`].
+#[derive(Debug, Clone)]
+pub struct DynamoReportStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoReportStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoReportStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// One strongly consistent read of the item at `key`.
+    async fn get_item(&self, key: ItemKey) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.into_item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(out.item)
+    }
+
+    /// The item at `key` decoded by `decode`, or `None` when there is none.
+    async fn get_as<T>(
+        &self,
+        key: ItemKey,
+        decode: fn(&Item) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        self.get_item(key).await?.as_ref().map(decode).transpose()
+    }
+}
+
+/// A failed SDK call, with the whole error context.
+fn sdk_err<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Backend(DisplayErrorContext(&e).to_string())
+}
+
+/// Any other adapter-side failure (a request that does not build, JSON that does not encode).
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}

@@ -1,0 +1,242 @@
+//! Report reads over the indexes: the filtered, newest-first lists (a k-way merge over index
+//! partitions) and the reports whose escalation threshold is due.
+//!
+//! Why it exists: a list must come from the most selective index, be post-filtered by the
+//! core's `ReportQuery::matches`, and still return full pages with a stable cursor, within a
+//! bounded number of calls. It must never scan the table, never write, and never trust an
+//! (eventually consistent) index over the report document it carries.
+
+use super::codec::{report_from_item, s, str_attr, Item};
+use super::paging::{decode_cursor, encode_cursor, next_start, read_pages};
+use super::{sdk_err, DynamoReportStore};
+use crate::table::{
+    reporter_pk, state_pk, time_key, timed_key_bound, unit_key, CSK, ESCALATION_PK, GSI_ESCALATION,
+    GSI_PUBLIC, GSI_REPORTER, GSI_STATE, GSI_UNIT, PUBLIC_PK,
+};
+use chrono::{DateTime, Utc};
+use phananh_core::model::{Report, ReportId, State};
+use phananh_core::ports::{Page, ReportQuery, StoreError};
+use std::collections::{HashSet, VecDeque};
+
+/// Bound on DynamoDB calls spent filling one page of a filtered list.
+const QUERY_CALL_BUDGET: usize = 12;
+
+/// One index partition being read newest first, with what was read and not merged yet.
+struct Partition {
+    index: &'static str,
+    pk_attr: &'static str,
+    pk: String,
+    buf: VecDeque<(String, Item)>,
+    start: Option<Item>,
+    exhausted: bool,
+}
+
+impl Partition {
+    fn new(index: &'static str, pk_attr: &'static str, pk: String) -> Self {
+        Partition {
+            index,
+            pk_attr,
+            pk,
+            buf: VecDeque::new(),
+            start: None,
+            exhausted: false,
+        }
+    }
+}
+
+/// The partitions that hold every report `q` may match: the most selective index first.
+fn partitions(q: &ReportQuery) -> Vec<Partition> {
+    if let Some(r) = &q.reporter {
+        return vec![Partition::new(
+            GSI_REPORTER.name,
+            GSI_REPORTER.pk,
+            reporter_pk(r),
+        )];
+    }
+    if let Some(u) = &q.unit {
+        return vec![Partition::new(GSI_UNIT.name, GSI_UNIT.pk, unit_key(u))];
+    }
+    if q.public_only {
+        return vec![Partition::new(
+            GSI_PUBLIC.name,
+            GSI_PUBLIC.pk,
+            PUBLIC_PK.into(),
+        )];
+    }
+    let mut states: Vec<State> = if q.states.is_empty() {
+        State::ALL.to_vec()
+    } else {
+        q.states.clone()
+    };
+    states.sort();
+    states.dedup();
+    states
+        .into_iter()
+        .map(|st| Partition::new(GSI_STATE.name, GSI_STATE.pk, state_pk(st.as_str())))
+        .collect()
+}
+
+impl DynamoReportStore {
+    /// Reads the next page of `p` with `lower <= csk < upper`.
+    async fn fetch(
+        &self,
+        p: &mut Partition,
+        lower: Option<&str>,
+        upper: Option<&str>,
+        limit: i32,
+    ) -> Result<(), StoreError> {
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(p.index)
+            .scan_index_forward(false)
+            .limit(limit)
+            .expression_attribute_names("#pk", p.pk_attr)
+            .expression_attribute_values(":pk", s(&p.pk))
+            .set_exclusive_start_key(p.start.take());
+        let cond = match (lower, upper) {
+            (None, None) => "#pk = :pk",
+            (Some(_), None) => "#pk = :pk AND #sk >= :lo",
+            (None, Some(_)) => "#pk = :pk AND #sk < :hi",
+            (Some(_), Some(_)) => "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+        };
+        if lower.is_some() || upper.is_some() {
+            req = req.expression_attribute_names("#sk", CSK);
+        }
+        if let Some(lo) = lower {
+            req = req.expression_attribute_values(":lo", s(lo));
+        }
+        if let Some(hi) = upper {
+            req = req.expression_attribute_values(":hi", s(hi));
+        }
+        let out = req
+            .key_condition_expression(cond)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        for item in out.items.unwrap_or_default() {
+            let Some(csk) = str_attr(&item, CSK).map(str::to_string) else {
+                continue;
+            };
+            // BETWEEN is inclusive: drop the exclusive upper bound itself.
+            if upper.is_some_and(|hi| csk.as_str() >= hi) {
+                continue;
+            }
+            p.buf.push_back((csk, item));
+        }
+        p.start = next_start(out.last_evaluated_key);
+        p.exhausted = p.start.is_none();
+        Ok(())
+    }
+
+    /// One page of the reports matching `q`, newest first.
+    pub(super) async fn run_query(&self, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
+        let size = q.page_size();
+        let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
+        let to_key = q.created_to.map(time_key);
+        let upper = match (cursor.clone(), to_key) {
+            (Some(c), Some(t)) => Some(if c < t { c } else { t }),
+            (c, t) => c.or(t),
+        };
+        let lower = q.created_from.map(time_key);
+        if let (Some(lo), Some(hi)) = (&lower, &upper) {
+            if lo >= hi {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+        }
+        let mut parts = partitions(q);
+        let chunk = (size + 1).clamp(25, 100) as i32;
+        let budget = QUERY_CALL_BUDGET.max(2 * parts.len() + 2);
+        let mut calls = 0usize;
+        let mut page: Vec<Report> = Vec::with_capacity(size);
+        let mut seen: HashSet<ReportId> = HashSet::new();
+        let mut last_examined: Option<String> = None;
+        let mut last_returned: Option<String> = None;
+        loop {
+            // Every partition that may still hold items must show its head before merging.
+            let mut out_of_budget = false;
+            for p in parts.iter_mut() {
+                if p.buf.is_empty() && !p.exhausted {
+                    if calls >= budget {
+                        out_of_budget = true;
+                        break;
+                    }
+                    calls += 1;
+                    self.fetch(p, lower.as_deref(), upper.as_deref(), chunk)
+                        .await?;
+                }
+            }
+            if out_of_budget {
+                // Everything newer than the last examined key has been looked at.
+                let next = last_examined.or(cursor);
+                return Ok(Page {
+                    items: page,
+                    next_cursor: next.map(|k| encode_cursor(&k)),
+                });
+            }
+            let best = parts
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| p.buf.front().map(|(k, _)| (i, k)))
+                .max_by(|a, b| a.1.cmp(b.1))
+                .map(|(i, _)| i);
+            let Some(i) = best else {
+                return Ok(Page {
+                    items: page,
+                    next_cursor: None,
+                });
+            };
+            let Some((csk, item)) = parts[i].buf.pop_front() else {
+                continue;
+            };
+            let report = report_from_item(&item)?;
+            last_examined = Some(csk.clone());
+            if !q.matches(&report) || seen.contains(&report.id) {
+                continue;
+            }
+            if page.len() == size {
+                // One more match exists: the page is full and there is a next one.
+                return Ok(Page {
+                    items: page,
+                    next_cursor: last_returned.map(|k| encode_cursor(&k)),
+                });
+            }
+            seen.insert(report.id.clone());
+            page.push(report);
+            last_returned = Some(csk);
+        }
+    }
+
+    /// At most `limit` reports whose next escalation threshold is at or before `until`,
+    /// soonest first.
+    pub(super) async fn due_escalations(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Report>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI_ESCALATION.name)
+            .key_condition_expression("#pk = :pk AND #sk <= :until")
+            .expression_attribute_names("#pk", GSI_ESCALATION.pk)
+            .expression_attribute_names("#sk", GSI_ESCALATION.sk)
+            .expression_attribute_values(":pk", s(ESCALATION_PK))
+            .expression_attribute_values(":until", s(timed_key_bound(until)))
+            .scan_index_forward(true);
+        read_pages(query, Some(limit), |item| {
+            let r = report_from_item(item)?;
+            // The index is eventually consistent: trust the document.
+            Ok(r.escalation
+                .next_at
+                .is_some_and(|t| t <= until)
+                .then_some(r))
+        })
+        .await
+    }
+}

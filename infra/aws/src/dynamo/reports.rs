@@ -1,0 +1,211 @@
+//! The `ReportStore` port: create, read and update a report with its outbox events in one
+//! transaction, optimistically locked by `version`.
+//!
+//! Why it exists: a report, its unit memberships, its events and its idempotency key must
+//! change together or not at all. It must never write a report without checking the version
+//! (or absence) it was read at, and never write events outside the report's transaction.
+
+use super::codec::{
+    event_item, idempotency_item, involved_units, membership_item, n, num_attr, report_from_item,
+    report_item, s, str_attr, to_json, units_attr, units_from_attr, Item, REPORT_ID, UNITS,
+    VERSION,
+};
+use super::transact::{is_conditional_failure, reason_codes, tx_delete, tx_item, IF_ABSENT};
+use super::DynamoReportStore;
+use crate::table::{ItemKey, PK};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use phananh_core::model::{EventEnvelope, Report, ReportId};
+use phananh_core::ports::{CreateOutcome, Page, ReportQuery, ReportStore, StoreError};
+
+/// Idempotency keys are kept this long (then DynamoDB TTL removes them).
+const IDEM_TTL_DAYS: i64 = 30;
+
+impl DynamoReportStore {
+    /// What follows the report item (and the idempotency item) in the transaction of a create
+    /// or an update: the memberships of the involved units, the deletes of the units no longer
+    /// involved, and the outbox events.
+    fn companion_items(
+        &self,
+        report: &Report,
+        doc: &str,
+        stale_units: &[String],
+        events: &[EventEnvelope],
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let units = involved_units(report);
+        let mut items = Vec::with_capacity(units.len() + stale_units.len() + events.len());
+        for u in &units {
+            items.push(self.tx_put(membership_item(report, u, doc), None)?);
+        }
+        for u in stale_units {
+            items.push(tx_delete(
+                self.delete(ItemKey::membership(report.id.as_str(), u)),
+            )?);
+        }
+        for e in events {
+            items.push(self.tx_put(event_item(e)?, None)?);
+        }
+        Ok(items)
+    }
+
+    /// Writes the change; on a failed report condition returns the old item when the table
+    /// reported it.
+    async fn write_change(
+        &self,
+        report: &Report,
+        expected_version: u64,
+        expected_units: &[String],
+        stale_units: &[String],
+        events: &[EventEnvelope],
+    ) -> Result<Result<(), Option<Item>>, StoreError> {
+        let doc = to_json(report)?;
+        let values = Item::from([
+            (":v".to_string(), n(expected_version)),
+            (":u".to_string(), s(units_attr(expected_units))),
+        ]);
+        let mut items = vec![tx_item(
+            self.put(report_item(report, &doc))
+                .condition_expression("version = :v AND units = :u")
+                .set_expression_attribute_values(Some(values))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                ),
+        )?];
+        items.extend(self.companion_items(report, &doc, stale_units, events)?);
+        let reasons = match self
+            .transact(|| format!("report {} change", report.id), items)
+            .await?
+        {
+            Ok(()) => return Ok(Ok(())),
+            Err(reasons) => reasons,
+        };
+        match reasons.first() {
+            Some(r) if is_conditional_failure(r) => Ok(Err(r.item().cloned())),
+            // Reasons not reported (some emulators): treat as a failed condition and let the
+            // caller read the item.
+            None => Ok(Err(None)),
+            Some(_) => Err(StoreError::Backend(format!(
+                "transaction cancelled: {:?}",
+                reason_codes(&reasons)
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl ReportStore for DynamoReportStore {
+    async fn create(
+        &self,
+        report: &Report,
+        events: &[EventEnvelope],
+        idempotency_key: Option<&str>,
+    ) -> Result<CreateOutcome, StoreError> {
+        let doc = to_json(report)?;
+        let mut items = vec![self.tx_put(report_item(report, &doc), Some(IF_ABSENT))?];
+        if let Some(key) = idempotency_key {
+            let expires = Utc::now() + chrono::Duration::days(IDEM_TTL_DAYS);
+            items.push(self.tx_put(idempotency_item(key, report, expires), Some(IF_ABSENT))?);
+        }
+        items.extend(self.companion_items(report, &doc, &[], events)?);
+        let reasons = match self
+            .transact(|| format!("report {}", report.id), items)
+            .await?
+        {
+            Ok(()) => {
+                tracing::debug!(report_id = %report.id, events = events.len(), "report created");
+                return Ok(CreateOutcome::Created);
+            }
+            Err(reasons) => reasons,
+        };
+        let report_failed = reasons.first().is_some_and(is_conditional_failure);
+        let idem_failed = reasons.get(1).is_some_and(is_conditional_failure);
+        // The idempotency key wins: a retry of the same request returns the first report.
+        if let Some(key) = idempotency_key {
+            if idem_failed || reasons.is_empty() {
+                if let Some(it) = self.get_item(ItemKey::idempotency(key)).await? {
+                    if let Some(id) = str_attr(&it, REPORT_ID) {
+                        tracing::info!(report_id = %id, "idempotent create replayed");
+                        return Ok(CreateOutcome::Existing(ReportId(id.to_string())));
+                    }
+                }
+            }
+        }
+        if report_failed || reasons.is_empty() {
+            return Err(StoreError::AlreadyExists);
+        }
+        Err(StoreError::Backend(format!(
+            "create cancelled: {:?}",
+            reason_codes(&reasons)
+        )))
+    }
+
+    async fn get(&self, id: &ReportId) -> Result<Option<Report>, StoreError> {
+        self.get_as(ItemKey::report(id.as_str()), report_from_item)
+            .await
+    }
+
+    async fn update(
+        &self,
+        report: &Report,
+        expected_version: u64,
+        events: &[EventEnvelope],
+    ) -> Result<(), StoreError> {
+        // First attempt assumes the involved units did not change (the common case): one call.
+        let units = involved_units(report);
+        let old = match self
+            .write_change(report, expected_version, &units, &[], events)
+            .await?
+        {
+            Ok(()) => return Ok(()),
+            Err(Some(old)) => old,
+            Err(None) => match self.get_item(ItemKey::report(report.id.as_str())).await? {
+                Some(old) => old,
+                None => return Err(StoreError::NotFound),
+            },
+        };
+        if old.is_empty() || str_attr(&old, PK).is_none() {
+            return Err(StoreError::NotFound);
+        }
+        if num_attr(&old, VERSION) != Some(expected_version) {
+            return Err(StoreError::Conflict);
+        }
+        // Same version, other units: rewrite memberships, deleting the units no longer involved.
+        let old_units = units_from_attr(str_attr(&old, UNITS).unwrap_or("U:"));
+        let stale: Vec<String> = old_units
+            .iter()
+            .filter(|u| !units.contains(u))
+            .cloned()
+            .collect();
+        match self
+            .write_change(report, expected_version, &old_units, &stale, events)
+            .await?
+        {
+            Ok(()) => {
+                tracing::debug!(report_id = %report.id, ?units, ?stale, "report units changed");
+                Ok(())
+            }
+            Err(_) => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn query(&self, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
+        self.run_query(q).await
+    }
+
+    async fn escalations_due(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Report>, StoreError> {
+        self.due_escalations(until, limit).await
+    }
+
+    async fn pending_events(&self, limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.outbox_pending(limit).await
+    }
+
+    async fn mark_published(&self, event_ids: &[String]) -> Result<(), StoreError> {
+        self.outbox_mark_published(event_ids).await
+    }
+}
