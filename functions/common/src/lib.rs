@@ -12,10 +12,10 @@ use phananh_aws::{
 };
 use phananh_core::media::UploadCheck;
 use phananh_core::model::{Actor, Role};
+use phananh_core::app::{App, Ports};
 use phananh_core::ports::{SystemClock, UuidV7Ids};
-use phananh_core::service::App;
-use phananh_core::Rules;
-use phananh_http::auth::Authenticator;
+use phananh_core::CityRules;
+use phananh_http::auth::{Argon2Passwords, Authenticator};
 use phananh_http::problem::Problem;
 use phananh_http::HttpState;
 use std::sync::Arc;
@@ -62,28 +62,31 @@ impl Runtime {
         // A config folder shipped with the function wins; else the bundled city named by
         // the template's CityConfig parameter.
         let rules = match std::env::var("PHANANH_CONFIG_DIR") {
-            Ok(dir) => Rules::load_dir(std::path::Path::new(&dir))?,
+            Ok(dir) => CityRules::load_dir(std::path::Path::new(&dir))?,
             Err(_) => match std::env::var("PHANANH_CITY").as_deref() {
-                Ok("laichau") | Err(_) => Rules::laichau_default()?,
+                Ok("laichau") | Err(_) => CityRules::laichau_default()?,
                 Ok(other) => return Err(InitError::UnknownCity(other.to_string())),
             },
         };
         Ok(Runtime::new(&clients, settings, rules))
     }
 
-    pub fn new(clients: &AwsClients, settings: AwsSettings, rules: Rules) -> Runtime {
+    pub fn new(clients: &AwsClients, settings: AwsSettings, rules: CityRules) -> Runtime {
         let store = Arc::new(DynamoReportStore::from_settings(clients, &settings));
         let bus = Arc::new(SnsEventBus::from_settings(clients, &settings));
-        let app = App {
-            rules: Arc::new(rules),
-            store: store.clone(),
-            accounts: store,
-            media: Arc::new(S3MediaStore::from_settings(clients, &settings)),
-            notifier: Arc::new(SnsNotifier::from_settings(clients, &settings)),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(UuidV7Ids),
-            publisher: Some(bus.clone()),
-        };
+        let app = App::new(
+            Arc::new(rules),
+            Ports {
+                store: store.clone(),
+                accounts: store,
+                media: Arc::new(S3MediaStore::from_settings(clients, &settings)),
+                notifier: Arc::new(SnsNotifier::from_settings(clients, &settings)),
+                clock: Arc::new(SystemClock),
+                ids: Arc::new(UuidV7Ids),
+                passwords: Arc::new(Argon2Passwords),
+            },
+        )
+        .with_publisher(Some(bus.clone()));
         Runtime { app, bus, settings }
     }
 
@@ -159,7 +162,7 @@ impl Authenticator for ApiGatewayJwtAuth {
 /// are reported per message so the rest of the batch is not retried with it.
 pub async fn consume(
     rt: &Runtime,
-    consumer: &'static str,
+    consumer: Consumer,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     let app = rt.app.clone();
@@ -168,7 +171,7 @@ pub async fn consume(
         async move {
             let r = app.handle_event(consumer, &env).await;
             if let Err(e) = &r {
-                warn!(report_id = %env.report_id, consumer, error = %e, "event handling failed");
+                warn!(report_id = %env.report_id, consumer = consumer.as_str(), error = %e, "event handling failed");
             }
             r
         }
@@ -204,20 +207,32 @@ pub async fn media_event(
     Ok(out)
 }
 
-/// Decodes `%XX` escapes (S3 event keys are URL-encoded).
+/// Decodes `%XX` escapes (S3 event keys are URL-encoded), working on bytes: a `%` not
+/// followed by two hex digits (too near the end, a sign, a multi-byte character) is kept as
+/// it is, and bytes that do not form UTF-8 become U+FFFD.
 pub fn url_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex);
+            let lo = bytes.get(i + 2).copied().and_then(hex);
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                out.push((hi << 4) | lo);
                 i += 3;
                 continue;
             }
         }
-        out.push(bytes[i]);
+        out.push(b);
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -239,7 +254,7 @@ pub async fn relay(rt: &Runtime, _event: LambdaEvent<EventBridgeEvent>) -> Resul
     Ok(n)
 }
 
-pub use phananh_core::service::consumers;
+pub use phananh_core::app::Consumer;
 
 /// The router type the API function serves.
 pub type Router = phananh_http::Router;
@@ -250,7 +265,7 @@ pub fn router(rt: &Runtime) -> Router {
 }
 
 /// The whole `main` of a consumer function: runtime once per cold start, then SQS batches.
-pub async fn run_consumer(consumer: &'static str) -> Result<(), Error> {
+pub async fn run_consumer(consumer: Consumer) -> Result<(), Error> {
     init_tracing();
     let rt = Runtime::from_env().await?;
     let rt = &rt;
