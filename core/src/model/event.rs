@@ -1,0 +1,197 @@
+//! Domain events published after a change is stored, their kinds and envelopes.
+
+use super::{CategoryCode, ReportId, UnitId};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A domain event to publish after a change is stored (transactional outbox).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DomainEvent {
+    ReportSubmitted,
+    ReportScreened {
+        auto_assignable: bool,
+    },
+    ReportAssigned {
+        lead_unit: UnitId,
+        coordinating_units: Vec<UnitId>,
+        due_at: DateTime<Utc>,
+    },
+    /// Đ.7.2: when the IOC head assigns, leadership is informed at the same time.
+    LeadershipInformed,
+    ReferredToLeadership,
+    DirectiveIssued {
+        seq: u32,
+    },
+    ReportAccepted,
+    ReportResolved {
+        unit: UnitId,
+        on_time: bool,
+    },
+    ReportDeferred {
+        unit: UnitId,
+        expected_date: NaiveDate,
+    },
+    ReportReturned {
+        unit: UnitId,
+    },
+    ReportReclassified {
+        from: CategoryCode,
+        to: CategoryCode,
+    },
+    UnitUrged {
+        unit: UnitId,
+    },
+    ReportPublished,
+    ReportRejected,
+    ReportClosed,
+    ReportReopened,
+    ReportRated {
+        stars: u8,
+    },
+    /// A deadline threshold reached (Notifications rule): level decides who is told.
+    DeadlineEscalated {
+        threshold: String,
+        level: EscalationLevel,
+        unit: UnitId,
+    },
+}
+
+impl DomainEvent {
+    /// The kind of this event.
+    pub fn event_kind(&self) -> EventKind {
+        match self {
+            DomainEvent::ReportSubmitted => EventKind::ReportSubmitted,
+            DomainEvent::ReportScreened { .. } => EventKind::ReportScreened,
+            DomainEvent::ReportAssigned { .. } => EventKind::ReportAssigned,
+            DomainEvent::LeadershipInformed => EventKind::LeadershipInformed,
+            DomainEvent::ReferredToLeadership => EventKind::ReferredToLeadership,
+            DomainEvent::DirectiveIssued { .. } => EventKind::DirectiveIssued,
+            DomainEvent::ReportAccepted => EventKind::ReportAccepted,
+            DomainEvent::ReportResolved { .. } => EventKind::ReportResolved,
+            DomainEvent::ReportDeferred { .. } => EventKind::ReportDeferred,
+            DomainEvent::ReportReturned { .. } => EventKind::ReportReturned,
+            DomainEvent::ReportReclassified { .. } => EventKind::ReportReclassified,
+            DomainEvent::UnitUrged { .. } => EventKind::UnitUrged,
+            DomainEvent::ReportPublished => EventKind::ReportPublished,
+            DomainEvent::ReportRejected => EventKind::ReportRejected,
+            DomainEvent::ReportClosed => EventKind::ReportClosed,
+            DomainEvent::ReportReopened => EventKind::ReportReopened,
+            DomainEvent::ReportRated { .. } => EventKind::ReportRated,
+            DomainEvent::DeadlineEscalated { .. } => EventKind::DeadlineEscalated,
+        }
+    }
+
+    /// Stable name, used as the SNS message attribute `event_type` for filter policies.
+    pub fn kind(&self) -> &'static str {
+        self.event_kind().as_str()
+    }
+}
+
+/// The kinds of domain event, by their stable names: the one list that the embedded queues,
+/// the SNS filter policies and the template checks all read (through the consumers' lists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    ReportSubmitted,
+    ReportScreened,
+    ReportAssigned,
+    LeadershipInformed,
+    ReferredToLeadership,
+    DirectiveIssued,
+    ReportAccepted,
+    ReportResolved,
+    ReportDeferred,
+    ReportReturned,
+    ReportReclassified,
+    UnitUrged,
+    ReportPublished,
+    ReportRejected,
+    ReportClosed,
+    ReportReopened,
+    ReportRated,
+    DeadlineEscalated,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 18] = [
+        EventKind::ReportSubmitted,
+        EventKind::ReportScreened,
+        EventKind::ReportAssigned,
+        EventKind::LeadershipInformed,
+        EventKind::ReferredToLeadership,
+        EventKind::DirectiveIssued,
+        EventKind::ReportAccepted,
+        EventKind::ReportResolved,
+        EventKind::ReportDeferred,
+        EventKind::ReportReturned,
+        EventKind::ReportReclassified,
+        EventKind::UnitUrged,
+        EventKind::ReportPublished,
+        EventKind::ReportRejected,
+        EventKind::ReportClosed,
+        EventKind::ReportReopened,
+        EventKind::ReportRated,
+        EventKind::DeadlineEscalated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::ReportSubmitted => "report_submitted",
+            EventKind::ReportScreened => "report_screened",
+            EventKind::ReportAssigned => "report_assigned",
+            EventKind::LeadershipInformed => "leadership_informed",
+            EventKind::ReferredToLeadership => "referred_to_leadership",
+            EventKind::DirectiveIssued => "directive_issued",
+            EventKind::ReportAccepted => "report_accepted",
+            EventKind::ReportResolved => "report_resolved",
+            EventKind::ReportDeferred => "report_deferred",
+            EventKind::ReportReturned => "report_returned",
+            EventKind::ReportReclassified => "report_reclassified",
+            EventKind::UnitUrged => "unit_urged",
+            EventKind::ReportPublished => "report_published",
+            EventKind::ReportRejected => "report_rejected",
+            EventKind::ReportClosed => "report_closed",
+            EventKind::ReportReopened => "report_reopened",
+            EventKind::ReportRated => "report_rated",
+            EventKind::DeadlineEscalated => "deadline_escalated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who is told at an escalation threshold (Notifications rule: unit head, then IOC, then leadership).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationLevel {
+    UnitHead,
+    Ioc,
+    Leadership,
+}
+
+/// An event with its identity and report, as stored in the outbox and sent on the bus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    /// Unique and stable: `<report id>:<version>:<index>`, so redelivery is detectable.
+    pub id: String,
+    pub report_id: ReportId,
+    /// Report version that produced the event.
+    pub version: u64,
+    pub at: DateTime<Utc>,
+    pub event: DomainEvent,
+}
+
+impl EventEnvelope {
+    pub fn kind(&self) -> &'static str {
+        self.event.kind()
+    }
+}

@@ -1,0 +1,61 @@
+//! The kinds of notification and their message keys in the city's config.
+
+/// The kinds of notification, each a set of message texts in the city's config
+/// (`<key>.sms`, `<key>.email_subject`, `<key>.email_body`). Config validation iterates
+/// [`NotificationKind::ALL`], so a kind cannot be sent without its texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationKind {
+    Assigned,
+    LeadershipInformed,
+    EscalationUnitHead,
+    EscalationIoc,
+    EscalationLeadership,
+    Urged,
+    PublishedReporter,
+    Directive,
+    Returned,
+    Deferred,
+    Referred,
+    Resolved,
+    Reopened,
+    RejectedReporter,
+}
+
+impl NotificationKind {
+    pub const ALL: [NotificationKind; 14] = [
+        NotificationKind::Assigned,
+        NotificationKind::LeadershipInformed,
+        NotificationKind::EscalationUnitHead,
+        NotificationKind::EscalationIoc,
+        NotificationKind::EscalationLeadership,
+        NotificationKind::Urged,
+        NotificationKind::PublishedReporter,
+        NotificationKind::Directive,
+        NotificationKind::Returned,
+        NotificationKind::Deferred,
+        NotificationKind::Referred,
+        NotificationKind::Resolved,
+        NotificationKind::Reopened,
+        NotificationKind::RejectedReporter,
+    ];
+
+    /// The message key prefix in the city's config.
+    pub fn key(self) -> &'static str {
+        match self {
+            NotificationKind::Assigned => "notify.assigned",
+            NotificationKind::LeadershipInformed => "notify.leadership_informed",
+            NotificationKind::EscalationUnitHead => "notify.escalation.unit_head",
+            NotificationKind::EscalationIoc => "notify.escalation.ioc",
+            NotificationKind::EscalationLeadership => "notify.escalation.leadership",
+            NotificationKind::Urged => "notify.urged",
+            NotificationKind::PublishedReporter => "notify.published.reporter",
+            NotificationKind::Directive => "notify.directive",
+            NotificationKind::Returned => "notify.returned",
+            NotificationKind::Deferred => "notify.deferred",
+            NotificationKind::Referred => "notify.referred",
+            NotificationKind::Resolved => "notify.resolved",
+            NotificationKind::Reopened => "notify.reopened",
+            NotificationKind::RejectedReporter => "notify.rejected.reporter",
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Lifecycle states of a report and the actions its timeline records.
+
+use serde::{Deserialize, Serialize};
+
+/// Lifecycle states (DOMAIN.md "Lifecycle").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Submitted,
+    Screened,
+    Assigned,
+    InProgress,
+    Resolved,
+    Published,
+    Closed,
+    Rejected,
+    Referred,
+    Deferred,
+    Returned,
+}
+
+impl State {
+    pub const ALL: [State; 11] = [
+        State::Submitted,
+        State::Screened,
+        State::Assigned,
+        State::InProgress,
+        State::Resolved,
+        State::Published,
+        State::Closed,
+        State::Rejected,
+        State::Referred,
+        State::Deferred,
+        State::Returned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Submitted => "submitted",
+            State::Screened => "screened",
+            State::Assigned => "assigned",
+            State::InProgress => "in_progress",
+            State::Resolved => "resolved",
+            State::Published => "published",
+            State::Closed => "closed",
+            State::Rejected => "rejected",
+            State::Referred => "referred",
+            State::Deferred => "deferred",
+            State::Returned => "returned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.iter().copied().find(|st| st.as_str() == s)
+    }
+
+    /// States in which a unit is on the clock (the deadline counts).
+    pub fn unit_clock_running(self) -> bool {
+        matches!(self, State::Assigned | State::InProgress)
+    }
+
+    /// Terminal or public-facing end states: no more handling.
+    pub fn is_final(self) -> bool {
+        matches!(self, State::Closed | State::Rejected)
+    }
+
+    /// Handling has ended (result exists or the case was closed).
+    pub fn handling_ended(self) -> bool {
+        matches!(
+            self,
+            State::Resolved | State::Published | State::Closed | State::Rejected
+        )
+    }
+}
+
+/// The action an entry records. Stable snake_case names used in API output and statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Submit,
+    CreateFromCamera,
+    Screen,
+    Assign,
+    InformLeadership,
+    Refer,
+    Directive,
+    Accept,
+    Progress,
+    AddNote,
+    Resolve,
+    Defer,
+    Resume,
+    Return,
+    Reclassify,
+    Reassign,
+    Urge,
+    Publish,
+    Reject,
+    Close,
+    Reopen,
+    Rate,
+    Escalate,
+    RevealReporter,
+    MarkSecret,
+    ViewStats,
+    /// Đ.4.1, Đ.9.2: create, disable, enable staff accounts and reset their passwords.
+    ManageAccounts,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Submit => "submit",
+            Action::CreateFromCamera => "create_from_camera",
+            Action::Screen => "screen",
+            Action::Assign => "assign",
+            Action::InformLeadership => "inform_leadership",
+            Action::Refer => "refer",
+            Action::Directive => "directive",
+            Action::Accept => "accept",
+            Action::Progress => "progress",
+            Action::AddNote => "add_note",
+            Action::Resolve => "resolve",
+            Action::Defer => "defer",
+            Action::Resume => "resume",
+            Action::Return => "return",
+            Action::Reclassify => "reclassify",
+            Action::Reassign => "reassign",
+            Action::Urge => "urge",
+            Action::Publish => "publish",
+            Action::Reject => "reject",
+            Action::Close => "close",
+            Action::Reopen => "reopen",
+            Action::Rate => "rate",
+            Action::Escalate => "escalate",
+            Action::RevealReporter => "reveal_reporter",
+            Action::MarkSecret => "mark_secret",
+            Action::ViewStats => "view_stats",
+            Action::ManageAccounts => "manage_accounts",
+        }
+    }
+}
