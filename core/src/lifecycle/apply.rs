@@ -1,7 +1,7 @@
 //! Applying a [`Command`] to a report: role, unit scope and state are checked first (policy),
 //! then the input, then the change is made and recorded on the timeline with its events.
 
-use super::assignment::{auto_assign_target, make_assignment, set_assignment};
+use super::assignment::{assignment_record, auto_assign_target, make_assignment, set_assignment};
 use super::escalation::{due_thresholds, next_escalation_at};
 use super::policy::{authorize, check_state};
 use super::timeline::{append, envelopes, Entry};
@@ -34,14 +34,7 @@ pub fn apply(
     r.updated_at = now;
     let from = Some(current.state);
     let mut events = Vec::new();
-    let mut entry = Entry {
-        actor,
-        action,
-        note: None,
-        attachments: Vec::new(),
-        data: serde_json::Value::Null,
-        visible_to_reporter: true,
-    };
+    let mut entry = Entry::new(actor, action);
 
     match cmd {
         Command::Screen {
@@ -74,12 +67,9 @@ pub fn apply(
         } => {
             entry.note = optional_text("note", &note, MAX_NOTE)?;
             let a = make_assignment(&r, lead_unit, coordinating_units, actor, now, rules)?;
-            entry.data = json!({"lead_unit": a.lead_unit, "coordinating_units": a.coordinating_units, "due_at": a.due_at});
-            events.push(DomainEvent::ReportAssigned {
-                lead_unit: a.lead_unit.clone(),
-                coordinating_units: a.coordinating_units.clone(),
-                due_at: a.due_at,
-            });
+            let (data, event) = assignment_record(&a);
+            entry.data = data;
+            events.push(event);
             // Đ.7.2: "đồng thời báo cáo lãnh đạo UBND thành phố".
             events.push(DomainEvent::LeadershipInformed);
             set_assignment(&mut r, a);
@@ -227,12 +217,9 @@ pub fn apply(
                 ));
             }
             let a = make_assignment(&r, lead_unit, coordinating_units, actor, now, rules)?;
-            entry.data = json!({"lead_unit": a.lead_unit, "coordinating_units": a.coordinating_units, "due_at": a.due_at});
-            events.push(DomainEvent::ReportAssigned {
-                lead_unit: a.lead_unit.clone(),
-                coordinating_units: a.coordinating_units.clone(),
-                due_at: a.due_at,
-            });
+            let (data, event) = assignment_record(&a);
+            entry.data = data;
+            events.push(event);
             r.deferral = None;
             set_assignment(&mut r, a);
         }

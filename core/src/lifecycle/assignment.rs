@@ -49,6 +49,21 @@ pub(super) fn deadline_rule(rules: &CityRules, category: &str) -> Result<Deadlin
     })
 }
 
+/// What an assignment records: the timeline entry's data and the event that tells the units.
+pub(super) fn assignment_record(a: &Assignment) -> (serde_json::Value, DomainEvent) {
+    let data = serde_json::json!({
+        "lead_unit": a.lead_unit,
+        "coordinating_units": a.coordinating_units,
+        "due_at": a.due_at,
+    });
+    let event = DomainEvent::ReportAssigned {
+        lead_unit: a.lead_unit.clone(),
+        coordinating_units: a.coordinating_units.clone(),
+        due_at: a.due_at,
+    };
+    (data, event)
+}
+
 pub(super) fn set_assignment(r: &mut Report, a: Assignment) {
     r.assignment = Some(a);
     r.state = Assigned;

@@ -103,12 +103,8 @@ pub fn submit(
         &mut report,
         None,
         Entry {
-            actor,
-            action,
-            note: None,
             attachments: attachment_ids,
-            data: serde_json::Value::Null,
-            visible_to_reporter: true,
+            ..Entry::new(actor, action)
         },
         now,
     );

@@ -17,36 +17,6 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Holds the writer thread inside a request until released, so the test can queue requests
-/// and know they all land in the next batch.
-async fn block_writer(
-    store: &Arc<SqliteStore>,
-) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
-    let (release, wait) = std::sync::mpsc::channel::<()>();
-    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
-    let s = store.clone();
-    let blocker = tokio::spawn(async move {
-        s.write(move |_conn| {
-            let _ = entered_tx.send(());
-            let _ = wait.recv_timeout(std::time::Duration::from_secs(30));
-            Ok(())
-        })
-        .await
-        .unwrap();
-    });
-    entered_rx.await.unwrap();
-    (release, blocker)
-}
-
-async fn wait_queued(store: &SqliteStore, n: usize) {
-    for _ in 0..2000 {
-        if store.queued_writes() >= n {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    panic!("only {} of {n} writes queued", store.queued_writes());
-}
 
 /// A request that runs into a full disk: the database may not grow past its current size
 /// (`max_page_count`), so a 1 MiB row fails with SQLITE_FULL. A plain single-row INSERT

@@ -108,36 +108,6 @@ async fn two_thousand_concurrent_creates_are_all_stored() {
     assert_eq!(store.pending_events(5000).await.unwrap().len(), 2000);
 }
 
-/// Holds the writer thread inside a request until released, so the test can queue requests
-/// and know they all land in the next batch.
-async fn block_writer(
-    store: &Arc<SqliteStore>,
-) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
-    let (release, wait) = std::sync::mpsc::channel::<()>();
-    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
-    let s = store.clone();
-    let blocker = tokio::spawn(async move {
-        s.write(move |_conn| {
-            let _ = entered_tx.send(());
-            let _ = wait.recv_timeout(std::time::Duration::from_secs(30));
-            Ok(())
-        })
-        .await
-        .unwrap();
-    });
-    entered_rx.await.unwrap();
-    (release, blocker)
-}
-
-async fn wait_queued(store: &SqliteStore, n: usize) {
-    for _ in 0..2000 {
-        if store.queued_writes() >= n {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    panic!("only {} of {n} writes queued", store.queued_writes());
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_failing_request_does_not_fail_its_batch_neighbours() {
