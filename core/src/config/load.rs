@@ -1,14 +1,9 @@
-//! Loading a city config folder and validating it.
+//! Loading a city config folder (validation is in `validate.rs`).
 //!
 //! Every problem names the file and the key it is about, e.g.
 //! `categories.toml: category[3].routing.unit: unknown unit "phong_xyz"`, and validation
 //! collects all problems at once so an operator can fix a config in one pass. These messages are
 //! for operators (English); citizens never see them.
-// Validation lives next door in `validate.rs`; its items stay reachable here (and so from
-// `crate::config`) through the re-export below.
-#[path = "validate.rs"]
-mod validate;
-pub use validate::*;
 
 use super::{
     CalendarConfig, CategoryConfig, CityConfig, CitySection, Messages, ScreeningConfig, UnitConfig,
@@ -202,7 +197,7 @@ pub fn from_sources(files: &[(&str, &str)]) -> Result<CityConfig, ConfigErrors> 
                 messages,
                 screening,
             };
-            validate(&cfg)?;
+            super::validate(&cfg)?;
             Ok(cfg)
         }
         _ => Err(ConfigErrors(errors)),

@@ -11,7 +11,9 @@
 //! - `messages.toml`    — user-facing and notification texts (Vietnamese)
 
 mod load;
+mod validate;
 pub use load::*;
+pub use validate::*;
 
 use crate::model::{ClockKind, EscalationLevel};
 use chrono::NaiveDate;
