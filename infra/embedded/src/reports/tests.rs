@@ -1,0 +1,44 @@
+//! Unit tests of the report store's private parts (cursor format, escalation query plan).
+
+use super::queries::{decode_cursor, encode_cursor};
+use super::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rusqlite::{params, Connection};
+
+#[test]
+fn cursor_round_trips_and_rejects_garbage() {
+    let c = encode_cursor(123, "abc:def");
+    assert_eq!(decode_cursor(&c), Ok((123, "abc:def".to_string())));
+    assert_eq!(decode_cursor("%%%"), Err(StoreError::BadCursor));
+    assert_eq!(
+        decode_cursor(&URL_SAFE_NO_PAD.encode("v2:1:x")),
+        Err(StoreError::BadCursor)
+    );
+    assert_eq!(
+        decode_cursor(&URL_SAFE_NO_PAD.encode("v1:nan:x")),
+        Err(StoreError::BadCursor)
+    );
+}
+
+#[test]
+fn escalation_query_uses_its_index() {
+    let dir = std::env::temp_dir().join(format!("phananh-plan-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut conn = Connection::open(dir.join("x.db")).unwrap();
+    crate::schema::migrate(&mut conn).unwrap();
+    let mut st = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {ESCALATIONS_SQL}"))
+        .unwrap();
+    let plan: Vec<String> = st
+        .query_map(params![0i64, 10i64], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let plan = plan.join(" | ");
+    assert!(plan.contains("reports_escalation"), "plan: {plan}");
+    assert!(!plan.contains("SCAN reports"), "plan: {plan}");
+    drop(st);
+    drop(conn);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

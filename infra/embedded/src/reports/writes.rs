@@ -1,0 +1,167 @@
+//! Writes of reports: the row flattened for storage (indexed columns, document, units) and
+//! the create and update transactions that put it together with its outbox events.
+//! Split from the report store so the write path reads apart from queries and the outbox.
+
+use super::outbox::append_events;
+use super::{is_unique_violation, nanos, to_json};
+use crate::db::backend;
+use phananh_core::model::{Report, ReportId};
+use phananh_core::ports::{CreateOutcome, StoreError};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// A report flattened for storage, prepared (serialised) on the caller's task so the writer
+/// thread only runs SQL.
+pub(crate) struct ReportRow {
+    id: String,
+    version: i64,
+    state: &'static str,
+    category: String,
+    ward: Option<String>,
+    lead_unit: Option<String>,
+    reporter: Option<String>,
+    created_at: i64,
+    due_at: Option<i64>,
+    clock_running: bool,
+    next_escalation_at: Option<i64>,
+    public: bool,
+    doc: String,
+    units: Vec<String>,
+}
+
+impl ReportRow {
+    pub(crate) fn new(r: &Report) -> Result<ReportRow, StoreError> {
+        Ok(ReportRow {
+            id: r.id.0.clone(),
+            version: i64::try_from(r.version).map_err(backend)?,
+            state: r.state.as_str(),
+            category: r.category.clone(),
+            ward: r.ward.clone(),
+            lead_unit: r.lead_unit().map(str::to_string),
+            reporter: r.reporter_id().map(str::to_string),
+            created_at: nanos(r.created_at),
+            due_at: r.due_at().map(nanos),
+            clock_running: r.state.unit_clock_running(),
+            next_escalation_at: r.escalation.next_at.map(nanos),
+            public: r.state_is_public() && !r.flags.state_secret,
+            doc: to_json(r)?,
+            units: r
+                .assignment
+                .as_ref()
+                .map(|a| {
+                    std::iter::once(&a.lead_unit)
+                        .chain(a.coordinating_units.iter())
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// Writes the indexed columns and the document (`fresh`: a new report, else a replacement).
+fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), StoreError> {
+    let sql = if fresh {
+        "INSERT INTO reports (id, version, state, category, ward, lead_unit, reporter,
+            created_at, due_at, clock_running, next_escalation_at, public, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    } else {
+        "UPDATE reports SET version = ?2, state = ?3, category = ?4, ward = ?5, lead_unit = ?6,
+            reporter = ?7, created_at = ?8, due_at = ?9, clock_running = ?10,
+            next_escalation_at = ?11, public = ?12, doc = ?13
+         WHERE id = ?1"
+    };
+    conn.prepare_cached(sql)
+        .and_then(|mut st| {
+            st.execute(params![
+                r.id,
+                r.version,
+                r.state,
+                r.category,
+                r.ward,
+                r.lead_unit,
+                r.reporter,
+                r.created_at,
+                r.due_at,
+                r.clock_running,
+                r.next_escalation_at,
+                r.public,
+                r.doc,
+            ])
+        })
+        .map_err(|e| {
+            if fresh && is_unique_violation(&e) {
+                StoreError::AlreadyExists
+            } else {
+                backend(e)
+            }
+        })?;
+    if !fresh {
+        conn.prepare_cached("DELETE FROM report_units WHERE report_id = ?1")
+            .and_then(|mut st| st.execute([r.id.as_str()]))
+            .map_err(backend)?;
+    }
+    if !r.units.is_empty() {
+        let mut st = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO report_units (unit, report_id, created_at) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(backend)?;
+        for unit in &r.units {
+            st.execute(params![unit, r.id, r.created_at])
+                .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn create_tx(
+    conn: &Connection,
+    report: &ReportRow,
+    events: &[(String, String, String)],
+    key: Option<&str>,
+) -> Result<CreateOutcome, StoreError> {
+    if let Some(k) = key {
+        let existing: Option<String> = conn
+            .prepare_cached("SELECT report_id FROM idempotency WHERE key = ?1")
+            .and_then(|mut st| st.query_row([k], |r| r.get(0)).optional())
+            .map_err(backend)?;
+        if let Some(id) = existing {
+            return Ok(CreateOutcome::Existing(ReportId(id)));
+        }
+    }
+    // A taken id fails the INSERT (AlreadyExists); the savepoint undoes nothing else yet.
+    put_report_row(conn, report, true)?;
+    append_events(conn, events)?;
+    if let Some(k) = key {
+        conn.prepare_cached("INSERT INTO idempotency (key, report_id) VALUES (?1, ?2)")
+            .and_then(|mut st| st.execute(params![k, report.id]))
+            .map_err(backend)?;
+    }
+    Ok(CreateOutcome::Created)
+}
+
+pub(super) fn update_tx(
+    conn: &Connection,
+    report: &ReportRow,
+    expected_version: u64,
+    events: &[(String, String, String)],
+) -> Result<(), StoreError> {
+    let stored: Option<i64> = conn
+        .prepare_cached("SELECT version FROM reports WHERE id = ?1")
+        .and_then(|mut st| st.query_row([report.id.as_str()], |r| r.get(0)).optional())
+        .map_err(backend)?;
+    let stored = stored.ok_or(StoreError::NotFound)?;
+    if u64::try_from(stored).ok() != Some(expected_version) {
+        return Err(StoreError::Conflict);
+    }
+    if u64::try_from(report.version).ok() != Some(expected_version + 1) {
+        return Err(StoreError::Backend(format!(
+            "report {} carries version {}, expected {}",
+            report.id,
+            report.version,
+            expected_version + 1
+        )));
+    }
+    put_report_row(conn, report, false)?;
+    append_events(conn, events)
+}
