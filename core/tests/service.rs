@@ -627,3 +627,29 @@ async fn a_citizen_sign_in_code_goes_to_one_normalised_contact_without_diacritic
     assert!(sent[0].body.contains("123456"));
     assert!(sent[0].body.is_ascii(), "SMS without diacritics: {}", sent[0].body);
 }
+
+#[tokio::test]
+async fn the_ioc_sees_the_proposed_unit_and_the_deadline_an_assignment_now_would_get() {
+    let w = world();
+    let (r, _) = w.app.submit(&citizen(), input(), &[], None).await.unwrap();
+    pump(&w).await;
+    let r = w.store.get(&r.id).await.unwrap().unwrap();
+    let p = w.app.propose_assignment(&r);
+    // Đ.7.4.g: food safety goes to the health centre, within 2 clock hours.
+    assert_eq!(p.lead_unit.as_deref(), Some("trung_tam_y_te"));
+    assert_eq!(p.due_at, Some(w.app.now() + Duration::hours(2)));
+    let assigned = w
+        .app
+        .act(
+            &r.id,
+            &ioc_head(),
+            Command::Assign {
+                lead_unit: "trung_tam_y_te".into(),
+                coordinating_units: vec![],
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(assigned.due_at(), p.due_at, "the page shows the deadline that is set");
+}

@@ -16,6 +16,7 @@ pub mod reports;
 pub mod sign_in;
 pub mod stats;
 pub mod timers;
+pub mod triage;
 pub mod uploads;
 
 pub use accounts::{NewAccount, PasswordHasher};
@@ -23,6 +24,7 @@ pub use sign_in::sign_in_contact;
 pub use consumers::{Consumer, EventKind};
 pub use stats::{compute_stats, OverdueItem, Stats};
 pub use timers::RELAY_MIN_AGE_SECS;
+pub use triage::Proposal;
 pub use uploads::{UploadTicket, UPLOAD_TYPES};
 
 use crate::city::CityRules;
