@@ -8,6 +8,7 @@
 //! audience.
 
 pub mod auth;
+pub mod console;
 mod extract;
 pub mod problem;
 mod routes;
@@ -34,6 +35,8 @@ pub struct HttpState {
     /// Issues tokens for local sign-in (embedded). None where an external identity provider
     /// (Cognito) issues them: the login routes then answer 404.
     pub tokens: Option<TokenService>,
+    /// The staff console's sessions and sign-in.
+    pub console: console::ConsoleConfig,
 }
 
 /// Expands the one route table into both [`ROUTES`] (the list the OpenAPI document is checked
@@ -92,6 +95,7 @@ route_table! {
 /// the body size limit.
 pub fn router(state: HttpState) -> Router {
     table()
+        .merge(console::routes())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -10,6 +10,7 @@ use crate::{BoxError, LOG_TARGET};
 use phananh_core::app::Consumer;
 use phananh_embedded::handler;
 use phananh_http::auth::{BearerAuth, TokenService};
+use phananh_http::console::ConsoleConfig;
 use phananh_http::{router, HttpState};
 use std::io::Write;
 use std::path::Path;
@@ -56,7 +57,8 @@ pub(crate) async fn run(
     let state = HttpState {
         app: app.clone(),
         auth: Arc::new(BearerAuth(tokens.clone())),
-        tokens: Some(tokens),
+        tokens: Some(tokens.clone()),
+        console: ConsoleConfig::local(tokens, base_url.starts_with("https://")),
     };
     let demo = if no_demo {
         None

@@ -96,6 +96,14 @@ impl Runtime {
             app: self.app.clone(),
             auth: Arc::new(ApiGatewayJwtAuth),
             tokens: None,
+            // Replaced by the Cognito hosted-UI sign-in (issue 8).
+            console: phananh_http::console::ConsoleConfig {
+                sessions: Arc::new(phananh_http::console::session::NoSessions),
+                sign_in: phananh_http::console::SignIn::Local(phananh_http::auth::TokenService::new(
+                    self.settings.table.as_bytes(),
+                )),
+                secure_cookies: true,
+            },
         }
     }
 }

@@ -36,7 +36,8 @@ fn state() -> HttpState {
     HttpState {
         app,
         auth: Arc::new(BearerAuth(tokens.clone())),
-        tokens: Some(tokens),
+        tokens: Some(tokens.clone()),
+        console: crate::console::ConsoleConfig::local(tokens, false),
     }
 }
 
