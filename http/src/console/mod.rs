@@ -7,11 +7,20 @@
 //! and security headers), [`assets`] (embedded static files), [`login`], and one file per
 //! page family.
 
+mod accounts;
 pub mod assets;
+pub mod cognito;
 pub mod csrf;
+mod ioc;
 pub mod layout;
+mod leadership;
 mod login;
+mod map;
+mod office;
+mod report;
+mod search;
 pub mod session;
+mod unit;
 
 pub use session::{ConsoleConfig, ExternalSignIn, Session, Sessions, SignIn, Staff};
 
@@ -72,4 +81,13 @@ pub fn routes() -> Router<HttpState> {
         .route("/console/logout", post(login::logout))
         .route("/console/auth/callback", get(login::callback))
         .route("/console/assets/{hash}/{name}", get(assets::serve))
+        .merge(ioc::routes())
+        .merge(report::routes())
+        .merge(unit::routes())
+        .merge(leadership::routes())
+        .merge(office::routes())
+        .merge(accounts::routes())
+        .merge(search::routes())
+        .merge(map::routes())
+        .merge(cognito::routes())
 }
