@@ -19,6 +19,14 @@ export PATH="$VENV/bin:$PATH"
 command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 
+step "browser for the console tests: Debian's chromium + chromium-driver (apt-get, once)"
+if ! command -v chromedriver >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+chromium --version 2>/dev/null || true
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

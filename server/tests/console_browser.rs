@@ -1,0 +1,307 @@
+//! The staff console in a real headless Chromium (Debian's chromium + chromedriver, installed by
+//! `scripts/test.sh`), driven over WebDriver against a started `phananh serve` (127.0.0.1 only):
+//! the whole workflow of a report, each step asserting what the page shows, and screenshots of
+//! the main pages written to `<target>/tmp/console-screenshots/` (see docs/console.md).
+
+mod common;
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Map};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A chromedriver process on a free local port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+async fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (scripts/test.sh installs Debian's chromium-driver)");
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if http.get(format!("{url}/status")).send().await.is_ok() {
+            return Driver { child, url };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on {url}");
+}
+
+/// A headless Chromium session with its own empty profile, no background networking.
+async fn browser(driver: &Driver, width: u32, height: u32) -> Client {
+    let profile = std::env::temp_dir().join(format!(
+        "phananh-chromium-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let mut caps = Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--lang=vi-VN",
+                format!("--window-size={width},{height}"),
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let c = ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session");
+    c.set_window_size(width, height).await.expect("window size");
+    c
+}
+
+fn screenshots_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+    std::fs::create_dir_all(&d).expect("screenshot dir");
+    d
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+async fn sign_in(c: &Client, s: &Server, user: &str) {
+    c.goto(&format!("{}/console/login", s.base)).await.expect("login page");
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .expect("username field")
+        .send_keys(user)
+        .await
+        .expect("type username");
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .expect("password field")
+        .send_keys(&s.accounts[user])
+        .await
+        .expect("type password");
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("sign-in button")
+        .click()
+        .await
+        .expect("sign in");
+    wait_for(c, "header.top .who").await;
+}
+
+async fn sign_out(c: &Client) {
+    c.find(Locator::Css("form.logout button"))
+        .await
+        .expect("sign-out button")
+        .click()
+        .await
+        .expect("sign out");
+    wait_for(c, "input[name=username]").await;
+}
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+async fn source(c: &Client) -> String {
+    c.source().await.expect("page source")
+}
+
+/// Submits the action form `action` on the current report page after filling `fields`
+/// (CSS selector → text).
+async fn act(c: &Client, action: &str, fields: &[(&str, &str)]) {
+    let form = format!("form[data-action=\"{action}\"]");
+    // Open the <details> that holds the form.
+    if let Ok(summary) = c
+        .find(Locator::Css(&format!("details[data-action=\"{action}\"] summary")))
+        .await
+    {
+        summary.click().await.expect("open action");
+    }
+    for (css, text) in fields {
+        let el = c
+            .find(Locator::Css(&format!("{form} {css}")))
+            .await
+            .unwrap_or_else(|e| panic!("{action}: no field {css}: {e}"));
+        el.send_keys(text).await.expect("type");
+    }
+    c.find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .unwrap_or_else(|e| panic!("{action}: no submit button: {e}"))
+        .click()
+        .await
+        .expect("submit");
+}
+
+async fn wait_text(c: &Client, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let html = source(c).await;
+        if html.contains(needle) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the page never showed {needle:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until the page's URL contains `needle` (a form POST redirects to `?done=<action>`).
+async fn wait_url(c: &Client, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = c.current_url().await.expect("current url");
+        if url.as_str().contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never reached {needle:?}; at {url}, page: {}",
+            source(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_workflow_in_a_browser() {
+    let data = TempData::new("browser");
+    let s = start(&data.0);
+    let api = s.api();
+    let driver = start_driver().await;
+
+    // The IOC head has the queue open before the report arrives.
+    let ioc = browser(&driver, 1280, 900).await;
+    sign_in(&ioc, &s, "ioc.head").await;
+    ioc.goto(&format!("{}/console/ioc", s.base)).await.expect("IOC queue");
+    wait_for(&ioc, "section#queue").await;
+
+    // A citizen reports through the API, with a photo.
+    let citizen = api.device().await;
+    let photo = api.upload(&citizen, JPEG).await;
+    let mut body = report_body(
+        "market_prices",
+        "Quán ăn chặt chém du khách",
+        "Quán phở bán 150.000đ một bát, không niêm yết giá.",
+    );
+    body["attachments"] = json!([photo]);
+    let (st, created) = api.post("/v1/reports", Some(&citizen), body).await;
+    assert!(st.is_success(), "{created}");
+    let id = created["id"].as_str().expect("report id").to_string();
+
+    // It appears in the IOC queue without a reload, screened, with the proposed unit.
+    let card = format!("article.card[data-report-id=\"{id}\"]");
+    wait_for(&ioc, &card).await;
+    wait_text(&ioc, "Phòng Kinh tế").await;
+    screenshot(&ioc, "ioc-queue").await;
+
+    // The IOC head opens it: the proposed unit is preselected, the deadline shown; assign.
+    ioc.goto(&format!("{}/console/reports/{id}", s.base)).await.expect("report page");
+    wait_for(&ioc, "form[data-action=\"assign\"]").await;
+    let selected = ioc
+        .find(Locator::Css("form[data-action=\"assign\"] select[name=lead_unit] option:checked"))
+        .await
+        .expect("a preselected lead unit")
+        .attr("value")
+        .await
+        .expect("value");
+    assert_eq!(selected.as_deref(), Some("phong_kinh_te"));
+    assert!(source(&ioc).await.contains("Hạn xử lý nếu giao bây giờ"));
+    screenshot(&ioc, "report-page").await;
+    act(&ioc, "assign", &[]).await;
+    wait_url(&ioc, "done=assign").await;
+
+    // The unit, on a phone-sized window, sees it in its queue without any reporter data.
+    let unit = browser(&driver, 360, 800).await;
+    sign_in(&unit, &s, "kinhte.staff").await;
+    unit.goto(&format!("{}/console/unit", s.base)).await.expect("unit queue");
+    wait_for(&unit, &format!("[data-report-id=\"{id}\"]")).await;
+    screenshot(&unit, "unit-queue-phone").await;
+    for secret in ["Nguyễn Thị Hoa", "0987654321", "+84987654321", "hoa@example.vn"] {
+        assert!(!source(&unit).await.contains(secret), "unit queue shows {secret}");
+    }
+    unit.goto(&format!("{}/console/reports/{id}", s.base)).await.expect("report page");
+    wait_for(&unit, "form[data-action=\"accept\"]").await;
+    for secret in ["Nguyễn Thị Hoa", "0987654321", "+84987654321", "hoa@example.vn"] {
+        assert!(!source(&unit).await.contains(secret), "unit report page shows {secret}");
+    }
+    act(&unit, "accept", &[]).await;
+    wait_for(&unit, "form[data-action=\"resolve\"]").await;
+
+    // Evidence from the phone: the upload-slot flow through the page, then resolve.
+    let evidence = std::env::temp_dir().join(format!("phananh-evidence-{}.jpg", std::process::id()));
+    std::fs::write(&evidence, JPEG).expect("evidence file");
+    if let Ok(summary) = unit.find(Locator::Css("details[data-action=\"resolve\"] summary")).await {
+        summary.click().await.expect("open resolve");
+    }
+    unit.find(Locator::Css("input#evidence-file"))
+        .await
+        .expect("evidence input")
+        .send_keys(evidence.to_str().expect("path"))
+        .await
+        .expect("choose file");
+    wait_text(&unit, "đã tải lên").await;
+    act(&unit, "resolve", &[("textarea[name=summary]", "Đã xử phạt, yêu cầu niêm yết giá")]).await;
+    wait_url(&unit, "done=resolve").await;
+
+    // A leader records a directive: shown as a signed, immutable entry.
+    let leader = browser(&driver, 1280, 900).await;
+    sign_in(&leader, &s, "leader").await;
+    leader.goto(&format!("{}/console/leadership", s.base)).await.expect("leadership");
+    wait_for(&leader, "main").await;
+    screenshot(&leader, "leadership").await;
+    leader.goto(&format!("{}/console/reports/{id}", s.base)).await.expect("report page");
+    act(&leader, "directive", &[("textarea[name=text]", "Đề nghị kiểm tra lại toàn tuyến phố.")]).await;
+    wait_for(&leader, "ol.timeline li.directive").await;
+    assert!(source(&leader).await.contains("Đề nghị kiểm tra lại toàn tuyến phố."));
+
+    // The IOC head publishes the answer.
+    ioc.goto(&format!("{}/console/reports/{id}", s.base)).await.expect("report page");
+    act(&ioc, "publish", &[("textarea[name=public_answer]", "Cơ sở đã bị xử phạt.")]).await;
+    wait_url(&ioc, "done=publish").await;
+    let (_, public) = api.get(&format!("/v1/public/reports/{id}"), None).await;
+    assert_eq!(public["public_answer"], "Cơ sở đã bị xử phạt.", "{public}");
+
+    // The office sees it in the statistics.
+    let office = browser(&driver, 1280, 900).await;
+    sign_in(&office, &s, "office").await;
+    office.goto(&format!("{}/console/office", s.base)).await.expect("office");
+    wait_for(&office, "div.chart svg").await;
+    assert!(source(&office).await.contains("Phòng Kinh tế"));
+    screenshot(&office, "office-stats").await;
+
+    sign_out(&office).await;
+    for c in [ioc, unit, leader, office] {
+        let _ = c.close().await;
+    }
+    let _ = std::fs::remove_file(evidence);
+}
