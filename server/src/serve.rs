@@ -87,6 +87,7 @@ pub(crate) async fn run(
 
     let router = router(state).merge(emb.media_routes());
     println!("phananh đang chạy tại {base_url}");
+    println!("  Trang quản trị cho cán bộ: {base_url}/console");
     println!("  Tài liệu API (OpenAPI): {base_url}/v1/openapi.yaml");
     println!("  Dữ liệu: {}", data.display());
     match demo {
