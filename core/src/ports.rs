@@ -56,6 +56,10 @@ pub struct ReportQuery {
     pub created_from: Option<DateTime<Utc>>,
     #[serde(default)]
     pub created_to: Option<DateTime<Utc>>,
+    /// Free text, ignoring diacritics and case: every word of it must start a word of the
+    /// report's title, description or address ("o ga tran phu" finds "Ổ gà trên đường Trần Phú").
+    #[serde(default)]
+    pub text: Option<String>,
     /// Opaque cursor returned by the previous page.
     #[serde(default)]
     pub cursor: Option<String>,
@@ -64,7 +68,48 @@ pub struct ReportQuery {
     pub limit: u32,
 }
 
+/// At most this many words of a free-text query are used (the rest are ignored).
+pub const MAX_TEXT_TERMS: usize = 8;
+
 impl ReportQuery {
+    /// The folded words of the free text (lowercase ASCII; at most [`MAX_TEXT_TERMS`]); empty
+    /// when there is no text filter.
+    pub fn text_terms(&self) -> Vec<String> {
+        let Some(t) = self.text.as_deref() else {
+            return Vec::new();
+        };
+        let mut terms: Vec<String> = Vec::new();
+        for w in crate::text::fold_for_search(t).split(' ') {
+            if !w.is_empty() && !terms.iter().any(|x| x == w) && terms.len() < MAX_TEXT_TERMS {
+                terms.push(w.to_string());
+            }
+        }
+        terms
+    }
+
+    /// The folded text a report is searched by: title, description and address, as
+    /// [`crate::text::fold_for_search`] spells them (what adapters index).
+    pub fn search_text(r: &Report) -> String {
+        let mut raw = String::with_capacity(
+            r.title.len() + r.description.len() + r.address.as_deref().map_or(0, str::len) + 2,
+        );
+        raw.push_str(&r.title);
+        raw.push('\n');
+        raw.push_str(&r.description);
+        if let Some(a) = &r.address {
+            raw.push('\n');
+            raw.push_str(a);
+        }
+        crate::text::fold_for_search(&raw)
+    }
+
+    /// Whether every term starts a word of the folded `search_text`.
+    pub fn text_matches(terms: &[String], search_text: &str) -> bool {
+        terms
+            .iter()
+            .all(|t| search_text.split(' ').any(|w| w.starts_with(t.as_str())))
+    }
+
     pub fn page_size(&self) -> usize {
         self.limit.clamp(1, 200) as usize
     }
@@ -89,6 +134,10 @@ impl ReportQuery {
             && (!self.public_only || (r.state_is_public() && !r.flags.state_secret))
             && self.created_from.is_none_or(|t| r.created_at >= t)
             && self.created_to.is_none_or(|t| r.created_at < t)
+            && {
+                let terms = self.text_terms();
+                terms.is_empty() || Self::text_matches(&terms, &Self::search_text(r))
+            }
     }
 }
 

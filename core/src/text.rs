@@ -248,6 +248,30 @@ pub fn normalize(s: &str) -> String {
     out
 }
 
+/// Search spelling of a text: its words in lowercase ASCII (diacritics stripped, `đ` → `d`),
+/// separated by single spaces, WITHOUT teencode expansion (a search term is often the start
+/// of a word, and must be folded exactly like the indexed text). "Ổ gà Trần Phú" → "o ga tran phu".
+pub fn fold_for_search(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last: Option<Range<usize>> = None;
+    for t in tokens(s) {
+        // A teencode expansion yields several tokens sharing the source word's span.
+        if last.as_ref() == Some(&t.span) {
+            continue;
+        }
+        let word = plain_of(&fold_word(&s[t.span.clone()]));
+        last = Some(t.span);
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&word);
+    }
+    out
+}
+
 /// Removes Vietnamese diacritics (`đ` → `d`, `Đ` → `D`), keeping case, spacing and punctuation;
 /// typographic quotes, dashes and ellipses become ASCII. For SMS sent as GSM-7.
 pub fn strip_diacritics(s: &str) -> String {
@@ -456,6 +480,18 @@ mod tests {
         assert!(contains_phrase("d mm", "dmm"));
         assert!(!contains_phrase("o nao", "on ao"));
         assert!(!contains_phrase("kh ieu nai", "khieu nai"));
+    }
+
+    #[test]
+    fn search_folding_keeps_teencode_and_strips_marks() {
+        assert_eq!(
+            fold_for_search("Ổ gà trên đường Trần Phú!"),
+            "o ga tren duong tran phu"
+        );
+        assert_eq!(fold_for_search("ĐƯỜNG  đ.m ko"), "duong d m ko");
+        let nfd: String = "Nậm Loỏng".nfd().collect();
+        assert_eq!(fold_for_search(&nfd), "nam loong");
+        assert_eq!(fold_for_search(" ,.; "), "");
     }
 
     #[test]

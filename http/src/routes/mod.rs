@@ -166,6 +166,7 @@ impl ListParams {
             public_only: false,
             created_from: self.from,
             created_to: self.to,
+            text: None,
             cursor: self.cursor.clone(),
             limit,
         })

@@ -97,7 +97,32 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX notifications_report ON notifications (report_id, seq) WHERE report_id IS NOT NULL;
     "#,
+    // 2: free-text search. `report_search` gives each report a stable integer key (an
+    //    INTEGER PRIMARY KEY survives VACUUM, the implicit rowid of `reports` does not);
+    //    `reports_fts` indexes the folded (lowercase ASCII, diacritics stripped) title,
+    //    description and address under that key. Contentless (the text is only indexed, the
+    //    document stays in `reports`), deletable, without positions (queries are ANDs of
+    //    prefix terms), with prefix indexes so short prefixes are one lookup. Rows are filled
+    //    by the writes of reports in the same transaction; existing reports are backfilled by
+    //    `backfill_search` right after this migration.
+    r#"
+    CREATE TABLE report_search (
+        seq       INTEGER PRIMARY KEY,
+        report_id TEXT NOT NULL UNIQUE
+    );
+    CREATE VIRTUAL TABLE reports_fts USING fts5(
+        text,
+        content = '',
+        contentless_delete = 1,
+        detail = none,
+        prefix = '1 2 3',
+        tokenize = 'ascii'
+    );
+    "#,
 ];
+
+/// The migration after which existing reports must be indexed for search.
+const SEARCH_MIGRATION: i64 = 2;
 
 /// The schema version this build expects.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -117,6 +142,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
         }
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if version == SEARCH_MIGRATION {
+            backfill_search(&tx)?;
+        }
         tx.execute(
             "INSERT INTO schema_version (version) VALUES (?1)",
             [version],
@@ -125,4 +153,25 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
         tracing::info!(version, "applied database migration");
     }
     Ok(current.max(SCHEMA_VERSION))
+}
+
+/// Indexes, for search, every report stored before the search migration.
+fn backfill_search(conn: &Connection) -> rusqlite::Result<()> {
+    let mut read = conn.prepare("SELECT id, doc FROM reports")?;
+    let mut rows = read.query([])?;
+    let mut n = 0u64;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        let doc: String = row.get(1)?;
+        let report: phananh_core::model::Report = serde_json::from_str(&doc).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        let text = phananh_core::ports::ReportQuery::search_text(&report);
+        crate::reports::put_search_text(conn, &id, &text, true)?;
+        n += 1;
+    }
+    if n > 0 {
+        tracing::info!(reports = n, "indexed existing reports for search");
+    }
+    Ok(())
 }

@@ -22,6 +22,7 @@ where
     pagination_visits_every_report_once(make().await.as_ref()).await;
     bad_cursor_is_refused(make().await.as_ref()).await;
     escalations_due(make().await.as_ref()).await;
+    text_search(make().await.as_ref()).await;
 }
 
 async fn pending_ids(store: &dyn ReportStore) -> Vec<String> {
@@ -727,4 +728,140 @@ pub async fn escalations_due(store: &dyn ReportStore) {
 /// Events of a batch of creates, for callers that want to seed an outbox.
 pub fn submitted_events(reports: &[Report]) -> Vec<EventEnvelope> {
     reports.iter().map(submitted).collect()
+}
+
+/// Free text ignores diacritics and case, every word must start a word of the title,
+/// description or address, it is AND-ed with the other filters, and updates re-index.
+pub async fn text_search(store: &dyn ReportStore) {
+    // A word of its own in every report of this case, so a shared backend's other data never
+    // matches (and every query below includes it).
+    let nonce = format!("ma{}", uuid::Uuid::now_v7().simple());
+    let cat_a = unique("cat");
+    let cat_b = unique("cat");
+    let id = |n: &str| format!("{n}-{}", uuid::Uuid::now_v7().simple());
+    let with_text = |mut r: Report, title: &str, description: &str, address: Option<&str>| {
+        r.title = title.to_string();
+        r.description = format!("{description} {nonce}");
+        r.address = address.map(str::to_string);
+        r
+    };
+    let r1 = with_text(
+        in_category(report(&id("t1"), at(0)), &cat_a),
+        "Ổ gà trên đường Trần Phú",
+        "Ổ gà sâu, xe máy ngã.",
+        None,
+    );
+    let r2 = with_text(
+        in_category(report(&id("t2"), at(60)), &cat_a),
+        "Đèn đường hỏng",
+        "Cả dãy phố tối om.",
+        Some("Số 5 TRẦN PHÚ, phường Tân Phong"),
+    );
+    let r3 = with_text(
+        in_category(report(&id("t3"), at(120)), &cat_b),
+        "Rác thải",
+        "Rác ùn ứ trên đường Lê Lợi.",
+        None,
+    );
+    for r in [&r1, &r2, &r3] {
+        assert_eq!(store.create(r, &[], None).await, Ok(CreateOutcome::Created));
+    }
+    let search = |text: String, category: Option<&String>| ReportQuery {
+        text: Some(text),
+        category: category.cloned(),
+        limit: 1,
+        ..Default::default()
+    };
+    let ids = |rs: &[&Report]| rs.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    let check = |label: &'static str, q: ReportQuery, want: Vec<ReportId>, all: Vec<Report>| async move {
+        let got: Vec<ReportId> = all_pages(store, &q)
+            .await
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(got, want, "text search `{label}`");
+        let by_predicate: Vec<ReportId> = {
+            let mut v: Vec<&Report> = all.iter().filter(|r| q.matches(r)).collect();
+            v.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+            v.into_iter().map(|r| r.id.clone()).collect()
+        };
+        assert_eq!(
+            by_predicate, want,
+            "ReportQuery::matches disagrees on `{label}`"
+        );
+    };
+    let all = || vec![r1.clone(), r2.clone(), r3.clone()];
+
+    check(
+        "without diacritics",
+        search(format!("o ga tran phu {nonce}"), None),
+        ids(&[&r1]),
+        all(),
+    )
+    .await;
+    check(
+        "any case, address included, newest first, paged",
+        search(format!("TRAN Phu {nonce}"), None),
+        ids(&[&r2, &r1]),
+        all(),
+    )
+    .await;
+    check(
+        "word prefixes",
+        search(format!("tr ph {nonce}"), None),
+        ids(&[&r2, &r1]),
+        all(),
+    )
+    .await;
+    check(
+        "đ folds to d, with diacritics typed",
+        search(format!("Đèn {nonce}"), None),
+        ids(&[&r2]),
+        all(),
+    )
+    .await;
+    check(
+        "AND-ed with the category",
+        search(format!("duong {nonce}"), Some(&cat_b)),
+        ids(&[&r3]),
+        all(),
+    )
+    .await;
+    check(
+        "inside a word is no match",
+        search(format!("ran phu {nonce}"), None),
+        vec![],
+        all(),
+    )
+    .await;
+    check(
+        "no such word",
+        search(format!("xyzzy {nonce}"), None),
+        vec![],
+        all(),
+    )
+    .await;
+
+    // Updates re-index: r3 now mentions Trần Phú, r1 no longer does.
+    let mut r3b = next_version(&r3, "cập nhật");
+    r3b.description = format!("Ổ GÀ ở ngõ Trần Phú {nonce}");
+    store.update(&r3b, 1, &[]).await.expect("update r3");
+    let mut r1b = next_version(&r1, "cập nhật");
+    r1b.title = "Đã sửa".into();
+    r1b.description = format!("Đã vá xong {nonce}");
+    store.update(&r1b, 1, &[]).await.expect("update r1");
+    check(
+        "after updates",
+        search(format!("o ga tran phu {nonce}"), None),
+        ids(&[&r3b]),
+        vec![r1b.clone(), r2.clone(), r3b.clone()],
+    )
+    .await;
+    check(
+        "old words are gone",
+        search(format!("sau xe may {nonce}"), None),
+        vec![],
+        vec![r1b, r2, r3b],
+    )
+    .await;
 }

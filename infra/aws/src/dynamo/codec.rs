@@ -33,6 +33,19 @@ pub(super) const REPORT_ID: &str = "report_id";
 pub(super) const ACCOUNT_ID: &str = "account_id";
 /// The envelope JSON of an outbox event.
 const EVENT: &str = "event";
+/// The folded title, description and address of a report (lowercase ASCII words), each word
+/// preceded by a space, so `contains(search, " " + term)` means "a word starts with term".
+/// On the report item and its membership copies: a query's filter expression reads it.
+pub(super) const SEARCH: &str = "search";
+
+/// The [`SEARCH`] attribute of a report.
+pub(super) fn search_attr(r: &Report) -> String {
+    let text = phananh_core::ports::ReportQuery::search_text(r);
+    let mut out = String::with_capacity(text.len() + 1);
+    out.push(' ');
+    out.push_str(&text);
+    out
+}
 
 pub(super) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -116,6 +129,7 @@ fn report_copy(key: ItemKey, r: &Report, doc: &str) -> Item {
     item.insert(DOC.into(), s(doc));
     item.insert(VERSION.into(), n(r.version));
     item.insert(CSK.into(), s(creation_key(r)));
+    item.insert(SEARCH.into(), s(search_attr(r)));
     item
 }
 

@@ -5,8 +5,15 @@
 //! core's `ReportQuery::matches`, and still return full pages with a stable cursor, within a
 //! bounded number of calls. It must never scan the table, never write, and never trust an
 //! (eventually consistent) index over the report document it carries.
+//!
+//! Free text (`ReportQuery::text`) has no index on AWS: it is a filter expression on the
+//! folded `search` attribute, applied by DynamoDB within the index partition the other filters
+//! chose (state, unit, reporter or public), inside the same bounded call budget. A rare term
+//! over a large partition therefore returns short pages with a cursor to continue (never a
+//! table scan, never an unbounded loop); a full-text service (e.g. OpenSearch fed by the
+//! outbox) would be the next step if that is not enough.
 
-use super::codec::{report_from_item, s, str_attr, Item};
+use super::codec::{report_from_item, s, str_attr, Item, SEARCH};
 use super::paging::{decode_cursor, encode_cursor, next_start, read_pages};
 use super::{sdk_err, DynamoReportStore};
 use crate::table::{
@@ -83,6 +90,7 @@ impl DynamoReportStore {
         p: &mut Partition,
         lower: Option<&str>,
         upper: Option<&str>,
+        terms: &[String],
         limit: i32,
     ) -> Result<(), StoreError> {
         let mut req = self
@@ -109,6 +117,23 @@ impl DynamoReportStore {
         }
         if let Some(hi) = upper {
             req = req.expression_attribute_values(":hi", s(hi));
+        }
+        if !terms.is_empty() {
+            // Every term starts a word of the folded text. `Limit` counts items read before
+            // this filter, so a call stays bounded; items written before the attribute existed
+            // pass and are judged by `ReportQuery::matches` on their document.
+            let mut filter = String::from("attribute_not_exists(#search) OR (");
+            for (i, t) in terms.iter().enumerate() {
+                if i > 0 {
+                    filter.push_str(" AND ");
+                }
+                filter.push_str(&format!("contains(#search, :t{i})"));
+                req = req.expression_attribute_values(format!(":t{i}"), s(format!(" {t}")));
+            }
+            filter.push(')');
+            req = req
+                .expression_attribute_names("#search", SEARCH)
+                .filter_expression(filter);
         }
         let out = req
             .key_condition_expression(cond)
@@ -149,6 +174,7 @@ impl DynamoReportStore {
             }
         }
         let mut parts = partitions(q);
+        let terms = q.text_terms();
         let chunk = (size + 1).clamp(25, 100) as i32;
         let budget = QUERY_CALL_BUDGET.max(2 * parts.len() + 2);
         let mut calls = 0usize;
@@ -166,7 +192,7 @@ impl DynamoReportStore {
                         break;
                     }
                     calls += 1;
-                    self.fetch(p, lower.as_deref(), upper.as_deref(), chunk)
+                    self.fetch(p, lower.as_deref(), upper.as_deref(), &terms, chunk)
                         .await?;
                 }
             }

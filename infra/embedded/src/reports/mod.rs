@@ -11,7 +11,8 @@ mod outbox;
 mod queries;
 mod writes;
 
-pub use queries::ESCALATIONS_SQL;
+pub use queries::{query_sql, ESCALATIONS_SQL};
+pub(crate) use writes::put_search_text;
 
 use outbox::event_rows;
 use queries::{load_reports, query_tx};

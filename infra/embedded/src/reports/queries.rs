@@ -44,10 +44,39 @@ pub(super) fn load_reports(
     docs.iter().map(|d| parse_report(d)).collect()
 }
 
-pub(super) fn query_tx(conn: &Connection, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
+/// The FTS5 query of the folded terms: each a quoted prefix term, all AND-ed. Terms are
+/// lowercase ASCII letters and digits (`ReportQuery::text_terms`), so quoting cannot be broken.
+fn fts_match(terms: &[String]) -> String {
+    let mut m = String::new();
+    for t in terms {
+        if !m.is_empty() {
+            m.push(' ');
+        }
+        m.push('"');
+        m.push_str(&t.replace('"', ""));
+        m.push_str("\"*");
+    }
+    m
+}
+
+/// The SQL (and its arguments) of one page of `q`, exposed so a test or the search benchmark
+/// can check its query plan. With free text, the search index drives the query (CROSS JOIN
+/// fixes the join order): only the reports whose folded text has every term are looked up,
+/// then the other filters and the newest-first order apply to those.
+pub fn query_sql(q: &ReportQuery) -> Result<(String, Vec<rusqlite::types::Value>), StoreError> {
     use rusqlite::types::Value;
-    let mut sql = String::from("SELECT r.doc, r.created_at, r.id FROM reports r WHERE 1 = 1");
+    let terms = q.text_terms();
     let mut args: Vec<Value> = Vec::new();
+    let mut sql = if terms.is_empty() {
+        String::from("SELECT r.doc, r.created_at, r.id FROM reports r WHERE 1 = 1")
+    } else {
+        args.push(Value::Text(fts_match(&terms)));
+        String::from(
+            "SELECT r.doc, r.created_at, r.id FROM reports_fts f \
+             CROSS JOIN report_search s CROSS JOIN reports r \
+             WHERE f.reports_fts MATCH ? AND s.seq = f.rowid AND r.id = s.report_id",
+        )
+    };
     if !q.states.is_empty() {
         sql.push_str(" AND r.state IN (");
         for (i, s) in q.states.iter().enumerate() {
@@ -97,8 +126,13 @@ pub(super) fn query_tx(conn: &Connection, q: &ReportQuery) -> Result<Page<Report
     let size = q.page_size();
     sql.push_str(" ORDER BY r.created_at DESC, r.id DESC LIMIT ?");
     args.push(Value::Integer(size as i64 + 1));
+    Ok((sql, args))
+}
 
-    let mut st = conn.prepare(&sql).map_err(backend)?;
+pub(super) fn query_tx(conn: &Connection, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
+    let size = q.page_size();
+    let (sql, args) = query_sql(q)?;
+    let mut st = conn.prepare_cached(&sql).map_err(backend)?;
     let rows = st
         .query_map(rusqlite::params_from_iter(args.iter()), |r| {
             Ok((

@@ -42,3 +42,38 @@ fn escalation_query_uses_its_index() {
     drop(conn);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn text_search_is_driven_by_the_full_text_index() {
+    let dir = std::env::temp_dir().join(format!("phananh-plan-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut conn = Connection::open(dir.join("x.db")).unwrap();
+    crate::schema::migrate(&mut conn).unwrap();
+    let q = ReportQuery {
+        text: Some("Ổ gà Trần Phú".into()),
+        category: Some("giao_thong".into()),
+        cursor: Some(super::queries::encode_cursor(5, "x")),
+        ..Default::default()
+    };
+    let (sql, args) = query_sql(&q).unwrap();
+    assert_eq!(
+        args[0],
+        rusqlite::types::Value::Text("\"o\"* \"ga\"* \"tran\"* \"phu\"*".into())
+    );
+    let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let plan: Vec<String> = st
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            r.get::<_, String>(3)
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let plan = plan.join(" | ");
+    // The FTS5 index drives; reports and their search keys are looked up by key, never scanned.
+    assert!(plan.starts_with("SCAN f VIRTUAL TABLE INDEX"), "plan: {plan}");
+    assert!(!plan.contains("SCAN r"), "plan: {plan}");
+    assert!(!plan.contains("SCAN s"), "plan: {plan}");
+    drop(st);
+    drop(conn);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

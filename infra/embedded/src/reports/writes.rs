@@ -6,7 +6,7 @@ use super::outbox::append_events;
 use super::{is_unique_violation, nanos, to_json};
 use crate::db::backend;
 use phananh_core::model::{Report, ReportId};
-use phananh_core::ports::{CreateOutcome, StoreError};
+use phananh_core::ports::{CreateOutcome, ReportQuery, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// A report flattened for storage, prepared (serialised) on the caller's task so the writer
@@ -26,6 +26,8 @@ pub(crate) struct ReportRow {
     public: bool,
     doc: String,
     units: Vec<String>,
+    /// Folded title, description and address (what the search index holds).
+    search_text: String,
 }
 
 impl ReportRow {
@@ -54,6 +56,7 @@ impl ReportRow {
                         .collect()
                 })
                 .unwrap_or_default(),
+            search_text: ReportQuery::search_text(r),
         })
     }
 }
@@ -100,6 +103,7 @@ fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), S
             .and_then(|mut st| st.execute([r.id.as_str()]))
             .map_err(backend)?;
     }
+    put_search_text(conn, &r.id, &r.search_text, fresh).map_err(backend)?;
     if !r.units.is_empty() {
         let mut st = conn
             .prepare_cached(
@@ -111,6 +115,38 @@ fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), S
                 .map_err(backend)?;
         }
     }
+    Ok(())
+}
+
+/// Indexes the folded text of report `id` for search (`fresh`: not indexed yet), in the
+/// caller's transaction.
+pub(crate) fn put_search_text(
+    conn: &Connection,
+    id: &str,
+    text: &str,
+    fresh: bool,
+) -> rusqlite::Result<()> {
+    let seq: i64 = if fresh {
+        conn.prepare_cached("INSERT INTO report_search (report_id) VALUES (?1) RETURNING seq")?
+            .query_row([id], |r| r.get(0))?
+    } else {
+        let known: Option<i64> = conn
+            .prepare_cached("SELECT seq FROM report_search WHERE report_id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        match known {
+            Some(seq) => {
+                conn.prepare_cached("DELETE FROM reports_fts WHERE rowid = ?1")?
+                    .execute([seq])?;
+                seq
+            }
+            None => conn
+                .prepare_cached("INSERT INTO report_search (report_id) VALUES (?1) RETURNING seq")?
+                .query_row([id], |r| r.get(0))?,
+        }
+    };
+    conn.prepare_cached("INSERT INTO reports_fts (rowid, text) VALUES (?1, ?2)")?
+        .execute(params![seq, text])?;
     Ok(())
 }
 
