@@ -21,6 +21,7 @@ mod report;
 mod search;
 pub mod session;
 mod unit;
+mod uploads;
 
 pub use session::{ConsoleConfig, ExternalSignIn, Session, Sessions, SignIn, Staff};
 
@@ -90,4 +91,5 @@ pub fn routes() -> Router<HttpState> {
         .merge(search::routes())
         .merge(map::routes())
         .merge(cognito::routes())
+        .merge(uploads::routes())
 }
