@@ -66,8 +66,8 @@
       return new Promise(function (resolve, reject) {
         var xhr = new XMLHttpRequest();
         xhr.open(ticket.upload.method || "PUT", ticket.upload.url);
-        var h = ticket.upload.headers || {};
-        Object.keys(h).forEach(function (k) { xhr.setRequestHeader(k, h[k]); });
+        // Core sends the headers the upload needs as [name, value] pairs.
+        (ticket.upload.headers || []).forEach(function (pair) { xhr.setRequestHeader(pair[0], pair[1]); });
         xhr.upload.onprogress = function (e) {
           if (e.lengthComputable) {
             var pct = Math.round(100 * e.loaded / e.total);

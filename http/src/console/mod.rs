@@ -9,6 +9,7 @@
 
 mod accounts;
 pub mod assets;
+mod charts;
 pub mod cognito;
 pub mod csrf;
 mod ioc;
@@ -69,6 +70,7 @@ impl Ctx {
     }
 
     /// Checks a state-changing request's CSRF token (form field or header).
+    #[allow(clippy::result_large_err)]
     pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), Response> {
         csrf::check(&self.headers, sent)
     }
