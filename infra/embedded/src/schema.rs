@@ -98,7 +98,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX notifications_report ON notifications (report_id, seq) WHERE report_id IS NOT NULL;
     "#,
     // 2: free-text search. `report_search` gives each report a stable integer key (an
-    //    INTEGER PRIMARY KEY survives VACUUM, the implicit rowid of `reports` does not);
+    //    INTEGER PRIMARY KEY survives VACUUM, the implicit rowid of `reports` does not),
+    //    ordered like creation instants (microseconds x 1024 + a slot), so a search reads
+    //    the index newest first and stops after one page instead of sorting every match;
     //    `reports_fts` indexes the folded (lowercase ASCII, diacritics stripped) title,
     //    description and address under that key. Contentless (the text is only indexed, the
     //    document stays in `reports`), deletable, without positions (queries are ANDs of
@@ -157,17 +159,18 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
 
 /// Indexes, for search, every report stored before the search migration.
 fn backfill_search(conn: &Connection) -> rusqlite::Result<()> {
-    let mut read = conn.prepare("SELECT id, doc FROM reports")?;
+    let mut read = conn.prepare("SELECT id, created_at, doc FROM reports")?;
     let mut rows = read.query([])?;
     let mut n = 0u64;
     while let Some(row) = rows.next()? {
         let id: String = row.get(0)?;
-        let doc: String = row.get(1)?;
+        let created_at: i64 = row.get(1)?;
+        let doc: String = row.get(2)?;
         let report: phananh_core::model::Report = serde_json::from_str(&doc).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
         })?;
         let text = phananh_core::ports::ReportQuery::search_text(&report);
-        crate::reports::put_search_text(conn, &id, &text, true)?;
+        crate::reports::put_search_text(conn, &id, created_at, &text, true)?;
         n += 1;
     }
     if n > 0 {

@@ -12,7 +12,7 @@ mod queries;
 mod writes;
 
 pub use queries::{query_sql, ESCALATIONS_SQL};
-pub(crate) use writes::put_search_text;
+pub(crate) use writes::{put_search_text, search_key_base};
 
 use outbox::event_rows;
 use queries::{load_reports, query_tx};

@@ -2,7 +2,7 @@
 //! Split from the report store so the SQL built from a `ReportQuery` and the cursor format
 //! live in one place.
 
-use super::{nanos, parse_report};
+use super::{nanos, parse_report, search_key_base};
 use crate::db::backend;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -12,6 +12,20 @@ use rusqlite::Connection;
 
 pub(super) fn encode_cursor(created_at: i64, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("v1:{created_at}:{id}"))
+}
+
+/// The cursor of a free-text search: the search key of the last report of the page.
+pub(super) fn encode_text_cursor(key: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("t1:{key}"))
+}
+
+pub(super) fn decode_text_cursor(cursor: &str) -> Result<i64, StoreError> {
+    let raw = URL_SAFE_NO_PAD
+        .decode(cursor.as_bytes())
+        .map_err(|_| StoreError::BadCursor)?;
+    let text = String::from_utf8(raw).map_err(|_| StoreError::BadCursor)?;
+    let key = text.strip_prefix("t1:").ok_or(StoreError::BadCursor)?;
+    key.parse().map_err(|_| StoreError::BadCursor)
 }
 
 pub(super) fn decode_cursor(cursor: &str) -> Result<(i64, String), StoreError> {
@@ -59,20 +73,22 @@ fn fts_match(terms: &[String]) -> String {
     m
 }
 
-/// The SQL (and its arguments) of one page of `q`, exposed so a test or the search benchmark
-/// can check its query plan. With free text, the search index drives the query (CROSS JOIN
-/// fixes the join order): only the reports whose folded text has every term are looked up,
-/// then the other filters and the newest-first order apply to those.
+/// The SQL (and its arguments) of one page of `q`, exposed so a test can check its query plan.
+/// With free text, the search index drives the query (CROSS JOIN fixes the join order): it is
+/// read newest first by its key (ordered like creation instants, see `search_key_base`), each
+/// match is looked up by key and passes the other filters, and reading stops after one page,
+/// so a common word costs a page, not a sort of every match. Reports created in the same
+/// microsecond come in insertion order; the cursor of a text search is the key of its last row.
 pub fn query_sql(q: &ReportQuery) -> Result<(String, Vec<rusqlite::types::Value>), StoreError> {
     use rusqlite::types::Value;
     let terms = q.text_terms();
     let mut args: Vec<Value> = Vec::new();
     let mut sql = if terms.is_empty() {
-        String::from("SELECT r.doc, r.created_at, r.id FROM reports r WHERE 1 = 1")
+        String::from("SELECT r.doc, r.created_at, r.id, 0 FROM reports r WHERE 1 = 1")
     } else {
         args.push(Value::Text(fts_match(&terms)));
         String::from(
-            "SELECT r.doc, r.created_at, r.id FROM reports_fts f \
+            "SELECT r.doc, r.created_at, r.id, f.rowid FROM reports_fts f \
              CROSS JOIN report_search s CROSS JOIN reports r \
              WHERE f.reports_fts MATCH ? AND s.seq = f.rowid AND r.id = s.report_id",
         )
@@ -116,21 +132,42 @@ pub fn query_sql(q: &ReportQuery) -> Result<(String, Vec<rusqlite::types::Value>
         sql.push_str(" AND r.created_at < ?");
         args.push(Value::Integer(nanos(t)));
     }
-    if let Some(c) = &q.cursor {
-        let (at, id) = decode_cursor(c)?;
-        sql.push_str(" AND (r.created_at < ? OR (r.created_at = ? AND r.id < ?))");
-        args.push(Value::Integer(at));
-        args.push(Value::Integer(at));
-        args.push(Value::Text(id));
-    }
     let size = q.page_size();
-    sql.push_str(" ORDER BY r.created_at DESC, r.id DESC LIMIT ?");
+    if terms.is_empty() {
+        if let Some(c) = &q.cursor {
+            let (at, id) = decode_cursor(c)?;
+            sql.push_str(" AND (r.created_at < ? OR (r.created_at = ? AND r.id < ?))");
+            args.push(Value::Integer(at));
+            args.push(Value::Integer(at));
+            args.push(Value::Text(id));
+        }
+        sql.push_str(" ORDER BY r.created_at DESC, r.id DESC LIMIT ?");
+    } else {
+        // Bounds on the key narrow the index itself (whole microseconds; the exact instants
+        // were checked above).
+        if let Some(t) = q.created_from {
+            sql.push_str(" AND f.rowid >= ?");
+            args.push(Value::Integer(search_key_base(nanos(t))));
+        }
+        if let Some(t) = q.created_to {
+            sql.push_str(" AND f.rowid < ?");
+            args.push(Value::Integer(search_key_base(
+                nanos(t).saturating_add(1000),
+            )));
+        }
+        if let Some(c) = &q.cursor {
+            sql.push_str(" AND f.rowid < ?");
+            args.push(Value::Integer(decode_text_cursor(c)?));
+        }
+        sql.push_str(" ORDER BY f.rowid DESC LIMIT ?");
+    }
     args.push(Value::Integer(size as i64 + 1));
     Ok((sql, args))
 }
 
 pub(super) fn query_tx(conn: &Connection, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
     let size = q.page_size();
+    let text = !q.text_terms().is_empty();
     let (sql, args) = query_sql(q)?;
     let mut st = conn.prepare_cached(&sql).map_err(backend)?;
     let rows = st
@@ -139,6 +176,7 @@ pub(super) fn query_tx(conn: &Connection, q: &ReportQuery) -> Result<Page<Report
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
             ))
         })
         .map_err(backend)?
@@ -146,8 +184,8 @@ pub(super) fn query_tx(conn: &Connection, q: &ReportQuery) -> Result<Page<Report
         .map_err(backend)?;
     let more = rows.len() > size;
     let mut items = Vec::with_capacity(size);
-    let mut last: Option<(i64, String)> = None;
-    for (doc, at, id) in rows.into_iter().take(size) {
+    let mut last: Option<(i64, String, i64)> = None;
+    for (doc, at, id, key) in rows.into_iter().take(size) {
         let report = parse_report(&doc)?;
         // The columns narrowed the set; the model's own predicate has the last word.
         if q.matches(&report) {
@@ -155,12 +193,12 @@ pub(super) fn query_tx(conn: &Connection, q: &ReportQuery) -> Result<Page<Report
         } else {
             tracing::warn!(report_id = %id, "indexed columns disagree with the report document");
         }
-        last = Some((at, id));
+        last = Some((at, id, key));
     }
-    let next_cursor = if more {
-        last.map(|(at, id)| encode_cursor(at, &id))
-    } else {
-        None
+    let next_cursor = match last {
+        Some((_, _, key)) if more && text => Some(encode_text_cursor(key)),
+        Some((at, id, _)) if more => Some(encode_cursor(at, &id)),
+        _ => None,
     };
     Ok(Page { items, next_cursor })
 }

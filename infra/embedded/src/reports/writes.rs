@@ -103,7 +103,7 @@ fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), S
             .and_then(|mut st| st.execute([r.id.as_str()]))
             .map_err(backend)?;
     }
-    put_search_text(conn, &r.id, &r.search_text, fresh).map_err(backend)?;
+    put_search_text(conn, &r.id, r.created_at, &r.search_text, fresh).map_err(backend)?;
     if !r.units.is_empty() {
         let mut st = conn
             .prepare_cached(
@@ -118,36 +118,74 @@ fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), S
     Ok(())
 }
 
-/// Indexes the folded text of report `id` for search (`fresh`: not indexed yet), in the
-/// caller's transaction.
+/// Slots of the search key per microsecond of creation (reports created in the same
+/// microsecond get consecutive keys, in insertion order).
+const SEARCH_SLOTS: i64 = 1024;
+
+/// The first search key of reports created at `created_at` (nanoseconds): search keys are
+/// ordered like creation instants, so the full-text index can be read newest first.
+pub(crate) fn search_key_base(created_at: i64) -> i64 {
+    created_at.div_euclid(1000).saturating_mul(SEARCH_SLOTS)
+}
+
+/// Indexes the folded text of report `id` (created at `created_at`, nanoseconds) for search,
+/// in the caller's transaction (`fresh`: not indexed yet).
 pub(crate) fn put_search_text(
     conn: &Connection,
     id: &str,
+    created_at: i64,
     text: &str,
     fresh: bool,
 ) -> rusqlite::Result<()> {
-    let seq: i64 = if fresh {
-        conn.prepare_cached("INSERT INTO report_search (report_id) VALUES (?1) RETURNING seq")?
-            .query_row([id], |r| r.get(0))?
+    let base = search_key_base(created_at);
+    let known: Option<i64> = if fresh {
+        None
     } else {
-        let known: Option<i64> = conn
-            .prepare_cached("SELECT seq FROM report_search WHERE report_id = ?1")?
+        conn.prepare_cached("SELECT seq FROM report_search WHERE report_id = ?1")?
             .query_row([id], |r| r.get(0))
-            .optional()?;
-        match known {
-            Some(seq) => {
-                conn.prepare_cached("DELETE FROM reports_fts WHERE rowid = ?1")?
-                    .execute([seq])?;
+            .optional()?
+    };
+    let seq = match known {
+        Some(seq) => {
+            conn.prepare_cached("DELETE FROM reports_fts WHERE rowid = ?1")?
+                .execute([seq])?;
+            if seq.div_euclid(SEARCH_SLOTS) == base.div_euclid(SEARCH_SLOTS) {
                 seq
+            } else {
+                // The creation instant changed: the key moves with it.
+                conn.prepare_cached("DELETE FROM report_search WHERE seq = ?1")?
+                    .execute([seq])?;
+                new_search_key(conn, id, base)?
             }
-            None => conn
-                .prepare_cached("INSERT INTO report_search (report_id) VALUES (?1) RETURNING seq")?
-                .query_row([id], |r| r.get(0))?,
         }
+        None => new_search_key(conn, id, base)?,
     };
     conn.prepare_cached("INSERT INTO reports_fts (rowid, text) VALUES (?1, ?2)")?
         .execute(params![seq, text])?;
     Ok(())
+}
+
+/// Takes the next free key of the microsecond starting at `base` for report `id`.
+fn new_search_key(conn: &Connection, id: &str, base: i64) -> rusqlite::Result<i64> {
+    let last = base.saturating_add(SEARCH_SLOTS - 1);
+    let taken: Option<i64> = conn
+        .prepare_cached("SELECT MAX(seq) FROM report_search WHERE seq BETWEEN ?1 AND ?2")?
+        .query_row([base, last], |r| r.get(0))?;
+    let seq = match taken {
+        None => base,
+        Some(t) if t < last => t + 1,
+        Some(_) => {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                Some(format!(
+                    "more than {SEARCH_SLOTS} reports created in one microsecond"
+                )),
+            ))
+        }
+    };
+    conn.prepare_cached("INSERT INTO report_search (seq, report_id) VALUES (?1, ?2)")?
+        .execute(params![seq, id])?;
+    Ok(seq)
 }
 
 pub(super) fn create_tx(
