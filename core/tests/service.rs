@@ -653,3 +653,60 @@ async fn the_ioc_sees_the_proposed_unit_and_the_deadline_an_assignment_now_would
         .unwrap();
     assert_eq!(assigned.due_at(), p.due_at, "the page shows the deadline that is set");
 }
+
+/// A stored report created at `created_at`, resolved by `unit` (on time or not) when given.
+async fn stored_for_stats(
+    w: &World,
+    id: &str,
+    created_at: chrono::DateTime<Utc>,
+    resolved_by: Option<(&str, bool)>,
+) {
+    use phananh_testkit::fixtures;
+    let mut r = fixtures::report(id, created_at);
+    if let Some((unit, on_time)) = resolved_by {
+        r = fixtures::assigned(r, unit, &[], created_at + Duration::hours(8));
+        r = fixtures::in_state(r, State::Resolved);
+        r.resolution = Some(Resolution {
+            summary: "Đã xử lý".into(),
+            evidence: vec![],
+            unit: unit.into(),
+            resolved_at: created_at + Duration::hours(2),
+            on_time,
+        });
+    }
+    w.store.create(&r, &[], None).await.unwrap();
+}
+
+#[tokio::test]
+async fn statistics_count_reports_by_local_month_and_units_on_time() {
+    let w = world();
+    // 2026-11-30 20:00 UTC is 03:00 on 1 December in Lai Châu: a December report.
+    let late_evening = Utc.with_ymd_and_hms(2026, 11, 30, 20, 0, 0).unwrap();
+    let november = Utc.with_ymd_and_hms(2026, 11, 10, 2, 0, 0).unwrap();
+    stored_for_stats(&w, "s-1", late_evening, Some(("ubnd_tan_phong", true))).await;
+    stored_for_stats(&w, "s-2", november, Some(("ubnd_tan_phong", false))).await;
+    stored_for_stats(&w, "s-3", november, Some(("phong_tnmt", true))).await;
+    stored_for_stats(&w, "s-4", november, None).await;
+    let office = Actor::new("office-1", Role::OfficeAdmin, None);
+    let stats = w.app.stats(&office, None, None, 100).await.unwrap();
+    assert_eq!(stats.total, 4);
+    assert_eq!(stats.by_month.get("2026-12"), Some(&1), "{:?}", stats.by_month);
+    assert_eq!(stats.by_month.get("2026-11"), Some(&3), "{:?}", stats.by_month);
+    let ward = &stats.on_time_by_unit["ubnd_tan_phong"];
+    assert_eq!((ward.resolved, ward.on_time), (2, 1));
+    assert!((ward.rate - 0.5).abs() < 1e-9);
+    let env = &stats.on_time_by_unit["phong_tnmt"];
+    assert_eq!((env.resolved, env.on_time), (1, 1));
+    assert!((env.rate - 1.0).abs() < 1e-9);
+    assert_eq!(stats.on_time_by_unit.len(), 2, "only units that resolved something");
+    assert_eq!((stats.resolved, stats.resolved_on_time), (3, 2));
+    // The API's JSON carries the new figures and older JSON without them still reads.
+    let json = serde_json::to_value(&stats).unwrap();
+    assert_eq!(json["by_month"]["2026-12"], 1);
+    assert_eq!(json["on_time_by_unit"]["phong_tnmt"]["on_time"], 1);
+    let mut old = json.clone();
+    old.as_object_mut().unwrap().remove("by_month");
+    old.as_object_mut().unwrap().remove("on_time_by_unit");
+    let read: phananh_core::app::Stats = serde_json::from_value(old).unwrap();
+    assert!(read.by_month.is_empty());
+}

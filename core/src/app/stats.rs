@@ -1,7 +1,9 @@
-//! Statistics for the office (Đ.9.2): counts by category, unit, ward and state, the on-time
-//! rate, the median time to resolve and the overdue list.
+//! Statistics for the office (Đ.9.2): counts by category, unit, ward, state and local month of
+//! creation, the on-time rate (overall and per resolving unit), the median time to resolve and
+//! the overdue list.
 
 use super::{storage, App};
+use crate::city::CityRules;
 use crate::error::DomainError;
 use crate::lifecycle;
 use crate::model::*;
@@ -25,6 +27,21 @@ pub struct Stats {
     /// Median minutes from assignment to resolution.
     pub median_minutes_to_resolve: Option<i64>,
     pub overdue: Vec<OverdueItem>,
+    /// Reports by local month of creation (`YYYY-MM` in the city's time zone).
+    #[serde(default)]
+    pub by_month: BTreeMap<String, usize>,
+    /// Resolutions by the unit that resolved them, with the share on time.
+    #[serde(default)]
+    pub on_time_by_unit: BTreeMap<String, UnitOnTime>,
+}
+
+/// One unit's resolutions and how many were on time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct UnitOnTime {
+    pub resolved: usize,
+    pub on_time: usize,
+    /// on_time / resolved (a unit appears only once it resolved something).
+    pub rate: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,7 +79,7 @@ impl App {
     ) -> Result<Stats, DomainError> {
         Self::check_stats_access(actor)?;
         let reports = self.collect(from, to, max).await?;
-        Ok(compute_stats(&reports, self.now()))
+        Ok(compute_stats(&reports, self.now(), &self.rules))
     }
 
     /// All reports created in [from, to), newest first, at most `max` (paged through the store).
@@ -101,8 +118,9 @@ impl App {
     }
 }
 
-/// Counts by category, unit, ward and state; on-time rate; median time to resolve; overdue list.
-pub fn compute_stats(reports: &[Report], now: DateTime<Utc>) -> Stats {
+/// Counts by category, unit, ward, state and local month; on-time rate (overall and per
+/// resolving unit); median time to resolve; overdue list. Months are the city's local months.
+pub fn compute_stats(reports: &[Report], now: DateTime<Utc>, rules: &CityRules) -> Stats {
     let mut s = Stats {
         total: reports.len(),
         ..Default::default()
@@ -111,6 +129,8 @@ pub fn compute_stats(reports: &[Report], now: DateTime<Utc>) -> Stats {
     for r in reports {
         *s.by_state.entry(r.state.as_str().to_string()).or_default() += 1;
         *s.by_category.entry(r.category.clone()).or_default() += 1;
+        let month = rules.local(r.created_at).format("%Y-%m").to_string();
+        *s.by_month.entry(month).or_default() += 1;
         if let Some(u) = r.lead_unit() {
             *s.by_unit.entry(u.to_string()).or_default() += 1;
         }
@@ -119,8 +139,11 @@ pub fn compute_stats(reports: &[Report], now: DateTime<Utc>) -> Stats {
             .or_default() += 1;
         if let (Some(res), Some(a)) = (&r.resolution, &r.assignment) {
             s.resolved += 1;
+            let unit = s.on_time_by_unit.entry(res.unit.clone()).or_default();
+            unit.resolved += 1;
             if res.on_time {
                 s.resolved_on_time += 1;
+                unit.on_time += 1;
             }
             durations.push((res.resolved_at - a.assigned_at).num_minutes());
         }
@@ -135,6 +158,9 @@ pub fn compute_stats(reports: &[Report], now: DateTime<Utc>) -> Stats {
                 });
             }
         }
+    }
+    for u in s.on_time_by_unit.values_mut() {
+        u.rate = u.on_time as f64 / u.resolved as f64;
     }
     s.on_time_rate = (s.resolved > 0).then(|| s.resolved_on_time as f64 / s.resolved as f64);
     durations.sort_unstable();
