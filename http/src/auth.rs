@@ -36,6 +36,9 @@ pub struct Claims {
     pub unit: Option<String>,
     pub iat: i64,
     pub exp: i64,
+    /// The person's display name, shown by the console (not used for any decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// HS256 JWT issuing and verification.
@@ -61,6 +64,11 @@ impl TokenService {
     }
 
     pub fn issue(&self, actor: &Actor) -> Result<(String, i64), Problem> {
+        self.issue_named(actor, None)
+    }
+
+    /// A token that also carries the person's display name (console sessions).
+    pub fn issue_named(&self, actor: &Actor, name: Option<String>) -> Result<(String, i64), Problem> {
         let now = Utc::now().timestamp();
         let ttl = if actor.role == Role::Citizen {
             self.citizen_ttl_secs
@@ -73,6 +81,7 @@ impl TokenService {
             unit: actor.unit.clone(),
             iat: now,
             exp: now + ttl,
+            name,
         };
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
         let payload = URL_SAFE_NO_PAD

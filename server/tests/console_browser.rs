@@ -137,22 +137,32 @@ async fn source(c: &Client) -> String {
     c.source().await.expect("page source")
 }
 
+/// Opens the `<details>` that holds the form of `action` (if it is not open already).
+async fn open_action(c: &Client, action: &str) {
+    let details = format!("details[data-action=\"{action}\"]");
+    if let Ok(d) = c.find(Locator::Css(&details)).await {
+        if d.attr("open").await.ok().flatten().is_none() {
+            c.find(Locator::Css(&format!("{details} summary")))
+                .await
+                .expect("summary")
+                .click()
+                .await
+                .expect("open action");
+        }
+    }
+}
+
 /// Submits the action form `action` on the current report page after filling `fields`
 /// (CSS selector → text).
 async fn act(c: &Client, action: &str, fields: &[(&str, &str)]) {
     let form = format!("form[data-action=\"{action}\"]");
-    // Open the <details> that holds the form.
-    if let Ok(summary) = c
-        .find(Locator::Css(&format!("details[data-action=\"{action}\"] summary")))
-        .await
-    {
-        summary.click().await.expect("open action");
-    }
+    open_action(c, action).await;
     for (css, text) in fields {
         let el = c
             .find(Locator::Css(&format!("{form} {css}")))
             .await
             .unwrap_or_else(|e| panic!("{action}: no field {css}: {e}"));
+        el.clear().await.expect("clear the field");
         el.send_keys(text).await.expect("type");
     }
     c.find(Locator::Css(&format!("{form} button[type=submit]")))
@@ -260,9 +270,7 @@ async fn the_whole_workflow_in_a_browser() {
     // Evidence from the phone: the upload-slot flow through the page, then resolve.
     let evidence = std::env::temp_dir().join(format!("phananh-evidence-{}.jpg", std::process::id()));
     std::fs::write(&evidence, JPEG).expect("evidence file");
-    if let Ok(summary) = unit.find(Locator::Css("details[data-action=\"resolve\"] summary")).await {
-        summary.click().await.expect("open resolve");
-    }
+    open_action(&unit, "resolve").await;
     unit.find(Locator::Css("input#evidence-file"))
         .await
         .expect("evidence input")

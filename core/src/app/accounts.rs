@@ -196,6 +196,14 @@ impl App {
         self.update_account(by, id, move |a| a.password_hash = hash).await
     }
 
+    /// The display name of a signed-in staff member (for the console's header).
+    pub async fn display_name(&self, actor: &Actor) -> Option<String> {
+        match self.accounts.account_by_id(&actor.id).await {
+            Ok(Some(a)) => Some(a.display_name),
+            _ => None,
+        }
+    }
+
     /// Staff sign-in. An unknown username, a wrong password and a disabled account are refused
     /// alike, after the same password work (timing does not tell which usernames exist).
     pub async fn login(&self, username: &str, password: &str) -> Result<Actor, DomainError> {

@@ -106,7 +106,8 @@ pub async fn login_submit(
             return login_page(&headers, secure, &next, &f.username, Some(&e.message_vi()));
         }
     };
-    let (token, ttl) = match tokens.issue(&actor) {
+    let name = s.app.display_name(&actor).await.or(Some(f.username.clone()));
+    let (token, ttl) = match tokens.issue_named(&actor, name) {
         Ok(t) => t,
         Err(p) => return p.into_response(),
     };

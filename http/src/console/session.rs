@@ -37,7 +37,7 @@ impl Sessions for TokenService {
         Ok(Session {
             actor: Actor::new(c.sub.clone(), c.role, c.unit.as_deref()),
             expires_at: DateTime::from_timestamp(c.exp, 0).unwrap_or_else(Utc::now),
-            name: c.sub,
+            name: c.name.unwrap_or_else(|| super::layout::role_name(c.role).to_string()),
         })
     }
 }
