@@ -59,10 +59,26 @@ pub struct CitySection {
     /// Minimum confidence of a category suggestion for automatic assignment (0 disables auto-assign).
     #[serde(default)]
     pub auto_assign_min_confidence: f64,
+    /// Tile layer of the console's map: an https URL template with `{z}`, `{x}` and `{y}`
+    /// (a public tile server by default). The map still shows reports and ward boundaries
+    /// when tiles cannot be loaded.
+    #[serde(default = "default_map_tile_url")]
+    pub map_tile_url: String,
+    /// Attribution the tile server requires, shown on the map.
+    #[serde(default = "default_map_attribution")]
+    pub map_attribution: String,
 }
 
 fn default_duplicate_hints_max() -> u32 {
     5
+}
+
+fn default_map_tile_url() -> String {
+    "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into()
+}
+
+fn default_map_attribution() -> String {
+    "© OpenStreetMap contributors".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -69,6 +69,14 @@ fn validate_city(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
     if c.name.trim().is_empty() {
         errs.push(ConfigError::new(f, "name", "must not be empty"));
     }
+    let tiles = &c.map_tile_url;
+    if !tiles.starts_with("https://") || !["{z}", "{x}", "{y}"].iter().all(|p| tiles.contains(p)) {
+        errs.push(ConfigError::new(
+            f,
+            "map_tile_url",
+            "must be an https URL template with {z}, {x} and {y}",
+        ));
+    }
     if c.time_zone.parse::<chrono_tz::Tz>().is_err() {
         errs.push(ConfigError::new(
             f,
