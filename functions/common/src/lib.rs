@@ -7,15 +7,18 @@ use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use http::request::Parts;
 use lambda_http::request::RequestContext;
+use phananh_aws::settings::ConsoleSettings;
 use phananh_aws::{
     AwsClients, AwsSettings, DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier,
 };
 use phananh_core::media::UploadCheck;
-use phananh_core::model::{Actor, Role};
+use phananh_core::model::Actor;
 use phananh_core::app::{App, Ports};
 use phananh_core::ports::{SystemClock, UuidV7Ids};
 use phananh_core::CityRules;
 use phananh_http::auth::{Argon2Passwords, Authenticator};
+use phananh_http::console::cognito::{self, CognitoConfig};
+use phananh_http::console::ConsoleConfig;
 use phananh_http::problem::Problem;
 use phananh_http::HttpState;
 use std::sync::Arc;
@@ -90,21 +93,44 @@ impl Runtime {
         Runtime { app, bus, settings }
     }
 
-    /// The shared HTTP layer with identities from API Gateway's JWT authorizer (Cognito).
+    /// The shared HTTP layer with identities from API Gateway's JWT authorizer (Cognito), and
+    /// the console signing in through the user pool's hosted UI when the console settings
+    /// (`COGNITO_DOMAIN`, `COGNITO_CLIENT_ID`, `COGNITO_USER_POOL_ID`, `CONSOLE_BASE_URL`)
+    /// are set; without them the console answers that sign-in is not configured.
     pub fn http_state(&self) -> HttpState {
+        let console = match ConsoleSettings::from_env() {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "console sign-in settings are incomplete: console disabled");
+                None
+            }
+        };
+        self.http_state_with(console.as_ref())
+    }
+
+    /// [`Runtime::http_state`] with the console settings given.
+    pub fn http_state_with(&self, console: Option<&ConsoleSettings>) -> HttpState {
         HttpState {
             app: self.app.clone(),
             auth: Arc::new(ApiGatewayJwtAuth),
             tokens: None,
-            // Replaced by the Cognito hosted-UI sign-in (issue 8).
-            console: phananh_http::console::ConsoleConfig {
-                sessions: Arc::new(phananh_http::console::session::NoSessions),
-                sign_in: phananh_http::console::SignIn::Local(phananh_http::auth::TokenService::new(
-                    self.settings.table.as_bytes(),
-                )),
-                secure_cookies: true,
-            },
+            console: console_config(console),
         }
+    }
+}
+
+/// The console's sessions and sign-in: Cognito ID tokens verified against the pool's keys
+/// (cached, fetched in the background at start), the hosted UI with PKCE, secure cookies.
+pub fn console_config(settings: Option<&ConsoleSettings>) -> ConsoleConfig {
+    match settings {
+        Some(s) => cognito::console_config(CognitoConfig::for_pool(
+            &s.cognito_domain,
+            &s.client_id,
+            &s.region,
+            &s.user_pool_id,
+            &s.base_url,
+        )),
+        None => cognito::unconfigured_console(),
     }
 }
 
@@ -114,13 +140,7 @@ impl Runtime {
 pub struct ApiGatewayJwtAuth;
 
 /// Parses the groups claim as HTTP APIs pass it: `[a b]`, `a,b` or `["a","b"]`.
-pub fn parse_groups(raw: &str) -> Vec<String> {
-    raw.trim_matches(|c| c == '[' || c == ']')
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .map(|g| g.trim_matches('"').to_string())
-        .filter(|g| !g.is_empty())
-        .collect()
-}
+pub use phananh_http::console::cognito::parse_groups;
 
 impl Authenticator for ApiGatewayJwtAuth {
     fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>, Problem> {
@@ -134,35 +154,17 @@ impl Authenticator for ApiGatewayJwtAuth {
         else {
             return Ok(None);
         };
-        let sub = claims.get("sub").filter(|s| !s.is_empty()).ok_or_else(|| {
-            Problem::unauthorized("Thiếu định danh người dùng trong mã đăng nhập.")
-        })?;
+        // The one Cognito identity mapping, shared with the console's ID tokens.
         let groups = claims
             .get("cognito:groups")
             .map(|g| parse_groups(g))
             .unwrap_or_default();
-        // The most specific staff role wins; no group = a citizen signed in with Cognito.
-        let role = groups
-            .iter()
-            .filter_map(|g| Role::parse(g))
-            .filter(|r| *r != Role::System)
-            .max_by_key(|r| match r {
-                Role::Citizen => 0,
-                _ => 1,
-            })
-            .unwrap_or(Role::Citizen);
-        let unit = claims.get("custom:unit").filter(|u| !u.is_empty()).cloned();
-        if role.is_unit_role() && unit.is_none() {
-            return Err(Problem::forbidden(
-                "forbidden_unit",
-                "Tài khoản cán bộ đơn vị chưa được gán đơn vị.",
-            ));
-        }
-        Ok(Some(Actor {
-            id: sub.clone(),
-            role,
-            unit,
-        }))
+        cognito::actor_from_claims(
+            claims.get("sub").map(String::as_str),
+            &groups,
+            claims.get("custom:unit").map(String::as_str),
+        )
+        .map(Some)
     }
 }
 

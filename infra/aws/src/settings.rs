@@ -16,6 +16,19 @@ pub const ENV_SMS_SENDER_ID: &str = "PHANANH_SMS_SENDER_ID";
 /// Optional: country calling code for local phone numbers (default `84`, Viet Nam).
 pub const ENV_SMS_COUNTRY_CODE: &str = "PHANANH_SMS_COUNTRY_CODE";
 
+/// The staff console's sign-in through the Cognito hosted UI (set by `template.yaml` on the
+/// console's API function; see [`ConsoleSettings`]).
+pub const ENV_COGNITO_DOMAIN: &str = "COGNITO_DOMAIN";
+pub const ENV_COGNITO_CLIENT_ID: &str = "COGNITO_CLIENT_ID";
+pub const ENV_COGNITO_USER_POOL_ID: &str = "COGNITO_USER_POOL_ID";
+/// Optional: the pool's region (default: the prefix of the pool id, then `AWS_REGION`).
+pub const ENV_COGNITO_REGION: &str = "COGNITO_REGION";
+/// Where the console is served (`https://<api host>`): the hosted UI's callback is
+/// `<base>/console/auth/callback`.
+pub const ENV_CONSOLE_BASE_URL: &str = "CONSOLE_BASE_URL";
+/// Set by the Lambda runtime.
+pub const ENV_AWS_REGION: &str = "AWS_REGION";
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
     #[error("missing environment variable {0}")]
@@ -88,6 +101,83 @@ impl AwsSettings {
     }
 }
 
+/// The console's sign-in settings: the user pool, its hosted UI domain, the console's app
+/// client and where the console is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSettings {
+    /// The hosted UI's host, e.g. `phananh-dev-1234.auth.ap-southeast-1.amazoncognito.com`.
+    pub cognito_domain: String,
+    pub client_id: String,
+    pub user_pool_id: String,
+    pub region: String,
+    /// `https://<host>` without a trailing slash.
+    pub base_url: String,
+}
+
+impl ConsoleSettings {
+    /// Reads the console settings from the process environment: `None` when none of them is
+    /// set (no console sign-in on this function), an error naming the first one missing when
+    /// only some are.
+    pub fn from_env() -> Result<Option<ConsoleSettings>, SettingsError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Same as [`ConsoleSettings::from_env`] with any variable source.
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<ConsoleSettings>, SettingsError> {
+        let value = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let names = [
+            ENV_COGNITO_DOMAIN,
+            ENV_COGNITO_CLIENT_ID,
+            ENV_COGNITO_USER_POOL_ID,
+            ENV_CONSOLE_BASE_URL,
+        ];
+        if names.iter().all(|n| value(n).is_none()) {
+            return Ok(None);
+        }
+        let required = |name: &'static str| value(name).ok_or(SettingsError::Missing(name));
+        let cognito_domain = required(ENV_COGNITO_DOMAIN)?;
+        let client_id = required(ENV_COGNITO_CLIENT_ID)?;
+        let user_pool_id = required(ENV_COGNITO_USER_POOL_ID)?;
+        let base_url = required(ENV_CONSOLE_BASE_URL)?
+            .trim_end_matches('/')
+            .to_string();
+        if !base_url.starts_with("https://") && !base_url.starts_with("http://") {
+            return Err(SettingsError::Invalid {
+                name: ENV_CONSOLE_BASE_URL,
+                value: base_url,
+            });
+        }
+        if cognito_domain.contains('/') && !cognito_domain.starts_with("https://") {
+            return Err(SettingsError::Invalid {
+                name: ENV_COGNITO_DOMAIN,
+                value: cognito_domain,
+            });
+        }
+        // Pool ids are `<region>_<id>`.
+        let from_pool = user_pool_id
+            .split_once('_')
+            .map(|(r, _)| r.to_string())
+            .filter(|r| r.contains('-'));
+        let region = value(ENV_COGNITO_REGION)
+            .or(from_pool)
+            .or_else(|| value(ENV_AWS_REGION))
+            .ok_or(SettingsError::Missing(ENV_COGNITO_REGION))?;
+        Ok(Some(ConsoleSettings {
+            cognito_domain,
+            client_id,
+            user_pool_id,
+            region,
+            base_url,
+        }))
+    }
+}
+
 /// The SDK clients, built once per cold start and cloned (cheaply) into the adapters.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
@@ -155,6 +245,64 @@ mod tests {
             assert_eq!(err, SettingsError::Missing(name));
             assert!(err.to_string().contains(name));
         }
+    }
+
+    const CONSOLE: [(&str, &str); 4] = [
+        (
+            ENV_COGNITO_DOMAIN,
+            "phananh-dev-1.auth.ap-southeast-1.amazoncognito.com",
+        ),
+        (ENV_COGNITO_CLIENT_ID, "client123"),
+        (ENV_COGNITO_USER_POOL_ID, "ap-southeast-1_AbCdEf"),
+        (
+            ENV_CONSOLE_BASE_URL,
+            "https://abc.execute-api.ap-southeast-1.amazonaws.com/",
+        ),
+    ];
+
+    #[test]
+    fn console_settings_are_all_or_nothing_and_the_region_comes_from_the_pool() {
+        assert_eq!(ConsoleSettings::from_lookup(lookup(&ALL)), Ok(None));
+        let s = ConsoleSettings::from_lookup(lookup(&CONSOLE))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.region, "ap-southeast-1");
+        assert_eq!(
+            s.base_url,
+            "https://abc.execute-api.ap-southeast-1.amazonaws.com"
+        );
+        for (skip, (name, _)) in CONSOLE.iter().enumerate() {
+            let pairs: Vec<_> = CONSOLE
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, p)| *p)
+                .collect();
+            assert_eq!(
+                ConsoleSettings::from_lookup(lookup(&pairs)),
+                Err(SettingsError::Missing(name))
+            );
+        }
+        let mut bad = CONSOLE.to_vec();
+        bad[3] = (ENV_CONSOLE_BASE_URL, "abc.example");
+        assert!(matches!(
+            ConsoleSettings::from_lookup(lookup(&bad)),
+            Err(SettingsError::Invalid { .. })
+        ));
+        let mut odd_pool = CONSOLE.to_vec();
+        odd_pool[2] = (ENV_COGNITO_USER_POOL_ID, "pool");
+        assert_eq!(
+            ConsoleSettings::from_lookup(lookup(&odd_pool)),
+            Err(SettingsError::Missing(ENV_COGNITO_REGION))
+        );
+        odd_pool.push((ENV_AWS_REGION, "eu-west-1"));
+        assert_eq!(
+            ConsoleSettings::from_lookup(lookup(&odd_pool))
+                .unwrap()
+                .unwrap()
+                .region,
+            "eu-west-1"
+        );
     }
 
     #[test]
