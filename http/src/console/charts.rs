@@ -26,7 +26,8 @@ fn shorten(label: &str) -> String {
 }
 
 /// A horizontal bar chart of `rows` (label, value), in the given order, inside a
-/// `div.chart`. `id` must be unique on the page (it names the title and description).
+/// `div.chart` (its visible title is hidden from screen readers, which read the SVG's).
+/// `id` must be unique on the page (it names the title and description).
 pub fn bar_chart(id: &str, title: &str, rows: &[(String, usize)]) -> Markup {
     let max = rows.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
     let width = LABEL_W + BAR_W + VALUE_W;
@@ -42,8 +43,8 @@ pub fn bar_chart(id: &str, title: &str, rows: &[(String, usize)]) -> Markup {
             .join("; ")
     };
     html! {
-        figure class="chart" id=(id) {
-            figcaption { (title) }
+        div class="chart" id=(id) {
+            p.chart-title aria-hidden="true" { (title) }
             svg xmlns="http://www.w3.org/2000/svg" role="img"
                 aria-labelledby=(format!("{title_id} {desc_id}"))
                 viewBox=(format!("0 0 {width} {height}"))

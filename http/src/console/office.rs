@@ -286,7 +286,7 @@ async fn office_page(
         HERE,
         html! {
             h1 { (TITLE) }
-            @if let Some(d) = &q.done { p.notice role="status" { "Đã thực hiện: " (d) } }
+            @if q.done.is_some() { p.notice role="status" { "Đã thực hiện xong." } }
             (filter_form(&r))
             p.export { a.button id="export-csv" href=(export_href(&r)) download { "Tải CSV" } }
             @if stats.total >= STATS_MAX {
