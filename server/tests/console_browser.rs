@@ -281,11 +281,33 @@ async fn the_whole_workflow_in_a_browser() {
     act(&unit, "resolve", &[("textarea[name=summary]", "Đã xử phạt, yêu cầu niêm yết giá")]).await;
     wait_url(&unit, "done=resolve").await;
 
-    // A leader records a directive: shown as a signed, immutable entry.
+    // A complex case is referred to leadership by the IOC head (Đ.7.2), through the API.
+    let ioc_api = api.login(&s, "ioc.head").await;
+    let (st, other) = api
+        .post(
+            "/v1/reports",
+            Some(&citizen),
+            report_body(
+                "urban_order",
+                "Lấn chiếm vỉa hè kéo dài nhiều tuyến phố",
+                "Hàng quán lấn chiếm vỉa hè trên nhiều tuyến phố, cần nhiều đơn vị phối hợp.",
+            ),
+        )
+        .await;
+    assert!(st.is_success(), "{other}");
+    let other = other["id"].as_str().expect("id").to_string();
+    api.wait_state(&ioc_api, &other, "screened").await;
+    let (st, v) = api
+        .action(&ioc_api, &other, json!({"action": "refer", "note": "Cần nhiều đơn vị phối hợp"}))
+        .await;
+    assert!(st.is_success(), "{v}");
+
+    // A leader sees it waiting for direction, and records a directive on the first report:
+    // shown as a signed, immutable entry.
     let leader = browser(&driver, 1280, 900).await;
     sign_in(&leader, &s, "leader").await;
     leader.goto(&format!("{}/console/leadership", s.base)).await.expect("leadership");
-    wait_for(&leader, "main").await;
+    wait_text(&leader, "Lấn chiếm vỉa hè kéo dài nhiều tuyến phố").await;
     screenshot(&leader, "leadership").await;
     leader.goto(&format!("{}/console/reports/{id}", s.base)).await.expect("report page");
     act(&leader, "directive", &[("textarea[name=text]", "Đề nghị kiểm tra lại toàn tuyến phố.")]).await;
@@ -303,7 +325,7 @@ async fn the_whole_workflow_in_a_browser() {
     let office = browser(&driver, 1280, 900).await;
     sign_in(&office, &s, "office").await;
     office.goto(&format!("{}/console/office", s.base)).await.expect("office");
-    wait_for(&office, "div.chart svg").await;
+    wait_for(&office, ".chart svg").await;
     assert!(source(&office).await.contains("Phòng Kinh tế"));
     screenshot(&office, "office-stats").await;
 
