@@ -2,7 +2,10 @@
 //! `table.rs` builds them, the consumer queues and filter policies of `topology.rs`, the
 //! environment `AwsSettings::from_env` reads, and sane queue/function pairings.
 
-use phananh_aws::settings::{ENV_ALERTS_TOPIC_ARN, ENV_BUCKET, ENV_EVENTS_TOPIC_ARN, ENV_TABLE};
+use phananh_aws::settings::{
+    ENV_ALERTS_TOPIC_ARN, ENV_BUCKET, ENV_COGNITO_CLIENT_ID, ENV_COGNITO_DOMAIN,
+    ENV_COGNITO_USER_POOL_ID, ENV_CONSOLE_BASE_URL, ENV_EVENTS_TOPIC_ARN, ENV_TABLE,
+};
 use phananh_aws::table::{key_attributes, GSIS, PK, SK, TTL_ATTR};
 use phananh_aws::topology::{Topology, CONSUMERS, MAX_RECEIVE_COUNT};
 use serde_yaml::Value;
@@ -303,4 +306,195 @@ fn functions_get_every_setting_the_adapters_read() {
     ] {
         assert_eq!(block[k].as_bool(), Some(true), "{k}");
     }
+}
+
+/// The console's callback route (`phananh_http::console::cognito::CALLBACK_PATH`).
+const CONSOLE_CALLBACK_PATH: &str = "/console/auth/callback";
+
+/// The API routes public at API Gateway (no JWT authorizer); every other route is behind it.
+const PUBLIC_API_ROUTES: [&str; 7] = [
+    "/healthz",
+    "/v1/openapi.yaml",
+    "/v1/categories",
+    "/v1/units",
+    "/v1/wards",
+    "/v1/public/{proxy+}",
+    "/v1/auth/{proxy+}",
+];
+
+fn resources_of_type<'a>(t: &'a Value, ty: &str) -> Vec<(String, &'a Value)> {
+    t["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .iter()
+        .filter(|(_, v)| v["Type"].as_str() == Some(ty))
+        .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v))
+        .collect()
+}
+
+/// The text of a `!Sub "..."`.
+fn sub_text(v: &Value) -> String {
+    match v {
+        Value::Tagged(t) if t.tag == "!Sub" => t.value.as_str().unwrap_or_default().to_string(),
+        other => panic!("expected !Sub, got {other:?}"),
+    }
+}
+
+#[test]
+fn console_routes_are_public_at_api_gateway_and_served_by_the_api_binary() {
+    let t = template();
+    let routes: Vec<(String, &Value)> = resources_of_type(&t, "AWS::ApiGatewayV2::Route")
+        .into_iter()
+        .filter(|(_, r)| intrinsic(&r["Properties"]["ApiId"]) == "!Ref:ConsoleApi")
+        .collect();
+    let keys: BTreeSet<String> = routes
+        .iter()
+        .map(|(_, r)| intrinsic(&r["Properties"]["RouteKey"]))
+        .collect();
+    let want: BTreeSet<String> = [
+        "GET /console",
+        "POST /console",
+        "GET /console/{proxy+}",
+        "POST /console/{proxy+}",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(keys, want);
+    for (name, r) in &routes {
+        let p = &r["Properties"];
+        assert_eq!(p["AuthorizationType"].as_str(), Some("NONE"), "{name}");
+        assert!(p["AuthorizerId"].is_null(), "{name}");
+        assert_eq!(sub_text(&p["Target"]), "integrations/${ConsoleIntegration}");
+    }
+    let integ = &resource(&t, "ConsoleIntegration")["Properties"];
+    assert_eq!(integ["IntegrationType"].as_str(), Some("AWS_PROXY"));
+    assert_eq!(integ["PayloadFormatVersion"].as_str(), Some("2.0"));
+    assert_eq!(
+        intrinsic(&integ["IntegrationUri"]),
+        "!GetAtt:ApiConsoleFunction.Arn"
+    );
+    let f = resource(&t, "ApiConsoleFunction");
+    assert_eq!(
+        f["Metadata"]["BuildProperties"]["Binary"].as_str(),
+        Some("phananh-api"),
+        "the console is the API function's router"
+    );
+    // Without SAM events on HttpApi: its generated body references every function it serves,
+    // and this function references the console's client and URL (a dependency cycle).
+    assert!(f["Properties"]["Events"].is_null());
+    let perm = &resource(&t, "ConsoleInvokePermission")["Properties"];
+    assert_eq!(intrinsic(&perm["FunctionName"]), "!Ref:ApiConsoleFunction");
+    assert_eq!(perm["Principal"].as_str(), Some("apigateway.amazonaws.com"));
+    assert!(sub_text(&perm["SourceArn"]).contains("${ConsoleApi}/"));
+    let stage = &resource(&t, "ConsoleStage")["Properties"];
+    assert_eq!(stage["StageName"].as_str(), Some("$default"));
+    assert_eq!(stage["AutoDeploy"].as_bool(), Some(true));
+}
+
+#[test]
+fn api_routes_stay_behind_the_jwt_authorizer() {
+    let t = template();
+    let auth = &resource(&t, "HttpApi")["Properties"]["Auth"];
+    assert_eq!(auth["DefaultAuthorizer"].as_str(), Some("CognitoJwt"));
+    let mut seen = 0;
+    for (name, f) in functions(&t) {
+        let Some(events) = f["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for e in events
+            .values()
+            .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+        {
+            let p = &e["Properties"];
+            let path = p["Path"].as_str().expect("path");
+            assert!(!path.starts_with("/console"), "{name}: {path} on HttpApi");
+            let public = p["Auth"]["Authorizer"].as_str() == Some("NONE");
+            assert_eq!(
+                public,
+                PUBLIC_API_ROUTES.contains(&path),
+                "{name}: {path} public={public}"
+            );
+            seen += 1;
+        }
+    }
+    assert!(
+        seen > PUBLIC_API_ROUTES.len(),
+        "the API's routes are declared"
+    );
+}
+
+#[test]
+fn the_console_client_calls_back_to_the_console_route() {
+    let t = template();
+    let c = &resource(&t, "ConsoleClient")["Properties"];
+    assert_eq!(c["GenerateSecret"].as_bool(), Some(false), "public client");
+    assert_eq!(c["AllowedOAuthFlowsUserPoolClient"].as_bool(), Some(true));
+    assert_eq!(strings(&c["AllowedOAuthFlows"]), vec!["code".to_string()]);
+    let scopes: BTreeSet<String> = strings(&c["AllowedOAuthScopes"]).into_iter().collect();
+    for s in ["openid", "email", "profile"] {
+        assert!(scopes.contains(s), "scope {s}");
+    }
+    let f = &resource(&t, "ApiConsoleFunction")["Properties"];
+    let env = &f["Environment"]["Variables"];
+    let base = sub_text(&env[ENV_CONSOLE_BASE_URL]);
+    assert!(base.starts_with("https://${ConsoleApi}."), "{base}");
+    let callbacks: Vec<String> = c["CallbackURLs"]
+        .as_sequence()
+        .expect("callbacks")
+        .iter()
+        .map(sub_text)
+        .collect();
+    // What the function sends as redirect_uri (CONSOLE_BASE_URL + the callback route) is
+    // exactly the registered callback, and a route of the console API serves it.
+    assert_eq!(callbacks, vec![format!("{base}{CONSOLE_CALLBACK_PATH}")]);
+    let logouts: Vec<String> = c["LogoutURLs"]
+        .as_sequence()
+        .expect("logout urls")
+        .iter()
+        .map(sub_text)
+        .collect();
+    assert_eq!(logouts, vec![format!("{base}/console")]);
+    let served = resources_of_type(&t, "AWS::ApiGatewayV2::Route")
+        .iter()
+        .filter_map(|(_, r)| r["Properties"]["RouteKey"].as_str().map(String::from))
+        .any(|k| {
+            k.strip_prefix("GET ").is_some_and(|p| {
+                p == CONSOLE_CALLBACK_PATH
+                    || p.strip_suffix("{proxy+}")
+                        .is_some_and(|prefix| CONSOLE_CALLBACK_PATH.starts_with(prefix))
+            })
+        });
+    assert!(served, "GET {CONSOLE_CALLBACK_PATH} is routed");
+}
+
+#[test]
+fn the_console_function_gets_every_console_setting() {
+    let t = template();
+    let env = &resource(&t, "ApiConsoleFunction")["Properties"]["Environment"]["Variables"];
+    for var in [
+        ENV_COGNITO_DOMAIN,
+        ENV_COGNITO_CLIENT_ID,
+        ENV_COGNITO_USER_POOL_ID,
+        ENV_CONSOLE_BASE_URL,
+    ] {
+        assert!(
+            !env[var].is_null(),
+            "{var} is set for the console's function"
+        );
+    }
+    assert_eq!(intrinsic(&env[ENV_COGNITO_CLIENT_ID]), "!Ref:ConsoleClient");
+    // The hosted UI's host is computed from the domain prefix the stack creates.
+    let Value::Tagged(domain) = &env[ENV_COGNITO_DOMAIN] else {
+        panic!("COGNITO_DOMAIN is an !If");
+    };
+    assert_eq!(domain.tag, "!If");
+    let branches = domain.value.as_sequence().expect("!If branches");
+    assert_eq!(branches[0].as_str(), Some("CreateUserPool"));
+    let prefix = sub_text(&resource(&t, "UserPoolDomain")["Properties"]["Domain"]);
+    assert_eq!(
+        sub_text(&branches[1]),
+        format!("{prefix}.auth.${{AWS::Region}}.amazoncognito.com")
+    );
+    assert_eq!(intrinsic(&branches[2]), "!Ref:CognitoDomain");
 }
