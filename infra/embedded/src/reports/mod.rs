@@ -12,7 +12,7 @@ mod queries;
 mod writes;
 
 pub use queries::{query_sql, ESCALATIONS_SQL};
-pub(crate) use writes::{put_search_text, search_key_base};
+pub(crate) use writes::{put_search_terms, put_search_text, search_key_base, PREFIX_INDEXED};
 
 use outbox::event_rows;
 use queries::{load_reports, query_tx};

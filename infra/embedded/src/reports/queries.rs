@@ -2,7 +2,7 @@
 //! Split from the report store so the SQL built from a `ReportQuery` and the cursor format
 //! live in one place.
 
-use super::{nanos, parse_report, search_key_base};
+use super::{nanos, parse_report, search_key_base, PREFIX_INDEXED};
 use crate::db::backend;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -58,19 +58,64 @@ pub(super) fn load_reports(
     docs.iter().map(|d| parse_report(d)).collect()
 }
 
-/// The FTS5 query of the folded terms: each a quoted prefix term, all AND-ed. Terms are
+/// The FTS5 query of the folded terms, all AND-ed, each a quoted prefix term. Terms are
 /// lowercase ASCII letters and digits (`ReportQuery::text_terms`), so quoting cannot be broken.
 fn fts_match(terms: &[String]) -> String {
-    let mut m = String::new();
+    terms
+        .iter()
+        .map(|t| format!("\"{}\"*", t.replace('"', "")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// At most this many words a long term may expand to (beyond, FTS5 merges the prefix).
+const EXPANSION_MAX: usize = 64;
+
+/// The FTS5 query of the folded terms for the stored index: a term no longer than the prefix
+/// indexes is a prefix term (one doclist of the prefix index); a longer one is the OR of the
+/// words it starts (from `search_terms`), read incrementally, never merged in memory. `None`
+/// when a term starts no stored word (nothing can match).
+fn fts_match_expanded(conn: &Connection, terms: &[String]) -> Result<Option<String>, StoreError> {
+    let mut parts = Vec::with_capacity(terms.len());
     for t in terms {
-        if !m.is_empty() {
-            m.push(' ');
+        let t = t.replace('"', "");
+        if t.len() <= PREFIX_INDEXED {
+            parts.push(format!("\"{t}\"*"));
+            continue;
         }
-        m.push('"');
-        m.push_str(&t.replace('"', ""));
-        m.push_str("\"*");
+        // Words in [t, t') where t' is t with its last byte incremented (ASCII terms).
+        let mut upper = t.clone().into_bytes();
+        if let Some(last) = upper.last_mut() {
+            *last = last.saturating_add(1);
+        }
+        let upper = String::from_utf8(upper).map_err(backend)?;
+        let mut st = conn
+            .prepare_cached(
+                "SELECT term FROM search_terms WHERE term >= ?1 AND term < ?2 ORDER BY term LIMIT ?3",
+            )
+            .map_err(backend)?;
+        let words = st
+            .query_map(rusqlite::params![t, upper, EXPANSION_MAX as i64 + 1], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        match words.len() {
+            0 => return Ok(None),
+            n if n > EXPANSION_MAX => parts.push(format!("\"{t}\"*")),
+            _ => parts.push(format!(
+                "({})",
+                words
+                    .iter()
+                    .map(|w| format!("\"{w}\""))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            )),
+        }
     }
-    m
+    // Explicit AND: FTS5 refuses an implicit one next to a parenthesised group.
+    Ok(Some(parts.join(" AND ")))
 }
 
 /// The SQL (and its arguments) of one page of `q`, exposed so a test can check its query plan.
@@ -80,18 +125,28 @@ fn fts_match(terms: &[String]) -> String {
 /// so a common word costs a page, not a sort of every match. Reports created in the same
 /// microsecond come in insertion order; the cursor of a text search is the key of its last row.
 pub fn query_sql(q: &ReportQuery) -> Result<(String, Vec<rusqlite::types::Value>), StoreError> {
-    use rusqlite::types::Value;
     let terms = q.text_terms();
+    query_sql_matching(q, (!terms.is_empty()).then(|| fts_match(&terms)))
+}
+
+/// [`query_sql`] with the FTS5 query of its text (`None`: no text filter).
+fn query_sql_matching(
+    q: &ReportQuery,
+    fts: Option<String>,
+) -> Result<(String, Vec<rusqlite::types::Value>), StoreError> {
+    use rusqlite::types::Value;
+    let text = fts.is_some();
     let mut args: Vec<Value> = Vec::new();
-    let mut sql = if terms.is_empty() {
-        String::from("SELECT r.doc, r.created_at, r.id, 0 FROM reports r WHERE 1 = 1")
-    } else {
-        args.push(Value::Text(fts_match(&terms)));
-        String::from(
-            "SELECT r.doc, r.created_at, r.id, f.rowid FROM reports_fts f \
-             CROSS JOIN report_search s CROSS JOIN reports r \
-             WHERE f.reports_fts MATCH ? AND s.seq = f.rowid AND r.id = s.report_id",
-        )
+    let mut sql = match fts {
+        None => String::from("SELECT r.doc, r.created_at, r.id, 0 FROM reports r WHERE 1 = 1"),
+        Some(m) => {
+            args.push(Value::Text(m));
+            String::from(
+                "SELECT r.doc, r.created_at, r.id, f.rowid FROM reports_fts f \
+                 CROSS JOIN report_search s CROSS JOIN reports r \
+                 WHERE f.reports_fts MATCH ? AND s.seq = f.rowid AND r.id = s.report_id",
+            )
+        }
     };
     if !q.states.is_empty() {
         sql.push_str(" AND r.state IN (");
@@ -133,7 +188,7 @@ pub fn query_sql(q: &ReportQuery) -> Result<(String, Vec<rusqlite::types::Value>
         args.push(Value::Integer(nanos(t)));
     }
     let size = q.page_size();
-    if terms.is_empty() {
+    if !text {
         if let Some(c) = &q.cursor {
             let (at, id) = decode_cursor(c)?;
             sql.push_str(" AND (r.created_at < ? OR (r.created_at = ? AND r.id < ?))");
@@ -167,8 +222,23 @@ pub fn query_sql(q: &ReportQuery) -> Result<(String, Vec<rusqlite::types::Value>
 
 pub(super) fn query_tx(conn: &Connection, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
     let size = q.page_size();
-    let text = !q.text_terms().is_empty();
-    let (sql, args) = query_sql(q)?;
+    let terms = q.text_terms();
+    let text = !terms.is_empty();
+    let fts = if text {
+        match fts_match_expanded(conn, &terms)? {
+            Some(m) => Some(m),
+            // A term starts no stored word: nothing matches.
+            None => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                })
+            }
+        }
+    } else {
+        None
+    };
+    let (sql, args) = query_sql_matching(q, fts)?;
     let mut st = conn.prepare_cached(&sql).map_err(backend)?;
     let rows = st
         .query_map(rusqlite::params_from_iter(args.iter()), |r| {

@@ -104,6 +104,7 @@ fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), S
             .map_err(backend)?;
     }
     put_search_text(conn, &r.id, r.created_at, &r.search_text, fresh).map_err(backend)?;
+    put_search_terms(conn, &r.search_text).map_err(backend)?;
     if !r.units.is_empty() {
         let mut st = conn
             .prepare_cached(
@@ -164,6 +165,23 @@ pub(crate) fn put_search_text(
         .execute(params![seq, text])?;
     Ok(())
 }
+
+/// Lists the words of a folded text in `search_terms` (those already there stay).
+pub(crate) fn put_search_terms(conn: &Connection, text: &str) -> rusqlite::Result<()> {
+    let mut st = conn.prepare_cached("INSERT OR IGNORE INTO search_terms (term) VALUES (?1)")?;
+    let mut seen: Vec<&str> = Vec::new();
+    for w in text.split(' ') {
+        // Only words longer than the prefix indexes are ever expanded.
+        if w.len() > PREFIX_INDEXED && !seen.contains(&w) {
+            seen.push(w);
+            st.execute([w])?;
+        }
+    }
+    Ok(())
+}
+
+/// The longest prefix FTS5 keeps an index of (`prefix = '1 2 3'` in the schema).
+pub(crate) const PREFIX_INDEXED: usize = 3;
 
 /// Takes the next free key of the microsecond starting at `base` for report `id`.
 fn new_search_key(conn: &Connection, id: &str, base: i64) -> rusqlite::Result<i64> {
