@@ -141,7 +141,7 @@ impl Rng {
         &xs[(self.next() % xs.len() as u64) as usize]
     }
     fn word(&mut self, xs: &[&'static str]) -> &'static str {
-        *self.pick(xs)
+        xs[(self.next() % xs.len() as u64) as usize]
     }
 }
 
@@ -205,10 +205,10 @@ fn queries(n: usize) -> Vec<(&'static str, ReportQuery)> {
             limit: 50,
             ..Default::default()
         };
-        if k % 5 == 0 {
+        if k.is_multiple_of(5) {
             q.category = Some(rng.word(CATEGORIES).to_string());
         }
-        if k % 7 == 0 {
+        if k.is_multiple_of(7) {
             q.states = vec![State::Submitted, State::Assigned];
         }
         out.push((kind, q));
@@ -264,7 +264,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     if i >= total {
                         return Ok::<(), String>(());
                     }
-                    if i > 0 && i % 100_000 == 0 {
+                    if i > 0 && i.is_multiple_of(100_000) {
                         eprintln!("  {i} reports stored");
                     }
                     store
@@ -302,7 +302,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Every third search also asks for its next page (cursor paging).
         let mut ms = t.elapsed().as_secs_f64() * 1000.0;
         let mut found = page.items.len();
-        if k % 3 == 0 {
+        if k.is_multiple_of(3) {
             if let Some(c) = page.next_cursor {
                 let t = Instant::now();
                 let next = store
