@@ -123,7 +123,13 @@ pub struct ListParams {
     from: Option<DateTime<Utc>>,
     #[serde(default)]
     to: Option<DateTime<Utc>>,
+    /// Free text (staff list), diacritics and case ignored.
+    #[serde(default)]
+    q: Option<String>,
 }
+
+/// Longest free-text query accepted.
+const MAX_QUERY_CHARS: usize = 200;
 
 impl ListParams {
     pub(crate) fn to_query(&self, app: &App) -> ApiResult<ReportQuery> {
@@ -148,6 +154,14 @@ impl ListParams {
                 ));
             }
         }
+        let text = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if text.is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+            return Err(Problem::bad_request(
+                "invalid_query",
+                "q",
+                format!("Từ khóa tìm kiếm tối đa {MAX_QUERY_CHARS} ký tự."),
+            ));
+        }
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(Problem::bad_request(
@@ -166,7 +180,7 @@ impl ListParams {
             public_only: false,
             created_from: self.from,
             created_to: self.to,
-            text: None,
+            text: text.map(str::to_string),
             cursor: self.cursor.clone(),
             limit,
         })

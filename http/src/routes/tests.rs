@@ -268,3 +268,45 @@ fn the_runtime_answers_while_logins_check_passwords() {
         );
     });
 }
+
+#[tokio::test]
+async fn the_staff_list_searches_free_text_ignoring_diacritics() {
+    use tower::ServiceExt;
+    let s = state();
+    let citizen = Actor::new("dev-1", Role::Citizen, None);
+    let new = phananh_core::lifecycle::NewReport {
+        category: "urban_order".into(),
+        title: "Ổ gà trên đường Trần Phú".into(),
+        description: "Ổ gà lớn gây nguy hiểm cho xe máy.".into(),
+        location: None,
+        address: None,
+        reporter_ward: None,
+        attachments: vec![],
+        reporter: None,
+        camera_id: None,
+    };
+    s.app.submit(&citizen, new, &[], None).await.unwrap();
+    let tokens = s.tokens.clone().unwrap();
+    let (token, _) = tokens
+        .issue(&Actor::new("ioc-1", Role::IocHead, None))
+        .unwrap();
+    let get = |q: &str| {
+        axum::http::Request::builder()
+            .uri(format!("/v1/staff/reports?q={q}"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let router = crate::router(s.clone());
+    let found = router.clone().oneshot(get("o%20ga%20tran%20phu")).await.unwrap();
+    assert_eq!(found.status(), 200);
+    let body = axum::body::to_bytes(found.into_body(), 1 << 20).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
+    let none = router.clone().oneshot(get("cau%20treo")).await.unwrap();
+    let body = axum::body::to_bytes(none.into_body(), 1 << 20).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(v["items"].as_array().unwrap().is_empty(), "{v}");
+    let long = router.oneshot(get(&"a".repeat(201))).await.unwrap();
+    assert_eq!(long.status(), 400);
+}
