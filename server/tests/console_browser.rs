@@ -39,16 +39,20 @@ async fn start_driver() -> Driver {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver is installed (scripts/test.sh installs Debian's chromium-driver)");
-    let url = format!("http://127.0.0.1:{port}");
+    // From here the driver is killed and reaped on drop, whatever happens.
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if http.get(format!("{url}/status")).send().await.is_ok() {
-            return Driver { child, url };
+        if http.get(format!("{}/status", driver.url)).send().await.is_ok() {
+            return driver;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("chromedriver did not start on {url}");
+    panic!("chromedriver did not start on {}", driver.url);
 }
 
 /// A headless Chromium session with its own empty profile, no background networking.
