@@ -92,4 +92,3 @@ impl CityRules {
         self.local(t).format("%H:%M %d/%m/%Y").to_string()
     }
 }
-

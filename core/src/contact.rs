@@ -21,7 +21,10 @@ pub fn phone_e164(raw: &str) -> Result<String, &'static str> {
     {
         return Err(WRONG);
     }
-    let compact: String = raw.chars().filter(|c| *c == '+' || c.is_ascii_digit()).collect();
+    let compact: String = raw
+        .chars()
+        .filter(|c| *c == '+' || c.is_ascii_digit())
+        .collect();
     if compact.rfind('+').is_some_and(|i| i > 0) {
         return Err(WRONG);
     }
@@ -48,7 +51,8 @@ pub fn phone_e164(raw: &str) -> Result<String, &'static str> {
     } else {
         return Err(WRONG);
     };
-    let mobile = national.len() == 9 && matches!(national.as_bytes()[0], b'3' | b'5' | b'7' | b'8' | b'9');
+    let mobile =
+        national.len() == 9 && matches!(national.as_bytes()[0], b'3' | b'5' | b'7' | b'8' | b'9');
     let landline = national.len() == 10 && national.starts_with('2');
     if mobile || landline {
         Ok(format!("+84{national}"))
@@ -146,7 +150,10 @@ mod tests {
 
     #[test]
     fn e_mail_addresses_are_checked_for_syntax() {
-        assert_eq!(email(" hoa.nguyen@Example.VN ").as_deref(), Ok("hoa.nguyen@example.vn"));
+        assert_eq!(
+            email(" hoa.nguyen@Example.VN ").as_deref(),
+            Ok("hoa.nguyen@example.vn")
+        );
         for bad in [
             "",
             "hoa",

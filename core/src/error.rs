@@ -90,9 +90,11 @@ impl DomainError {
             DomainError::Conflict => {
                 "Phản ánh vừa được người khác cập nhật, vui lòng thử lại.".into()
             }
-            DomainError::IdempotencyKeyReused => "Mã chống gửi trùng (Idempotency-Key) này đã được \
+            DomainError::IdempotencyKeyReused => {
+                "Mã chống gửi trùng (Idempotency-Key) này đã được \
                 dùng cho một phản ánh khác nội dung. Hãy dùng mã mới cho phản ánh mới."
-                .into(),
+                    .into()
+            }
             DomainError::AlreadyExists { .. } => "Tên đăng nhập đã được sử dụng.".into(),
             DomainError::InvalidCredentials => {
                 "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.".into()

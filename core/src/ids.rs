@@ -105,7 +105,10 @@ mod tests {
         assert!(IdempotencyKey::parse("a\u{7}b").is_err());
         assert!(IdempotencyKey::parse("khóa").is_err());
         assert!(IdempotencyKey::parse("a b").is_err());
-        assert_eq!(IdempotencyKey::parse("abc").unwrap().scoped("dev-1"), "dev-1:abc");
+        assert_eq!(
+            IdempotencyKey::parse("abc").unwrap().scoped("dev-1"),
+            "dev-1:abc"
+        );
     }
 
     #[test]

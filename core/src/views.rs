@@ -7,8 +7,8 @@
 //! - Staff: everything, but the reporter is hidden from units entirely and masked for the IOC,
 //!   office and leadership until an audited reveal (Đ.4.2, Đ.4.4).
 
-use crate::model::*;
 use crate::city::CityRules;
+use crate::model::*;
 use crate::screening;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

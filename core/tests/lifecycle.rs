@@ -1144,17 +1144,31 @@ fn d4_reporter_contacts_are_validated_and_normalised() {
         });
         lifecycle::submit(ReportId("r-c".into()), input, &citizen(), t0(), &r)
     };
-    let ok = with(Some("0912 345 678"), Some(" An@Example.VN "), Some("Nguyễn Văn An"))
-        .expect("valid contacts")
-        .report;
+    let ok = with(
+        Some("0912 345 678"),
+        Some(" An@Example.VN "),
+        Some("Nguyễn Văn An"),
+    )
+    .expect("valid contacts")
+    .report;
     let rep = ok.reporter.expect("reporter");
     assert_eq!(rep.phone.as_deref(), Some("+84912345678"));
     assert_eq!(rep.email.as_deref(), Some("An@example.vn"));
     for (phone, email, name, field) in [
-        (Some("0912345678\r\nX-Injected: 1"), None, None, "reporter.phone"),
+        (
+            Some("0912345678\r\nX-Injected: 1"),
+            None,
+            None,
+            "reporter.phone",
+        ),
         (Some("không có số"), None, None, "reporter.phone"),
         (Some("12345"), None, None, "reporter.phone"),
-        (None, Some("an@example.vn\r\nBcc: x@y.z"), None, "reporter.email"),
+        (
+            None,
+            Some("an@example.vn\r\nBcc: x@y.z"),
+            None,
+            "reporter.email",
+        ),
         (None, Some("an-at-example.vn"), None, "reporter.email"),
         (None, None, Some("An\r\nBcc: x"), "reporter.name"),
     ] {
@@ -1170,22 +1184,40 @@ fn each_person_is_offered_exactly_the_actions_the_rules_allow_now() {
     let r = rules();
     let screened = report_in(&r, State::Screened);
     let head = lifecycle::available_actions(&screened, &ioc_head());
-    for a in [Action::Assign, Action::Refer, Action::Reject, Action::Reclassify] {
-        assert!(head.contains(&a), "IOC head may {a:?} a screened report: {head:?}");
+    for a in [
+        Action::Assign,
+        Action::Refer,
+        Action::Reject,
+        Action::Reclassify,
+    ] {
+        assert!(
+            head.contains(&a),
+            "IOC head may {a:?} a screened report: {head:?}"
+        );
     }
     assert!(!head.contains(&Action::Resolve));
     // A unit sees no action on a report that is not assigned to it.
     assert!(lifecycle::available_actions(&screened, &staff_of(LEAD)).is_empty());
     let assigned = report_in(&r, State::Assigned);
     let lead = lifecycle::available_actions(&assigned, &staff_of(LEAD));
-    for a in [Action::Accept, Action::Resolve, Action::Defer, Action::Return, Action::Progress] {
+    for a in [
+        Action::Accept,
+        Action::Resolve,
+        Action::Defer,
+        Action::Return,
+        Action::Progress,
+    ] {
         assert!(lead.contains(&a), "the lead unit may {a:?}: {lead:?}");
     }
     assert!(!lead.contains(&Action::Assign) && !lead.contains(&Action::RevealReporter));
     let leader = lifecycle::available_actions(&assigned, &leader());
     assert!(leader.contains(&Action::Directive));
     // Every action offered is one `apply` would not refuse for role, scope or state.
-    for (rep, who) in [(&screened, ioc_head()), (&assigned, staff_of(LEAD)), (&assigned, office())] {
+    for (rep, who) in [
+        (&screened, ioc_head()),
+        (&assigned, staff_of(LEAD)),
+        (&assigned, office()),
+    ] {
         for a in lifecycle::available_actions(rep, &who) {
             assert!(lifecycle::authorize(rep, a, &who).is_ok());
             assert!(lifecycle::allowed_states(a).contains(&rep.state));

@@ -355,8 +355,6 @@ fn at_a_hotspot_only_the_nearest_few_duplicates_are_kept() {
         })
         .collect();
     let ids = duplicate_candidates(c, &new, &recent);
-    let nearest: Vec<ReportId> = (1..=max)
-        .map(|k| ReportId(format!("r-{k:03}")))
-        .collect();
+    let nearest: Vec<ReportId> = (1..=max).map(|k| ReportId(format!("r-{k:03}"))).collect();
     assert_eq!(ids, nearest);
 }

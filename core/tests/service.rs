@@ -2,14 +2,14 @@
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
-use phananh_core::lifecycle::{Command, NewReport};
+use phananh_core::app::{App, Consumer};
 use phananh_core::ids::IdempotencyKey;
-use phananh_testkit::app::TestApp;
-use phananh_testkit::fakes::{FixedClock, MemoryStore, RecordingNotifier};
+use phananh_core::lifecycle::{Command, NewReport};
 use phananh_core::model::*;
 use phananh_core::ports::*;
-use phananh_core::app::{App, Consumer};
 use phananh_core::DomainError;
+use phananh_testkit::app::TestApp;
+use phananh_testkit::fakes::{FixedClock, MemoryStore, RecordingNotifier};
 use std::sync::{Arc, Mutex};
 
 struct World {
@@ -22,7 +22,8 @@ struct World {
 fn world() -> World {
     let t = TestApp::new();
     // Wednesday 2026-11-25 09:00 local.
-    t.clock.set(Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap());
     World {
         app: t.app,
         store: t.store,
@@ -201,7 +202,13 @@ async fn escalations_go_unit_head_then_ioc_then_leadership_exactly_once() {
     assert!(new
         .iter()
         .all(|n| n.unit.as_deref() == Some("trung_tam_y_te")));
-    let head = &w.app.rules().config.unit("trung_tam_y_te").unwrap().contacts;
+    let head = &w
+        .app
+        .rules()
+        .config
+        .unit("trung_tam_y_te")
+        .unwrap()
+        .contacts;
     assert!(new
         .iter()
         .all(|n| head.head_sms.contains(&n.to) || head.head_email.contains(&n.to)));
@@ -361,7 +368,11 @@ async fn a_rejected_reporter_with_an_e_mail_gets_the_rejection_text_not_the_publ
     if let Some(rep) = with_email.reporter.as_mut() {
         rep.email = Some("minh.lo@example.vn".into());
     }
-    let (r, _) = w.app.submit(&citizen(), with_email, &[], None).await.unwrap();
+    let (r, _) = w
+        .app
+        .submit(&citizen(), with_email, &[], None)
+        .await
+        .unwrap();
     pump(&w).await;
     let reject = Command::Reject {
         reason: "Nội dung trùng với phản ánh đã xử lý".into(),
@@ -436,7 +447,10 @@ async fn a_reopened_report_is_open_again_for_statistics_and_deadlines() {
     };
     let reopened = w.app.act(&r.id, &citizen(), reopen).await.unwrap();
     assert_eq!(reopened.state, State::Screened);
-    assert!(reopened.resolution.is_none(), "the old result is history now");
+    assert!(
+        reopened.resolution.is_none(),
+        "the old result is history now"
+    );
     assert!(
         reopened
             .timeline
@@ -518,11 +532,24 @@ async fn one_failing_recipient_does_not_keep_the_others_from_being_told() {
         .find(|e| e.report_id == r.id && e.kind() == "report_assigned")
         .unwrap();
     let unit = w.app.rules().config.unit("trung_tam_y_te").unwrap().clone();
-    assert!(unit.contacts.sms.contains(&refusing.refused), "test setup: {unit:?}");
+    assert!(
+        unit.contacts.sms.contains(&refusing.refused),
+        "test setup: {unit:?}"
+    );
     // The failure is reported (so the event is retried) ...
-    assert!(w.app.handle_event(Consumer::Notify, &assigned).await.is_err());
+    assert!(w
+        .app
+        .handle_event(Consumer::Notify, &assigned)
+        .await
+        .is_err());
     // ... but every other recipient was told.
-    let sent: Vec<String> = refusing.sent.lock().unwrap().iter().map(|n| n.to.clone()).collect();
+    let sent: Vec<String> = refusing
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|n| n.to.clone())
+        .collect();
     for email in &unit.contacts.email {
         assert!(sent.contains(email), "{email} not told: {sent:?}");
     }
@@ -540,17 +567,34 @@ async fn staff_login_does_the_same_password_work_for_unknown_usernames() {
         password: "mat-khau-dai-du".into(),
     };
     t.app.create_account(&office, new).await.unwrap();
-    let count = || t.passwords.verifications.load(std::sync::atomic::Ordering::SeqCst);
-    let actor = t.app.login("KinhTe.Staff", "mat-khau-dai-du").await.unwrap();
-    assert_eq!((actor.role, actor.unit.as_deref()), (Role::UnitStaff, Some("phong_kinh_te")));
+    let count = || {
+        t.passwords
+            .verifications
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    let actor = t
+        .app
+        .login("KinhTe.Staff", "mat-khau-dai-du")
+        .await
+        .unwrap();
+    assert_eq!(
+        (actor.role, actor.unit.as_deref()),
+        (Role::UnitStaff, Some("phong_kinh_te"))
+    );
     assert_eq!(count(), 1);
     assert_eq!(
-        t.app.login("kinhte.staff", "sai-mat-khau").await.unwrap_err(),
+        t.app
+            .login("kinhte.staff", "sai-mat-khau")
+            .await
+            .unwrap_err(),
         DomainError::InvalidCredentials
     );
     assert_eq!(count(), 2);
     assert_eq!(
-        t.app.login("khong.ton.tai", "mat-khau-dai-du").await.unwrap_err(),
+        t.app
+            .login("khong.ton.tai", "mat-khau-dai-du")
+            .await
+            .unwrap_err(),
         DomainError::InvalidCredentials
     );
     assert_eq!(count(), 3, "an unknown username costs one verification too");
@@ -593,9 +637,18 @@ async fn only_the_office_manages_accounts_and_the_policy_is_checked_once() {
         t.app.create_account(&office, base).await,
         Err(DomainError::AlreadyExists { .. })
     ));
-    assert!(t.app.set_account_disabled(&office, &acc.id, true).await.unwrap().disabled);
+    assert!(
+        t.app
+            .set_account_disabled(&office, &acc.id, true)
+            .await
+            .unwrap()
+            .disabled
+    );
     assert_eq!(
-        t.app.login("ward.staff", "mat-khau-dai-du").await.unwrap_err(),
+        t.app
+            .login("ward.staff", "mat-khau-dai-du")
+            .await
+            .unwrap_err(),
         DomainError::InvalidCredentials,
         "a disabled account cannot sign in"
     );
@@ -620,12 +673,19 @@ async fn a_citizen_sign_in_code_goes_to_one_normalised_contact_without_diacritic
             Err(DomainError::Invalid { field: f, .. }) if f == field
         ));
     }
-    w.app.send_sign_in_code(&to, channel, "123456", 42).await.unwrap();
+    w.app
+        .send_sign_in_code(&to, channel, "123456", 42)
+        .await
+        .unwrap();
     let sent = w.notifier.all();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "+84912345678");
     assert!(sent[0].body.contains("123456"));
-    assert!(sent[0].body.is_ascii(), "SMS without diacritics: {}", sent[0].body);
+    assert!(
+        sent[0].body.is_ascii(),
+        "SMS without diacritics: {}",
+        sent[0].body
+    );
 }
 
 #[tokio::test]
@@ -651,7 +711,11 @@ async fn the_ioc_sees_the_proposed_unit_and_the_deadline_an_assignment_now_would
         )
         .await
         .unwrap();
-    assert_eq!(assigned.due_at(), p.due_at, "the page shows the deadline that is set");
+    assert_eq!(
+        assigned.due_at(),
+        p.due_at,
+        "the page shows the deadline that is set"
+    );
 }
 
 /// A stored report created at `created_at`, resolved by `unit` (on time or not) when given.
@@ -690,15 +754,29 @@ async fn statistics_count_reports_by_local_month_and_units_on_time() {
     let office = Actor::new("office-1", Role::OfficeAdmin, None);
     let stats = w.app.stats(&office, None, None, 100).await.unwrap();
     assert_eq!(stats.total, 4);
-    assert_eq!(stats.by_month.get("2026-12"), Some(&1), "{:?}", stats.by_month);
-    assert_eq!(stats.by_month.get("2026-11"), Some(&3), "{:?}", stats.by_month);
+    assert_eq!(
+        stats.by_month.get("2026-12"),
+        Some(&1),
+        "{:?}",
+        stats.by_month
+    );
+    assert_eq!(
+        stats.by_month.get("2026-11"),
+        Some(&3),
+        "{:?}",
+        stats.by_month
+    );
     let ward = &stats.on_time_by_unit["ubnd_tan_phong"];
     assert_eq!((ward.resolved, ward.on_time), (2, 1));
     assert!((ward.rate - 0.5).abs() < 1e-9);
     let env = &stats.on_time_by_unit["phong_tnmt"];
     assert_eq!((env.resolved, env.on_time), (1, 1));
     assert!((env.rate - 1.0).abs() < 1e-9);
-    assert_eq!(stats.on_time_by_unit.len(), 2, "only units that resolved something");
+    assert_eq!(
+        stats.on_time_by_unit.len(),
+        2,
+        "only units that resolved something"
+    );
     assert_eq!((stats.resolved, stats.resolved_on_time), (3, 2));
     // The API's JSON carries the new figures and older JSON without them still reads.
     let json = serde_json::to_value(&stats).unwrap();

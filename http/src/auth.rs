@@ -68,7 +68,11 @@ impl TokenService {
     }
 
     /// A token that also carries the person's display name (console sessions).
-    pub fn issue_named(&self, actor: &Actor, name: Option<String>) -> Result<(String, i64), Problem> {
+    pub fn issue_named(
+        &self,
+        actor: &Actor,
+        name: Option<String>,
+    ) -> Result<(String, i64), Problem> {
         let now = Utc::now().timestamp();
         let ttl = if actor.role == Role::Citizen {
             self.citizen_ttl_secs

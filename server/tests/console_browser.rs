@@ -47,7 +47,12 @@ async fn start_driver() -> Driver {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if http.get(format!("{}/status", driver.url)).send().await.is_ok() {
+        if http
+            .get(format!("{}/status", driver.url))
+            .send()
+            .await
+            .is_ok()
+        {
             return driver;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -97,7 +102,9 @@ async fn screenshot(c: &Client, name: &str) {
 }
 
 async fn sign_in(c: &Client, s: &Server, user: &str) {
-    c.goto(&format!("{}/console/login", s.base)).await.expect("login page");
+    c.goto(&format!("{}/console/login", s.base))
+        .await
+        .expect("login page");
     c.find(Locator::Css("input[name=username]"))
         .await
         .expect("username field")
@@ -184,7 +191,10 @@ async fn wait_text(c: &Client, needle: &str) {
         if html.contains(needle) {
             return;
         }
-        assert!(Instant::now() < deadline, "the page never showed {needle:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the page never showed {needle:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -216,7 +226,9 @@ async fn the_whole_workflow_in_a_browser() {
     // The IOC head has the queue open before the report arrives.
     let ioc = browser(&driver, 1280, 900).await;
     sign_in(&ioc, &s, "ioc.head").await;
-    ioc.goto(&format!("{}/console/ioc", s.base)).await.expect("IOC queue");
+    ioc.goto(&format!("{}/console/ioc", s.base))
+        .await
+        .expect("IOC queue");
     wait_for(&ioc, "section#queue").await;
 
     // A citizen reports through the API, with a photo.
@@ -239,10 +251,14 @@ async fn the_whole_workflow_in_a_browser() {
     screenshot(&ioc, "ioc-queue").await;
 
     // The IOC head opens it: the proposed unit is preselected, the deadline shown; assign.
-    ioc.goto(&format!("{}/console/reports/{id}", s.base)).await.expect("report page");
+    ioc.goto(&format!("{}/console/reports/{id}", s.base))
+        .await
+        .expect("report page");
     wait_for(&ioc, "form[data-action=\"assign\"]").await;
     let selected = ioc
-        .find(Locator::Css("form[data-action=\"assign\"] select[name=lead_unit] option:checked"))
+        .find(Locator::Css(
+            "form[data-action=\"assign\"] select[name=lead_unit] option:checked",
+        ))
         .await
         .expect("a preselected lead unit")
         .attr("value")
@@ -257,22 +273,43 @@ async fn the_whole_workflow_in_a_browser() {
     // The unit, on a phone-sized window, sees it in its queue without any reporter data.
     let unit = browser(&driver, 360, 800).await;
     sign_in(&unit, &s, "kinhte.staff").await;
-    unit.goto(&format!("{}/console/unit", s.base)).await.expect("unit queue");
+    unit.goto(&format!("{}/console/unit", s.base))
+        .await
+        .expect("unit queue");
     wait_for(&unit, &format!("[data-report-id=\"{id}\"]")).await;
     screenshot(&unit, "unit-queue-phone").await;
-    for secret in ["Nguyễn Thị Hoa", "0987654321", "+84987654321", "hoa@example.vn"] {
-        assert!(!source(&unit).await.contains(secret), "unit queue shows {secret}");
+    for secret in [
+        "Nguyễn Thị Hoa",
+        "0987654321",
+        "+84987654321",
+        "hoa@example.vn",
+    ] {
+        assert!(
+            !source(&unit).await.contains(secret),
+            "unit queue shows {secret}"
+        );
     }
-    unit.goto(&format!("{}/console/reports/{id}", s.base)).await.expect("report page");
+    unit.goto(&format!("{}/console/reports/{id}", s.base))
+        .await
+        .expect("report page");
     wait_for(&unit, "form[data-action=\"accept\"]").await;
-    for secret in ["Nguyễn Thị Hoa", "0987654321", "+84987654321", "hoa@example.vn"] {
-        assert!(!source(&unit).await.contains(secret), "unit report page shows {secret}");
+    for secret in [
+        "Nguyễn Thị Hoa",
+        "0987654321",
+        "+84987654321",
+        "hoa@example.vn",
+    ] {
+        assert!(
+            !source(&unit).await.contains(secret),
+            "unit report page shows {secret}"
+        );
     }
     act(&unit, "accept", &[]).await;
     wait_for(&unit, "form[data-action=\"resolve\"]").await;
 
     // Evidence from the phone: the upload-slot flow through the page, then resolve.
-    let evidence = std::env::temp_dir().join(format!("phananh-evidence-{}.jpg", std::process::id()));
+    let evidence =
+        std::env::temp_dir().join(format!("phananh-evidence-{}.jpg", std::process::id()));
     std::fs::write(&evidence, JPEG).expect("evidence file");
     open_action(&unit, "resolve").await;
     unit.find(Locator::Css("input#evidence-file"))
@@ -282,7 +319,12 @@ async fn the_whole_workflow_in_a_browser() {
         .await
         .expect("choose file");
     wait_text(&unit, "đã tải lên").await;
-    act(&unit, "resolve", &[("textarea[name=summary]", "Đã xử phạt, yêu cầu niêm yết giá")]).await;
+    act(
+        &unit,
+        "resolve",
+        &[("textarea[name=summary]", "Đã xử phạt, yêu cầu niêm yết giá")],
+    )
+    .await;
     wait_url(&unit, "done=resolve").await;
 
     // A complex case is referred to leadership by the IOC head (Đ.7.2), through the API.
@@ -302,7 +344,11 @@ async fn the_whole_workflow_in_a_browser() {
     let other = other["id"].as_str().expect("id").to_string();
     api.wait_state(&ioc_api, &other, "screened").await;
     let (st, v) = api
-        .action(&ioc_api, &other, json!({"action": "refer", "note": "Cần nhiều đơn vị phối hợp"}))
+        .action(
+            &ioc_api,
+            &other,
+            json!({"action": "refer", "note": "Cần nhiều đơn vị phối hợp"}),
+        )
         .await;
     assert!(st.is_success(), "{v}");
 
@@ -310,17 +356,40 @@ async fn the_whole_workflow_in_a_browser() {
     // shown as a signed, immutable entry.
     let leader = browser(&driver, 1280, 900).await;
     sign_in(&leader, &s, "leader").await;
-    leader.goto(&format!("{}/console/leadership", s.base)).await.expect("leadership");
+    leader
+        .goto(&format!("{}/console/leadership", s.base))
+        .await
+        .expect("leadership");
     wait_text(&leader, "Lấn chiếm vỉa hè kéo dài nhiều tuyến phố").await;
     screenshot(&leader, "leadership").await;
-    leader.goto(&format!("{}/console/reports/{id}", s.base)).await.expect("report page");
-    act(&leader, "directive", &[("textarea[name=text]", "Đề nghị kiểm tra lại toàn tuyến phố.")]).await;
+    leader
+        .goto(&format!("{}/console/reports/{id}", s.base))
+        .await
+        .expect("report page");
+    act(
+        &leader,
+        "directive",
+        &[(
+            "textarea[name=text]",
+            "Đề nghị kiểm tra lại toàn tuyến phố.",
+        )],
+    )
+    .await;
     wait_for(&leader, "ol.timeline li.directive").await;
-    assert!(source(&leader).await.contains("Đề nghị kiểm tra lại toàn tuyến phố."));
+    assert!(source(&leader)
+        .await
+        .contains("Đề nghị kiểm tra lại toàn tuyến phố."));
 
     // The IOC head publishes the answer.
-    ioc.goto(&format!("{}/console/reports/{id}", s.base)).await.expect("report page");
-    act(&ioc, "publish", &[("textarea[name=public_answer]", "Cơ sở đã bị xử phạt.")]).await;
+    ioc.goto(&format!("{}/console/reports/{id}", s.base))
+        .await
+        .expect("report page");
+    act(
+        &ioc,
+        "publish",
+        &[("textarea[name=public_answer]", "Cơ sở đã bị xử phạt.")],
+    )
+    .await;
     wait_url(&ioc, "done=publish").await;
     let (_, public) = api.get(&format!("/v1/public/reports/{id}"), None).await;
     assert_eq!(public["public_answer"], "Cơ sở đã bị xử phạt.", "{public}");
@@ -328,7 +397,10 @@ async fn the_whole_workflow_in_a_browser() {
     // The office sees it in the statistics.
     let office = browser(&driver, 1280, 900).await;
     sign_in(&office, &s, "office").await;
-    office.goto(&format!("{}/console/office", s.base)).await.expect("office");
+    office
+        .goto(&format!("{}/console/office", s.base))
+        .await
+        .expect("office");
     wait_for(&office, ".chart svg").await;
     assert!(source(&office).await.contains("Phòng Kinh tế"));
     screenshot(&office, "office-stats").await;

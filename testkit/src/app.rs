@@ -1,6 +1,8 @@
 //! An [`App`] on the in-memory fakes, with the Lai Châu rules and a settable clock.
 
-use crate::fakes::{FastPasswords, FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds};
+use crate::fakes::{
+    FastPasswords, FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds,
+};
 use crate::fixtures::{rules, t0};
 use phananh_core::app::{App, Ports};
 use std::sync::Arc;

@@ -2,10 +2,10 @@
 //! run on when no real adapter is wanted. Never used by a runtime; the contract suites run
 //! against them too, so they behave like the real adapters.
 
-use phananh_core::model::*;
-use phananh_core::ports::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use phananh_core::model::*;
+use phananh_core::ports::*;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;

@@ -69,7 +69,13 @@ pub fn report(id: &str, created_at: DateTime<Utc>) -> Report {
         camera_id: None,
     };
     let citizen = Actor::new("citizen-1", Role::Citizen, None);
-    let mut r = match lifecycle::submit(ReportId(id.to_string()), input, &citizen, created_at, rules()) {
+    let mut r = match lifecycle::submit(
+        ReportId(id.to_string()),
+        input,
+        &citizen,
+        created_at,
+        rules(),
+    ) {
         Ok(t) => t.report,
         Err(e) => panic!("the fixture report is refused by the rules: {e}"),
     };

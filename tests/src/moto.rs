@@ -463,7 +463,8 @@ async fn consumer_queues(
 ) -> Result<QueuePair, String> {
     let (dlq_url, dlq_arn) =
         create_queue(clients, &format!("{}-dlq-{suffix}", c.name()), None).await?;
-    let (url, arn) = create_queue(clients, &format!("{}-{suffix}", c.name()), Some(&dlq_arn)).await?;
+    let (url, arn) =
+        create_queue(clients, &format!("{}-{suffix}", c.name()), Some(&dlq_arn)).await?;
     Ok(QueuePair { url, arn, dlq_url })
 }
 

@@ -82,7 +82,10 @@ impl App {
             ));
         }
         if !new.role.is_staff() {
-            return Err(DomainError::invalid("role", "vai trò phải là vai trò cán bộ"));
+            return Err(DomainError::invalid(
+                "role",
+                "vai trò phải là vai trò cán bộ",
+            ));
         }
         let known = |u: &str| self.rules.config.unit(u).is_some();
         match (new.role.is_unit_role(), new.unit.as_deref()) {
@@ -112,11 +115,18 @@ impl App {
             display_name,
             role: new.role,
             unit: new.unit,
-            password_hash: self.passwords.hash(&new.password).await.map_err(super::storage)?,
+            password_hash: self
+                .passwords
+                .hash(&new.password)
+                .await
+                .map_err(super::storage)?,
             disabled: false,
             created_at: self.now(),
         };
-        self.accounts.create_account(&acc).await.map_err(accounts_err)?;
+        self.accounts
+            .create_account(&acc)
+            .await
+            .map_err(accounts_err)?;
         info!(account = %acc.id, by = %by.id, role = acc.role.as_str(), "staff account created");
         Ok(acc)
     }
@@ -129,7 +139,12 @@ impl App {
 
     /// Whether any account exists yet (a fresh system gets demo accounts).
     pub async fn has_accounts(&self) -> Result<bool, DomainError> {
-        Ok(!self.accounts.list_accounts().await.map_err(accounts_err)?.is_empty())
+        Ok(!self
+            .accounts
+            .list_accounts()
+            .await
+            .map_err(accounts_err)?
+            .is_empty())
     }
 
     /// Finds an account by id or username (for the command line).
@@ -162,7 +177,10 @@ impl App {
     ) -> Result<StaffAccount, DomainError> {
         let mut acc = self.find_account(by, id).await?;
         change(&mut acc);
-        self.accounts.save_account(&acc).await.map_err(accounts_err)?;
+        self.accounts
+            .save_account(&acc)
+            .await
+            .map_err(accounts_err)?;
         info!(account = %acc.id, by = %by.id, "staff account updated");
         Ok(acc)
     }
@@ -192,8 +210,13 @@ impl App {
     ) -> Result<StaffAccount, DomainError> {
         require_manager(by)?;
         check_password(password)?;
-        let hash = self.passwords.hash(password).await.map_err(super::storage)?;
-        self.update_account(by, id, move |a| a.password_hash = hash).await
+        let hash = self
+            .passwords
+            .hash(password)
+            .await
+            .map_err(super::storage)?;
+        self.update_account(by, id, move |a| a.password_hash = hash)
+            .await
     }
 
     /// The display name of a signed-in staff member (for the console's header).

@@ -8,9 +8,9 @@
 use super::{storage, App};
 use crate::error::DomainError;
 use crate::lifecycle::{self, Command};
+pub use crate::model::EventKind;
 use crate::model::*;
 use crate::ports::*;
-pub use crate::model::EventKind;
 use crate::routing;
 use chrono::Duration as ChronoDuration;
 use tracing::{info, warn};

@@ -20,8 +20,8 @@ pub mod triage;
 pub mod uploads;
 
 pub use accounts::{NewAccount, PasswordHasher};
-pub use sign_in::sign_in_contact;
 pub use consumers::{Consumer, EventKind};
+pub use sign_in::sign_in_contact;
 pub use stats::{compute_stats, OverdueItem, Stats};
 pub use timers::RELAY_MIN_AGE_SECS;
 pub use triage::Proposal;

@@ -87,7 +87,10 @@ fn targets(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<(Notificat
 /// e-mail address is left out (and logged), so it cannot hold up the other recipients.
 pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<Notification> {
     let cfg = &rules.config;
-    let due = r.due_at().map(|d| rules.format_local(d)).unwrap_or_default();
+    let due = r
+        .due_at()
+        .map(|d| rules.format_local(d))
+        .unwrap_or_default();
     let category = cfg
         .category(&r.category)
         .map(|c| c.name.clone())
@@ -130,7 +133,13 @@ pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> 
                     (phones, emails, None, "reporter".to_string())
                 }
             };
-        let label = |addr: &str| if who.is_empty() { addr.to_string() } else { who.clone() };
+        let label = |addr: &str| {
+            if who.is_empty() {
+                addr.to_string()
+            } else {
+                who.clone()
+            }
+        };
         let sms = sms_text(cfg.messages.render(&format!("{key}.sms"), &vars));
         let subject = cfg.messages.render(&format!("{key}.email_subject"), &vars);
         let body = cfg.messages.render(&format!("{key}.email_body"), &vars);

@@ -3,11 +3,11 @@
 //! assignment where the city's config allows it.
 
 use super::validation::known_unit;
+use crate::city::CityRules;
+use crate::deadlines::DeadlineRule;
 use crate::error::DomainError;
 use crate::model::*;
 use crate::routing;
-use crate::city::CityRules;
-use crate::deadlines::DeadlineRule;
 use chrono::{DateTime, Utc};
 use State::*;
 
@@ -40,7 +40,10 @@ pub(super) fn make_assignment(
     })
 }
 
-pub(super) fn deadline_rule(rules: &CityRules, category: &str) -> Result<DeadlineRule, DomainError> {
+pub(super) fn deadline_rule(
+    rules: &CityRules,
+    category: &str,
+) -> Result<DeadlineRule, DomainError> {
     rules.deadline(category).ok_or_else(|| {
         DomainError::invalid(
             "category",

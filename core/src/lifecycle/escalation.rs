@@ -1,13 +1,16 @@
 //! Deadline thresholds (Notifications rule: unit head, then IOC, then leadership): which are due,
 //! when the next falls, and their stable keys so each is sent exactly once.
 
-use crate::model::*;
 use crate::city::CityRules;
+use crate::model::*;
 use chrono::{DateTime, Utc};
 
 /// The thresholds not yet sent for the current assignment: (key, level, instant), in config
 /// order. Empty when the unit's clock is not running (Đ.7.5: a deferral stops it).
-fn unsent_thresholds(r: &Report, rules: &CityRules) -> Vec<(String, EscalationLevel, DateTime<Utc>)> {
+fn unsent_thresholds(
+    r: &Report,
+    rules: &CityRules,
+) -> Vec<(String, EscalationLevel, DateTime<Utc>)> {
     let Some(a) = r
         .assignment
         .as_ref()

@@ -4,9 +4,9 @@
 use super::timeline::{append, envelopes, Entry};
 use super::validation::*;
 use super::{NewReport, Transition};
+use crate::city::CityRules;
 use crate::error::DomainError;
 use crate::model::*;
-use crate::city::CityRules;
 use crate::{contact, screening};
 use chrono::{DateTime, Utc};
 use Role::*;

@@ -51,7 +51,11 @@ pub fn append(report: &mut Report, from: Option<State>, e: Entry<'_>, now: DateT
     report.timeline.push(entry);
 }
 
-pub(crate) fn envelopes(report: &Report, events: Vec<DomainEvent>, now: DateTime<Utc>) -> Vec<EventEnvelope> {
+pub(crate) fn envelopes(
+    report: &Report,
+    events: Vec<DomainEvent>,
+    now: DateTime<Utc>,
+) -> Vec<EventEnvelope> {
     events
         .into_iter()
         .enumerate()

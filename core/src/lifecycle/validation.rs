@@ -1,9 +1,9 @@
 //! Validation of the free text, units and categories an action carries. Each check names the
 //! offending field, so the client can show the Vietnamese message next to it.
 
+use crate::city::CityRules;
 use crate::error::DomainError;
 use crate::model::Attachment;
-use crate::city::CityRules;
 
 /// Maximum lengths of free text (characters).
 pub const MAX_TITLE: usize = 200;
@@ -49,7 +49,11 @@ pub(super) fn known_unit(rules: &CityRules, field: &str, unit: &str) -> Result<(
     }
 }
 
-pub(super) fn known_category(rules: &CityRules, field: &str, code: &str) -> Result<(), DomainError> {
+pub(super) fn known_category(
+    rules: &CityRules,
+    field: &str,
+    code: &str,
+) -> Result<(), DomainError> {
     if rules.config.category(code).is_some() {
         Ok(())
     } else {
@@ -77,7 +81,9 @@ pub(super) fn optional_line(
     max: usize,
 ) -> Result<Option<String>, DomainError> {
     let v = optional_text(field, value, max)?;
-    if v.as_deref().is_some_and(|v| v.chars().any(char::is_control)) {
+    if v.as_deref()
+        .is_some_and(|v| v.chars().any(char::is_control))
+    {
         return Err(DomainError::invalid(field, "phải nằm trên một dòng"));
     }
     Ok(v)

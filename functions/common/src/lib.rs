@@ -11,9 +11,9 @@ use phananh_aws::settings::ConsoleSettings;
 use phananh_aws::{
     AwsClients, AwsSettings, DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier,
 };
+use phananh_core::app::{App, Ports};
 use phananh_core::media::UploadCheck;
 use phananh_core::model::Actor;
-use phananh_core::app::{App, Ports};
 use phananh_core::ports::{SystemClock, UuidV7Ids};
 use phananh_core::CityRules;
 use phananh_http::auth::{Argon2Passwords, Authenticator};

@@ -7,9 +7,9 @@ use chrono::{Duration, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 use phananh_core::media::UploadCheck;
 use phananh_core::ports::MediaStore;
-use phananh_testkit::fakes::FixedClock;
 use phananh_core::CityRules;
 use phananh_lambda::{consume, escalate, media_event, relay, router, Consumer, Runtime};
+use phananh_testkit::fakes::FixedClock;
 use phananh_tests::moto::{
     delete_succeeded, drain_bodies, provision, receive_as_lambda_event, Moto, Provisioned,
 };

@@ -69,7 +69,10 @@ mod tests {
 
     fn with_cookie(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_str(&format!("{CSRF_COOKIE}={v}")).unwrap());
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{CSRF_COOKIE}={v}")).unwrap(),
+        );
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
         h
     }
@@ -81,16 +84,25 @@ mod tests {
         assert!(check(&h, Some(&t)).is_ok());
         assert!(check(&h, Some(&"b".repeat(64))).is_err());
         assert!(check(&h, None).is_err());
-        assert!(check(&HeaderMap::new(), Some(&t)).is_err(), "no cookie, no action");
+        assert!(
+            check(&HeaderMap::new(), Some(&t)).is_err(),
+            "no cookie, no action"
+        );
     }
 
     #[test]
     fn another_sites_origin_is_refused() {
         let t = "a".repeat(64);
         let mut h = with_cookie(&t);
-        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
         assert!(check(&h, Some(&t)).is_err());
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
         assert!(check(&h, Some(&t)).is_ok());
     }
 
@@ -98,7 +110,11 @@ mod tests {
     fn a_fresh_token_comes_with_its_cookie() {
         let (t, c) = token(&HeaderMap::new(), false);
         assert_eq!(t.len(), 64);
-        assert!(c.unwrap().to_str().unwrap().starts_with(&format!("{CSRF_COOKIE}={t}")));
+        assert!(c
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(&format!("{CSRF_COOKIE}={t}")));
         let (same, none) = token(&with_cookie(&t), false);
         assert_eq!((same, none), (t, None));
     }

@@ -18,13 +18,51 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 /// A navigation entry: (path, label, roles that see it).
 const NAV: &[(&str, &str, &[Role])] = &[
-    ("/console/ioc", "Hàng đợi IOC", &[Role::IocOperator, Role::IocHead]),
-    ("/console/unit", "Phản ánh của đơn vị", &[Role::UnitStaff, Role::UnitHead]),
+    (
+        "/console/ioc",
+        "Hàng đợi IOC",
+        &[Role::IocOperator, Role::IocHead],
+    ),
+    (
+        "/console/unit",
+        "Phản ánh của đơn vị",
+        &[Role::UnitStaff, Role::UnitHead],
+    ),
     ("/console/leadership", "Lãnh đạo", &[Role::Leader]),
-    ("/console/office", "Thống kê", &[Role::OfficeAdmin, Role::Leader, Role::IocHead]),
-    ("/console/office/accounts", "Tài khoản", &[Role::OfficeAdmin]),
-    ("/console/search", "Tìm kiếm", &[Role::IocOperator, Role::IocHead, Role::UnitStaff, Role::UnitHead, Role::Leader, Role::OfficeAdmin]),
-    ("/console/map", "Bản đồ", &[Role::IocOperator, Role::IocHead, Role::UnitStaff, Role::UnitHead, Role::Leader, Role::OfficeAdmin]),
+    (
+        "/console/office",
+        "Thống kê",
+        &[Role::OfficeAdmin, Role::Leader, Role::IocHead],
+    ),
+    (
+        "/console/office/accounts",
+        "Tài khoản",
+        &[Role::OfficeAdmin],
+    ),
+    (
+        "/console/search",
+        "Tìm kiếm",
+        &[
+            Role::IocOperator,
+            Role::IocHead,
+            Role::UnitStaff,
+            Role::UnitHead,
+            Role::Leader,
+            Role::OfficeAdmin,
+        ],
+    ),
+    (
+        "/console/map",
+        "Bản đồ",
+        &[
+            Role::IocOperator,
+            Role::IocHead,
+            Role::UnitStaff,
+            Role::UnitHead,
+            Role::Leader,
+            Role::OfficeAdmin,
+        ],
+    ),
 ];
 
 /// The first page of a role after sign-in.
@@ -50,7 +88,13 @@ pub fn role_name(role: Role) -> &'static str {
 }
 
 /// A whole page: head, header with navigation and sign-out, `body`.
-pub fn page(title: &str, session: Option<&Session>, csrf: &str, current: &str, body: Markup) -> Markup {
+pub fn page(
+    title: &str,
+    session: Option<&Session>,
+    csrf: &str,
+    current: &str,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="vi" {

@@ -106,12 +106,20 @@ pub async fn login_submit(
             return login_page(&headers, secure, &next, &f.username, Some(&e.message_vi()));
         }
     };
-    let name = s.app.display_name(&actor).await.or(Some(f.username.clone()));
+    let name = s
+        .app
+        .display_name(&actor)
+        .await
+        .or(Some(f.username.clone()));
     let (token, ttl) = match tokens.issue_named(&actor, name) {
         Ok(t) => t,
         Err(p) => return p.into_response(),
     };
-    let to = if next == "/console" { home_of(actor.role).to_string() } else { next };
+    let to = if next == "/console" {
+        home_of(actor.role).to_string()
+    } else {
+        next
+    };
     let mut r = Redirect::to(&to).into_response();
     r.headers_mut().append(
         axum::http::header::SET_COOKIE,
@@ -138,7 +146,9 @@ pub async fn callback(
         return Redirect::to("/console/login").into_response();
     };
     let (Some(code), Some(state)) = (q.code.as_deref(), q.state.as_deref()) else {
-        let why = q.error_description.unwrap_or_else(|| "thiếu mã xác thực".into());
+        let why = q
+            .error_description
+            .unwrap_or_else(|| "thiếu mã xác thực".into());
         return crate::problem::Problem::unauthorized(format!("Đăng nhập không thành công: {why}"))
             .into_response();
     };

@@ -80,7 +80,10 @@ impl Ctx {
 pub fn routes() -> Router<HttpState> {
     Router::new()
         .route("/console", get(login::home))
-        .route("/console/login", get(login::login_form).post(login::login_submit))
+        .route(
+            "/console/login",
+            get(login::login_form).post(login::login_submit),
+        )
         .route("/console/logout", post(login::logout))
         .route("/console/auth/callback", get(login::callback))
         .route("/console/assets/{hash}/{name}", get(assets::serve))

@@ -37,7 +37,9 @@ impl Sessions for TokenService {
         Ok(Session {
             actor: Actor::new(c.sub.clone(), c.role, c.unit.as_deref()),
             expires_at: DateTime::from_timestamp(c.exp, 0).unwrap_or_else(Utc::now),
-            name: c.name.unwrap_or_else(|| super::layout::role_name(c.role).to_string()),
+            name: c
+                .name
+                .unwrap_or_else(|| super::layout::role_name(c.role).to_string()),
         })
     }
 }
@@ -97,7 +99,9 @@ pub struct NoSessions;
 
 impl Sessions for NoSessions {
     fn verify(&self, _token: &str) -> Result<Session, Problem> {
-        Err(Problem::unauthorized("Chưa cấu hình đăng nhập cho trang quản trị."))
+        Err(Problem::unauthorized(
+            "Chưa cấu hình đăng nhập cho trang quản trị.",
+        ))
     }
 }
 
@@ -179,8 +183,16 @@ mod tests {
 
     #[test]
     fn only_console_paths_are_returned_to() {
-        assert_eq!(safe_next(Some("/console/reports/r1")), "/console/reports/r1");
-        for bad in ["https://evil.example/", "//evil.example", "/v1/stats", "/console\\@evil"] {
+        assert_eq!(
+            safe_next(Some("/console/reports/r1")),
+            "/console/reports/r1"
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/v1/stats",
+            "/console\\@evil",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/console", "{bad}");
         }
         assert_eq!(safe_next(None), "/console");
@@ -194,7 +206,10 @@ mod tests {
         let plain = set_cookie(SESSION_COOKIE, "t", 60, false);
         assert!(!plain.to_str().unwrap().contains("Secure"));
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; phananh_session=tok; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; phananh_session=tok; b=2"),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("tok"));
         assert_eq!(cookie(&h, "c"), None);
     }

@@ -298,13 +298,21 @@ async fn the_staff_list_searches_free_text_ignoring_diacritics() {
             .unwrap()
     };
     let router = crate::router(s.clone());
-    let found = router.clone().oneshot(get("o%20ga%20tran%20phu")).await.unwrap();
+    let found = router
+        .clone()
+        .oneshot(get("o%20ga%20tran%20phu"))
+        .await
+        .unwrap();
     assert_eq!(found.status(), 200);
-    let body = axum::body::to_bytes(found.into_body(), 1 << 20).await.unwrap();
+    let body = axum::body::to_bytes(found.into_body(), 1 << 20)
+        .await
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
     let none = router.clone().oneshot(get("cau%20treo")).await.unwrap();
-    let body = axum::body::to_bytes(none.into_body(), 1 << 20).await.unwrap();
+    let body = axum::body::to_bytes(none.into_body(), 1 << 20)
+        .await
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert!(v["items"].as_array().unwrap().is_empty(), "{v}");
     let long = router.oneshot(get(&"a".repeat(201))).await.unwrap();

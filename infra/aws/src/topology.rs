@@ -151,7 +151,8 @@ mod tests {
 
     #[test]
     fn filter_policy_is_the_sns_json_shape() {
-        let v: serde_json::Value = serde_json::from_str(&Consumer::Classify.filter_policy()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&Consumer::Classify.filter_policy()).unwrap();
         assert_eq!(v, serde_json::json!({"event_type": ["report_submitted"]}));
     }
 }

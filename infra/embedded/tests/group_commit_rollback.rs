@@ -17,7 +17,6 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-
 /// A request that runs into a full disk: the database may not grow past its current size
 /// (`max_page_count`), so a 1 MiB row fails with SQLITE_FULL. A plain single-row INSERT
 /// has no statement journal, so SQLite rolls back the WHOLE transaction, not only the

@@ -108,7 +108,6 @@ async fn two_thousand_concurrent_creates_are_all_stored() {
     assert_eq!(store.pending_events(5000).await.unwrap().len(), 2000);
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_failing_request_does_not_fail_its_batch_neighbours() {
     let dir = TempDir::new("phananh-batch");

@@ -208,4 +208,3 @@ pub fn report_body(category: &str, title: &str, description: &str) -> Value {
         "reporter": {"name": "Nguyễn Thị Hoa", "phone": "0987654321", "email": "hoa@example.vn"}
     })
 }
-

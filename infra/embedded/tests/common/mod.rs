@@ -1,9 +1,9 @@
 //! The embedded adapter tests' builders: the shared fixtures of `phananh-testkit`, plus `bump`.
 #![allow(dead_code, unused_imports)]
 
-pub use phananh_testkit::fixtures::{at, event, report, submitted, t0, TempDir};
 use phananh_core::model::Report;
 use phananh_embedded::SqliteStore;
+pub use phananh_testkit::fixtures::{at, event, report, submitted, t0, TempDir};
 use std::sync::Arc;
 
 /// The next version of `r` with a changed title (what a store update writes).
