@@ -21,7 +21,9 @@ pub use apply::apply;
 pub use assignment::auto_assign_target;
 pub use command::{Command, NewReport};
 pub use escalation::{due_thresholds, next_escalation_at, threshold_key};
-pub use policy::{allowed_roles, allowed_states, authorize, available_actions, can_view};
+pub use policy::{
+    allowed_roles, allowed_states, authorize, available_actions, can_view, REPORT_ACTIONS,
+};
 pub use submit::submit;
 pub use timeline::{append, Entry};
 pub use validation::{MAX_ATTACHMENTS, MAX_NOTE, MAX_TEXT, MAX_TITLE};

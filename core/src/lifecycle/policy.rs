@@ -149,30 +149,32 @@ pub(super) fn check_state(report: &Report, action: Action) -> Result<(), DomainE
 /// unit scope and the report's state allow (the same checks `apply` makes first). Input rules
 /// (a reason, evidence) are still checked when the action is taken.
 pub fn available_actions(report: &Report, actor: &Actor) -> Vec<Action> {
-    const ON_REPORTS: [Action; 18] = [
-        Action::Assign,
-        Action::Refer,
-        Action::Directive,
-        Action::Accept,
-        Action::Progress,
-        Action::AddNote,
-        Action::Resolve,
-        Action::Defer,
-        Action::Resume,
-        Action::Return,
-        Action::Reclassify,
-        Action::Reassign,
-        Action::Urge,
-        Action::Publish,
-        Action::MarkSecret,
-        Action::Reject,
-        Action::Close,
-        Action::RevealReporter,
-    ];
-    ON_REPORTS
+    REPORT_ACTIONS
         .into_iter()
         .filter(|a| authorize(report, *a, actor).is_ok() && check_state(report, *a).is_ok())
         // Đ.8.2: a report touching state secrets is published only by a leader.
         .filter(|a| !(*a == Action::Publish && report.flags.state_secret && actor.role != Leader))
         .collect()
 }
+
+/// The actions a person takes on an existing report (what pages offer as forms).
+pub const REPORT_ACTIONS: [Action; 18] = [
+    Action::Assign,
+    Action::Refer,
+    Action::Directive,
+    Action::Accept,
+    Action::Progress,
+    Action::AddNote,
+    Action::Resolve,
+    Action::Defer,
+    Action::Resume,
+    Action::Return,
+    Action::Reclassify,
+    Action::Reassign,
+    Action::Urge,
+    Action::Publish,
+    Action::MarkSecret,
+    Action::Reject,
+    Action::Close,
+    Action::RevealReporter,
+];

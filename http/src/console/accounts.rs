@@ -3,7 +3,8 @@
 //! manage, username and password rules, units of unit roles) is core's: a refusal is shown
 //! next to the field it names, with what was typed kept (never a password).
 
-use super::unit::{forbidden, local_time, read_error, unit_name};
+use super::common::{forbidden, read_error};
+use super::names::{local_time, unit_name};
 use super::Ctx;
 use crate::console::layout::role_name;
 use crate::HttpState;

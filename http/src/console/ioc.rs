@@ -6,7 +6,7 @@
 //! `/console/ioc/queue`, which the console script polls, so new arrivals appear without reload.
 
 use super::layout::respond;
-use super::report::{category_name, report_url, state_name, unit_name, ward_name};
+use super::names::{category_name, report_url, state_name, unit_name, ward_name};
 use super::Ctx;
 use crate::HttpState;
 use axum::extract::{Form, State};

@@ -3,10 +3,9 @@
 //! deferrals with their reason and expected date. Each links to the report page, where the
 //! directive form is. Read through core's list and staff view (the reporter stays masked).
 
-use super::unit::{
-    category_name, forbidden, list_all, local_time, read_error, state_name, time_left_words,
-    unit_name, ward_name, LIST_MAX,
-};
+use super::common::{forbidden, list_all, read_error};
+use super::names::{category_name, local_time, state_name, unit_name, ward_name};
+use super::unit::{time_left_words, LIST_MAX};
 use super::Ctx;
 use crate::HttpState;
 use axum::extract::State as AxState;

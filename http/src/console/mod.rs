@@ -10,6 +10,7 @@
 mod accounts;
 pub mod assets;
 mod charts;
+mod common;
 pub mod cognito;
 pub mod csrf;
 mod ioc;
@@ -17,6 +18,7 @@ pub mod layout;
 mod leadership;
 mod login;
 mod map;
+mod names;
 mod office;
 mod report;
 mod search;

@@ -5,9 +5,8 @@
 //! Figures come from `App::stats`, refusals from core.
 
 use super::charts::bar_chart;
-use super::unit::{
-    category_name, duration_words, forbidden, local_time, read_error, unit_name, ward_name,
-};
+use super::common::{forbidden, read_error};
+use super::names::{category_name, duration_words, local_time, unit_name, ward_name};
 use super::Ctx;
 use crate::HttpState;
 use axum::extract::{Query, State as AxState};

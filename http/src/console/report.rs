@@ -7,6 +7,7 @@
 //! `Command` JSON and taken through `App::act_json`: core checks every rule again.
 
 use super::layout::role_name;
+use super::names::{action_label, category_name, report_url, state_name, unit_name, ward_name};
 use super::Ctx;
 use crate::HttpState;
 use axum::extract::{Form, Path, Query, State};
@@ -19,8 +20,7 @@ use maud::{html, Markup};
 use phananh_core::app::Proposal;
 use phananh_core::lifecycle::available_actions;
 use phananh_core::model::{
-    Action, Attachment, MediaKind, Report, ReportId, Reporter, Role, Source, State as RState,
-    TimelineEntry,
+    Action, Attachment, MediaKind, Report, ReportId, Reporter, Role, Source, TimelineEntry,
 };
 use phananh_core::views::{staff_view, StaffView};
 use phananh_core::{CityRules, DomainError};
@@ -40,105 +40,8 @@ pub fn routes() -> Router<HttpState> {
 // ---------------------------------------------------------------------------------------------
 // Names shared by the console's report renderings (also used by the IOC queue).
 
-/// The city's name of a category (its code when unknown).
-pub(super) fn category_name(rules: &CityRules, code: &str) -> String {
-    rules
-        .config
-        .category(code)
-        .map(|c| c.name.clone())
-        .unwrap_or_else(|| code.to_string())
-}
-
-/// The city's name of a unit (its id when unknown).
-pub(super) fn unit_name(rules: &CityRules, id: &str) -> String {
-    rules
-        .config
-        .unit(id)
-        .map(|u| u.name.clone())
-        .unwrap_or_else(|| id.to_string())
-}
-
-/// The city's name of a ward (its id when unknown).
-pub(super) fn ward_name(rules: &CityRules, id: &str) -> String {
-    rules
-        .config
-        .ward(id)
-        .map(|w| w.name.clone())
-        .unwrap_or_else(|| id.to_string())
-}
-
-/// Vietnamese name of a state.
-pub(super) fn state_name(s: RState) -> &'static str {
-    match s {
-        RState::Submitted => "Mới gửi",
-        RState::Screened => "Đã sàng lọc",
-        RState::Assigned => "Đã giao xử lý",
-        RState::InProgress => "Đang xử lý",
-        RState::Resolved => "Đã có kết quả",
-        RState::Published => "Đã công khai",
-        RState::Closed => "Đã đóng",
-        RState::Rejected => "Từ chối tiếp nhận",
-        RState::Referred => "Chờ lãnh đạo chỉ đạo",
-        RState::Deferred => "Chưa giải quyết được",
-        RState::Returned => "Bị trả lại",
-    }
-}
-
-/// Vietnamese name of an action (the submit button's text for those a page offers).
-pub(super) fn action_label(a: Action) -> &'static str {
-    match a {
-        Action::Submit => "Gửi phản ánh",
-        Action::CreateFromCamera => "Tạo phản ánh từ camera",
-        Action::Screen => "Sàng lọc tự động",
-        Action::Assign => "Giao xử lý",
-        Action::InformLeadership => "Báo cáo lãnh đạo",
-        Action::Refer => "Chuyển lãnh đạo",
-        Action::Directive => "Ban hành chỉ đạo",
-        Action::Accept => "Tiếp nhận xử lý",
-        Action::Progress => "Cập nhật tiến độ",
-        Action::AddNote => "Thêm ghi chú",
-        Action::Resolve => "Báo cáo kết quả",
-        Action::Defer => "Báo cáo chưa giải quyết được",
-        Action::Resume => "Tiếp tục xử lý",
-        Action::Return => "Trả lại",
-        Action::Reclassify => "Đổi lĩnh vực",
-        Action::Reassign => "Giao lại",
-        Action::Urge => "Đôn đốc",
-        Action::Publish => "Duyệt và công khai",
-        Action::Reject => "Từ chối tiếp nhận",
-        Action::Close => "Đóng phản ánh",
-        Action::Reopen => "Mở lại",
-        Action::Rate => "Đánh giá",
-        Action::Escalate => "Cảnh báo hạn xử lý",
-        Action::RevealReporter => "Xem thông tin người phản ánh",
-        Action::MarkSecret => "Đánh dấu bí mật",
-        Action::ViewStats => "Xem thống kê",
-        Action::ManageAccounts => "Quản lý tài khoản",
-    }
-}
-
 fn action_by_name(name: &str) -> Option<Action> {
-    const OFFERED: [Action; 18] = [
-        Action::Assign,
-        Action::Refer,
-        Action::Directive,
-        Action::Accept,
-        Action::Progress,
-        Action::AddNote,
-        Action::Resolve,
-        Action::Defer,
-        Action::Resume,
-        Action::Return,
-        Action::Reclassify,
-        Action::Reassign,
-        Action::Urge,
-        Action::Publish,
-        Action::MarkSecret,
-        Action::Reject,
-        Action::Close,
-        Action::RevealReporter,
-    ];
-    OFFERED
+    phananh_core::lifecycle::REPORT_ACTIONS
         .into_iter()
         .chain([Action::CreateFromCamera])
         .find(|a| a.as_str() == name)
@@ -152,11 +55,6 @@ fn duration_vi(minutes: i64) -> String {
         (h, 0) => format!("{h} giờ"),
         (h, m) => format!("{h} giờ {m} phút"),
     }
-}
-
-/// The report's page URL.
-pub(super) fn report_url(id: &ReportId) -> String {
-    format!("/console/reports/{}", urlencoding::encode(id.as_str()))
 }
 
 fn attachment_href(id: &ReportId, attachment_id: &str) -> String {

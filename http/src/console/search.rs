@@ -3,8 +3,8 @@
 //! cursor. Results come from core's `App::list` (which confines units to their own unit) and
 //! are rendered only from core's staff view; each links to its report page.
 
-use super::report::{category_name, report_url, state_name, unit_name, ward_name};
-use super::unit::{local_time, read_error};
+use super::common::read_error;
+use super::names::{category_name, local_time, report_url, state_name, unit_name, ward_name};
 use super::Ctx;
 use crate::HttpState;
 use axum::extract::{Query, State as AxState};

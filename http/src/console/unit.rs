@@ -6,19 +6,17 @@
 //! Also the small helpers the unit, leadership and office pages share (names from the city's
 //! config, durations in words, the refusal page).
 
-use super::layout::home_of;
+use super::common::{forbidden, list_all, read_error};
+use super::names::{category_name, duration_words, local_time, state_name, unit_name, ward_name};
 use super::Ctx;
 use crate::HttpState;
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
-use phananh_core::app::App;
 use phananh_core::city::CityRules;
-use phananh_core::error::DomainError;
 use phananh_core::model::{Actor, ClockKind, Report, State};
 use phananh_core::ports::ReportQuery;
 use phananh_core::views::{staff_view, StaffView};
@@ -28,96 +26,7 @@ pub fn routes() -> Router<HttpState> {
 }
 
 /// Reports read per page and the most a console list reads.
-const PAGE: u32 = 200;
 pub(super) const LIST_MAX: usize = 1000;
-
-/// Every report of `q` the actor may see (core confines units to their unit), at most `max`.
-pub(super) async fn list_all(
-    app: &App,
-    actor: &Actor,
-    mut q: ReportQuery,
-    max: usize,
-) -> Result<Vec<Report>, DomainError> {
-    let mut out = Vec::new();
-    q.limit = PAGE;
-    for _ in 0..=(max / PAGE as usize) {
-        let page = app.list(actor, q.clone()).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) if out.len() < max => q.cursor = Some(c),
-            _ => break,
-        }
-    }
-    out.truncate(max);
-    Ok(out)
-}
-
-/// Vietnamese name of a state.
-pub(super) fn state_name(s: State) -> &'static str {
-    match s {
-        State::Submitted => "Mới tiếp nhận",
-        State::Screened => "Đã sàng lọc",
-        State::Assigned => "Đã giao xử lý",
-        State::InProgress => "Đang xử lý",
-        State::Resolved => "Đã có kết quả",
-        State::Published => "Đã công khai",
-        State::Closed => "Đã đóng",
-        State::Rejected => "Từ chối tiếp nhận",
-        State::Referred => "Chờ lãnh đạo chỉ đạo",
-        State::Deferred => "Chưa giải quyết được",
-        State::Returned => "Đơn vị trả lại",
-    }
-}
-
-pub(super) fn unit_name(rules: &CityRules, id: &str) -> String {
-    rules
-        .config
-        .unit(id)
-        .map(|u| u.name.clone())
-        .unwrap_or_else(|| id.to_string())
-}
-
-pub(super) fn category_name(rules: &CityRules, code: &str) -> String {
-    rules
-        .config
-        .category(code)
-        .map(|c| c.name.clone())
-        .unwrap_or_else(|| code.to_string())
-}
-
-pub(super) fn ward_name(rules: &CityRules, id: &str) -> String {
-    rules
-        .config
-        .ward(id)
-        .map(|w| w.name.clone())
-        .unwrap_or_else(|| id.to_string())
-}
-
-/// A length of time in words: "1 giờ 20 phút", "35 phút", "2 ngày 3 giờ" (days only on a
-/// clock-hours deadline; working-hours deadlines count working hours).
-pub(super) fn duration_words(minutes: i64, days: bool) -> String {
-    let m = minutes.abs();
-    let (d, h, min) = if days {
-        (m / 1440, (m % 1440) / 60, m % 60)
-    } else {
-        (0, m / 60, m % 60)
-    };
-    let mut parts = Vec::new();
-    if d > 0 {
-        parts.push(format!("{d} ngày"));
-    }
-    if h > 0 {
-        parts.push(format!("{h} giờ"));
-    }
-    if min > 0 && d == 0 {
-        parts.push(format!("{min} phút"));
-    }
-    if parts.is_empty() {
-        "0 phút".to_string()
-    } else {
-        parts.join(" ")
-    }
-}
 
 /// Time left or overdue in words: "còn 1 giờ 20 phút", "quá hạn 35 phút" (with "giờ làm
 /// việc" on a working-hours clock).
@@ -143,49 +52,6 @@ pub(super) fn time_class(fraction: f64, overdue: bool) -> &'static str {
     } else {
         "time-late"
     }
-}
-
-/// A refusal page (403) in the shell, with the way back to the person's own page.
-pub(super) fn forbidden(ctx: &Ctx, title: &str, current: &str, message: &str) -> Response {
-    let home = home_of(ctx.session.actor.role);
-    let mut r = ctx.page(
-        title,
-        current,
-        html! {
-            h1 { (title) }
-            p.error role="alert" { (message) }
-            p { a href=(home) { "Về trang của bạn" } }
-        },
-    );
-    *r.status_mut() = StatusCode::FORBIDDEN;
-    r
-}
-
-/// A core error on a read: refusals as 403, anything else as a 500 page with core's words.
-pub(super) fn read_error(ctx: &Ctx, title: &str, current: &str, e: &DomainError) -> Response {
-    match e {
-        DomainError::Forbidden { .. } | DomainError::OutOfUnitScope { .. } => {
-            forbidden(ctx, title, current, &e.message_vi())
-        }
-        _ => {
-            let mut r = ctx.page(
-                title,
-                current,
-                html! { h1 { (title) } p.error role="alert" { (e.message_vi()) } },
-            );
-            *r.status_mut() = if matches!(e, DomainError::Invalid { .. }) {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            r
-        }
-    }
-}
-
-/// `<time>` of an instant, shown in local time.
-pub(super) fn local_time(rules: &CityRules, t: DateTime<Utc>) -> Markup {
-    html! { time datetime=(t.to_rfc3339()) { (rules.format_local(t)) } }
 }
 
 /// One open report of the unit, ready to show.
