@@ -26,6 +26,15 @@ macro_rules! assets {
 const ASSETS: &[Asset] = assets! {
     "console.css" => "text/css; charset=utf-8",
     "console.js" => "text/javascript; charset=utf-8",
+    // The map (`map.rs`): Leaflet 1.9.4 and Leaflet.markercluster 1.5.3, vendored as published
+    // on npm (flat names: the route takes one path segment); licences and provenance in
+    // `vendor/` (README.md there).
+    "map.js" => "text/javascript; charset=utf-8",
+    "leaflet-1.9.4.js" => "text/javascript; charset=utf-8",
+    "leaflet-1.9.4.css" => "text/css; charset=utf-8",
+    "leaflet.markercluster-1.5.3.js" => "text/javascript; charset=utf-8",
+    "leaflet.markercluster-1.5.3.css" => "text/css; charset=utf-8",
+    "leaflet.markercluster-1.5.3.default.css" => "text/css; charset=utf-8",
 };
 
 /// name → (hash, asset)
