@@ -3,14 +3,17 @@
 //! ID tokens are signed here with fixed test-only RSA keys: a valid one opens a console page;
 //! expired, forged, wrong-audience, wrong-issuer and access tokens go back to sign-in.
 
+mod common;
+
 use axum::body::Body;
 use axum::extract::{Form, State};
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use common::{get_page, location};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use phananh_http::auth::{BearerAuth, TokenService};
@@ -25,7 +28,6 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use tower::ServiceExt;
 
 /// Test-only key of the fake pool (kid `k1`). Never used anywhere else.
 const POOL_KEY: &str = r"-----BEGIN RSA PRIVATE KEY-----
@@ -212,24 +214,6 @@ async fn fixture() -> Fixture {
         sessions,
         state,
     }
-}
-
-async fn get_page(state: &HttpState, path: &str, cookie: Option<&str>) -> Response {
-    let mut req = Request::get(path);
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    phananh_http::router(state.clone())
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap()
-}
-
-fn location(r: &Response) -> String {
-    r.headers()
-        .get(header::LOCATION)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
 }
 
 fn set_cookies(r: &Response) -> Vec<String> {

@@ -2,126 +2,12 @@
 //! its fragment (a new arrival appears without reload), the card's markers, and the camera
 //! form's errors by their field with what was typed.
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use axum::response::Response;
-use phananh_core::app::{App, Ports};
-use phananh_core::lifecycle::NewReport;
-use phananh_core::model::{Actor, ReportId, Reporter, Source, State};
-use phananh_http::auth::{BearerAuth, TokenService};
-use phananh_http::console::ConsoleConfig;
-use phananh_http::{router, HttpState};
+mod common;
+
+use axum::http::{header, StatusCode};
+use common::{text, world, CSRF};
+use phananh_core::model::{ReportId, Source, State};
 use phananh_testkit::actors;
-use phananh_testkit::fakes::{
-    FastPasswords, FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds,
-};
-use phananh_testkit::fixtures::{rules, t0};
-use std::sync::Arc;
-use tower::ServiceExt;
-
-const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-struct World {
-    state: HttpState,
-    tokens: TokenService,
-}
-
-fn world() -> World {
-    let store = Arc::new(MemoryStore::default());
-    let app = App::new(
-        Arc::new(rules().clone()),
-        Ports {
-            store: store.clone(),
-            accounts: store,
-            media: Arc::new(MemoryMedia::default()),
-            notifier: Arc::new(RecordingNotifier::default()),
-            clock: Arc::new(FixedClock::new(t0())),
-            ids: Arc::new(SeqIds::default()),
-            passwords: Arc::new(FastPasswords::default()),
-        },
-    );
-    let tokens = TokenService::new("console-ioc-test-secret");
-    let state = HttpState {
-        app,
-        auth: Arc::new(BearerAuth(tokens.clone())),
-        tokens: Some(tokens.clone()),
-        console: ConsoleConfig::local(tokens.clone(), false),
-    };
-    World { state, tokens }
-}
-
-impl World {
-    fn cookie(&self, actor: &Actor) -> String {
-        let (token, _) = self.tokens.issue(actor).expect("a token");
-        format!("phananh_session={token}; phananh_csrf={CSRF}")
-    }
-
-    async fn get(&self, actor: Option<&Actor>, uri: &str) -> Response {
-        let mut b = Request::builder().method(Method::GET).uri(uri);
-        if let Some(a) = actor {
-            b = b.header(header::COOKIE, self.cookie(a));
-        }
-        router(self.state.clone())
-            .oneshot(b.body(Body::empty()).expect("a request"))
-            .await
-            .expect("an answer")
-    }
-
-    async fn post_form(&self, actor: &Actor, uri: &str, fields: &[(&str, &str)]) -> Response {
-        let body: String = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(uri)
-            .header(header::COOKIE, self.cookie(actor))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("a request");
-        router(self.state.clone())
-            .oneshot(req)
-            .await
-            .expect("an answer")
-    }
-
-    async fn citizen_report(&self, title: &str) -> ReportId {
-        let input = NewReport {
-            category: "environment".into(),
-            title: title.into(),
-            description: "Rác thải ùn ứ nhiều ngày trước chợ, bốc mùi khó chịu.".into(),
-            location: Some(phananh_core::model::GeoPoint {
-                lat: 22.41,
-                lon: 103.47,
-            }),
-            address: None,
-            reporter_ward: None,
-            attachments: vec![],
-            reporter: Some(Reporter {
-                citizen_id: String::new(),
-                name: Some("Nguyễn Văn An".into()),
-                phone: Some("0912345678".into()),
-                email: None,
-            }),
-            camera_id: None,
-        };
-        let (r, _) = self
-            .state
-            .app
-            .submit(&actors::citizen(), input, &[], None)
-            .await
-            .expect("submitted");
-        r.id
-    }
-}
-
-async fn text(res: Response) -> String {
-    let b = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("a body");
-    String::from_utf8(b.to_vec()).expect("utf-8")
-}
 
 #[tokio::test]
 async fn the_queue_needs_a_session() {
@@ -155,7 +41,7 @@ async fn a_new_report_appears_in_the_queue_fragment_without_reload() {
     assert!(page.contains("Không có phản ánh mới."));
     assert!(!page.contains(" style="));
 
-    let first = w.citizen_report("Rác thải ùn ứ trước chợ").await;
+    let first = w.submit("Rác thải ùn ứ trước chợ").await;
     let fragment = text(w.get(Some(&op), "/console/ioc/queue").await).await;
     assert!(!fragment.contains("<html"), "only the inner HTML");
     assert!(
@@ -170,7 +56,7 @@ async fn a_new_report_appears_in_the_queue_fragment_without_reload() {
 
     // Screened: ward, suggestion, proposed unit; a second one near it is a possible duplicate.
     w.state.app.classify(&first).await.expect("screened");
-    let second = w.citizen_report("Rác thải ùn ứ trước chợ lần nữa").await;
+    let second = w.submit("Rác thải ùn ứ trước chợ lần nữa").await;
     w.state.app.classify(&second).await.expect("screened");
     let fragment = text(w.get(Some(&op), "/console/ioc/queue").await).await;
     let at_second = fragment

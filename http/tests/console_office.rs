@@ -2,118 +2,19 @@
 //! for those core lets see them (a refusal page for others), the CSV export, and account
 //! management through the forms (errors next to the field, typed values kept, CSRF checked).
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use axum::response::Response;
-use chrono::Duration;
-use phananh_core::app::{App, NewAccount, Ports};
-use phananh_core::model::{Actor, ClockKind, Report, Resolution, Role, State};
-use phananh_core::ports::ReportStore;
-use phananh_http::auth::{BearerAuth, TokenService};
-use phananh_http::console::ConsoleConfig;
-use phananh_http::{router, HttpState};
-use phananh_testkit::fakes::{
-    FastPasswords, FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds,
-};
-use phananh_testkit::fixtures::{self, at, rules, t0};
-use std::sync::Arc;
-use tower::ServiceExt;
+mod common;
 
-const CSRF: &str = "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff";
-
-struct World {
-    state: HttpState,
-    store: Arc<MemoryStore>,
-    tokens: TokenService,
-}
-
-fn world() -> World {
-    let store = Arc::new(MemoryStore::default());
-    let app = App::new(
-        Arc::new(rules().clone()),
-        Ports {
-            store: store.clone(),
-            accounts: store.clone(),
-            media: Arc::new(MemoryMedia::default()),
-            notifier: Arc::new(RecordingNotifier::default()),
-            clock: Arc::new(FixedClock::new(t0())),
-            ids: Arc::new(SeqIds::default()),
-            passwords: Arc::new(FastPasswords::default()),
-        },
-    );
-    let tokens = TokenService::new("console-office-test-secret");
-    let state = HttpState {
-        app,
-        auth: Arc::new(BearerAuth(tokens.clone())),
-        tokens: Some(tokens.clone()),
-        console: ConsoleConfig::local(tokens.clone(), false),
-    };
-    World {
-        state,
-        store,
-        tokens,
-    }
-}
-
-fn office() -> Actor {
-    Actor::new("office-1", Role::OfficeAdmin, None)
-}
-
-impl World {
-    fn cookies(&self, actor: &Actor) -> String {
-        let (token, _) = self.tokens.issue(actor).expect("a token");
-        format!("phananh_session={token}; phananh_csrf={CSRF}")
-    }
-
-    async fn get(&self, actor: &Actor, uri: &str) -> Response {
-        let req = Request::builder()
-            .uri(uri)
-            .header(header::COOKIE, self.cookies(actor))
-            .body(Body::empty())
-            .expect("a request");
-        router(self.state.clone())
-            .oneshot(req)
-            .await
-            .expect("an answer")
-    }
-
-    async fn post(&self, actor: &Actor, uri: &str, form: &[(&str, &str)]) -> Response {
-        let body: Vec<String> = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
-            .collect();
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(uri)
-            .header(header::COOKIE, self.cookies(actor))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body.join("&")))
-            .expect("a request");
-        router(self.state.clone())
-            .oneshot(req)
-            .await
-            .expect("an answer")
-    }
-}
-
-async fn text(res: Response) -> String {
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("a body");
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
-}
+use axum::http::{header, StatusCode};
+use common::{assigned_ago, text, world, World, CSRF};
+use phananh_core::app::NewAccount;
+use phananh_core::model::{Actor, Report, Resolution, Role, State};
+use phananh_testkit::actors::office;
+use phananh_testkit::fixtures::{self, at};
 
 /// A report of `category` assigned to `unit`, `ago` minutes before t0 with `minutes` to do it.
 fn assigned(id: &str, category: &str, unit: &str, ago: i64, minutes: u32) -> Report {
     let r = fixtures::in_category(fixtures::report(id, at(-ago - 10)), category);
-    let mut r = fixtures::assigned(r, unit, &[], at(0));
-    if let Some(a) = r.assignment.as_mut() {
-        a.assigned_at = at(-ago);
-        a.due_at = at(-ago) + Duration::minutes(i64::from(minutes));
-        a.clock = ClockKind::ClockHours;
-        a.deadline_minutes = minutes;
-    }
-    r
+    assigned_ago(r, unit, ago, minutes)
 }
 
 fn resolved(mut r: Report, on_time: bool) -> Report {
@@ -141,7 +42,7 @@ async fn seed(w: &World) {
         ),
         assigned("s-3", "food_safety", "trung_tam_y_te", 200, 120),
     ] {
-        w.store.create(&r, &[], None).await.expect("stored");
+        w.store(&r).await;
     }
 }
 
@@ -244,7 +145,7 @@ async fn the_export_is_a_csv_download() {
 async fn the_office_creates_accounts_through_the_form() {
     let w = world();
     let res = w
-        .post(
+        .post_form(
             &office(),
             "/console/office/accounts",
             &[
@@ -295,7 +196,7 @@ async fn the_office_creates_accounts_through_the_form() {
 
     // Disable, then reset the password.
     let res = w
-        .post(
+        .post_form(
             &office(),
             &format!("/console/office/accounts/{}/disabled", acc.id),
             &[("_csrf", CSRF), ("disabled", "true")],
@@ -306,7 +207,7 @@ async fn the_office_creates_accounts_through_the_form() {
         "/console/office/accounts?done=disabled"
     );
     let short = w
-        .post(
+        .post_form(
             &office(),
             &format!("/console/office/accounts/{}/password", acc.id),
             &[("_csrf", CSRF), ("password", "ngan")],
@@ -316,7 +217,7 @@ async fn the_office_creates_accounts_through_the_form() {
     let page = text(short).await;
     assert!(page.contains("mật khẩu cần ít nhất 10 ký tự"));
     let res = w
-        .post(
+        .post_form(
             &office(),
             &format!("/console/office/accounts/{}/password", acc.id),
             &[("_csrf", CSRF), ("password", "mat-khau-moi-dai")],
@@ -347,7 +248,7 @@ async fn the_office_creates_accounts_through_the_form() {
 async fn a_refused_account_shows_the_message_next_to_the_field_and_keeps_what_was_typed() {
     let w = world();
     let res = w
-        .post(
+        .post_form(
             &office(),
             "/console/office/accounts",
             &[
@@ -398,7 +299,7 @@ async fn a_refused_account_shows_the_message_next_to_the_field_and_keeps_what_wa
         .await
         .expect("created");
     let res = w
-        .post(
+        .post_form(
             &office(),
             "/console/office/accounts",
             &[
@@ -423,7 +324,7 @@ async fn a_refused_account_shows_the_message_next_to_the_field_and_keeps_what_wa
 async fn account_forms_without_the_csrf_token_are_refused() {
     let w = world();
     let res = w
-        .post(
+        .post_form(
             &office(),
             "/console/office/accounts",
             &[
@@ -436,7 +337,7 @@ async fn account_forms_without_the_csrf_token_are_refused() {
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let wrong = w
-        .post(
+        .post_form(
             &office(),
             "/console/office/accounts/acc-1/disabled",
             &[("_csrf", "sai"), ("disabled", "true")],

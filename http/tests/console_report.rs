@@ -2,129 +2,22 @@
 //! what a unit may see (never the reporter), forms turned into core commands, errors shown by
 //! their field with what was typed, lost races, uploads and attachments.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::response::Response;
-use phananh_core::app::{App, Ports};
-use phananh_core::lifecycle::{Command, NewReport};
-use phananh_core::model::{Actor, ReportId, Reporter, Role, State};
+use common::{location, text, world, World, CSRF, NAME, PHONE};
+use phananh_core::lifecycle::Command;
+use phananh_core::model::{Actor, ReportId, Role, State};
 use phananh_core::ports::MediaStore;
-use phananh_http::auth::{BearerAuth, TokenService};
-use phananh_http::console::ConsoleConfig;
-use phananh_http::{router, HttpState};
 use phananh_testkit::actors;
-use phananh_testkit::fakes::{
-    FastPasswords, FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds,
-};
-use phananh_testkit::fixtures::{rules, t0};
-use std::sync::Arc;
-use tower::ServiceExt;
-
-const CSRF: &str = "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff";
-const NAME: &str = "Nguyễn Văn An";
-const PHONE: &str = "0912345678";
-
-struct World {
-    state: HttpState,
-    media: Arc<MemoryMedia>,
-    tokens: TokenService,
-}
-
-fn world() -> World {
-    let store = Arc::new(MemoryStore::default());
-    let media = Arc::new(MemoryMedia::default());
-    let app = App::new(
-        Arc::new(rules().clone()),
-        Ports {
-            store: store.clone(),
-            accounts: store,
-            media: media.clone(),
-            notifier: Arc::new(RecordingNotifier::default()),
-            clock: Arc::new(FixedClock::new(t0())),
-            ids: Arc::new(SeqIds::default()),
-            passwords: Arc::new(FastPasswords::default()),
-        },
-    );
-    let tokens = TokenService::new("console-report-test-secret");
-    let state = HttpState {
-        app,
-        auth: Arc::new(BearerAuth(tokens.clone())),
-        tokens: Some(tokens.clone()),
-        console: ConsoleConfig::local(tokens.clone(), false),
-    };
-    World {
-        state,
-        media,
-        tokens,
-    }
-}
 
 impl World {
-    fn cookie(&self, actor: &Actor) -> String {
-        let (token, _) = self.tokens.issue(actor).expect("a token");
-        format!("phananh_session={token}; phananh_csrf={CSRF}")
-    }
-
-    async fn send(&self, req: Request<Body>) -> Response {
-        router(self.state.clone())
-            .oneshot(req)
-            .await
-            .expect("an answer")
-    }
-
-    async fn get(&self, actor: Option<&Actor>, uri: &str) -> Response {
-        let mut b = Request::builder().method(Method::GET).uri(uri);
-        if let Some(a) = actor {
-            b = b.header(header::COOKIE, self.cookie(a));
-        }
-        self.send(b.body(Body::empty()).expect("a request")).await
-    }
-
-    async fn post_form(&self, actor: &Actor, uri: &str, fields: &[(&str, &str)]) -> Response {
-        let body: String = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(uri)
-            .header(header::COOKIE, self.cookie(actor))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("a request");
-        self.send(req).await
-    }
-
     /// A citizen's report with name and phone, screened (as the classify consumer does).
     async fn screened_report(&self) -> ReportId {
-        let input = NewReport {
-            category: "environment".into(),
-            title: "Rác thải ùn ứ trước chợ".into(),
-            description: "Rác thải ùn ứ nhiều ngày trước chợ, bốc mùi khó chịu.".into(),
-            location: Some(phananh_core::model::GeoPoint {
-                lat: 22.41,
-                lon: 103.47,
-            }),
-            address: None,
-            reporter_ward: None,
-            attachments: vec![],
-            reporter: Some(Reporter {
-                citizen_id: String::new(),
-                name: Some(NAME.into()),
-                phone: Some(PHONE.into()),
-                email: Some("an.nguyen@example.vn".into()),
-            }),
-            camera_id: None,
-        };
-        let (r, _) = self
-            .state
-            .app
-            .submit(&actors::citizen(), input, &[], None)
-            .await
-            .expect("submitted");
-        self.state.app.classify(&r.id).await.expect("screened");
-        let r = self.state.app.load(&r.id).await.expect("stored");
+        let id = self.submit("Rác thải ùn ứ trước chợ").await;
+        self.state.app.classify(&id).await.expect("screened");
+        let r = self.state.app.load(&id).await.expect("stored");
         assert_eq!(
             r.state,
             State::Screened,
@@ -147,21 +40,6 @@ impl World {
             .expect("assigned");
         id
     }
-}
-
-async fn text(res: Response) -> String {
-    let b = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("a body");
-    String::from_utf8(b.to_vec()).expect("utf-8")
-}
-
-fn location(res: &Response) -> String {
-    res.headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn page_url(id: &ReportId) -> String {

@@ -2,81 +2,13 @@
 //! AND-ed with the filters, paged with the store's cursor; units see only their unit's reports
 //! and never the reporter; bad filters are named next to their field.
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use axum::response::Response;
-use phananh_core::app::{App, Ports};
+mod common;
+
+use axum::http::StatusCode;
+use common::{text, world};
 use phananh_core::model::{Actor, Report, Role};
-use phananh_core::ports::ReportStore;
-use phananh_http::auth::{BearerAuth, TokenService};
-use phananh_http::console::ConsoleConfig;
-use phananh_http::{router, HttpState};
-use phananh_testkit::fakes::{
-    FastPasswords, FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds,
-};
-use phananh_testkit::fixtures::{self, at, rules, t0};
-use std::sync::Arc;
-use tower::ServiceExt;
-
-struct World {
-    state: HttpState,
-    store: Arc<MemoryStore>,
-    tokens: TokenService,
-}
-
-fn world() -> World {
-    let store = Arc::new(MemoryStore::default());
-    let app = App::new(
-        Arc::new(rules().clone()),
-        Ports {
-            store: store.clone(),
-            accounts: store.clone(),
-            media: Arc::new(MemoryMedia::default()),
-            notifier: Arc::new(RecordingNotifier::default()),
-            clock: Arc::new(FixedClock::new(t0())),
-            ids: Arc::new(SeqIds::default()),
-            passwords: Arc::new(FastPasswords::default()),
-        },
-    );
-    let tokens = TokenService::new("console-search-test-secret");
-    let state = HttpState {
-        app,
-        auth: Arc::new(BearerAuth(tokens.clone())),
-        tokens: Some(tokens.clone()),
-        console: ConsoleConfig::local(tokens.clone(), false),
-    };
-    World {
-        state,
-        store,
-        tokens,
-    }
-}
-
-impl World {
-    async fn get(&self, actor: &Actor, uri: &str) -> Response {
-        let (token, _) = self.tokens.issue(actor).expect("a token");
-        let req = Request::builder()
-            .uri(uri)
-            .header(header::COOKIE, format!("phananh_session={token}"))
-            .body(Body::empty())
-            .expect("a request");
-        router(self.state.clone())
-            .oneshot(req)
-            .await
-            .expect("an answer")
-    }
-
-    async fn store(&self, r: &Report) {
-        self.store.create(r, &[], None).await.expect("stored");
-    }
-}
-
-async fn html(res: Response) -> String {
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("a body");
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
-}
+use phananh_testkit::actors::ioc_operator as ioc;
+use phananh_testkit::fixtures::{self, at};
 
 fn titled(id: &str, minutes: i64, title: &str) -> Report {
     let mut r = fixtures::report(id, at(minutes));
@@ -84,10 +16,6 @@ fn titled(id: &str, minutes: i64, title: &str) -> Report {
     r.description = "Đề nghị kiểm tra, xử lý.".into();
     r.address = None;
     r
-}
-
-fn ioc() -> Actor {
-    Actor::new("ioc-op-1", Role::IocOperator, None)
 }
 
 /// The report ids shown, in page order.
@@ -111,7 +39,7 @@ async fn text_without_diacritics_finds_the_report_and_links_to_it() {
 
     let res = w.get(&ioc(), "/console/search?q=o+ga+tran+phu").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let page = html(res).await;
+    let page = text(res).await;
     assert_eq!(shown(&page), vec!["r-pothole"]);
     assert!(page.contains("Ổ gà trên đường Trần Phú"));
     assert!(page.contains("href=\"/console/reports/r-pothole\""));
@@ -119,10 +47,10 @@ async fn text_without_diacritics_finds_the_report_and_links_to_it() {
     assert!(page.contains("value=\"o ga tran phu\""));
 
     // Case and diacritics typed or not, "đ" as "d".
-    let page = html(w.get(&ioc(), "/console/search?q=DEN+%C4%91uong").await).await;
+    let page = text(w.get(&ioc(), "/console/search?q=DEN+%C4%91uong").await).await;
     assert_eq!(shown(&page), vec!["r-light"]);
     // AND-ed with a filter that excludes it.
-    let page = html(w.get(&ioc(), "/console/search?q=o+ga&state=assigned").await).await;
+    let page = text(w.get(&ioc(), "/console/search?q=o+ga&state=assigned").await).await;
     assert!(shown(&page).is_empty());
     assert!(page.contains("Không tìm thấy phản ánh nào phù hợp."));
 }
@@ -134,7 +62,7 @@ async fn results_are_paged_with_the_next_link() {
         w.store(&titled(&format!("r-{i:02}"), i, "Rác thải ùn ứ"))
             .await;
     }
-    let page = html(w.get(&ioc(), "/console/search?q=rac+thai").await).await;
+    let page = text(w.get(&ioc(), "/console/search?q=rac+thai").await).await;
     let first = shown(&page);
     assert_eq!(first.len(), 50);
     assert_eq!(first[0], "r-59", "newest first");
@@ -149,7 +77,7 @@ async fn results_are_paged_with_the_next_link() {
         href.starts_with("/console/search?q=rac%20thai&cursor="),
         "{href}"
     );
-    let page = html(w.get(&ioc(), &href).await).await;
+    let page = text(w.get(&ioc(), &href).await).await;
     let second = shown(&page);
     assert_eq!(second.len(), 10);
     assert!(second.iter().all(|id| !first.contains(id)));
@@ -172,7 +100,7 @@ async fn units_see_only_their_reports_and_never_the_reporter() {
     let staff = Actor::new("staff-tp", Role::UnitStaff, Some(unit));
     let res = w.get(&staff, "/console/search?q=o+ga").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let page = html(res).await;
+    let page = text(res).await;
     assert_eq!(shown(&page), vec!["r-mine"]);
     assert!(!page.contains("Nguyễn Văn An") && !page.contains("0912345678"));
     // Asking for another unit is refused by core.
@@ -197,27 +125,19 @@ async fn filters_and_bad_dates() {
     );
     w.store(&late).await;
     w.store(&on_time).await;
-    let page = html(w.get(&ioc(), "/console/search?overdue=1").await).await;
+    let page = text(w.get(&ioc(), "/console/search?overdue=1").await).await;
     assert_eq!(shown(&page), vec!["r-late"]);
 
     let res = w
         .get(&ioc(), "/console/search?q=cay&from=03%2F01%2F2025")
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let page = html(res).await;
+    let page = text(res).await;
     assert!(page.contains("id=\"from-error\""));
     assert!(page.contains("Ngày không hợp lệ"));
     assert!(page.contains("value=\"cay\""), "what was typed is kept");
 
     // Without a session: back to the login page.
-    let res = router(w.state.clone())
-        .oneshot(
-            Request::builder()
-                .uri("/console/search?q=x")
-                .body(Body::empty())
-                .expect("a request"),
-        )
-        .await
-        .expect("an answer");
+    let res = w.get(None, "/console/search?q=x").await;
     assert!(res.status().is_redirection(), "{}", res.status());
 }

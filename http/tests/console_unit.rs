@@ -3,101 +3,20 @@
 //! never any reporter data; the leadership sees referred, overdue, escalated and deferred
 //! reports across units.
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use axum::response::Response;
-use chrono::{Duration, NaiveDate};
-use phananh_core::app::{App, Ports};
-use phananh_core::model::{Actor, ClockKind, Deferral, Report, Role, State};
-use phananh_core::ports::ReportStore;
-use phananh_http::auth::{BearerAuth, TokenService};
-use phananh_http::console::ConsoleConfig;
-use phananh_http::{router, HttpState};
-use phananh_testkit::fakes::{
-    FastPasswords, FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds,
-};
-use phananh_testkit::fixtures::{self, at, rules, t0};
-use std::sync::Arc;
-use tower::ServiceExt;
+mod common;
 
-const CSRF: &str = "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff";
-
-struct World {
-    state: HttpState,
-    store: Arc<MemoryStore>,
-    tokens: TokenService,
-}
-
-fn world() -> World {
-    let store = Arc::new(MemoryStore::default());
-    let app = App::new(
-        Arc::new(rules().clone()),
-        Ports {
-            store: store.clone(),
-            accounts: store.clone(),
-            media: Arc::new(MemoryMedia::default()),
-            notifier: Arc::new(RecordingNotifier::default()),
-            clock: Arc::new(FixedClock::new(t0())),
-            ids: Arc::new(SeqIds::default()),
-            passwords: Arc::new(FastPasswords::default()),
-        },
-    );
-    let tokens = TokenService::new("console-unit-test-secret");
-    let state = HttpState {
-        app,
-        auth: Arc::new(BearerAuth(tokens.clone())),
-        tokens: Some(tokens.clone()),
-        console: ConsoleConfig::local(tokens.clone(), false),
-    };
-    World {
-        state,
-        store,
-        tokens,
-    }
-}
-
-impl World {
-    async fn get(&self, actor: &Actor, uri: &str) -> Response {
-        let (token, _) = self.tokens.issue(actor).expect("a token");
-        let req = Request::builder()
-            .uri(uri)
-            .header(
-                header::COOKIE,
-                format!("phananh_session={token}; phananh_csrf={CSRF}"),
-            )
-            .body(Body::empty())
-            .expect("a request");
-        router(self.state.clone())
-            .oneshot(req)
-            .await
-            .expect("an answer")
-    }
-
-    async fn store(&self, r: &Report) {
-        self.store.create(r, &[], None).await.expect("stored");
-    }
-}
-
-async fn html(res: Response) -> String {
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("a body");
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
-}
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use common::{assigned_ago, text, world};
+use phananh_core::model::{Actor, Deferral, Report, Role, State};
+use phananh_testkit::fixtures::{self, at};
 
 /// A report assigned to `unit` `ago` minutes before t0 with a deadline of `minutes` clock
 /// minutes.
 fn open(id: &str, unit: &str, ago: i64, minutes: u32) -> Report {
     let mut r = fixtures::report(id, at(-ago - 10));
     r.title = format!("Phản ánh {id}");
-    let mut r = fixtures::assigned(r, unit, &[], at(0));
-    if let Some(a) = r.assignment.as_mut() {
-        a.assigned_at = at(-ago);
-        a.due_at = at(-ago) + Duration::minutes(i64::from(minutes));
-        a.clock = ClockKind::ClockHours;
-        a.deadline_minutes = minutes;
-    }
-    r
+    assigned_ago(r, unit, ago, minutes)
 }
 
 fn unit_staff() -> Actor {
@@ -136,7 +55,7 @@ async fn the_unit_sees_only_its_open_reports_by_time_left_coloured_and_without_t
 
     let res = w.get(&unit_staff(), "/console/unit").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let page = html(res).await;
+    let page = text(res).await;
     assert!(
         !page.contains("r-other"),
         "another unit's report is not shown"
@@ -219,7 +138,7 @@ async fn the_leadership_sees_referred_overdue_escalated_and_deferred_reports() {
     let leader = Actor::new("leader-1", Role::Leader, None);
     let res = w.get(&leader, "/console/leadership").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let page = html(res).await;
+    let page = text(res).await;
     let section = |id: &str| {
         let start = page.find(&format!("id=\"{id}\"")).expect("a section");
         let end = page[start..]
