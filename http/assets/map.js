@@ -76,7 +76,7 @@
     var note = document.getElementById("map-tiles-note");
     function say(text) { if (status) status.textContent = text; }
 
-    var map = L.map(el, { preferCanvas: false, worldCopyJump: false });
+    var map = L.map(el, { zoomSnap: 0.25 });
     // A view before anything is fitted (Viet Nam), so the map is usable whatever fails.
     map.setView([16.0, 106.0], 5);
     addTiles(map, el, note);
@@ -85,7 +85,7 @@
     var wards = getJSON(el.getAttribute("data-wards-url")).then(function (data) {
       var layer = wardLayer(data, true).addTo(map);
       var b = layer.getBounds();
-      if (b.isValid()) { map.fitBounds(b, { padding: [12, 12] }); fitted = true; }
+      if (b.isValid()) { map.invalidateSize(); map.fitBounds(b, { padding: [8, 8] }); fitted = true; }
     }).catch(function (e) {
       if (e && e.message !== "session") say("Không tải được ranh giới phường, xã.");
     });
