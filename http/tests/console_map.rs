@@ -3,85 +3,14 @@
 //! city configuration, reports as markers without the reporter, and units see only their
 //! unit's reports.
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+mod common;
+
+use axum::http::{header, StatusCode};
 use axum::response::Response;
-use phananh_core::app::{App, Ports};
+use common::{text, world};
 use phananh_core::model::{Actor, GeoPoint, Report, Role};
-use phananh_core::ports::ReportStore;
-use phananh_http::auth::{BearerAuth, TokenService};
-use phananh_http::console::ConsoleConfig;
-use phananh_http::{router, HttpState};
-use phananh_testkit::fakes::{
-    FastPasswords, FixedClock, MemoryMedia, MemoryStore, RecordingNotifier, SeqIds,
-};
-use phananh_testkit::fixtures::{self, at, rules, t0};
+use phananh_testkit::fixtures::{self, at, rules};
 use serde_json::Value;
-use std::sync::Arc;
-use tower::ServiceExt;
-
-struct World {
-    state: HttpState,
-    store: Arc<MemoryStore>,
-    tokens: TokenService,
-}
-
-fn world() -> World {
-    let store = Arc::new(MemoryStore::default());
-    let app = App::new(
-        Arc::new(rules().clone()),
-        Ports {
-            store: store.clone(),
-            accounts: store.clone(),
-            media: Arc::new(MemoryMedia::default()),
-            notifier: Arc::new(RecordingNotifier::default()),
-            clock: Arc::new(FixedClock::new(t0())),
-            ids: Arc::new(SeqIds::default()),
-            passwords: Arc::new(FastPasswords::default()),
-        },
-    );
-    let tokens = TokenService::new("console-map-test-secret");
-    let state = HttpState {
-        app,
-        auth: Arc::new(BearerAuth(tokens.clone())),
-        tokens: Some(tokens.clone()),
-        console: ConsoleConfig::local(tokens.clone(), false),
-    };
-    World {
-        state,
-        store,
-        tokens,
-    }
-}
-
-impl World {
-    async fn send(&self, actor: Option<&Actor>, uri: &str) -> Response {
-        let mut req = Request::builder().uri(uri);
-        if let Some(actor) = actor {
-            let (token, _) = self.tokens.issue(actor).expect("a token");
-            req = req.header(header::COOKIE, format!("phananh_session={token}"));
-        }
-        router(self.state.clone())
-            .oneshot(req.body(Body::empty()).expect("a request"))
-            .await
-            .expect("an answer")
-    }
-
-    async fn get(&self, actor: &Actor, uri: &str) -> Response {
-        self.send(Some(actor), uri).await
-    }
-
-    async fn store(&self, r: &Report) {
-        self.store.create(r, &[], None).await.expect("stored");
-    }
-}
-
-async fn text(res: Response) -> String {
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("a body");
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
-}
 
 async fn json(res: Response) -> Value {
     assert_eq!(res.status(), StatusCode::OK);
@@ -118,7 +47,7 @@ async fn the_map_needs_a_session() {
         "/console/map/reports.json",
         "/console/map/wards.json",
     ] {
-        let res = w.send(None, uri).await;
+        let res = w.get(None, uri).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{uri}");
         let to = res.headers()[header::LOCATION].to_str().expect("ascii");
         assert!(to.starts_with("/console/login?next="), "{uri} → {to}");
@@ -182,7 +111,7 @@ async fn the_page_loads_the_vendored_library_by_hashed_url_cached_for_a_year() {
                 "{url}"
             );
         }
-        let res = w.send(None, &url).await;
+        let res = w.get(None, &url).await;
         assert_eq!(res.status(), StatusCode::OK, "{url}");
         assert_eq!(
             res.headers()[header::CACHE_CONTROL],
@@ -204,7 +133,7 @@ async fn the_page_loads_the_vendored_library_by_hashed_url_cached_for_a_year() {
         }
         // Another hash is not found: no stale copies.
         let stale = url.replace(hash, "000000000000");
-        assert_eq!(w.send(None, &stale).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(w.get(None, &stale).await.status(), StatusCode::NOT_FOUND);
     }
 }
 

@@ -266,6 +266,7 @@ async fn the_whole_workflow_in_a_browser() {
         .expect("value");
     assert_eq!(selected.as_deref(), Some("phong_kinh_te"));
     assert!(source(&ioc).await.contains("Hạn xử lý nếu giao bây giờ"));
+    wait_for(&ioc, "div.minimap.leaflet-container").await;
     screenshot(&ioc, "report-page").await;
     act(&ioc, "assign", &[]).await;
     wait_url(&ioc, "done=assign").await;
@@ -404,6 +405,13 @@ async fn the_whole_workflow_in_a_browser() {
     wait_for(&office, ".chart svg").await;
     assert!(source(&office).await.contains("Phòng Kinh tế"));
     screenshot(&office, "office-stats").await;
+
+    // The map: ward boundaries and the located reports as markers, even with no tile server
+    // reachable (this machine has no network), drawn by the vendored library.
+    office.goto(&format!("{}/console/map", s.base)).await.expect("map");
+    wait_for(&office, "#map path.leaflet-interactive").await;
+    wait_for(&office, "#map .leaflet-marker-icon, #map path.report-marker, #map .marker-cluster, #map path.leaflet-interactive").await;
+    screenshot(&office, "map").await;
 
     sign_out(&office).await;
     for c in [ioc, unit, leader, office] {

@@ -55,6 +55,19 @@ const SCRIPTS: [&str; 3] = [
     "map.js",
 ];
 
+/// The map library's styles and scripts (vendored, hashed URLs): every page that draws a map
+/// (this one, the report page's small map) includes them once.
+pub(super) fn library() -> Markup {
+    html! {
+        @for name in STYLES {
+            link rel="stylesheet" href=(assets::url(name));
+        }
+        @for name in SCRIPTS {
+            script src=(assets::url(name)) defer {}
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct Params {
     #[serde(default)]
@@ -122,9 +135,6 @@ async fn map_page(ctx: Ctx, AxState(s): AxState<HttpState>, Query(p): Query<Para
         @if !p.state.is_empty() && state.is_none() {
             p class="error" role="alert" { "Trạng thái “" (p.state) "” không tồn tại; đang hiển thị tất cả." }
         }
-        @for name in STYLES {
-            link rel="stylesheet" href=(assets::url(name));
-        }
         div id="map" role="region" aria-label=(TITLE)
             data-reports-url=(reports_url)
             data-wards-url="/console/map/wards.json"
@@ -145,9 +155,7 @@ async fn map_page(ctx: Ctx, AxState(s): AxState<HttpState>, Query(p): Query<Para
         @if illustrative {
             p class="muted map-illustrative" { (ILLUSTRATIVE_NOTE) }
         }
-        @for name in SCRIPTS {
-            script src=(assets::url(name)) defer {}
-        }
+        (library())
     };
     ctx.page(TITLE, NAV, body)
 }

@@ -421,7 +421,7 @@ async fn render(
             @if let Some(revealed) = &extra.revealed {
                 (revealed_block(revealed.as_ref()))
             }
-            (location(r))
+            (location(r, rules))
             (media(r))
             (timeline(r, rules))
             section class="actions" {
@@ -593,15 +593,19 @@ fn revealed_block(reporter: Option<&Reporter>) -> Markup {
     }
 }
 
-fn location(r: &Report) -> Markup {
+fn location(r: &Report, rules: &CityRules) -> Markup {
     html! {
         section class="location" {
             h2 { "Vị trí" }
             @if let Some(p) = r.location {
                 @let (lat, lon) = (format!("{:.6}", p.lat), format!("{:.6}", p.lon));
-                div class="minimap" data-lat=(lat) data-lon=(lon) {
+                div class="minimap" data-lat=(lat) data-lon=(lon)
+                    data-tiles=(rules.config.city.map_tile_url)
+                    data-attribution=(rules.config.city.map_attribution)
+                    data-wards-url="/console/map/wards.json" {
                     span.muted { (lat) ", " (lon) }
                 }
+                (super::map::library())
                 p {
                     "Tọa độ: " (lat) ", " (lon) " · "
                     a href=(format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}")) rel="noopener noreferrer" target="_blank" {
