@@ -408,7 +408,10 @@ async fn the_whole_workflow_in_a_browser() {
 
     // The map: ward boundaries and the located reports as markers, even with no tile server
     // reachable (this machine has no network), drawn by the vendored library.
-    office.goto(&format!("{}/console/map", s.base)).await.expect("map");
+    office
+        .goto(&format!("{}/console/map", s.base))
+        .await
+        .expect("map");
     wait_for(&office, "#map path.leaflet-interactive").await;
     wait_for(&office, "#map .leaflet-marker-icon, #map path.report-marker, #map .marker-cluster, #map path.leaflet-interactive").await;
     screenshot(&office, "map").await;

@@ -39,30 +39,8 @@ const NAV: &[(&str, &str, &[Role])] = &[
         "Tài khoản",
         &[Role::OfficeAdmin],
     ),
-    (
-        "/console/search",
-        "Tìm kiếm",
-        &[
-            Role::IocOperator,
-            Role::IocHead,
-            Role::UnitStaff,
-            Role::UnitHead,
-            Role::Leader,
-            Role::OfficeAdmin,
-        ],
-    ),
-    (
-        "/console/map",
-        "Bản đồ",
-        &[
-            Role::IocOperator,
-            Role::IocHead,
-            Role::UnitStaff,
-            Role::UnitHead,
-            Role::Leader,
-            Role::OfficeAdmin,
-        ],
-    ),
+    ("/console/search", "Tìm kiếm", &Role::STAFF),
+    ("/console/map", "Bản đồ", &Role::STAFF),
 ];
 
 /// The first page of a role after sign-in.

@@ -4,7 +4,7 @@
 //! directive form is. Read through core's list and staff view (the reporter stays masked).
 
 use super::common::{forbidden, list_all, read_error};
-use super::names::{category_name, local_time, state_name, unit_name, ward_name};
+use super::names::{category_name, local_time, report_url, state_name, unit_name, ward_name};
 use super::unit::{time_left_words, LIST_MAX};
 use super::Ctx;
 use crate::HttpState;
@@ -57,7 +57,7 @@ fn escalations_sent(r: &Report, rules: &CityRules) -> Vec<String> {
 }
 
 fn report_link(r: &Report) -> Markup {
-    html! { a.open href=(format!("/console/reports/{}", r.id)) { (r.title) } }
+    html! { a.open href=(report_url(&r.id)) { (r.title) } }
 }
 
 fn referred_table(views: &[StaffView], rules: &CityRules) -> Markup {

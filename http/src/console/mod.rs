@@ -10,8 +10,8 @@
 mod accounts;
 pub mod assets;
 mod charts;
-mod common;
 pub mod cognito;
+mod common;
 pub mod csrf;
 mod ioc;
 pub mod layout;

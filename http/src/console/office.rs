@@ -6,7 +6,7 @@
 
 use super::charts::bar_chart;
 use super::common::{forbidden, read_error};
-use super::names::{category_name, duration_words, local_time, unit_name, ward_name};
+use super::names::{category_name, duration_words, local_time, report_url, unit_name, ward_name};
 use super::Ctx;
 use crate::HttpState;
 use axum::extract::{Query, State as AxState};
@@ -199,7 +199,7 @@ fn overdue_list(s: &Stats, rules: &CityRules, csrf: &str, may_urge: bool) -> Mar
                         @for o in &s.overdue {
                             tr class="time-over" data-report-id=(o.id) {
                                 td {
-                                    a.open href=(format!("/console/reports/{}", o.id)) { (o.id) }
+                                    a.open href=(report_url(&o.id)) { (o.id) }
                                     br; span.muted { (category_name(rules, &o.category)) }
                                 }
                                 td { (unit_name(rules, &o.lead_unit)) }

@@ -7,7 +7,9 @@
 //! config, durations in words, the refusal page).
 
 use super::common::{forbidden, list_all, read_error};
-use super::names::{category_name, duration_words, local_time, state_name, unit_name, ward_name};
+use super::names::{
+    category_name, duration_words, local_time, report_url, state_name, unit_name, ward_name,
+};
 use super::Ctx;
 use crate::HttpState;
 use axum::extract::State as AxState;
@@ -89,7 +91,7 @@ fn item(r: &Report, actor: &Actor, rules: &CityRules, now: DateTime<Utc>) -> Ite
 
 fn card(i: &Item, rules: &CityRules, own_unit: Option<&str>) -> Markup {
     let r = &i.view.report;
-    let href = format!("/console/reports/{}", r.id);
+    let href = report_url(&r.id);
     html! {
         article class=(format!("card unit-card {}", i.class)) data-report-id=(r.id) {
             h3 { a.open href=(href) { (r.title) } }

@@ -38,20 +38,22 @@ impl DeliveryRecord {
     }
 }
 
-/// Queue inspection for tests and the admin screens.
-pub async fn list_deliveries(store: &SqliteStore) -> Result<Vec<DeliveryRecord>, StoreError> {
+/// The delivery records a query selects as (consumer, json, attempts, next attempt or NULL,
+/// last error), in its order.
+async fn read_records(
+    store: &SqliteStore,
+    sql: &'static str,
+) -> Result<Vec<DeliveryRecord>, StoreError> {
     store
-        .read(|conn| {
-            let mut st = conn
-                .prepare("SELECT consumer, json, attempts, next_attempt_at, last_error FROM deliveries ORDER BY id")
-                .map_err(backend)?;
+        .read(move |conn| {
+            let mut st = conn.prepare(sql).map_err(backend)?;
             let rows = st
                 .query_map([], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<i64>>(3)?,
                         r.get::<_, Option<String>>(4)?,
                     ))
                 })
@@ -60,39 +62,30 @@ pub async fn list_deliveries(store: &SqliteStore) -> Result<Vec<DeliveryRecord>,
                 .map_err(backend)?;
             rows.into_iter()
                 .map(|(consumer, json, attempts, next, last_error)| {
-                    DeliveryRecord::from_row(consumer, &json, attempts, Some(next), last_error)
+                    DeliveryRecord::from_row(consumer, &json, attempts, next, last_error)
                 })
                 .collect()
         })
         .await
 }
 
+/// Queue inspection for tests and the admin screens.
+pub async fn list_deliveries(store: &SqliteStore) -> Result<Vec<DeliveryRecord>, StoreError> {
+    read_records(
+        store,
+        "SELECT consumer, json, attempts, next_attempt_at, last_error FROM deliveries ORDER BY id",
+    )
+    .await
+}
+
 /// Dead letters, oldest failure first.
 pub async fn list_dead_letters(store: &SqliteStore) -> Result<Vec<DeliveryRecord>, StoreError> {
-    store
-        .read(|conn| {
-            let mut st = conn
-                .prepare("SELECT consumer, json, attempts, last_error FROM dead_letters ORDER BY failed_at, consumer, event_id")
-                .map_err(backend)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                    ))
-                })
-                .map_err(backend)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(backend)?;
-            rows.into_iter()
-                .map(|(consumer, json, attempts, last_error)| {
-                    DeliveryRecord::from_row(consumer, &json, attempts, None, last_error)
-                })
-                .collect()
-        })
-        .await
+    read_records(
+        store,
+        "SELECT consumer, json, attempts, NULL, last_error FROM dead_letters \
+         ORDER BY failed_at, consumer, event_id",
+    )
+    .await
 }
 
 /// Puts a dead letter back in its queue (attempts reset), e.g. after fixing the cause.
