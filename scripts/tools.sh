@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the external tools the test suite needs into a cache outside the clone:
-# moto (local AWS-API emulator), cargo-lambda (+ zig), aws-sam-cli, cfn-lint.
+# moto (local AWS-API emulator), cargo-lambda (+ zig), aws-sam-cli, cfn-lint, and georeport
+# (a third-party Open311 GeoReport v2 client, driven against our /open311/v2 by a test).
 # Idempotent: a second run only checks what is there.
 set -euo pipefail
 TOOLS_DIR="${PHANANH_TOOLS_DIR:-$HOME/.cache/phananh/tools}"
@@ -14,6 +15,7 @@ need=()
 [ -x "$VENV/bin/cargo-lambda" ] || need+=(cargo-lambda)
 [ -x "$VENV/bin/sam" ] || need+=(aws-sam-cli)
 [ -x "$VENV/bin/cfn-lint" ] || need+=(cfn-lint)
+"$VENV/bin/python3" -c 'import georeport' 2>/dev/null || need+=('georeport==0.3.1')
 if [ ${#need[@]} -gt 0 ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "${need[@]}"
 fi

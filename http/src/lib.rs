@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod console;
 mod extract;
+pub mod open311;
 pub mod problem;
 mod routes;
 
@@ -96,6 +97,7 @@ route_table! {
 pub fn router(state: HttpState) -> Router {
     table()
         .merge(console::routes())
+        .merge(open311::routes())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
