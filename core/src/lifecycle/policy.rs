@@ -7,7 +7,7 @@ use crate::model::*;
 use Role::*;
 use State::*;
 
-/// Roles allowed to perform each action (Đ.4, Đ.7, Đ.8, Đ.9; DOMAIN.md "Actors and roles").
+/// Roles allowed to perform each action (Đ.4, Đ.7, Đ.8, Đ.9; docs/domain.md "Actors and roles").
 pub fn allowed_roles(action: Action) -> &'static [Role] {
     match action {
         Action::Submit => &[Citizen],

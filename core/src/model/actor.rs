@@ -3,7 +3,7 @@
 use super::UnitId;
 use serde::{Deserialize, Serialize};
 
-/// Roles of DOMAIN.md (Đ.1.2, Đ.4, Đ.7, Đ.9). `System` is the software itself
+/// Roles of docs/domain.md (Đ.1.2, Đ.4, Đ.7, Đ.9). `System` is the software itself
 /// (screening, routing, escalation timers) and never comes from a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]

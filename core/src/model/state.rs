@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Lifecycle states (DOMAIN.md "Lifecycle").
+/// Lifecycle states (docs/domain.md, "Report states and transitions").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
