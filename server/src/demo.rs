@@ -82,7 +82,32 @@ pub(crate) async fn create_demo_accounts(
         return Ok(None);
     }
     let mut table = String::from("# username role unit password\n");
+    // The demo names Lai Châu's units; with another city's config, the IOC, leadership and
+    // office accounts use that city's units and a unit account goes to its first unit, so a
+    // first start works on any valid configuration.
+    let cfg = &app.rules().config;
+    let city = &cfg.city;
+    let first_unit = cfg.units.iter().map(|u| u.id.as_str()).find(|u| {
+        ![&city.ioc_unit, &city.leadership_unit, &city.office_unit].contains(&&u.to_string())
+    });
+    let mut accounts: Vec<(&str, &str, Role, Option<&str>)> = Vec::new();
     for (username, name, role, unit) in DEMO {
+        let unit = match role {
+            Role::IocOperator | Role::IocHead => Some(city.ioc_unit.as_str()),
+            Role::Leader => Some(city.leadership_unit.as_str()),
+            Role::OfficeAdmin => Some(city.office_unit.as_str()),
+            _ => *unit,
+        };
+        if unit.is_none_or(|u| cfg.unit(u).is_some()) {
+            accounts.push((username, name, *role, unit));
+        }
+    }
+    if !accounts.iter().any(|a| a.2.is_unit_role()) {
+        if let Some(u) = first_unit {
+            accounts.push(("unit.staff", "Cán bộ đơn vị", Role::UnitStaff, Some(u)));
+        }
+    }
+    for (username, name, role, unit) in accounts {
         let mut pw = [0u8; 9];
         rand::thread_rng().fill_bytes(&mut pw);
         let password = format!("demo-{}", hex::encode(pw));
@@ -91,7 +116,7 @@ pub(crate) async fn create_demo_accounts(
             NewAccount {
                 username: username.to_string(),
                 display_name: name.to_string(),
-                role: *role,
+                role,
                 unit: unit.map(str::to_string),
                 password: password.clone(),
             },

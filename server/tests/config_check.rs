@@ -88,3 +88,56 @@ fn a_copy_with_a_unit_removed_is_refused_naming_file_and_key() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A first `serve` on another city's configuration starts and creates demo accounts for that
+/// city's units (the demo names Lai Châu's units; they must not be required).
+#[test]
+fn a_first_serve_on_the_example_town_starts_with_its_own_demo_accounts() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let data = Scratch::new("phananh-town-serve");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_phananh"))
+        .current_dir(workspace())
+        .arg("--data")
+        .arg(&data.0)
+        .arg("--config")
+        .arg(example_dir())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the phananh binary runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut started = false;
+    while Instant::now() < deadline {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("phananh đang chạy tại ") => {
+                started = true;
+                break;
+            }
+            Some(Ok(_)) => continue,
+            _ => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(started, "serve did not start on the example town");
+    let table =
+        std::fs::read_to_string(data.0.join("demo-accounts.txt")).expect("demo accounts written");
+    let town = std::fs::read_to_string(example_dir().join("units.toml")).expect("units.toml");
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let unit = line.split_whitespace().nth(2).expect("a unit column");
+        assert!(
+            town.contains(&format!("id = \"{unit}\"")),
+            "demo account on a unit the town does not have: {line}"
+        );
+    }
+    assert!(
+        table.contains(" unit_staff "),
+        "a unit account to try the unit pages: {table}"
+    );
+}
