@@ -87,6 +87,15 @@ impl CityRules {
         t.with_timezone(&self.tz)
     }
 
+    /// The instant local day `d` starts (its first moment in the city's time zone), in UTC.
+    pub fn local_day_start(&self, d: chrono::NaiveDate) -> Option<DateTime<Utc>> {
+        use chrono::TimeZone;
+        self.tz
+            .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
     /// Local time as Vietnamese readers write it: "16:30 28/11/2026".
     pub fn format_local(&self, t: DateTime<Utc>) -> String {
         self.local(t).format("%H:%M %d/%m/%Y").to_string()

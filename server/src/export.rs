@@ -6,28 +6,17 @@ use crate::cli::Format;
 use crate::config::load_rules;
 use crate::system::{build_app, open_embedded};
 use crate::{BoxError, LOG_TARGET};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use phananh_core::app::export::reports_csv;
 use phananh_core::model::{Actor, Role};
 use phananh_core::views;
-use phananh_core::CityRules;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tracing::warn;
 
 /// The most reports one export writes (two million: years of a province's reports).
 const EXPORT_MAX: usize = 2_000_000;
-
-/// The UTC instant at which local day `d` starts in the city's time zone.
-fn local_day_start(rules: &CityRules, d: NaiveDate) -> Option<DateTime<Utc>> {
-    let naive = d.and_hms_opt(0, 0, 0)?;
-    rules
-        .tz
-        .from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
 
 /// Exports the reports created from local day `from` to local day `to` (both inclusive,
 /// either open) in `format`, to `out` or standard output.
@@ -41,10 +30,10 @@ pub(crate) async fn run(
 ) -> Result<(), BoxError> {
     let emb = open_embedded(data, "http://127.0.0.1")?;
     let rules = load_rules(config)?;
-    let from_t = from.and_then(|d| local_day_start(&rules, d));
+    let from_t = from.and_then(|d| rules.local_day_start(d));
     let to_t = to
         .and_then(|d| d.succ_opt())
-        .and_then(|d| local_day_start(&rules, d));
+        .and_then(|d| rules.local_day_start(d));
     let app = build_app(&emb, rules);
     let bar = ProgressBar::new_spinner();
     bar.set_style(

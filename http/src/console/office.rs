@@ -14,7 +14,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup};
 use phananh_core::app::Stats;
 use phananh_core::city::CityRules;
@@ -55,14 +55,6 @@ struct Range {
     errors: BTreeMap<&'static str, String>,
 }
 
-fn local_midnight(rules: &CityRules, d: NaiveDate) -> Option<DateTime<Utc>> {
-    rules
-        .tz
-        .from_local_datetime(&d.and_time(NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 fn range(rules: &CityRules, q: &RangeQuery) -> Range {
     let mut errors = BTreeMap::new();
     let mut parse = |field: &'static str, text: &str, next_day: bool| {
@@ -76,7 +68,7 @@ fn range(rules: &CityRules, q: &RangeQuery) -> Range {
         } else {
             date
         };
-        match date.and_then(|d| local_midnight(rules, d)) {
+        match date.and_then(|d| rules.local_day_start(d)) {
             Some(t) => Some(t),
             None => {
                 errors.insert(

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup};
 use phananh_core::city::CityRules;
 use phananh_core::model::{Role, State};
@@ -87,14 +87,6 @@ struct FieldError {
     message: String,
 }
 
-/// The start of local day `d` in UTC.
-fn local_midnight(rules: &CityRules, d: NaiveDate) -> Option<DateTime<Utc>> {
-    let tz = rules.local(Utc::now()).timezone();
-    tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 fn parse_day(raw: &str) -> Result<Option<NaiveDate>, ()> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -162,11 +154,11 @@ fn to_query(p: &Params, rules: &CityRules, now: DateTime<Utc>) -> Result<ReportQ
             });
         }
     }
-    q.created_from = from.and_then(|d| local_midnight(rules, d));
+    q.created_from = from.and_then(|d| rules.local_day_start(d));
     // Up to the end of the local day `to`.
     q.created_to = to
         .and_then(|d| d.succ_opt())
-        .and_then(|d| local_midnight(rules, d));
+        .and_then(|d| rules.local_day_start(d));
     let text = p.q.trim();
     if text.chars().count() > 200 {
         return Err(FieldError {
