@@ -358,3 +358,25 @@ fn at_a_hotspot_only_the_nearest_few_duplicates_are_kept() {
     let nearest: Vec<ReportId> = (1..=max).map(|k| ReportId(format!("r-{k:03}"))).collect();
     assert_eq!(ids, nearest);
 }
+
+#[test]
+fn a_typed_location_needs_both_numbers_in_range() {
+    let parse =
+        |lat: Option<&str>, lon: Option<&str>| GeoPoint::parse_pair(("lat", lat), ("lon", lon));
+    assert_eq!(
+        parse(Some("22,3965"), Some(" 103.4585 ")).unwrap(),
+        Some(pt(22.3965, 103.4585))
+    );
+    assert_eq!(parse(None, Some("")).unwrap(), None);
+    for (lat, lon, field) in [
+        (Some("22.39"), None, "lon"),
+        (None, Some("103.45"), "lat"),
+        (Some("bắc"), Some("103.45"), "lat"),
+        (Some("95"), Some("103.45"), "lat"),
+    ] {
+        match parse(lat, lon) {
+            Err(phananh_core::DomainError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{lat:?} {lon:?}: {other:?}"),
+        }
+    }
+}

@@ -64,6 +64,49 @@ impl GeoPoint {
             && (-90.0..=90.0).contains(&self.lat)
             && (-180.0..=180.0).contains(&self.lon)
     }
+
+    /// A location typed as two texts (a form, an Open311 request), named `lat_field` and
+    /// `lon_field` in errors: both empty or absent is no location; one without the other, a
+    /// text that is not a number (a decimal comma is accepted) or a point outside the valid
+    /// range is refused with the field named.
+    pub fn parse_pair(
+        (lat_field, lat): (&str, Option<&str>),
+        (lon_field, lon): (&str, Option<&str>),
+    ) -> Result<Option<GeoPoint>, crate::error::DomainError> {
+        use crate::error::DomainError;
+        let coordinate = |field: &str, v: Option<&str>| -> Result<Option<f64>, DomainError> {
+            match v.map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => v
+                    .replace(',', ".")
+                    .parse::<f64>()
+                    .map(Some)
+                    .map_err(|_| DomainError::invalid(field, "phải là một số (ví dụ 22.3964)")),
+            }
+        };
+        match (coordinate(lat_field, lat)?, coordinate(lon_field, lon)?) {
+            (Some(lat), Some(lon)) => {
+                let p = GeoPoint { lat, lon };
+                if p.is_valid() {
+                    Ok(Some(p))
+                } else {
+                    Err(DomainError::invalid(
+                        lat_field,
+                        "tọa độ ngoài phạm vi hợp lệ",
+                    ))
+                }
+            }
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(DomainError::invalid(
+                lat_field,
+                "cần nhập cả vĩ độ và kinh độ",
+            )),
+            (Some(_), None) => Err(DomainError::invalid(
+                lon_field,
+                "cần nhập cả vĩ độ và kinh độ",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

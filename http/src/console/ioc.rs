@@ -243,25 +243,8 @@ async fn camera_form(State(s): State<HttpState>, ctx: Ctx) -> Response {
     camera_page(&s, &ctx, &CameraForm::default(), None)
 }
 
-/// A coordinate typed in the form: empty is none; otherwise a number (comma accepted).
-fn coordinate(field: &str, v: &str) -> Result<Option<f64>, DomainError> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    v.replace(',', ".")
-        .parse::<f64>()
-        .map(Some)
-        .map_err(|_| DomainError::invalid(field, "phải là một số (ví dụ 22.3964)"))
-}
-
 fn location(f: &CameraForm) -> Result<Option<GeoPoint>, DomainError> {
-    match (coordinate("lat", &f.lat)?, coordinate("lon", &f.lon)?) {
-        (Some(lat), Some(lon)) => Ok(Some(GeoPoint { lat, lon })),
-        (None, None) => Ok(None),
-        (None, Some(_)) => Err(DomainError::invalid("lat", "cần nhập cả vĩ độ và kinh độ")),
-        (Some(_), None) => Err(DomainError::invalid("lon", "cần nhập cả vĩ độ và kinh độ")),
-    }
+    GeoPoint::parse_pair(("lat", Some(&f.lat)), ("lon", Some(&f.lon)))
 }
 
 async fn camera_submit(

@@ -386,28 +386,8 @@ async fn create(s: &HttpState, params: &Params, headers: &HeaderMap) -> Answer {
 }
 
 fn location(params: &Params) -> Result<Option<GeoPoint>, Open311Error> {
-    let coord = |name: &str| {
-        params
-            .get(name)
-            .map(|v| {
-                v.parse::<f64>().map_err(|_| {
-                    Open311Error::bad_request(format!("{name} phải là một số (độ thập phân)."))
-                })
-            })
-            .transpose()
-    };
-    match (coord("lat")?, coord("long")?) {
-        (Some(lat), Some(lon)) => {
-            let p = GeoPoint { lat, lon };
-            if p.is_valid() {
-                Ok(Some(p))
-            } else {
-                Err(Open311Error::bad_request("lat/long ngoài phạm vi hợp lệ."))
-            }
-        }
-        (None, None) => Ok(None),
-        _ => Err(Open311Error::bad_request("Cần cả lat và long.")),
-    }
+    GeoPoint::parse_pair(("lat", params.get("lat")), ("long", params.get("long")))
+        .map_err(|e| Open311Error::bad_request(e.message_vi()))
 }
 
 /// A title from the description's first line, cut at a word near [`TITLE_CHARS`].
