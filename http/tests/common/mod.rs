@@ -165,3 +165,36 @@ pub fn assigned_ago(r: Report, unit: &str, ago: i64, minutes: u32) -> Report {
     }
     r
 }
+
+impl World {
+    /// The `Authorization` header value of `actor` on the API.
+    pub fn bearer(&self, actor: &Actor) -> String {
+        let (token, _) = self.tokens.issue(actor).expect("a token");
+        format!("Bearer {token}")
+    }
+
+    /// A JSON request to the API as `actor`; the status and the body as JSON (Null if none).
+    pub async fn api(
+        &self,
+        actor: &Actor,
+        method: Method,
+        uri: &str,
+        body: Option<serde_json::Value>,
+    ) -> (axum::http::StatusCode, serde_json::Value) {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, self.bearer(actor));
+        let body = match body {
+            Some(v) => {
+                b = b.header(header::CONTENT_TYPE, "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        let res = self.send(b.body(body).expect("a request")).await;
+        let status = res.status();
+        let t = text(res).await;
+        (status, serde_json::from_str(&t).unwrap_or(serde_json::Value::Null))
+    }
+}
