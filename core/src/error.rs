@@ -27,6 +27,10 @@ pub enum DomainError {
     /// The record changed concurrently too many times.
     #[error("concurrent modification")]
     Conflict,
+    /// The client acted on a version of the report that is no longer the current one (someone
+    /// else acted first); it must look again before deciding.
+    #[error("stale version: the report is at version {current_version}")]
+    Stale { current_version: u64, state: State },
     /// The idempotency key was used before with a different request body.
     #[error("idempotency key reused with a different request")]
     IdempotencyKeyReused,
@@ -59,6 +63,7 @@ impl DomainError {
             DomainError::Invalid { .. } => "invalid_input",
             DomainError::NotFound => "not_found",
             DomainError::Conflict => "conflict",
+            DomainError::Stale { .. } => "stale_version",
             DomainError::IdempotencyKeyReused => "idempotency_key_reused",
             DomainError::AlreadyExists { .. } => "already_exists",
             DomainError::InvalidCredentials => "invalid_credentials",
@@ -90,6 +95,14 @@ impl DomainError {
             DomainError::Conflict => {
                 "Phản ánh vừa được người khác cập nhật, vui lòng thử lại.".into()
             }
+            DomainError::Stale {
+                current_version,
+                state,
+            } => format!(
+                "Phản ánh vừa được người khác cập nhật (phiên bản {current_version}, trạng thái \
+                 “{}”). Hãy xem lại trạng thái hiện tại trước khi thao tác.",
+                state.as_str()
+            ),
             DomainError::IdempotencyKeyReused => {
                 "Mã chống gửi trùng (Idempotency-Key) này đã được \
                 dùng cho một phản ánh khác nội dung. Hãy dùng mã mới cho phản ánh mới."

@@ -37,6 +37,12 @@ pub struct ProblemBody {
     /// For out-of-scope reports (Đ.6.3): where the citizen should go instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guidance: Option<String>,
+    /// For an action on a stale version: the report's current version and state, so the
+    /// client shows what changed and decides again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_state: Option<String>,
 }
 
 impl Problem {
@@ -49,6 +55,8 @@ impl Problem {
             code: code.to_string(),
             field: None,
             guidance: None,
+            current_version: None,
+            current_state: None,
         }))
     }
 
@@ -112,7 +120,9 @@ impl From<DomainError> for Problem {
                 (StatusCode::UNPROCESSABLE_ENTITY, "Dữ liệu không hợp lệ")
             }
             DomainError::NotFound => (StatusCode::NOT_FOUND, "Không tìm thấy"),
-            DomainError::Conflict => (StatusCode::CONFLICT, "Xung đột cập nhật"),
+            DomainError::Conflict | DomainError::Stale { .. } => {
+                (StatusCode::CONFLICT, "Xung đột cập nhật")
+            }
             DomainError::IdempotencyKeyReused => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Mã chống gửi trùng đã được dùng",
@@ -139,6 +149,14 @@ impl From<DomainError> for Problem {
                 p.type_ = format!("https://phananh.invalid/problems/out_of_scope_{code}");
                 p.code = format!("out_of_scope_{code}");
                 p.guidance = Some(guidance);
+            }
+            DomainError::Stale {
+                current_version,
+                state,
+            } => {
+                p.field = Some("If-Match".into());
+                p.current_version = Some(current_version);
+                p.current_state = Some(state.as_str().to_string());
             }
             _ => {}
         }

@@ -9,8 +9,8 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::{text, world, World};
-use phananh_core::lifecycle::{allowed_roles, allowed_states, REPORT_ACTIONS};
 use phananh_core::lifecycle::Command;
+use phananh_core::lifecycle::{allowed_roles, allowed_states, REPORT_ACTIONS};
 use phananh_core::model::{Action, Actor, ReportId, Role, State};
 use phananh_core::ports::MediaStore;
 use phananh_testkit::actors;
@@ -146,7 +146,9 @@ fn body(action: Action, evidence: Option<&str>) -> Value {
         Action::Resolve => {
             json!({"action": "resolve", "summary": "Đã thu gom rác", "evidence": [evidence]})
         }
-        Action::Defer => json!({"action": "defer", "reason": "Chờ kinh phí", "expected_date": "2027-03-31"}),
+        Action::Defer => {
+            json!({"action": "defer", "reason": "Chờ kinh phí", "expected_date": "2027-03-31"})
+        }
         Action::Resume => json!({"action": "resume"}),
         Action::Return => json!({"action": "return", "reason": "Không đúng thẩm quyền"}),
         Action::Reclassify => json!({"action": "reclassify", "category": "urban_order"}),
@@ -158,7 +160,9 @@ fn body(action: Action, evidence: Option<&str>) -> Value {
         Action::MarkSecret => json!({"action": "mark_secret", "note": "Liên quan bí mật nhà nước"}),
         Action::Reject => json!({"action": "reject", "reason": "Không thuộc phạm vi tiếp nhận"}),
         Action::Close => json!({"action": "close"}),
-        Action::RevealReporter => json!({"action": "reveal_reporter", "reason": "Cần liên hệ xác minh"}),
+        Action::RevealReporter => {
+            json!({"action": "reveal_reporter", "reason": "Cần liên hệ xác minh"})
+        }
         Action::Rate => json!({"stars": 4, "comment": "Xử lý nhanh"}),
         Action::Reopen => json!({"reason": "Rác lại ùn ứ"}),
         other => panic!("no request body for {other:?}"),
@@ -173,7 +177,11 @@ async fn upload(w: &World, actor: &Actor) -> String {
         .request_upload(actor, "image/jpeg", 16)
         .await
         .expect("an upload slot");
-    let key = ticket.upload.url.trim_start_matches("memory://").to_string();
+    let key = ticket
+        .upload
+        .url
+        .trim_start_matches("memory://")
+        .to_string();
     let jpeg = [
         0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1,
     ];
@@ -228,7 +236,8 @@ async fn report_in(w: &World, state: State) -> Case {
         }
         Resolved | Published | Closed => {
             let evidence = upload(w, &staff).await;
-            let body = json!({"action": "resolve", "summary": "Đã thu gom rác", "evidence": [evidence]});
+            let body =
+                json!({"action": "resolve", "summary": "Đã thu gom rác", "evidence": [evidence]});
             app.act_json(&id, &staff, body).await.expect("resolved");
         }
         Returned => {
@@ -239,7 +248,13 @@ async fn report_in(w: &World, state: State) -> Case {
             act(staff.clone(), cmd).await;
         }
         Referred => {
-            act(ioc.clone(), Command::Refer { note: "Phức tạp".into() }).await;
+            act(
+                ioc.clone(),
+                Command::Refer {
+                    note: "Phức tạp".into(),
+                },
+            )
+            .await;
         }
         Rejected => {
             let cmd = Command::Reject {
@@ -361,8 +376,18 @@ async fn every_staff_action_by_every_role_and_unit_in_every_state_is_allowed_or_
         }
     }
     println!("staff actions: {tally:?}");
-    assert!(failures.is_empty(), "{} cells wrong:\n{}", failures.len(), failures.join("\n"));
-    assert!(tally.allowed > 100 && tally.hidden > 100 && tally.forbidden > 100 && tally.wrong_state > 100);
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        tally.allowed > 100
+            && tally.hidden > 100
+            && tally.forbidden > 100
+            && tally.wrong_state > 100
+    );
 }
 
 #[tokio::test]
@@ -418,7 +443,12 @@ async fn the_dedicated_staff_routes_follow_the_same_tables() {
         }
     }
     println!("staff routes: {tally:?}");
-    assert!(failures.is_empty(), "{} cells wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -461,7 +491,12 @@ async fn the_reporters_routes_are_the_reporters_only() {
         }
     }
     println!("reporter routes: {tally:?}");
-    assert!(failures.is_empty(), "{} cells wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]

@@ -98,3 +98,10 @@ async fn sns_notifier_passes_the_notifier_contract() {
     };
     contract::notifier_contract(&notifier, observe, 3).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_staff_at_once_on_dynamodb() {
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let store = Arc::new(DynamoReportStore::from_settings(&clients, &settings));
+    contract::two_staff_acting_at_once_one_wins_the_other_sees_the_current_version(store).await;
+}

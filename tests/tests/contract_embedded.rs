@@ -107,3 +107,10 @@ async fn notifier_contract_on_outbox() {
     };
     contract::notifier_contract(notifier.as_ref(), observe, 1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_staff_at_once_on_sqlite() {
+    let dir = TempDir::new("phananh-contract-races");
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
+    contract::two_staff_acting_at_once_one_wins_the_other_sees_the_current_version(store).await;
+}

@@ -34,3 +34,11 @@ async fn notifier_contract_on_the_recording_fake() {
     };
     contract::notifier_contract(notifier.as_ref(), observe, 1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_staff_at_once_on_memory() {
+    contract::two_staff_acting_at_once_one_wins_the_other_sees_the_current_version(Arc::new(
+        MemoryStore::default(),
+    ))
+    .await;
+}

@@ -89,8 +89,29 @@ impl App {
         actor: &Actor,
         cmd: Command,
     ) -> Result<Report, DomainError> {
+        self.act_at(id, actor, cmd, None).await
+    }
+
+    /// Applies a command decided on `seen_version` of the report (what the person was looking
+    /// at): if someone else acted since, nothing is applied and the answer is
+    /// [`DomainError::Stale`] with the current version, so they look again before deciding.
+    /// Without a version, version conflicts are retried with every rule checked again.
+    pub async fn act_at(
+        &self,
+        id: &ReportId,
+        actor: &Actor,
+        cmd: Command,
+        seen_version: Option<u64>,
+    ) -> Result<Report, DomainError> {
         for _ in 0..MAX_CONFLICT_RETRIES {
             let current = self.get_for(id, actor).await?;
+            if let Some(seen) = seen_version.filter(|v| *v != current.version) {
+                info!(report_id = %id, seen, current = current.version, "action on a stale version refused");
+                return Err(DomainError::Stale {
+                    current_version: current.version,
+                    state: current.state,
+                });
+            }
             let now = self.now();
             let Transition { report, events } =
                 lifecycle::apply(&current, cmd.clone(), actor, now, &self.rules)?;
@@ -117,7 +138,18 @@ impl App {
         &self,
         id: &ReportId,
         actor: &Actor,
+        body: serde_json::Value,
+    ) -> Result<Report, DomainError> {
+        self.act_json_at(id, actor, body, None).await
+    }
+
+    /// [`App::act_json`] decided on `seen_version` (see [`App::act_at`]).
+    pub async fn act_json_at(
+        &self,
+        id: &ReportId,
+        actor: &Actor,
         mut body: serde_json::Value,
+        seen_version: Option<u64>,
     ) -> Result<Report, DomainError> {
         for field in ["attachments", "evidence"] {
             let Some(v) = body.get(field) else { continue };
@@ -135,7 +167,7 @@ impl App {
                 action: cmd.action(),
             });
         }
-        self.act(id, actor, cmd).await
+        self.act_at(id, actor, cmd, seen_version).await
     }
 
     /// Lists reports the actor may see. Units are confined to their own unit, citizens to

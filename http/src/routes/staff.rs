@@ -6,7 +6,7 @@ use crate::extract::{Authed, Json, Query};
 use crate::problem::{ApiResult, Problem};
 use crate::HttpState;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use phananh_core::lifecycle::Command;
 use phananh_core::ports::Page;
@@ -36,7 +36,34 @@ pub async fn staff_report(
 ) -> ApiResult<Response> {
     require_staff(&actor)?;
     let r = s.app.get_for(&report_id(id)?, &actor).await?;
-    Ok(ok(staff_view(&s.app, &r, &actor)))
+    Ok(with_etag(ok(staff_view(&s.app, &r, &actor)), r.version))
+}
+
+/// The report's version as an entity tag: a client sends it back in `If-Match` with an action
+/// so that acting on what someone else has just changed is refused (409 with the current
+/// version) instead of applied to a report the person has not seen.
+fn with_etag(mut res: Response, version: u64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}
+
+/// The version in `If-Match` (`"3"`, `W/"3"` or `3`), if the client sent one.
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || {
+        Problem::bad_request(
+            "invalid_if_match",
+            "If-Match",
+            "If-Match phải là phiên bản của phản ánh (ETag nhận được khi xem phản ánh).",
+        )
+    };
+    let text = v.to_str().map_err(|_| bad())?.trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse::<u64>().map(Some).map_err(|_| bad())
 }
 
 /// Every lifecycle action: `{"action": "assign", "lead_unit": "...", ...}`.
@@ -44,9 +71,11 @@ pub async fn staff_action(
     State(s): State<HttpState>,
     Authed(actor): Authed,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
     require_staff(&actor)?;
+    let seen = if_match(&headers)?;
     if !body.is_object() {
         return Err(Problem::bad_request(
             "invalid_body",
@@ -54,8 +83,11 @@ pub async fn staff_action(
             "Cần một đối tượng JSON.",
         ));
     }
-    let r = s.app.act_json(&report_id(id)?, &actor, body).await?;
-    Ok(ok(staff_view(&s.app, &r, &actor)))
+    let r = s
+        .app
+        .act_json_at(&report_id(id)?, &actor, body, seen)
+        .await?;
+    Ok(with_etag(ok(staff_view(&s.app, &r, &actor)), r.version))
 }
 
 #[derive(Deserialize)]

@@ -195,6 +195,9 @@ impl World {
         let res = self.send(b.body(body).expect("a request")).await;
         let status = res.status();
         let t = text(res).await;
-        (status, serde_json::from_str(&t).unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            serde_json::from_str(&t).unwrap_or(serde_json::Value::Null),
+        )
     }
 }

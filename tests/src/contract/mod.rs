@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod bus;
 pub mod media;
 pub mod notifier;
+pub mod races;
 pub mod reports;
 
 use std::future::Future;
@@ -20,4 +21,5 @@ pub use accounts::account_store_contract;
 pub use bus::event_bus_contract;
 pub use media::media_store_contract;
 pub use notifier::notifier_contract;
+pub use races::two_staff_acting_at_once_one_wins_the_other_sees_the_current_version;
 pub use reports::report_store_contract;

@@ -266,6 +266,9 @@ pub(super) fn action_form(
             form method="post" action=(format!("{}/actions", report_url(&r.id))) data-action=(name) {
                 input type="hidden" name="_csrf" value=(csrf);
                 input type="hidden" name="action" value=(name);
+                // The version on screen: acting on what someone else has just changed is
+                // refused with the current state instead of applied blind.
+                input type="hidden" name=(VERSION_FIELD) value=(r.version);
                 @if let Some(m) = f.general(fields) {
                     p class="error" role="alert" { (m) }
                 }
@@ -275,3 +278,6 @@ pub(super) fn action_form(
         }
     }
 }
+
+/// The hidden field that carries the report's version shown on the page.
+pub(super) const VERSION_FIELD: &str = "_version";

@@ -210,9 +210,13 @@ async fn act(
         .find(|(k, _)| k == "action")
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
+    let seen_version = fields
+        .iter()
+        .find(|(k, _)| k == forms::VERSION_FIELD)
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok());
     let values: Vec<(String, String)> = fields
         .iter()
-        .filter(|(k, _)| k != super::csrf::CSRF_FIELD && k != "action")
+        .filter(|(k, _)| k != super::csrf::CSRF_FIELD && k != "action" && k != forms::VERSION_FIELD)
         .cloned()
         .collect();
 
@@ -239,7 +243,7 @@ async fn act(
         Ok(b) => b,
         Err(e) => return refused(&s, &ctx, &id, action, values, e).await,
     };
-    match s.app.act_json(&id, actor, body).await {
+    match s.app.act_json_at(&id, actor, body, seen_version).await {
         Ok(_) => {
             let to = format!("{}?done={}", report_url(&id), urlencoding::encode(&action));
             Redirect::to(&to).into_response()
@@ -259,7 +263,7 @@ async fn refused(
     e: DomainError,
 ) -> Response {
     match e {
-        DomainError::Conflict | DomainError::InvalidState { .. } => {
+        DomainError::Conflict | DomainError::Stale { .. } | DomainError::InvalidState { .. } => {
             let extra = Extra {
                 changed: true,
                 ..Extra::default()
