@@ -291,21 +291,27 @@ async fn report_in(w: &World, state: State) -> Case {
 
 /// One matrix cell: a fresh report in `state`, `actor` sends the request, the answer must be
 /// `expect`; a denied request leaves the stored report exactly as it was.
+/// One request of the matrix: the method, the route for a report id, and the body.
+struct Req<'a> {
+    method: Method,
+    path: &'a dyn Fn(&ReportId) -> String,
+    body: Option<Value>,
+}
+
 async fn cell(
     w: &World,
     state: State,
     actor: &Actor,
-    method: Method,
-    path: &dyn Fn(&ReportId) -> String,
-    body: Option<Value>,
+    req: Req<'_>,
     expect: &dyn Fn(&Case) -> Expect,
     failures: &mut Vec<String>,
 ) -> Expect {
     let c = report_in(w, state).await;
     let want = expect(&c);
     let before = w.state.app.load(&c.id).await.expect("stored");
-    let uri = path(&c.id);
-    let (status, answer) = w.api(actor, method.clone(), &uri, body).await;
+    let uri = (req.path)(&c.id);
+    let method = req.method;
+    let (status, answer) = w.api(actor, method.clone(), &uri, req.body).await;
     if !want.status_ok(status) {
         failures.push(format!(
             "{method} {uri} as {:?}/{:?} in {state:?}: want {want:?}, got {status} {answer}",
@@ -364,9 +370,11 @@ async fn every_staff_action_by_every_role_and_unit_in_every_state_is_allowed_or_
                     &w,
                     state,
                     &actor,
-                    Method::POST,
-                    &|id| format!("/v1/staff/reports/{id}/actions"),
-                    Some(body(action, evidence.as_deref())),
+                    Req {
+                        method: Method::POST,
+                        path: &|id| format!("/v1/staff/reports/{id}/actions"),
+                        body: Some(body(action, evidence.as_deref())),
+                    },
                     &|c| expect_staff_action(c, &actor, action),
                     &mut failures,
                 )
@@ -402,9 +410,11 @@ async fn the_dedicated_staff_routes_follow_the_same_tables() {
                 &w,
                 state,
                 &actor,
-                Method::GET,
-                &|id| format!("/v1/staff/reports/{id}"),
-                None,
+                Req {
+                    method: Method::GET,
+                    path: &|id| format!("/v1/staff/reports/{id}"),
+                    body: None,
+                },
                 &|c| match (is_staff(&actor), visible(c, &actor)) {
                     (false, _) => Expect::Forbidden,
                     (true, false) => Expect::Hidden,
@@ -419,9 +429,11 @@ async fn the_dedicated_staff_routes_follow_the_same_tables() {
                 &w,
                 state,
                 &actor,
-                Method::POST,
-                &|id| format!("/v1/staff/reports/{id}/directives"),
-                Some(json!({"text": "Yêu cầu xử lý ngay"})),
+                Req {
+                    method: Method::POST,
+                    path: &|id| format!("/v1/staff/reports/{id}/directives"),
+                    body: Some(json!({"text": "Yêu cầu xử lý ngay"})),
+                },
                 &|c| expect_staff_action(c, &actor, Action::Directive),
                 &mut failures,
             )
@@ -432,9 +444,11 @@ async fn the_dedicated_staff_routes_follow_the_same_tables() {
                 &w,
                 state,
                 &actor,
-                Method::POST,
-                &|id| format!("/v1/staff/reports/{id}/reveal-reporter"),
-                Some(json!({"reason": "Cần liên hệ xác minh"})),
+                Req {
+                    method: Method::POST,
+                    path: &|id| format!("/v1/staff/reports/{id}/reveal-reporter"),
+                    body: Some(json!({"reason": "Cần liên hệ xác minh"})),
+                },
                 &|c| expect_staff_action(c, &actor, Action::RevealReporter),
                 &mut failures,
             )
@@ -462,9 +476,11 @@ async fn the_reporters_routes_are_the_reporters_only() {
                 &w,
                 state,
                 &actor,
-                Method::GET,
-                &|id| format!("/v1/me/reports/{id}"),
-                None,
+                Req {
+                    method: Method::GET,
+                    path: &|id| format!("/v1/me/reports/{id}"),
+                    body: None,
+                },
                 &|c| match (is_staff(&actor), visible(c, &actor)) {
                     (true, _) => Expect::Forbidden,
                     (false, false) => Expect::Hidden,
@@ -479,9 +495,11 @@ async fn the_reporters_routes_are_the_reporters_only() {
                     &w,
                     state,
                     &actor,
-                    Method::POST,
-                    &|id| format!("/v1/me/reports/{id}/{route}"),
-                    Some(body(action, None)),
+                    Req {
+                        method: Method::POST,
+                        path: &|id| format!("/v1/me/reports/{id}/{route}"),
+                        body: Some(body(action, None)),
+                    },
                     &|c| expect_citizen_action(c, &actor, action),
                     &mut failures,
                 )
