@@ -41,6 +41,12 @@ impl Drop for TempData {
 }
 
 impl Server {
+    /// SIGKILL, as a power cut or the OOM killer would: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn api(&self) -> Api {
         Api {
             http: Client::new(),
