@@ -51,6 +51,13 @@ impl TrackingKey {
         })
     }
 
+    /// A key from 32 bytes (e.g. random ones): always long enough.
+    pub fn from_bytes(secret: [u8; 32]) -> TrackingKey {
+        TrackingKey {
+            secret: secret.to_vec(),
+        }
+    }
+
     fn mac(&self, purpose: &str, data: &str) -> Vec<u8> {
         // HMAC accepts a key of any length: new_from_slice cannot fail here.
         let mut mac = match HmacSha256::new_from_slice(&self.secret) {

@@ -25,7 +25,11 @@ async fn a_tracking_link_opens_its_report_and_a_forged_one_is_not_found() {
     let id = ReportId("r-track".into());
     let got = t.app.tracked(&k, &id, &k.token(&id)).await.expect("opens");
     assert_eq!(got.id, id);
-    for forged in ["", "0000000000000000", &k.token(&ReportId("r-other".into()))] {
+    for forged in [
+        "",
+        "0000000000000000",
+        &k.token(&ReportId("r-other".into())),
+    ] {
         assert!(matches!(
             t.app.tracked(&k, &id, forged).await,
             Err(DomainError::NotFound)

@@ -75,7 +75,10 @@ impl App {
             on_time_rate: None,
         };
         for (u, n) in &all.by_unit {
-            units.entry(u.clone()).or_insert_with(|| unit_row(u)).received = *n;
+            units
+                .entry(u.clone())
+                .or_insert_with(|| unit_row(u))
+                .received = *n;
         }
         for (u, x) in &all.on_time_by_unit {
             let row = units.entry(u.clone()).or_insert_with(|| unit_row(u));
@@ -88,7 +91,10 @@ impl App {
 
         let mut groups: BTreeMap<&str, Vec<Report>> = BTreeMap::new();
         for r in reports {
-            groups.entry(r.category.as_str()).or_default().push(r.clone());
+            groups
+                .entry(r.category.as_str())
+                .or_default()
+                .push(r.clone());
         }
         let by_category = cfg
             .categories
