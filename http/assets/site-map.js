@@ -25,6 +25,8 @@
       layer.on("tileerror", function () { failed++; update(); });
       layer.addTo(map);
     }
+    var wardsUrl = el.getAttribute("data-wards-url");
+    if (wardsUrl) window.phananhWards(map, wardsUrl);
     var group = window.L.markerClusterGroup ? window.L.markerClusterGroup({ maxClusterRadius: 40 }) : window.L.featureGroup();
     group.addTo(map);
     fetch(el.getAttribute("data-reports-url"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -40,7 +42,7 @@
         if (hash.length === 2 && isFinite(parseFloat(hash[0])) && isFinite(parseFloat(hash[1]))) {
           map.setView([parseFloat(hash[0]), parseFloat(hash[1])], 17);
         } else if (items.length) {
-          map.fitBounds(window.L.latLngBounds(items.map(function (r) { return [r.lat, r.lon]; })).pad(0.2), { maxZoom: 16 });
+          map.fitBounds(window.L.latLngBounds(items.map(function (r) { return [r.lat, r.lon]; })).pad(0.2), { maxZoom: 14 });
         }
         el.setAttribute("data-count", String(items.length));
       })

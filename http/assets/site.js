@@ -11,6 +11,23 @@
 
   var MAX_AUTO_RETRIES = 3;
 
+  // The wards' boundaries under a map (context where no map tile can be loaded); used by the
+  // form's map here and by site-map.js.
+  window.phananhWards = function (map, url) {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (data) {
+        window.L.geoJSON(data, {
+          style: function () { return { color: "#8b1c1c", weight: 1.5, fillOpacity: 0.04, interactive: false }; },
+          onEachFeature: function (f, layer) {
+            var name = f.properties && f.properties.name;
+            if (name) layer.bindTooltip(String(name), { permanent: true, direction: "center", className: "ward-label" });
+          }
+        }).addTo(map);
+      })
+      .catch(function () { /* the map works without the boundaries */ });
+  };
+
   function $(id) { return document.getElementById(id); }
 
   function csrf() {
@@ -107,6 +124,7 @@
         map = window.L.map("pick-map-canvas").setView([la, lo], 14);
         var tiles = pick.getAttribute("data-tiles");
         if (tiles) window.L.tileLayer(tiles, { maxZoom: 19, attribution: pick.getAttribute("data-attribution") || "" }).addTo(map);
+        if (pick.getAttribute("data-wards-url")) window.phananhWards(map, pick.getAttribute("data-wards-url"));
         map.on("click", function (e) { set(e.latlng.lat, e.latlng.lng); });
         if (lat.value && lon.value) set(parseFloat(lat.value), parseFloat(lon.value));
         box.setAttribute("data-ready", "1");

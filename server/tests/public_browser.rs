@@ -183,7 +183,10 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
         .await
         .contains("không tiếp nhận đơn thư khiếu nại"));
     resident
-        .execute("document.getElementById('hint-scope').scrollIntoView()", vec![])
+        .execute(
+            "document.getElementById('hint-scope').scrollIntoView()",
+            vec![],
+        )
         .await
         .expect("scroll");
     screenshot(&resident, "2-hint-out-of-scope").await;
@@ -254,12 +257,12 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
     type_into(&resident, "#email", EMAIL).await;
     resident
         .execute(
-            "document.getElementById('location-status').scrollIntoView()",
+            "document.getElementById('pick-map-box').scrollIntoView()",
             vec![],
         )
         .await
         .expect("scroll");
-    screenshot(&resident, "3-report-filled").await;
+    screenshot(&resident, "3-report-map-and-photo").await;
     // A double tap: the second is ignored by the page (and would be by the server's key).
     resident
         .execute(
@@ -319,7 +322,11 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
 
     let unit = api.login(&s, "kinhte.staff").await;
     let (st, v) = api
-        .action(&unit, &id, json!({"action": "accept", "note": "Đã cử cán bộ"}))
+        .action(
+            &unit,
+            &id,
+            json!({"action": "accept", "note": "Đã cử cán bộ"}),
+        )
         .await;
     assert!(st.is_success(), "{v}");
     let evidence = api.upload(&unit, JPEG).await;
@@ -365,7 +372,9 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
     assert!(html.contains("Cảm ơn bạn đã đánh giá"));
     assert_no_personal_data(&html, "the tracking page");
     screenshot(&resident, "6-tracking-rated").await;
-    let (_, v) = api.get(&format!("/v1/staff/reports/{id}"), Some(&ioc)).await;
+    let (_, v) = api
+        .get(&format!("/v1/staff/reports/{id}"), Some(&ioc))
+        .await;
     assert_eq!(v["rating"]["stars"], 5);
 
     // The feed: the result, no personal data, and its weight before images.
@@ -388,9 +397,19 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
     )
     .await;
     let total = weight[0].as_u64().expect("bytes");
-    eprintln!("feed page weight before images: {total} bytes (images {})", weight[1]);
+    eprintln!(
+        "feed page weight before images: {total} bytes (images {})",
+        weight[1]
+    );
     assert!(total > 1_000, "the measure measured something: {weight}");
     assert!(total < 300 * 1024, "feed page weight {total} bytes");
+    resident
+        .execute(
+            "document.querySelector('article.result').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     screenshot(&resident, "7-results-feed").await;
 
     // The result's own page, with the approved photo.
@@ -414,10 +433,21 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
         .await
         .expect("map");
     wait_for(&resident, "#results-map[data-count='1']").await;
-    wait_for(&resident, "#results-map path.leaflet-interactive, #results-map .marker-cluster").await;
+    wait_for(
+        &resident,
+        "#results-map path.leaflet-interactive, #results-map .marker-cluster",
+    )
+    .await;
     assert_no_personal_data(&source(&resident).await, "the map page");
     let (_, points) = api.get("/results/map.json", None).await;
     assert_no_personal_data(&points.to_string(), "the map's data");
+    resident
+        .execute(
+            "document.getElementById('results-map').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     screenshot(&resident, "9-results-map").await;
 
     // Transparency: aggregates for the unit and the category.
@@ -459,6 +489,13 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
     type_into(&tourist, "#description", "tôi muốn gửi đơn tố cáo cán bộ").await;
     wait_for(&tourist, "#hint-scope:not([hidden])").await;
     assert!(source(&tourist).await.contains("Art. 6.3"));
+    tourist
+        .execute(
+            "document.getElementById('description').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     screenshot(&tourist, "12-tourist-english").await;
 
     for c in [resident, tourist] {

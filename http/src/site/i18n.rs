@@ -73,6 +73,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("form.ward_unknown", "— Không rõ —", "— Not sure —"),
     ("form.media", "Ảnh, ghi âm, video", "Photos, audio, video"),
     ("form.media_help", "Ảnh JPEG/PNG/WebP/HEIC, âm thanh MP3/M4A/AAC, video MP4/MOV. Cần bật JavaScript để tải tệp.", "JPEG/PNG/WebP/HEIC photos, MP3/M4A/AAC audio, MP4/MOV video. Uploading needs JavaScript."),
+    ("form.choose_files", "+ Chọn ảnh, ghi âm, video", "+ Choose photos, audio, video"),
     ("form.you", "Thông tin của bạn (không bắt buộc)", "About you (optional)"),
     ("form.name", "Họ và tên", "Name"),
     ("form.phone", "Số điện thoại", "Phone"),

@@ -61,6 +61,7 @@ pub fn routes() -> Router<HttpState> {
         .route("/results", get(results::feed))
         .route("/results/map", get(results::map_page))
         .route("/results/map.json", get(results::map_json))
+        .route("/results/wards.json", get(results::wards_json))
         .route("/results/{id}", get(results::detail))
         .route("/results/{id}/media/{attachment_id}", get(results::media))
         .route("/transparency", get(transparency::page))

@@ -330,6 +330,7 @@ fn form_page(ctx: &SiteCtx, cfg: &CityConfig, f: &FormData, errors: &Errors) -> 
                     button #gps type="button" { (t(lang, "form.gps")) }
                     button #pick-map type="button" data-lat=(lat0) data-lon=(lon0)
                         data-tiles=(cfg.city.map_tile_url) data-attribution=(cfg.city.map_attribution)
+                        data-wards-url="/results/wards.json"
                         data-css=(crate::console::assets::url("leaflet-1.9.4.css"))
                         data-js=(crate::console::assets::url("leaflet-1.9.4.js")) {
                         (t(lang, "form.pick_map"))
@@ -356,12 +357,14 @@ fn form_page(ctx: &SiteCtx, cfg: &CityConfig, f: &FormData, errors: &Errors) -> 
             }
             fieldset.field {
                 legend { (t(lang, "form.media")) }
-                label for="files" .visually-hidden { (t(lang, "form.media")) }
+                div.file-pick.js-only hidden {
                 input #files type="file" multiple accept=(accept.join(",")) data-slot-url="/report/uploads" data-max=(MAX_ATTACHMENTS)
                     data-t-uploading=(t(lang, "upload.uploading")) data-t-done=(t(lang, "upload.done"))
                     data-t-retrying=(t(lang, "upload.retrying")) data-t-failed=(t(lang, "upload.failed"))
                     data-t-retry=(t(lang, "upload.retry")) data-t-remove=(t(lang, "upload.remove"))
                     aria-describedby="files-help";
+                label for="files" { (t(lang, "form.choose_files")) }
+                }
                 p.help id="files-help" { (t(lang, "form.media_help")) }
                 ul #upload-list aria-live="polite" {}
                 (error_line(errors, "attachments"))

@@ -135,10 +135,13 @@ fn card(s: &HttpState, lang: Lang, r: &PublicReport) -> Markup {
 /// The filter form (GET, works without JavaScript).
 fn filter_form(s: &HttpState, lang: Lang, f: &Filters, action: &str) -> Markup {
     let cfg = &s.app.rules().config;
+    let active = !(f.category.is_empty() && f.ward.is_empty() && f.period.is_empty());
     html! {
-        form.filters method="get" action=(action) {
+        details.filters open[active] {
+            summary { (t(lang, "results.filter")) }
+            form method="get" action=(action) {
             fieldset {
-                legend { (t(lang, "results.filter")) }
+                legend.visually-hidden { (t(lang, "results.filter")) }
                 label for="f-category" { (t(lang, "form.category").trim_end_matches(" *")) }
                 select #f-category name="category" {
                     option value="" { (t(lang, "results.all_categories")) }
@@ -154,6 +157,7 @@ fn filter_form(s: &HttpState, lang: Lang, f: &Filters, action: &str) -> Markup {
                     @for (p, key) in PERIODS { option value=(p) selected[f.period == p] { (t(lang, key)) } }
                 }
                 button type="submit" { (t(lang, "results.apply")) }
+            }
             }
         }
     }
@@ -221,7 +225,7 @@ pub async fn map_page(
         noscript { p { (t(lang, "map.nojs")) } }
         p #map-tiles-note .status hidden { (t(lang, "map.tiles")) }
         div #results-map role="region" aria-label=(t(lang, "map.title"))
-            data-reports-url=(format!("/results/map.json?{q}"))
+            data-reports-url=(format!("/results/map.json?{q}")) data-wards-url="/results/wards.json"
             data-tiles=(cfg.city.map_tile_url) data-attribution=(cfg.city.map_attribution) {}
         p { a href=(format!("/results?{q}")) { (t(lang, "results.list")) } }
     };
@@ -246,6 +250,21 @@ pub async fn map_json(State(s): State<HttpState>, Query(f): Query<Filters>) -> R
         })
         .collect();
     axum::Json(json!({ "items": points })).into_response()
+}
+
+/// GET /results/wards.json: the configured wards' boundaries (public city data, the same
+/// GeoJSON as the console's map), drawn under the results and on the form's map.
+pub async fn wards_json(State(s): State<HttpState>) -> Response {
+    let cfg = &s.app.rules().config;
+    let body = json!({
+        "type": "FeatureCollection",
+        "features": cfg.wards.iter().map(crate::console::map::feature).collect::<Vec<_>>(),
+    });
+    (
+        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 /// GET /results/{id}: one published result (404 page when not public).

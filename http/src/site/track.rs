@@ -140,7 +140,7 @@ fn render(
         dl.facts {
             dt { (t(lang, "track.state")) }
             dd #state data-state=(v.state.as_str()) { (state_name(lang, v.state)) }
-            dt { (t(lang, "form.category")) }
+            dt { (t(lang, "tr.category")) }
             dd { (v.category_name) }
             dt { (t(lang, "track.sent_at")) }
             dd { (when(rules, v.created_at)) }

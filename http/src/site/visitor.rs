@@ -37,9 +37,7 @@ impl Visitor {
     /// The visitor of a request, when its cookie is valid and not expired.
     pub fn from_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Visitor> {
         let raw = cookie(headers, VISITOR_COOKIE)?;
-        let mut parts = raw.rsplitn(2, '.');
-        let mac = parts.next()?;
-        let signed = parts.next()?;
+        let (signed, mac) = raw.rsplit_once('.')?;
         let (id, exp) = signed.split_once('.')?;
         let expected = key().sign(PURPOSE, signed);
         if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) || !valid_id(id) {
