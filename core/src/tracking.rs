@@ -174,7 +174,7 @@ pub fn reporter_actor(r: &Report) -> Option<Actor> {
 }
 
 /// The tracking view of `r` (the caller has checked the token).
-pub fn tracking_view(r: &Report, rules: &CityRules) -> TrackingView {
+pub fn tracking_view(r: &Report, rules: &CityRules, now: DateTime<Utc>) -> TrackingView {
     let cfg = &rules.config;
     let unit_name = |u: &str| cfg.unit(u).map(|x| x.name.clone());
     // The reporter's own actions, checked as `apply` checks them first (role, ownership, state).
@@ -201,7 +201,7 @@ pub fn tracking_view(r: &Report, rules: &CityRules) -> TrackingView {
         published: r.state_is_public(),
         rating: r.rating.as_ref().map(|x| x.stars),
         can_rate: may(Action::Rate) && r.rating.is_none(),
-        can_reopen: may(Action::Reopen),
+        can_reopen: may(Action::Reopen) && lifecycle::within_reopen_window(r, rules, now),
         timeline: r
             .timeline
             .iter()

@@ -54,7 +54,7 @@ async fn d4_the_tracking_view_carries_no_personal_data_nor_internal_notes() {
     if let Some(e) = r.timeline.last_mut() {
         e.note = Some("ghi chú nội bộ của cán bộ".into());
     }
-    let v = tracking_view(&r, t.app.rules());
+    let v = tracking_view(&r, t.app.rules(), at(0));
     let json = serde_json::to_string(&v).expect("json");
     for secret in [
         "Nguyễn Văn An",
@@ -86,7 +86,11 @@ async fn the_link_holder_rates_and_reopens_as_the_reporter_only() {
     let k = key();
     let id = ReportId("r-rate".into());
     let tok = k.token(&id);
-    let v = tracking_view(&t.app.load(&id).await.expect("load"), t.app.rules());
+    let v = tracking_view(
+        &t.app.load(&id).await.expect("load"),
+        t.app.rules(),
+        t.app.now(),
+    );
     assert!(v.can_rate && v.can_reopen);
     let rated = t
         .app
@@ -187,4 +191,68 @@ async fn transparency_counts_per_unit_and_category_in_the_period_only() {
     assert!(month.by_category.len() >= 10, "every configured category");
     let year = t.app.transparency(365).await.expect("figures");
     assert_eq!(year.received, 3);
+}
+
+#[tokio::test]
+async fn reopening_is_refused_after_the_configured_window() {
+    let t = TestApp::new();
+    let r = fixtures::published(
+        fixtures::assigned(
+            fixtures::report("r-late", at(0)),
+            "phong_tnmt",
+            &[],
+            at(600),
+        ),
+        at(120),
+    );
+    stored(&t, &r).await;
+    let k = key();
+    let id = ReportId("r-late".into());
+    let days = t.app.rules().config.city.reopen_window_days;
+    assert_eq!(days, 30, "Lai Châu's window");
+    t.clock
+        .set(at(120) + chrono::Duration::days(i64::from(days)) + chrono::Duration::minutes(1));
+    let r = t.app.load(&id).await.expect("load");
+    let v = tracking_view(&r, t.app.rules(), t.app.now());
+    assert!(
+        !v.can_reopen && v.can_rate,
+        "rating stays open, reopening closes"
+    );
+    let refused = t
+        .app
+        .act_tracked(
+            &k,
+            &id,
+            &k.token(&id),
+            Command::Reopen {
+                reason: "Rác vẫn còn".into(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(DomainError::Invalid { field, .. }) if field == "reason"),
+        "{refused:?}"
+    );
+    // Within the window it is allowed.
+    t.clock
+        .set(at(120) + chrono::Duration::days(i64::from(days)) - chrono::Duration::minutes(1));
+    t.app
+        .act_tracked(
+            &k,
+            &id,
+            &k.token(&id),
+            Command::Reopen {
+                reason: "Rác vẫn còn".into(),
+            },
+        )
+        .await
+        .expect("reopened in time");
+}
+
+#[test]
+fn the_reopen_window_is_validated() {
+    let mut cfg = fixtures::rules().config.clone();
+    cfg.city.reopen_window_days = 0;
+    let errs = phananh_core::config::validate(&cfg).expect_err("refused");
+    assert!(errs.mentions("reopen_window_days"), "{errs:?}");
 }

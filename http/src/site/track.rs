@@ -94,7 +94,7 @@ pub async fn page(
     };
     match s.app.tracked(super::keys::key(), &id, &token).await {
         Ok(r) => {
-            let v = tracking_view(&r, s.app.rules());
+            let v = tracking_view(&r, s.app.rules(), s.app.now());
             render(&ctx, &s, &v, &token, &p, None)
         }
         Err(DomainError::NotFound) => ctx.not_found(),
@@ -290,7 +290,7 @@ async fn act(
             (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
         }
         Err(m) => {
-            let v = tracking_view(&current, s.app.rules());
+            let v = tracking_view(&current, s.app.rules(), s.app.now());
             render(ctx, s, &v, token, &PageParams::default(), Some((what, m)))
         }
     }
