@@ -14,7 +14,8 @@
 //!   hints, wards and units, and the diacritic-insensitive text folding they share.
 //! - [`model`], [`ids`], [`contact`]: the report and its vocabulary; identifiers and contacts
 //!   parsed once at the edge.
-//! - [`views`]: what the public, the reporter and staff may see of a report.
+//! - [`views`]: what the public, the reporter and staff may see of a report; [`tracking`]:
+//!   the capability of a tracking link (no account) and what its holder sees.
 //! - [`ports`]: the small traits the adapters implement; [`media`]: file type sniffing.
 
 pub mod app;
@@ -32,6 +33,7 @@ pub mod ports;
 pub mod routing;
 pub mod screening;
 pub mod text;
+pub mod tracking;
 pub mod views;
 
 pub use app::App;

@@ -13,6 +13,7 @@ mod extract;
 pub mod open311;
 pub mod problem;
 mod routes;
+pub mod site;
 
 use auth::{Authenticator, TokenService};
 use axum::extract::DefaultBodyLimit;
@@ -98,6 +99,7 @@ pub fn router(state: HttpState) -> Router {
     table()
         .merge(console::routes())
         .merge(open311::routes())
+        .merge(site::routes())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -54,6 +54,8 @@ pub(crate) async fn run(
     let pumps = emb.spawn_pumps();
     let token_secret = secret(data, "PHANANH_TOKEN_SECRET", "token.secret")?;
     let tokens = TokenService::new(&token_secret);
+    // The public site's tracking links and visitor cookies (phananh_http::site::keys).
+    phananh_http::site::configure(&secret(data, "PHANANH_SITE_SECRET", "site.secret")?);
     let state = HttpState {
         app: app.clone(),
         auth: Arc::new(BearerAuth(tokens.clone())),
@@ -87,6 +89,7 @@ pub(crate) async fn run(
 
     let router = router(state).merge(emb.media_routes());
     println!("phananh đang chạy tại {base_url}");
+    println!("  Trang công khai cho người dân: {base_url}/");
     println!("  Trang quản trị cho cán bộ: {base_url}/console");
     println!("  Tài liệu API (OpenAPI): {base_url}/v1/openapi.yaml");
     println!("  Dữ liệu: {}", data.display());

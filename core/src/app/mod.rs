@@ -6,7 +6,9 @@
 //! [`uploads`] (upload slots and attachments), [`consumers`] (what each queue does with an
 //! event), [`notifications`] (who is told what, as a pure function of the event and the
 //! config), [`timers`] (escalations and the outbox relay), [`stats`] and [`export`] (Đ.9.2),
-//! [`accounts`] (staff accounts and sign-in, Đ.4.1), [`sign_in`] (citizens' one-time codes).
+//! [`accounts`] (staff accounts and sign-in, Đ.4.1), [`sign_in`] (citizens' one-time codes),
+//! [`tracking`] (a reporter following a report by its tracking link) and [`transparency`]
+//! (the public aggregates).
 
 pub mod accounts;
 pub mod consumers;
@@ -16,6 +18,8 @@ pub mod reports;
 pub mod sign_in;
 pub mod stats;
 pub mod timers;
+pub mod tracking;
+pub mod transparency;
 pub mod triage;
 pub mod uploads;
 

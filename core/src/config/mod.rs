@@ -53,6 +53,10 @@ pub struct CitySection {
     /// can be hundreds, and the IOC needs only the closest few.
     #[serde(default = "default_duplicate_hints_max")]
     pub duplicate_hints_max: u32,
+    /// Days after publication during which the reporter may ask to reopen a result (local
+    /// choice, the regulation is silent; `lifecycle::within_reopen_window`).
+    #[serde(default = "default_reopen_window_days")]
+    pub reopen_window_days: u32,
     /// Send SMS with Vietnamese diacritics (UCS-2) instead of plain GSM-7.
     #[serde(default)]
     pub sms_diacritics: bool,
@@ -67,6 +71,10 @@ pub struct CitySection {
     /// Attribution the tile server requires, shown on the map.
     #[serde(default = "default_map_attribution")]
     pub map_attribution: String,
+}
+
+fn default_reopen_window_days() -> u32 {
+    30
 }
 
 fn default_duplicate_hints_max() -> u32 {

@@ -141,6 +141,13 @@ fn validate_city(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
     if c.duplicate_window_hours == 0 {
         errs.push(ConfigError::new(f, "duplicate_window_hours", "must be > 0"));
     }
+    if !(1..=3650).contains(&c.reopen_window_days) {
+        errs.push(ConfigError::new(
+            f,
+            "reopen_window_days",
+            format!("must be from 1 to 3650, got {}", c.reopen_window_days),
+        ));
+    }
     if !(0.0..=1.0).contains(&c.auto_assign_min_confidence) {
         errs.push(ConfigError::new(
             f,

@@ -277,6 +277,16 @@ pub fn apply(
         }
         Command::Reopen { reason } => {
             entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
+            // Local choice (the regulation is silent): within city.toml's reopen_window_days.
+            if !super::within_reopen_window(&r, rules, now) {
+                return Err(DomainError::invalid(
+                    "reason",
+                    format!(
+                        "đã quá {} ngày kể từ khi công khai kết quả, không thể đề nghị xử lý lại",
+                        rules.config.city.reopen_window_days
+                    ),
+                ));
+            }
             // Back to IOC triage: the IOC head decides who handles it again. The case is open
             // again for statistics and deadlines: the old result stays on the timeline (and its
             // evidence among the attachments, Đ.7.3), not as the report's resolution.

@@ -13,6 +13,7 @@ mod assignment;
 mod command;
 mod escalation;
 mod policy;
+mod reopen;
 mod submit;
 mod timeline;
 mod validation;
@@ -24,6 +25,7 @@ pub use escalation::{due_thresholds, next_escalation_at, threshold_key};
 pub use policy::{
     allowed_roles, allowed_states, authorize, available_actions, can_view, REPORT_ACTIONS,
 };
+pub use reopen::within_reopen_window;
 pub use submit::submit;
 pub use timeline::{append, Entry};
 pub use validation::{MAX_ATTACHMENTS, MAX_NOTE, MAX_TEXT, MAX_TITLE};

@@ -35,6 +35,10 @@ const ASSETS: &[Asset] = assets! {
     "leaflet.markercluster-1.5.3.js" => "text/javascript; charset=utf-8",
     "leaflet.markercluster-1.5.3.css" => "text/css; charset=utf-8",
     "leaflet.markercluster-1.5.3.default.css" => "text/css; charset=utf-8",
+    // The public site (`crate::site`): its own style and scripts; its map reuses Leaflet.
+    "site.css" => "text/css; charset=utf-8",
+    "site.js" => "text/javascript; charset=utf-8",
+    "site-map.js" => "text/javascript; charset=utf-8",
 };
 
 /// name → (hash, asset)

@@ -236,7 +236,7 @@ async fn reports_json(
 }
 
 /// A ward as a GeoJSON feature: its boundary as a closed ring of [lon, lat].
-fn feature(w: &WardConfig) -> Value {
+pub(crate) fn feature(w: &WardConfig) -> Value {
     let mut ring: Vec<[f64; 2]> = w.boundary.clone();
     if let (Some(first), Some(last)) = (ring.first().copied(), ring.last().copied()) {
         if first != last {

@@ -17,7 +17,7 @@ mod ioc;
 pub mod layout;
 mod leadership;
 mod login;
-mod map;
+pub(crate) mod map;
 mod names;
 mod office;
 mod report;

@@ -356,6 +356,10 @@ fn console_routes_are_public_at_api_gateway_and_served_by_the_api_binary() {
         "POST /console",
         "GET /console/{proxy+}",
         "POST /console/{proxy+}",
+        // The public site (docs/public-site.md), served by the same function.
+        "GET /",
+        "GET /{proxy+}",
+        "POST /{proxy+}",
     ]
     .into_iter()
     .map(String::from)
