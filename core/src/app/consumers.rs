@@ -10,7 +10,6 @@ use crate::error::DomainError;
 use crate::lifecycle::{self, Command};
 pub use crate::model::EventKind;
 use crate::model::*;
-use crate::ports::*;
 use crate::routing;
 use chrono::Duration as ChronoDuration;
 use tracing::{info, warn};
