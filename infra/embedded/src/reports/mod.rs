@@ -106,8 +106,8 @@ impl ReportStore for SqliteStore {
         self.read(move |conn| query_tx(conn, &q)).await
     }
 
-    /// The duplicate check's read from the columns and two fields of the document, without
-    /// deserialising whole reports (it runs for every submission).
+    /// The duplicate check's read from a covering index, without reading documents (it runs
+    /// for every submission).
     async fn recent_points(
         &self,
         category: &str,

@@ -278,8 +278,14 @@ pub const ESCALATIONS_SQL: &str = "SELECT doc FROM reports
      WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= ?1
      ORDER BY next_escalation_at, id LIMIT ?2";
 
-/// Recent reports of a category as points (see `ReportStore::recent_points`): the index on
-/// (category, created_at) and `json_extract` of the location, no `Report` deserialised.
+/// The duplicate check's read, answered by the covering index `reports_points`.
+pub(super) const RECENT_POINTS_SQL: &str = "SELECT id, state, created_at, lat, lon \
+        FROM reports INDEXED BY reports_points \
+        WHERE category = ?1 AND created_at >= ?2 AND created_at < ?3 \
+        ORDER BY created_at DESC, id DESC LIMIT ?4";
+
+/// Recent reports of a category as points (see `ReportStore::recent_points`), from the index
+/// that covers them: no document read, no `Report` deserialised.
 pub(super) fn recent_points_tx(
     conn: &Connection,
     category: &str,
@@ -287,11 +293,7 @@ pub(super) fn recent_points_tx(
     to: i64,
     limit: u32,
 ) -> Result<Vec<RecentPoint>, StoreError> {
-    const SQL: &str = "SELECT id, state, created_at, \
-        json_extract(doc, '$.location.lat'), json_extract(doc, '$.location.lon') \
-        FROM reports WHERE category = ?1 AND created_at >= ?2 AND created_at < ?3 \
-        ORDER BY created_at DESC, id DESC LIMIT ?4";
-    let mut st = conn.prepare_cached(SQL).map_err(backend)?;
+    let mut st = conn.prepare_cached(RECENT_POINTS_SQL).map_err(backend)?;
     let rows = st
         .query_map(rusqlite::params![category, from, to, limit], |r| {
             Ok((
