@@ -2,7 +2,7 @@
 //! Each has an embedded adapter (SQLite, files, in-process queues) and an AWS adapter
 //! (DynamoDB, S3, SQS/SNS); one contract suite (`tests/`) runs against both.
 
-use crate::model::{EventEnvelope, Report, ReportId, Role, State, UnitId};
+use crate::model::{EventEnvelope, GeoPoint, Report, ReportId, Role, State, UnitId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -198,6 +198,51 @@ pub trait ReportStore: Send + Sync {
 
     /// Marks outbox events as published (idempotent).
     async fn mark_published(&self, event_ids: &[String]) -> Result<(), StoreError>;
+
+    /// What the duplicate check reads (Đ.5 hints): the reports of `category` created in
+    /// `[from, to)`, newest first, at most `limit`, as points in time and space only — no text,
+    /// no history. Adapters that can answer without loading whole reports override this.
+    async fn recent_points(
+        &self,
+        category: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RecentPoint>, StoreError> {
+        let page = self
+            .query(&ReportQuery {
+                category: Some(category.to_string()),
+                created_from: Some(from),
+                created_to: Some(to),
+                limit,
+                ..Default::default()
+            })
+            .await?;
+        Ok(page.items.iter().map(RecentPoint::of).collect())
+    }
+}
+
+/// One recent report as the duplicate check sees it: where and when, and whether it still
+/// counts (a rejected report is never a duplicate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentPoint {
+    pub id: ReportId,
+    pub state: State,
+    pub category: String,
+    pub created_at: DateTime<Utc>,
+    pub location: Option<GeoPoint>,
+}
+
+impl RecentPoint {
+    pub fn of(r: &Report) -> RecentPoint {
+        RecentPoint {
+            id: r.id.clone(),
+            state: r.state,
+            category: r.category.clone(),
+            created_at: r.created_at,
+            location: r.location,
+        }
+    }
 }
 
 /// Staff accounts (issued by the organisation, never self-registered, Đ.4.1).

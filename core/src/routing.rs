@@ -3,6 +3,7 @@
 
 use crate::config::{CityConfig, Routing, WardConfig};
 use crate::model::{GeoPoint, Report, ReportId, State};
+use crate::ports::RecentPoint;
 use serde::{Deserialize, Serialize};
 
 /// How the ward of a report was found.
@@ -103,13 +104,17 @@ pub fn distance_m(a: GeoPoint, b: GeoPoint) -> f64 {
 /// Possible duplicates of `report` among `recent`: same category, both located, within
 /// `duplicate_radius_m` and within `duplicate_window_hours` (either side) of its creation;
 /// never itself nor rejected reports. Nearest first (then newest, then by id).
-pub fn duplicate_candidates(cfg: &CityConfig, report: &Report, recent: &[Report]) -> Vec<ReportId> {
+pub fn duplicate_candidates(
+    cfg: &CityConfig,
+    report: &Report,
+    recent: &[RecentPoint],
+) -> Vec<ReportId> {
     let Some(here) = report.location.filter(|p| p.is_valid()) else {
         return Vec::new();
     };
     let radius = cfg.city.duplicate_radius_m;
     let window = chrono::Duration::hours(i64::from(cfg.city.duplicate_window_hours));
-    let mut found: Vec<(f64, &Report)> = recent
+    let mut found: Vec<(f64, &RecentPoint)> = recent
         .iter()
         .filter(|r| r.id != report.id && r.state != State::Rejected)
         .filter(|r| r.category == report.category)

@@ -12,6 +12,7 @@ use crate::model::CategorySuggestion;
 use crate::text::{self, Token};
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -90,15 +91,31 @@ struct Prepared {
     folded: Vec<String>,
     plain: Vec<String>,
     accented: bool,
+    /// Positions of the words by their first letter, folded and plain: a term is tried only
+    /// where a word begins like it (a text is screened against hundreds of terms).
+    folded_starts: HashMap<char, Vec<usize>>,
+    plain_starts: HashMap<char, Vec<usize>>,
+}
+
+fn index_starts(words: &[String]) -> HashMap<char, Vec<usize>> {
+    let mut m: HashMap<char, Vec<usize>> = HashMap::new();
+    for (i, w) in words.iter().enumerate() {
+        if let Some(c) = w.chars().next() {
+            m.entry(c).or_default().push(i);
+        }
+    }
+    m
 }
 
 impl Prepared {
     fn new(s: &str) -> Self {
         let tokens = text::tokens(s);
-        let folded = tokens.iter().map(|t| t.folded.clone()).collect();
-        let plain = tokens.iter().map(|t| t.plain.clone()).collect();
+        let folded: Vec<String> = tokens.iter().map(|t| t.folded.clone()).collect();
+        let plain: Vec<String> = tokens.iter().map(|t| t.plain.clone()).collect();
         let accented = text::is_accented(&tokens);
         Prepared {
+            folded_starts: index_starts(&folded),
+            plain_starts: index_starts(&plain),
             tokens,
             folded,
             plain,
@@ -108,13 +125,20 @@ impl Prepared {
 
     /// Word-index ranges where `term` occurs.
     fn find(&self, term: &Term) -> Vec<Range<usize>> {
-        if term.exact {
+        let (words, starts, term_words) = if term.exact {
             if !self.accented {
                 return Vec::new();
             }
-            text::find_matches(&self.folded, &term.folded, text::word_eq)
+            (&self.folded, &self.folded_starts, &term.folded)
         } else {
-            text::find_matches(&self.plain, &term.plain, text::word_eq)
+            (&self.plain, &self.plain_starts, &term.plain)
+        };
+        let Some(first) = term_words.first().and_then(|w| w.chars().next()) else {
+            return Vec::new();
+        };
+        match starts.get(&first) {
+            Some(at) => text::find_matches_at(words, term_words, text::word_eq, at.iter().copied()),
+            None => Vec::new(),
         }
     }
 

@@ -211,7 +211,7 @@ fn duplicates_are_near_recent_and_of_the_same_category_nearest_first() {
         report("r-no-location", "urban_order", None, t0()),
         rejected,
     ];
-    let ids = duplicate_candidates(c, &new, &recent);
+    let ids = duplicate_candidates(c, &new, &points(&recent));
     let expected: Vec<ReportId> = ["r-close", "r-mid", "r-edge"].map(ReportId::from).to_vec();
     assert_eq!(ids, expected);
 }
@@ -220,7 +220,7 @@ fn duplicates_are_near_recent_and_of_the_same_category_nearest_first() {
 fn a_report_without_location_has_no_duplicate_hints() {
     let new = report("r-new", "urban_order", None, t0());
     let other = report("r-1", "urban_order", Some(pt(22.396, 103.458)), t0());
-    assert!(duplicate_candidates(cfg(), &new, &[other]).is_empty());
+    assert!(duplicate_candidates(cfg(), &new, &points(&[other])).is_empty());
 }
 
 // --- Đ.7.4: routing by category -------------------------------------------------------------------
@@ -354,7 +354,7 @@ fn at_a_hotspot_only_the_nearest_few_duplicates_are_kept() {
             report(&format!("r-{k:03}"), "urban_order", Some(p), t0())
         })
         .collect();
-    let ids = duplicate_candidates(c, &new, &recent);
+    let ids = duplicate_candidates(c, &new, &points(&recent));
     let nearest: Vec<ReportId> = (1..=max).map(|k| ReportId(format!("r-{k:03}"))).collect();
     assert_eq!(ids, nearest);
 }
@@ -379,4 +379,12 @@ fn a_typed_location_needs_both_numbers_in_range() {
             other => panic!("{lat:?} {lon:?}: {other:?}"),
         }
     }
+}
+
+/// What the duplicate check reads of stored reports.
+fn points(reports: &[Report]) -> Vec<phananh_core::ports::RecentPoint> {
+    reports
+        .iter()
+        .map(phananh_core::ports::RecentPoint::of)
+        .collect()
 }

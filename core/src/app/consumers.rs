@@ -10,7 +10,6 @@ use crate::error::DomainError;
 use crate::lifecycle::{self, Command};
 pub use crate::model::EventKind;
 use crate::model::*;
-use crate::ports::*;
 use crate::routing;
 use chrono::Duration as ChronoDuration;
 use tracing::{info, warn};
@@ -104,18 +103,18 @@ impl App {
         }
         let window =
             ChronoDuration::hours(i64::from(self.rules.config.city.duplicate_window_hours));
+        // Points only (no text, no history): this runs for every submission.
         let recent = self
             .store
-            .query(&ReportQuery {
-                category: Some(r.category.clone()),
-                created_from: Some(r.created_at - window),
-                created_to: Some(r.created_at + ChronoDuration::seconds(1)),
-                limit: 200,
-                ..Default::default()
-            })
+            .recent_points(
+                &r.category,
+                r.created_at - window,
+                r.created_at + ChronoDuration::seconds(1),
+                200,
+            )
             .await
             .map_err(storage)?;
-        let dups = routing::duplicate_candidates(&self.rules.config, &r, &recent.items);
+        let dups = routing::duplicate_candidates(&self.rules.config, &r, &recent);
         let screened = match self
             .act(
                 id,

@@ -340,24 +340,36 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
     term: &[T],
     eq: impl Fn(&str, &str) -> bool,
 ) -> Vec<Range<usize>> {
+    // Every match starts with a text word beginning like the term (repeats keep the first letter).
+    let Some(first) = term.first().and_then(|w| w.as_ref().chars().next()) else {
+        return Vec::new();
+    };
+    let starts = (0..text.len()).filter(|&i| text[i].as_ref().starts_with(first));
+    find_matches_at(text, term, eq, starts)
+}
+
+/// [`find_matches`] trying only `starts`, the ascending positions of the text words that begin
+/// with the term's first letter (a text screened against many terms indexes them once).
+pub fn find_matches_at<S: AsRef<str>, T: AsRef<str>>(
+    text: &[S],
+    term: &[T],
+    eq: impl Fn(&str, &str) -> bool,
+    starts: impl IntoIterator<Item = usize>,
+) -> Vec<Range<usize>> {
     let mut found = Vec::new();
     let k = term.len();
     if k == 0 {
         return found;
     }
-    // Every match starts with a text word beginning like the term (repeats keep the first letter).
-    let Some(first) = term[0].as_ref().chars().next() else {
-        return found;
-    };
     let mut target = String::new();
     let mut target_sq = String::new();
     // Where the term's words end in `target_sq` (byte offsets), after the start (0).
     let mut bounds: Vec<usize> = vec![0];
     let n = text.len();
-    let mut i = 0;
-    while i < n {
-        if !text[i].as_ref().starts_with(first) {
-            i += 1;
+    // The next position a match may start at (matches do not overlap).
+    let mut next = 0;
+    for i in starts {
+        if i < next || i >= n {
             continue;
         }
         if target.is_empty() {
@@ -373,7 +385,7 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
         }
         if i + k <= n && (0..k).all(|m| eq(text[i + m].as_ref(), term[m].as_ref())) {
             found.push(i..i + k);
-            i += k;
+            next = i + k;
             continue;
         }
         // Spacing tricks: glue words while their squeezed spelling stays a prefix of the term's.
@@ -408,12 +420,9 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
                 break;
             }
         }
-        match hit {
-            Some(r) => {
-                i = r.end;
-                found.push(r);
-            }
-            None => i += 1,
+        if let Some(r) = hit {
+            next = r.end;
+            found.push(r);
         }
     }
     found

@@ -1,8 +1,8 @@
 //! `ReportStore` contract.
 
 use crate::fixtures::*;
-use phananh_core::model::{DomainEvent, EventEnvelope, Report, ReportId, State};
-use phananh_core::ports::{CreateOutcome, ReportQuery, ReportStore, StoreError};
+use phananh_core::model::{DomainEvent, EventEnvelope, GeoPoint, Report, ReportId, State};
+use phananh_core::ports::{CreateOutcome, RecentPoint, ReportQuery, ReportStore, StoreError};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -23,6 +23,7 @@ where
     bad_cursor_is_refused(make().await.as_ref()).await;
     escalations_due(make().await.as_ref()).await;
     text_search(make().await.as_ref()).await;
+    recent_points(make().await.as_ref()).await;
 }
 
 async fn pending_ids(store: &dyn ReportStore) -> Vec<String> {
@@ -864,4 +865,54 @@ pub async fn text_search(store: &dyn ReportStore) {
         vec![r1b, r2, r3b],
     )
     .await;
+}
+
+/// The duplicate check's read: the category's reports in `[from, to)` as points, newest first,
+/// at most `limit`; exactly what the full query would give, reduced to points.
+pub async fn recent_points(store: &dyn ReportStore) {
+    let cat = "environment";
+    let mut made = Vec::new();
+    for k in 0..8 {
+        let mut r = report(&unique("p"), at(k * 10));
+        if k % 3 != 0 {
+            r.location = Some(GeoPoint {
+                // Exact in binary: every store gives the same number back.
+                lat: 22.0 + f64::from(k as i32) / 64.0,
+                lon: 103.45,
+            });
+        }
+        if k == 5 {
+            r = in_category(r, "urban_order");
+        }
+        if k == 6 {
+            r = in_state(r, State::Rejected);
+        }
+        store.create(&r, &[], None).await.expect("create");
+        made.push(r);
+    }
+    let (from, to) = (at(10), at(70));
+    let got = store
+        .recent_points(cat, from, to, 200)
+        .await
+        .expect("recent_points");
+    let want: Vec<RecentPoint> = made
+        .iter()
+        .rev()
+        .filter(|r| r.category == cat && r.created_at >= from && r.created_at < to)
+        .map(RecentPoint::of)
+        .collect();
+    assert_eq!(
+        got, want,
+        "points of the category in [from, to), newest first"
+    );
+    assert!(got.iter().any(|p| p.location.is_none()) && got.iter().any(|p| p.location.is_some()));
+    assert!(
+        got.iter().any(|p| p.state == State::Rejected),
+        "the state is kept"
+    );
+    let two = store
+        .recent_points(cat, from, to, 2)
+        .await
+        .expect("recent_points");
+    assert_eq!(two, want[..2].to_vec(), "the limit keeps the newest");
 }

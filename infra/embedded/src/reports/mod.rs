@@ -22,7 +22,7 @@ use crate::db::{backend, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use phananh_core::model::{EventEnvelope, Report, ReportId};
-use phananh_core::ports::{CreateOutcome, Page, ReportQuery, ReportStore, StoreError};
+use phananh_core::ports::{CreateOutcome, Page, RecentPoint, ReportQuery, ReportStore, StoreError};
 use rusqlite::OptionalExtension;
 
 /// Instants are stored as nanoseconds since the epoch (sortable integers).
@@ -104,6 +104,20 @@ impl ReportStore for SqliteStore {
     async fn query(&self, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
         let q = q.clone();
         self.read(move |conn| query_tx(conn, &q)).await
+    }
+
+    /// The duplicate check's read from a covering index, without reading documents (it runs
+    /// for every submission).
+    async fn recent_points(
+        &self,
+        category: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RecentPoint>, StoreError> {
+        let (category, from, to) = (category.to_string(), nanos(from), nanos(to));
+        self.read(move |conn| queries::recent_points_tx(conn, &category, from, to, limit))
+            .await
     }
 
     async fn escalations_due(

@@ -6,8 +6,8 @@ use super::{nanos, parse_report, search_key_base, PREFIX_INDEXED};
 use crate::db::backend;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use phananh_core::model::Report;
-use phananh_core::ports::{Page, ReportQuery, StoreError};
+use phananh_core::model::{GeoPoint, Report, ReportId, State};
+use phananh_core::ports::{Page, RecentPoint, ReportQuery, StoreError};
 use rusqlite::Connection;
 
 pub(super) fn encode_cursor(created_at: i64, id: &str) -> String {
@@ -277,3 +277,46 @@ pub(super) fn query_tx(conn: &Connection, q: &ReportQuery) -> Result<Page<Report
 pub const ESCALATIONS_SQL: &str = "SELECT doc FROM reports
      WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= ?1
      ORDER BY next_escalation_at, id LIMIT ?2";
+
+/// The duplicate check's read, answered by the covering index `reports_points`.
+pub(super) const RECENT_POINTS_SQL: &str = "SELECT id, state, created_at, lat, lon \
+        FROM reports INDEXED BY reports_points \
+        WHERE category = ?1 AND created_at >= ?2 AND created_at < ?3 \
+        ORDER BY created_at DESC, id DESC LIMIT ?4";
+
+/// Recent reports of a category as points (see `ReportStore::recent_points`), from the index
+/// that covers them: no document read, no `Report` deserialised.
+pub(super) fn recent_points_tx(
+    conn: &Connection,
+    category: &str,
+    from: i64,
+    to: i64,
+    limit: u32,
+) -> Result<Vec<RecentPoint>, StoreError> {
+    let mut st = conn.prepare_cached(RECENT_POINTS_SQL).map_err(backend)?;
+    let rows = st
+        .query_map(rusqlite::params![category, from, to, limit], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<f64>>(3)?,
+                r.get::<_, Option<f64>>(4)?,
+            ))
+        })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    rows.into_iter()
+        .map(|(id, state, at, lat, lon)| {
+            Ok(RecentPoint {
+                id: ReportId(id),
+                state: State::parse(&state)
+                    .ok_or_else(|| StoreError::Backend(format!("unknown state {state}")))?,
+                category: category.to_string(),
+                created_at: chrono::DateTime::from_timestamp_nanos(at),
+                location: lat.zip(lon).map(|(lat, lon)| GeoPoint { lat, lon }),
+            })
+        })
+        .collect()
+}

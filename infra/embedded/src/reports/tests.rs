@@ -83,3 +83,50 @@ fn text_search_is_driven_by_the_full_text_index() {
     drop(conn);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_duplicate_check_reads_a_covering_index_and_old_databases_get_their_points() {
+    let dir = std::env::temp_dir().join(format!("phananh-points-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut conn = Connection::open(dir.join("x.db")).unwrap();
+    // A database from before the location columns, holding one located report.
+    crate::schema::migrate_upto(&mut conn, 3).unwrap();
+    let doc = r#"{"id":"r-1","location":{"lat":22.25,"lon":103.5}}"#;
+    conn.execute(
+        "INSERT INTO reports (id, version, state, category, created_at, clock_running, public, doc)
+         VALUES ('r-1', 1, 'submitted', 'environment', 1000, 0, 0, ?1)",
+        params![doc],
+    )
+    .unwrap();
+    crate::schema::migrate(&mut conn).unwrap();
+    let points = super::queries::recent_points_tx(&conn, "environment", 0, 2000, 10).unwrap();
+    assert_eq!(points.len(), 1);
+    assert_eq!(
+        points[0].location,
+        Some(phananh_core::model::GeoPoint {
+            lat: 22.25,
+            lon: 103.5
+        })
+    );
+    let mut st = conn
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            super::queries::RECENT_POINTS_SQL
+        ))
+        .unwrap();
+    let plan: Vec<String> = st
+        .query_map(params!["environment", 0i64, 2000i64, 10i64], |r| {
+            r.get::<_, String>(3)
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let plan = plan.join(" | ");
+    assert!(
+        plan.contains("COVERING INDEX reports_points"),
+        "plan: {plan}"
+    );
+    drop(st);
+    drop(conn);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -25,6 +25,9 @@ pub(crate) struct ReportRow {
     next_escalation_at: Option<i64>,
     public: bool,
     doc: String,
+    /// The location, also as columns: the duplicate check reads points from an index.
+    lat: Option<f64>,
+    lon: Option<f64>,
     units: Vec<String>,
     /// Folded title, description and address (what the search index holds).
     search_text: String,
@@ -46,6 +49,8 @@ impl ReportRow {
             next_escalation_at: r.escalation.next_at.map(nanos),
             public: r.state_is_public() && !r.flags.state_secret,
             doc: to_json(r)?,
+            lat: r.location.map(|p| p.lat),
+            lon: r.location.map(|p| p.lon),
             units: r
                 .assignment
                 .as_ref()
@@ -65,12 +70,12 @@ impl ReportRow {
 fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), StoreError> {
     let sql = if fresh {
         "INSERT INTO reports (id, version, state, category, ward, lead_unit, reporter,
-            created_at, due_at, clock_running, next_escalation_at, public, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            created_at, due_at, clock_running, next_escalation_at, public, doc, lat, lon)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     } else {
         "UPDATE reports SET version = ?2, state = ?3, category = ?4, ward = ?5, lead_unit = ?6,
             reporter = ?7, created_at = ?8, due_at = ?9, clock_running = ?10,
-            next_escalation_at = ?11, public = ?12, doc = ?13
+            next_escalation_at = ?11, public = ?12, doc = ?13, lat = ?14, lon = ?15
          WHERE id = ?1"
     };
     conn.prepare_cached(sql)
@@ -89,6 +94,8 @@ fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), S
                 r.next_escalation_at,
                 r.public,
                 r.doc,
+                r.lat,
+                r.lon,
             ])
         })
         .map_err(|e| {
