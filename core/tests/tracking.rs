@@ -71,6 +71,32 @@ async fn d4_the_tracking_view_carries_no_personal_data_nor_internal_notes() {
 }
 
 #[tokio::test]
+async fn the_reason_of_a_refusal_is_shown_to_the_link_holder() {
+    let t = TestApp::new();
+    let r = fixtures::report("r-rej", at(0));
+    stored(&t, &r).await;
+    let id = ReportId("r-rej".into());
+    t.app
+        .act(
+            &id,
+            &phananh_testkit::actors::ioc_head(),
+            Command::Reject {
+                reason: "Nội dung không thuộc phạm vi tiếp nhận".into(),
+            },
+        )
+        .await
+        .expect("rejected");
+    let v = tracking_view(&t.app.load(&id).await.expect("load"), t.app.rules(), at(1));
+    assert_eq!(v.state, State::Rejected);
+    let last = v.timeline.last().expect("a step");
+    assert_eq!(
+        last.reason.as_deref(),
+        Some("Nội dung không thuộc phạm vi tiếp nhận")
+    );
+    assert!(v.timeline.iter().filter(|s| s.reason.is_some()).count() == 1);
+}
+
+#[tokio::test]
 async fn the_link_holder_rates_and_reopens_as_the_reporter_only() {
     let t = TestApp::new();
     let r = fixtures::published(
