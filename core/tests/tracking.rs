@@ -282,3 +282,32 @@ fn the_reopen_window_is_validated() {
     let errs = phananh_core::config::validate(&cfg).expect_err("refused");
     assert!(errs.mentions("reopen_window_days"), "{errs:?}");
 }
+
+#[tokio::test]
+async fn d8_2_published_results_include_secret_reports_but_never_under_a_ward_filter() {
+    let t = TestApp::new();
+    let open = fixtures::published(fixtures::report("r-open", at(0)), at(10));
+    let secret = fixtures::secret(fixtures::published(
+        fixtures::report("r-secret", at(1)),
+        at(11),
+    ));
+    let pending = fixtures::report("r-pending", at(2));
+    for r in [&open, &secret, &pending] {
+        stored(&t, r).await;
+    }
+    let q = phananh_core::ports::ReportQuery {
+        limit: 50,
+        ..Default::default()
+    };
+    let ids = |p: phananh_core::ports::Page<phananh_core::model::Report>| {
+        p.items.into_iter().map(|r| r.id.0).collect::<Vec<_>>()
+    };
+    let all = ids(t.app.published_results(q.clone()).await.expect("results"));
+    assert_eq!(all, vec!["r-secret", "r-open"]);
+    let by_ward = phananh_core::ports::ReportQuery {
+        ward: Some("tan_phong".into()),
+        ..q
+    };
+    let in_ward = ids(t.app.published_results(by_ward).await.expect("results"));
+    assert_eq!(in_ward, vec!["r-open"]);
+}

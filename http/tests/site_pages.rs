@@ -533,8 +533,25 @@ async fn d4_d8_published_results_never_show_personal_data_and_secret_reports_onl
     }
     let feed = b.get(&s, "/results").await.body;
     assert!(feed.contains("Rác thải ùn ứ trước chợ"));
-    // Đ.8.2: core keeps a secret report out of the feed; its page shows category and state.
-    assert!(!feed.contains("r-pub-2"));
+    // Đ.8.2: a secret report is listed as its category and state only, and never under a
+    // ward filter (its ward is not public).
+    assert!(feed.contains("data-report-id=\"r-pub-2\""), "listed");
+    let card = feed
+        .split("data-report-id=\"r-pub-2\"")
+        .nth(1)
+        .and_then(|c| c.split("</article>").next())
+        .unwrap_or_default();
+    assert!(
+        card.contains("Môi trường") && card.contains("Đã công khai kết quả"),
+        "{card}"
+    );
+    assert!(!card.contains("Đã thu gom rác"), "no answer: {card}");
+    assert!(!card.contains("Phường"), "no ward: {card}");
+    assert!(!b
+        .get(&s, "/results?ward=tan_phong")
+        .await
+        .body
+        .contains("r-pub-2"));
     let secret_page = b.get(&s, "/results/r-pub-2").await.body;
     assert!(secret_page.contains("Điều 8.2"));
     assert!(secret_page.contains("Môi trường"), "its category");
