@@ -492,6 +492,13 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
     )
     .await;
     assert_no_personal_data(&source(&resident).await, "the result page");
+    resident
+        .execute(
+            "document.querySelector('section.answer').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     screenshot(&resident, "8-result-page").await;
 
     // The map: the result as a marker, drawn even with no tile server reachable.
@@ -538,6 +545,7 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
     let tourist = phone(&driver, "en-US").await;
     tourist.goto(&s.base).await.expect("home");
     wait_for(&tourist, "html[lang=vi]").await;
+    screenshot(&tourist, "0-home").await;
     tourist
         .find(Locator::Css("header a.lang"))
         .await
