@@ -16,6 +16,7 @@
 use crate::city::CityRules;
 use crate::lifecycle;
 use crate::model::*;
+use crate::screening;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -143,7 +144,14 @@ pub struct TrackingStep {
     pub to_state: State,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_name: Option<String>,
+    /// The reason given to the reporter, for the steps whose reason is addressed to them
+    /// (a refusal, a deferral); other notes are staff's and never shown here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
+
+/// Steps whose note is the reason owed to the reporter.
+const REASONED: [Action; 2] = [Action::Reject, Action::Defer];
 
 /// What the holder of a tracking link sees: the report's own text, its progress and the
 /// public answer. Never the reporter's contact data, staff identities or internal notes.
@@ -211,6 +219,11 @@ pub fn tracking_view(r: &Report, rules: &CityRules, now: DateTime<Utc>) -> Track
                 action: e.action,
                 to_state: e.to_state,
                 unit_name: e.unit.as_deref().and_then(unit_name),
+                reason: e
+                    .note
+                    .clone()
+                    .filter(|_| REASONED.contains(&e.action))
+                    .map(|n| screening::mask_abusive(&cfg.screening, &n)),
             })
             .collect(),
     }

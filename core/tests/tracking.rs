@@ -71,6 +71,32 @@ async fn d4_the_tracking_view_carries_no_personal_data_nor_internal_notes() {
 }
 
 #[tokio::test]
+async fn the_reason_of_a_refusal_is_shown_to_the_link_holder() {
+    let t = TestApp::new();
+    let r = fixtures::report("r-rej", at(0));
+    stored(&t, &r).await;
+    let id = ReportId("r-rej".into());
+    t.app
+        .act(
+            &id,
+            &phananh_testkit::actors::ioc_head(),
+            Command::Reject {
+                reason: "Nội dung không thuộc phạm vi tiếp nhận".into(),
+            },
+        )
+        .await
+        .expect("rejected");
+    let v = tracking_view(&t.app.load(&id).await.expect("load"), t.app.rules(), at(1));
+    assert_eq!(v.state, State::Rejected);
+    let last = v.timeline.last().expect("a step");
+    assert_eq!(
+        last.reason.as_deref(),
+        Some("Nội dung không thuộc phạm vi tiếp nhận")
+    );
+    assert!(v.timeline.iter().filter(|s| s.reason.is_some()).count() == 1);
+}
+
+#[tokio::test]
 async fn the_link_holder_rates_and_reopens_as_the_reporter_only() {
     let t = TestApp::new();
     let r = fixtures::published(
@@ -255,4 +281,33 @@ fn the_reopen_window_is_validated() {
     cfg.city.reopen_window_days = 0;
     let errs = phananh_core::config::validate(&cfg).expect_err("refused");
     assert!(errs.mentions("reopen_window_days"), "{errs:?}");
+}
+
+#[tokio::test]
+async fn d8_2_published_results_include_secret_reports_but_never_under_a_ward_filter() {
+    let t = TestApp::new();
+    let open = fixtures::published(fixtures::report("r-open", at(0)), at(10));
+    let secret = fixtures::secret(fixtures::published(
+        fixtures::report("r-secret", at(1)),
+        at(11),
+    ));
+    let pending = fixtures::report("r-pending", at(2));
+    for r in [&open, &secret, &pending] {
+        stored(&t, r).await;
+    }
+    let q = phananh_core::ports::ReportQuery {
+        limit: 50,
+        ..Default::default()
+    };
+    let ids = |p: phananh_core::ports::Page<phananh_core::model::Report>| {
+        p.items.into_iter().map(|r| r.id.0).collect::<Vec<_>>()
+    };
+    let all = ids(t.app.published_results(q.clone()).await.expect("results"));
+    assert_eq!(all, vec!["r-secret", "r-open"]);
+    let by_ward = phananh_core::ports::ReportQuery {
+        ward: Some("tan_phong".into()),
+        ..q
+    };
+    let in_ward = ids(t.app.published_results(by_ward).await.expect("results"));
+    assert_eq!(in_ward, vec!["r-open"]);
 }

@@ -533,8 +533,25 @@ async fn d4_d8_published_results_never_show_personal_data_and_secret_reports_onl
     }
     let feed = b.get(&s, "/results").await.body;
     assert!(feed.contains("Rác thải ùn ứ trước chợ"));
-    // Đ.8.2: core keeps a secret report out of the feed; its page shows category and state.
-    assert!(!feed.contains("r-pub-2"));
+    // Đ.8.2: a secret report is listed as its category and state only, and never under a
+    // ward filter (its ward is not public).
+    assert!(feed.contains("data-report-id=\"r-pub-2\""), "listed");
+    let card = feed
+        .split("data-report-id=\"r-pub-2\"")
+        .nth(1)
+        .and_then(|c| c.split("</article>").next())
+        .unwrap_or_default();
+    assert!(
+        card.contains("Môi trường") && card.contains("Đã công khai kết quả"),
+        "{card}"
+    );
+    assert!(!card.contains("Đã thu gom rác"), "no answer: {card}");
+    assert!(!card.contains("Phường"), "no ward: {card}");
+    assert!(!b
+        .get(&s, "/results?ward=tan_phong")
+        .await
+        .body
+        .contains("r-pub-2"));
     let secret_page = b.get(&s, "/results/r-pub-2").await.body;
     assert!(secret_page.contains("Điều 8.2"));
     assert!(secret_page.contains("Môi trường"), "its category");
@@ -687,4 +704,47 @@ async fn the_feed_weighs_less_than_300_kb_before_images() {
     assert_eq!(assets, 2, "the feed loads one style sheet and one script");
     assert!(total < 300 * 1024, "feed page weight {total} bytes");
     eprintln!("feed page weight before images: {total} bytes");
+}
+
+#[tokio::test]
+async fn upload_slots_are_bound_to_the_visitor_and_need_the_csrf_header() {
+    let s = site();
+    let mut b = Browser::default();
+    let body = serde_json::json!({"content_type": "image/jpeg", "size": 1000});
+    // No visitor, no CSRF cookie: refused.
+    let p = b.post_json(&s, "/report/uploads", body.clone()).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    b.get(&s, "/report").await;
+    let p = b.post_json(&s, "/report/uploads", body).await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.body);
+    let v: serde_json::Value = serde_json::from_str(&p.body).expect("json");
+    assert!(v["attachment_id"].is_string());
+    assert!(v["upload"]["url"].is_string() && v["upload"]["method"].is_string());
+    let p = b
+        .post_json(
+            &s,
+            "/report/uploads",
+            serde_json::json!({"content_type": "text/html", "size": 10}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
+    assert!(p.content_type.starts_with("application/problem+json"));
+    assert!(p.body.contains("định dạng tệp không được hỗ trợ"));
+}
+
+#[tokio::test]
+async fn the_home_page_and_the_wards_read_without_javascript() {
+    let s = site();
+    let mut b = Browser::default();
+    let home = b.get(&s, "/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("href=\"/report\""));
+    assert!(home.body.contains("Thành phố Lai Châu"));
+    let wards = b.get(&s, "/results/wards.json").await;
+    let v: serde_json::Value = serde_json::from_str(&wards.body).expect("json");
+    assert_eq!(v["type"], "FeatureCollection");
+    assert_eq!(
+        v["features"].as_array().map(Vec::len),
+        Some(s.t.app.rules().config.wards.len())
+    );
 }

@@ -231,16 +231,83 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
     )
     .await;
 
-    // A photo through the upload slot, with progress, then attached.
-    let photo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pothole.png");
+    // A photo through the upload slot, over a connection that drops twice: the page retries
+    // by itself and the photo arrives.
     resident
-        .find(Locator::Css("#files"))
+        .execute(
+            "window.__drops = 2; window.__sends = 0;
+             var send = XMLHttpRequest.prototype.send;
+             XMLHttpRequest.prototype.send = function (body) {
+               window.__sends++;
+               if (window.__drops > 0) {
+                 window.__drops--;
+                 var x = this;
+                 setTimeout(function () { if (x.onerror) x.onerror(new Event('error')); }, 10);
+                 return;
+               }
+               return send.call(this, body);
+             };",
+            vec![],
+        )
         .await
-        .expect("file input")
-        .send_keys(photo.to_str().expect("utf-8 path"))
-        .await
-        .expect("choose photo");
+        .expect("a flaky connection");
+    let photo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pothole.png");
+    let choose = || async {
+        resident
+            .find(Locator::Css("#files"))
+            .await
+            .expect("file input")
+            .send_keys(photo.to_str().expect("utf-8 path"))
+            .await
+            .expect("choose photo");
+    };
+    choose().await;
     wait_for(&resident, "#upload-list li.done").await;
+    assert_eq!(
+        js(&resident, "return window.__sends;").await,
+        json!(3),
+        "two drops, one upload"
+    );
+
+    // A second one over a connection that stays down: after the automatic retries it is marked
+    // failed, the form refuses to send, and the retry button brings it in once back online.
+    resident
+        .execute("window.__drops = 4;", vec![])
+        .await
+        .expect("offline");
+    choose().await;
+    wait_for(&resident, "#upload-list li.failed").await;
+    let failed = source(&resident).await;
+    assert!(failed.contains("Tải lên thất bại"));
+    resident
+        .execute(
+            "document.getElementById('send').click();
+             document.querySelector('#upload-list li.failed').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await
+        .expect("try to send");
+    wait_for(&resident, "#send-status:not(:empty)").await;
+    assert!(resident
+        .current_url()
+        .await
+        .expect("url")
+        .path()
+        .ends_with("/report"));
+    screenshot(&resident, "3b-upload-failed").await;
+    resident
+        .find(Locator::Css("#upload-list li.failed button"))
+        .await
+        .expect("retry button")
+        .click()
+        .await
+        .expect("retry");
+    wait_js(
+        &resident,
+        "return document.querySelectorAll('#upload-list li.done').length === 2;",
+        "both photos uploaded after the retry",
+    )
+    .await;
     let attached = js(
         &resident,
         "return document.getElementById('attachments').value;",
@@ -425,6 +492,13 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
     )
     .await;
     assert_no_personal_data(&source(&resident).await, "the result page");
+    resident
+        .execute(
+            "document.querySelector('section.answer').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     screenshot(&resident, "8-result-page").await;
 
     // The map: the result as a marker, drawn even with no tile server reachable.
@@ -471,6 +545,7 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
     let tourist = phone(&driver, "en-US").await;
     tourist.goto(&s.base).await.expect("home");
     wait_for(&tourist, "html[lang=vi]").await;
+    screenshot(&tourist, "0-home").await;
     tourist
         .find(Locator::Css("header a.lang"))
         .await

@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod consumers;
 pub mod export;
 pub mod notifications;
+pub mod published;
 pub mod reports;
 pub mod sign_in;
 pub mod stats;

@@ -83,7 +83,7 @@ async fn published(
     s: &HttpState,
     q: ReportQuery,
 ) -> Result<(Vec<PublicReport>, Option<String>), DomainError> {
-    let page = s.app.public_feed(q).await?;
+    let page = s.app.published_results(q).await?;
     let items = page
         .items
         .iter()
@@ -125,7 +125,7 @@ fn card(s: &HttpState, lang: Lang, r: &PublicReport) -> Markup {
                 }
                 @if let Some(at) = r.published_at { " · " (t(lang, "results.published_at")) " " (when(rules, at)) }
             }
-            @if let Some(a) = &r.public_answer {
+            @if let Some(a) = r.public_answer.as_ref().filter(|_| !secret) {
                 p.answer { (a) }
             }
         }
@@ -303,7 +303,7 @@ pub async fn detail(State(s): State<HttpState>, ctx: SiteCtx, Path(id): Path<Str
                 Some(d) => p.description { (d) },
                 None => p.secret { (t(lang, "results.secret")) },
             }
-            @if let Some(a) = &v.public_answer {
+            @if let Some(a) = v.public_answer.as_ref().filter(|_| v.title.is_some()) {
                 section.answer { h2 { (t(lang, "track.answer")) } p { (a) } }
             }
             @if !v.attachments.is_empty() {

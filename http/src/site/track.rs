@@ -165,6 +165,7 @@ fn render(
                         time datetime=(step.at.to_rfc3339()) { (when(rules, step.at)) }
                         " — " (action_name(lang, step.action))
                         @if let Some(u) = &step.unit_name { " · " (u) }
+                        @if let Some(why) = &step.reason { br; span.reason { (why) } }
                     }
                 }
             }
