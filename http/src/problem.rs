@@ -37,6 +37,9 @@ pub struct ProblemBody {
     /// For out-of-scope reports (Đ.6.3): where the citizen should go instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guidance: Option<String>,
+    /// Seconds for the `Retry-After` header (429 answers).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -49,6 +52,7 @@ impl Problem {
             code: code.to_string(),
             field: None,
             guidance: None,
+            retry_after: None,
         }))
     }
 
@@ -125,6 +129,12 @@ impl From<DomainError> for Problem {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Hệ thống tạm thời gián đoạn",
             ),
+            DomainError::QuotaExceeded { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "Vượt hạn mức tải tệp")
+            }
+            DomainError::StorageFull => {
+                (StatusCode::INSUFFICIENT_STORAGE, "Máy chủ hết chỗ lưu tệp")
+            }
         };
         if let DomainError::Storage(msg) = &e {
             tracing::error!(error = %msg, "storage error");
@@ -140,6 +150,9 @@ impl From<DomainError> for Problem {
                 p.code = format!("out_of_scope_{code}");
                 p.guidance = Some(guidance);
             }
+            DomainError::QuotaExceeded { retry_after_secs } => {
+                p.retry_after = Some(retry_after_secs)
+            }
             _ => {}
         }
         p
@@ -150,12 +163,17 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
-        (
+        let mut resp = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
