@@ -51,7 +51,7 @@ const FTYP_BRANDS: &[(&[u8; 4], &str)] = &[
 /// well-formed `ftyp` box (size 16..=4096, a multiple of 4) whose major brand we know.
 fn sniff_ftyp(bytes: &[u8]) -> Option<&'static str> {
     let size = u32::from_be_bytes(bytes.get(0..4)?.try_into().ok()?) as usize;
-    if bytes.get(4..8)? != b"ftyp" || !(16..=4096).contains(&size) || size % 4 != 0 {
+    if bytes.get(4..8)? != b"ftyp" || !(16..=4096).contains(&size) || !size.is_multiple_of(4) {
         return None;
     }
     let major = bytes.get(8..12)?;

@@ -106,11 +106,7 @@ impl MediaConfig {
 
 pub(super) fn validate_media(m: &MediaConfig, errs: &mut Vec<ConfigError>) {
     let mut bad = |key: &str, problem: String| {
-        errs.push(ConfigError::new(
-            CITY_FILE,
-            &format!("media.{key}"),
-            problem,
-        ))
+        errs.push(ConfigError::new(CITY_FILE, format!("media.{key}"), problem))
     };
     for (name, l) in [
         ("photo", m.photo),
