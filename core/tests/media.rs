@@ -174,3 +174,40 @@ async fn the_reporter_sees_their_files_but_not_those_of_internal_notes() {
     assert!(!created);
     assert_eq!(a.id, b.id);
 }
+
+#[test]
+fn both_shipped_configs_state_their_media_limits() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+    let town = phananh_core::config::load_dir(&root.join("example-town")).expect("example-town");
+    assert_eq!(town.city.media.daily_uploads, 20);
+    assert_eq!(town.city.media.video.max_mb, 100);
+    let laichau = phananh_core::config::load_dir(&root.join("laichau")).expect("laichau");
+    assert_eq!(
+        laichau.city.media,
+        phananh_core::config::MediaConfig::default()
+    );
+    // A bad value is named by file and key.
+    let text = std::fs::read_to_string(root.join("laichau/city.toml"))
+        .expect("city.toml")
+        .replace("thumbnail_px = 320", "thumbnail_px = 5");
+    let mut files: Vec<(String, String)> = phananh_core::config::CONFIG_FILES
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                std::fs::read_to_string(root.join("laichau").join(n)).expect("file"),
+            )
+        })
+        .collect();
+    for f in files.iter_mut() {
+        if f.0 == "city.toml" {
+            f.1 = text.clone();
+        }
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let err = phananh_core::config::from_sources(&refs).expect_err("refused");
+    assert!(err.mentions("city.toml: media.thumbnail_px"), "{err}");
+}
