@@ -10,7 +10,6 @@
 
 use crate::model::GeoPoint;
 use image::codecs::jpeg::JpegEncoder;
-use image::imageops::FilterType;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
@@ -114,10 +113,13 @@ fn reader(bytes: &[u8], format: ImageFormat) -> ImageReader<Cursor<&[u8]>> {
 
 fn encode(img: &DynamicImage) -> Result<Vec<u8>, ImageError> {
     let mut out = Vec::new();
-    let rgb = DynamicImage::ImageRgb8(img.to_rgb8());
-    JpegEncoder::new_with_quality(&mut out, QUALITY)
-        .encode_image(&rgb)
-        .map_err(|e| ImageError::Encode(e.to_string()))?;
+    let mut enc = JpegEncoder::new_with_quality(&mut out, QUALITY);
+    match img {
+        // JPEG has no alpha: other layouts are converted (a copy) first.
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageLuma8(_) => enc.encode_image(img),
+        other => enc.encode_image(&DynamicImage::ImageRgb8(other.to_rgb8())),
+    }
+    .map_err(|e| ImageError::Encode(e.to_string()))?;
     Ok(out)
 }
 
@@ -147,20 +149,23 @@ pub fn make_derivatives(
     // RGBA at 8 bits is the largest buffer a photo decodes to; allow some decoder overhead.
     caps.max_alloc = Some(limits.max_pixels.saturating_mul(4).saturating_add(64 << 20));
     r.limits(caps);
-    let mut img = r
+    let img = r
         .decode()
         .map_err(|e| ImageError::Undecodable(e.to_string()))?;
+    // Scale down first (area averaging, no floating-point intermediate buffer), then turn the
+    // smaller copy: the bounds are square, so the order does not change the result, and the
+    // full-size image is dropped before anything else is allocated.
+    let mut public = if img.width().max(img.height()) > limits.public_px {
+        img.thumbnail(limits.public_px, limits.public_px)
+    } else {
+        img
+    };
     if let Some(o) = orientation
         .and_then(|v| u8::try_from(v).ok())
         .and_then(Orientation::from_exif)
     {
-        img.apply_orientation(o);
+        public.apply_orientation(o);
     }
-    let public = if img.width().max(img.height()) > limits.public_px {
-        img.resize(limits.public_px, limits.public_px, FilterType::Triangle)
-    } else {
-        img
-    };
     let thumb = public.thumbnail(limits.thumbnail_px, limits.thumbnail_px);
     Ok(Derivatives {
         public_jpeg: encode(&public)?,

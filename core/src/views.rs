@@ -108,11 +108,12 @@ pub fn public_view(r: &Report, rules: &CityRules) -> Option<PublicReport> {
         attachments: r
             .attachments
             .iter()
-            .filter(|a| a.public)
+            // Only files with a metadata-free public copy (a JPEG) are ever public (issue 11).
+            .filter(|a| a.public && a.public_key.is_some())
             .map(|a| PublicAttachment {
                 id: a.id.clone(),
                 kind: a.kind,
-                content_type: a.content_type.clone(),
+                content_type: "image/jpeg".into(),
             })
             .collect(),
         rating: r.rating.as_ref().map(|x| x.stars),
