@@ -42,6 +42,12 @@ pub enum DomainError {
     InvalidCredentials,
     #[error("storage: {0}")]
     Storage(String),
+    /// The per-person daily upload quota is used up until the local day ends.
+    #[error("upload quota exceeded, retry after {retry_after_secs}s")]
+    QuotaExceeded { retry_after_secs: u64 },
+    /// The server is short of storage and refuses new uploads for now.
+    #[error("storage full")]
+    StorageFull,
 }
 
 impl DomainError {
@@ -68,6 +74,8 @@ impl DomainError {
             DomainError::AlreadyExists { .. } => "already_exists",
             DomainError::InvalidCredentials => "invalid_credentials",
             DomainError::Storage(_) => "storage_error",
+            DomainError::QuotaExceeded { .. } => "upload_quota_exceeded",
+            DomainError::StorageFull => "storage_full",
         }
     }
 
@@ -113,6 +121,16 @@ impl DomainError {
                 "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.".into()
             }
             DomainError::Storage(_) => "Lỗi lưu trữ, vui lòng thử lại sau.".into(),
+            DomainError::QuotaExceeded { .. } => {
+                "Bạn đã tải lên quá số tệp hoặc dung lượng cho phép trong ngày. \
+                Vui lòng thử lại vào ngày mai."
+                    .into()
+            }
+            DomainError::StorageFull => {
+                "Máy chủ sắp hết dung lượng lưu trữ nên tạm thời không nhận tệp tải lên. \
+                Vui lòng thử lại sau."
+                    .into()
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod contact;
 pub mod deadlines;
 pub mod error;
 pub mod ids;
+pub mod imaging;
 pub mod lifecycle;
 pub mod media;
 pub mod model;

@@ -289,17 +289,26 @@ pub enum MediaError {
     NotFound,
     #[error("object too large")]
     TooLarge,
+    /// The store is too full to accept new uploads (embedded: free disk below the floor).
+    #[error("not enough free storage")]
+    InsufficientStorage,
     #[error("media backend: {0}")]
     Backend(String),
 }
 
 /// A URL the client uses directly to upload or download a file.
+///
+/// An upload is either a `PUT` of the raw bytes with `headers`, or (S3) a `POST` of a
+/// `multipart/form-data` form: every pair of `fields` in order, then the file as `file`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresignedUrl {
     pub url: String,
     pub method: String,
     /// Headers the client must send with the request (e.g. Content-Type).
     pub headers: Vec<(String, String)>,
+    /// Form fields of a POST upload, in order, before the file (empty for PUT and GET).
+    #[serde(default)]
+    pub fields: Vec<(String, String)>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -309,10 +318,12 @@ pub struct ObjectMeta {
     pub content_type: Option<String>,
 }
 
-/// Attachments: presigned upload/download, head, read, write.
+/// Attachments: presigned upload/download, head, read, write, copy, delete.
 #[async_trait]
 pub trait MediaStore: Send + Sync {
-    /// A URL to upload exactly one object at `key`, of `content_type`, at most `max_size` bytes.
+    /// A URL to upload exactly one object at `key`, of `content_type`, at most `max_size`
+    /// bytes. The store itself refuses a larger body or another type (embedded: while
+    /// streaming; S3: a presigned POST whose policy carries both), not a later check.
     async fn presign_put(
         &self,
         key: &str,
@@ -320,11 +331,20 @@ pub trait MediaStore: Send + Sync {
         max_size: u64,
         ttl: Duration,
     ) -> Result<PresignedUrl, MediaError>;
+    /// A short-lived download URL; the download carries `Content-Disposition: attachment`
+    /// (with the key's last segment as file name) and `X-Content-Type-Options: nosniff` where
+    /// the store can send it.
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<PresignedUrl, MediaError>;
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, MediaError>;
     /// Reads the whole object; `TooLarge` past `max_size`.
     async fn read(&self, key: &str, max_size: u64) -> Result<Vec<u8>, MediaError>;
     async fn write(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), MediaError>;
+    /// The first `n` bytes of an object (fewer when it is shorter), without reading the rest.
+    async fn read_head(&self, key: &str, n: u64) -> Result<Vec<u8>, MediaError>;
+    /// Copies an object with its content type, inside the store (no bytes through us).
+    async fn copy(&self, from: &str, to: &str) -> Result<(), MediaError>;
+    /// Removes an object; removing a missing object is not an error.
+    async fn delete(&self, key: &str) -> Result<(), MediaError>;
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

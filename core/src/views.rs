@@ -108,11 +108,12 @@ pub fn public_view(r: &Report, rules: &CityRules) -> Option<PublicReport> {
         attachments: r
             .attachments
             .iter()
-            .filter(|a| a.public)
+            // Only files with a metadata-free public copy (a JPEG) are ever public (issue 11).
+            .filter(|a| a.public && a.public_key.is_some())
             .map(|a| PublicAttachment {
                 id: a.id.clone(),
                 kind: a.kind,
-                content_type: a.content_type.clone(),
+                content_type: "image/jpeg".into(),
             })
             .collect(),
         rating: r.rating.as_ref().map(|x| x.stars),
@@ -157,6 +158,22 @@ pub struct ReporterView {
     pub timeline: Vec<ReporterTimelineEntry>,
 }
 
+/// Ids of the attachments meant for the reporter: their own files and those of timeline
+/// entries they see, never files attached to internal entries (notes, directives).
+pub fn reporter_attachment_ids(r: &Report) -> Vec<&str> {
+    let hidden: Vec<&str> = r
+        .timeline
+        .iter()
+        .filter(|e| !e.visible_to_reporter)
+        .flat_map(|e| e.attachments.iter().map(String::as_str))
+        .collect();
+    r.attachments
+        .iter()
+        .map(|a| a.id.as_str())
+        .filter(|id| !hidden.contains(id))
+        .collect()
+}
+
 pub fn reporter_view(r: &Report, rules: &CityRules) -> ReporterView {
     let cfg = &rules.config;
     let unit_name = |u: &str| cfg.unit(u).map(|x| x.name.clone());
@@ -179,7 +196,19 @@ pub fn reporter_view(r: &Report, rules: &CityRules) -> ReporterView {
         resolution_summary: r.resolution.as_ref().map(|x| x.summary.clone()),
         public_answer: r.public_answer.clone(),
         rating: r.rating.clone(),
-        attachments: r.attachments.clone(),
+        attachments: {
+            let visible = reporter_attachment_ids(r);
+            r.attachments
+                .iter()
+                .filter(|a| visible.contains(&a.id.as_str()))
+                .cloned()
+                .map(|mut a| {
+                    // The reporter's own view: no staff hint about where the photo was taken.
+                    a.location_hint = None;
+                    a
+                })
+                .collect()
+        },
         created_at: r.created_at,
         updated_at: r.updated_at,
         timeline: r

@@ -55,8 +55,10 @@ fn photo(id: &str) -> Attachment {
         content_type: "image/jpeg".into(),
         size: 1000,
         key: format!("uploads/x/{id}"),
-        public_key: None,
+        public_key: Some(format!("public/x/{id}.jpg")),
         public: false,
+        thumb_key: None,
+        location_hint: None,
     }
 }
 

@@ -247,6 +247,8 @@ async fn a_report_goes_to_the_example_towns_ward_with_its_deadline_and_is_publis
         key: "media/x/ev-1".into(),
         public_key: None,
         public: false,
+        thumb_key: None,
+        location_hint: None,
     };
     let resolve = Command::Resolve {
         summary: "Đã lập biên bản, đình chỉ thi công phần cơi nới".into(),

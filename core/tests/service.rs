@@ -431,6 +431,8 @@ async fn a_reopened_report_is_open_again_for_statistics_and_deadlines() {
         key: "media/x/ev-1".into(),
         public_key: None,
         public: false,
+        thumb_key: None,
+        location_hint: None,
     };
     let resolve = Command::Resolve {
         summary: "Đã lấy mẫu và xử phạt".into(),

@@ -65,9 +65,17 @@
     }).then(function (ticket) {
       return new Promise(function (resolve, reject) {
         var xhr = new XMLHttpRequest();
-        xhr.open(ticket.upload.method || "PUT", ticket.upload.url);
+        var method = ticket.upload.method || "PUT";
+        xhr.open(method, ticket.upload.url);
         // Core sends the headers the upload needs as [name, value] pairs.
         (ticket.upload.headers || []).forEach(function (pair) { xhr.setRequestHeader(pair[0], pair[1]); });
+        // S3: a POST form whose signed fields come first, then the file as "file".
+        var body = file;
+        if (method === "POST") {
+          body = new FormData();
+          (ticket.upload.fields || []).forEach(function (pair) { body.append(pair[0], pair[1]); });
+          body.append("file", file);
+        }
         xhr.upload.onprogress = function (e) {
           if (e.lengthComputable) {
             var pct = Math.round(100 * e.loaded / e.total);
@@ -77,7 +85,7 @@
         };
         xhr.onload = function () { (xhr.status >= 200 && xhr.status < 300) ? resolve(ticket) : reject(new Error("Tải lên thất bại (" + xhr.status + ")")); };
         xhr.onerror = function () { reject(new Error("Mất kết nối khi tải lên")); };
-        xhr.send(file);
+        xhr.send(body);
       });
     }).then(function (ticket) {
       item.textContent = file.name + ": đã tải lên";

@@ -70,14 +70,17 @@ route_table! {
     post "/v1/auth/citizen/otp" => routes::auth::citizen_otp;
     post "/v1/auth/citizen/verify" => routes::auth::citizen_verify;
     post "/v1/uploads" => routes::reports::request_upload;
+    get "/v1/uploads/{id}" => routes::uploads::upload_status;
     post "/v1/reports" => routes::reports::submit_report;
     get "/v1/me/reports" => routes::me::my_reports;
     get "/v1/me/reports/{id}" => routes::me::my_report;
     post "/v1/me/reports/{id}/rating" => routes::me::rate_report;
     post "/v1/me/reports/{id}/reopen" => routes::me::reopen_report;
+    get "/v1/me/reports/{id}/attachments/{attachment_id}" => routes::uploads::my_attachment;
     get "/v1/public/reports" => routes::public::public_reports;
     get "/v1/public/reports/{id}" => routes::public::public_report;
     get "/v1/public/reports/{id}/attachments/{attachment_id}" => routes::public::public_attachment;
+    get "/v1/public/reports/{id}/attachments/{attachment_id}/thumbnail" => routes::uploads::public_thumbnail;
     get "/v1/staff/reports" => routes::staff::staff_reports;
     get "/v1/staff/reports/{id}" => routes::staff::staff_report;
     post "/v1/staff/reports/{id}/actions" => routes::staff::staff_action;

@@ -43,6 +43,9 @@ pub struct ProblemBody {
     pub current_version: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_state: Option<String>,
+    /// Seconds for the `Retry-After` header (429 answers).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -57,6 +60,7 @@ impl Problem {
             guidance: None,
             current_version: None,
             current_state: None,
+            retry_after: None,
         }))
     }
 
@@ -135,6 +139,12 @@ impl From<DomainError> for Problem {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Hệ thống tạm thời gián đoạn",
             ),
+            DomainError::QuotaExceeded { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "Vượt hạn mức tải tệp")
+            }
+            DomainError::StorageFull => {
+                (StatusCode::INSUFFICIENT_STORAGE, "Máy chủ hết chỗ lưu tệp")
+            }
         };
         if let DomainError::Storage(msg) = &e {
             tracing::error!(error = %msg, "storage error");
@@ -158,6 +168,9 @@ impl From<DomainError> for Problem {
                 p.current_version = Some(current_version);
                 p.current_state = Some(state.as_str().to_string());
             }
+            DomainError::QuotaExceeded { retry_after_secs } => {
+                p.retry_after = Some(retry_after_secs)
+            }
             _ => {}
         }
         p
@@ -168,12 +181,17 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
-        (
+        let mut resp = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        resp
     }
 }
 

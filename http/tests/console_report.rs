@@ -328,7 +328,7 @@ async fn a_unit_accepts_uploads_evidence_and_resolves_and_the_file_is_served_by_
         .unwrap_or_default()
         .contains("problem+json"));
     let res = w
-        .send(upload(true, r#"{"content_type":"image/jpeg","size":16}"#))
+        .send(upload(true, r#"{"content_type":"image/jpeg","size":4000}"#))
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let ticket: serde_json::Value = serde_json::from_str(&text(res).await).expect("json");
@@ -338,9 +338,13 @@ async fn a_unit_accepts_uploads_evidence_and_resolves_and_the_file_is_served_by_
         .expect("a url")
         .trim_start_matches("memory://")
         .to_string();
-    let jpeg = [
-        0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1,
-    ];
+    let jpeg = phananh_testkit::samples::jpeg_with_gps(
+        32,
+        24,
+        phananh_testkit::samples::SAMPLE_LAT,
+        phananh_testkit::samples::SAMPLE_LON,
+        1,
+    );
     w.media
         .write(&key, &jpeg, "image/jpeg")
         .await
@@ -367,6 +371,10 @@ async fn a_unit_accepts_uploads_evidence_and_resolves_and_the_file_is_served_by_
     assert!(
         html.contains(&format!(r#"<img src="{href}""#)),
         "the photo is shown"
+    );
+    assert!(
+        html.contains("Gợi ý vị trí chụp") && html.contains("22.39650, 103.45820"),
+        "the photo's GPS is a staff hint"
     );
     let res = w.get(Some(&staff), &href).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);

@@ -14,6 +14,8 @@ mod config;
 mod demo;
 /// `export`: reports of a date range as CSV or JSON.
 mod export;
+/// The embedded media worker: upload checks and the expiry sweep.
+mod media_worker;
 /// Secrets from the environment or generated into 0600 files in the data directory.
 mod secrets;
 /// `serve`: HTTP API, queue consumers, escalation timer and graceful shutdown.

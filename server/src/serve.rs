@@ -70,6 +70,7 @@ pub(crate) async fn run(
 
     // Escalation timer: finds due thresholds by index, sends each exactly once.
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let media_stop = stop_rx.clone();
     let esc_app = app.clone();
     let ticker = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(escalation_interval.max(1)));
@@ -86,6 +87,8 @@ pub(crate) async fn run(
             }
         }
     });
+
+    let media_worker = crate::media_worker::spawn(emb.media.clone(), app.clone(), media_stop);
 
     let router = router(state).merge(emb.media_routes());
     println!("phananh đang chạy tại {base_url}");
@@ -113,6 +116,7 @@ pub(crate) async fn run(
     info!(target: LOG_TARGET, "shutting down");
     let _ = stop_tx.send(true);
     let _ = ticker.await;
+    let _ = media_worker.await;
     pumps.stop().await;
     emb.store.close();
     Ok(())

@@ -233,7 +233,7 @@ async fn the_whole_workflow_in_a_browser() {
 
     // A citizen reports through the API, with a photo.
     let citizen = api.device().await;
-    let photo = api.upload(&citizen, JPEG).await;
+    let photo = api.upload(&citizen, &jpeg()).await;
     let mut body = report_body(
         "market_prices",
         "Quán ăn chặt chém du khách",
@@ -311,7 +311,7 @@ async fn the_whole_workflow_in_a_browser() {
     // Evidence from the phone: the upload-slot flow through the page, then resolve.
     let evidence =
         std::env::temp_dir().join(format!("phananh-evidence-{}.jpg", std::process::id()));
-    std::fs::write(&evidence, JPEG).expect("evidence file");
+    std::fs::write(&evidence, jpeg()).expect("evidence file");
     open_action(&unit, "resolve").await;
     unit.find(Locator::Css("input#evidence-file"))
         .await

@@ -17,7 +17,7 @@ async fn the_whole_workflow_over_http() {
     let other_unit = api.login(&s, "vhtt.staff").await;
 
     // Submit with a photo and an Idempotency-Key; the same key again makes no second report.
-    let photo = api.upload(&citizen, JPEG).await;
+    let photo = api.upload(&citizen, &jpeg()).await;
     let mut body = report_body(
         "market_prices",
         "Quán ăn chặt chém du khách",
@@ -119,7 +119,7 @@ async fn the_whole_workflow_over_http() {
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["field"], "evidence");
-    let evidence = api.upload(&unit, JPEG).await;
+    let evidence = api.upload(&unit, &jpeg()).await;
     let (st, v) = api
         .action(&unit, &id, json!({"action": "resolve", "summary": "Đã xử phạt và yêu cầu niêm yết giá", "evidence": [evidence]}))
         .await;
@@ -157,7 +157,16 @@ async fn the_whole_workflow_over_http() {
         .send()
         .await
         .unwrap();
-    assert_eq!(got.bytes().await.unwrap().as_ref(), JPEG);
+    assert_eq!(
+        got.headers()
+            .get("x-content-type-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff")
+    );
+    // The public copy made by the media worker, never the uploaded bytes.
+    let public_copy = got.bytes().await.unwrap();
+    assert_ne!(public_copy.as_ref(), jpeg().as_slice());
+    assert!(public_copy.starts_with(&[0xFF, 0xD8, 0xFF]));
     // The citizen's own photo was not approved for publication.
     let (st, _) = api
         .get(

@@ -115,7 +115,7 @@ async fn the_georeport_client_reads_our_open311() {
         let (st, v) = api.action(token, &id, body).await;
         assert_eq!(st, StatusCode::OK, "{v}");
     }
-    let evidence = api.upload(&unit, JPEG).await;
+    let evidence = api.upload(&unit, &jpeg()).await;
     let (st, v) = api
         .action(
             &unit,

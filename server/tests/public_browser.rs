@@ -396,7 +396,7 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
         )
         .await;
     assert!(st.is_success(), "{v}");
-    let evidence = api.upload(&unit, JPEG).await;
+    let evidence = api.upload(&unit, &jpeg()).await;
     let (st, v) = api
         .action(
             &unit,

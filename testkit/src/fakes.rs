@@ -208,6 +208,7 @@ impl MediaStore for MemoryMedia {
             url: format!("memory://{key}"),
             method: "PUT".into(),
             headers: vec![("Content-Type".into(), content_type.into())],
+            fields: vec![],
             expires_at: Utc::now() + ChronoDuration::seconds(ttl.as_secs() as i64),
         })
     }
@@ -216,6 +217,7 @@ impl MediaStore for MemoryMedia {
             url: format!("memory://{key}"),
             method: "GET".into(),
             headers: vec![],
+            fields: vec![],
             expires_at: Utc::now() + ChronoDuration::seconds(ttl.as_secs() as i64),
         })
     }
@@ -246,6 +248,63 @@ impl MediaStore for MemoryMedia {
             .map_err(|_| MediaError::Backend("lock".into()))?
             .insert(key.to_string(), (bytes.to_vec(), content_type.to_string()));
         Ok(())
+    }
+    async fn read_head(&self, key: &str, n: u64) -> Result<Vec<u8>, MediaError> {
+        let g = self
+            .objects
+            .lock()
+            .map_err(|_| MediaError::Backend("lock".into()))?;
+        let (b, _) = g.get(key).ok_or(MediaError::NotFound)?;
+        Ok(b[..b.len().min(n as usize)].to_vec())
+    }
+    async fn copy(&self, from: &str, to: &str) -> Result<(), MediaError> {
+        let mut g = self
+            .objects
+            .lock()
+            .map_err(|_| MediaError::Backend("lock".into()))?;
+        let v = g.get(from).cloned().ok_or(MediaError::NotFound)?;
+        g.insert(to.to_string(), v);
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<(), MediaError> {
+        self.objects
+            .lock()
+            .map_err(|_| MediaError::Backend("lock".into()))?
+            .remove(key);
+        Ok(())
+    }
+}
+
+impl MemoryMedia {
+    /// What a client does with a presigned upload URL (`memory://<key>`): stores the bytes
+    /// under the key with the content type, refusing more than `max` bytes as the real
+    /// stores do.
+    pub fn upload(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        max: u64,
+    ) -> Result<(), MediaError> {
+        if bytes.len() as u64 > max {
+            return Err(MediaError::TooLarge);
+        }
+        self.objects
+            .lock()
+            .map_err(|_| MediaError::Backend("lock".into()))?
+            .insert(key.to_string(), (bytes.to_vec(), content_type.to_string()));
+        Ok(())
+    }
+
+    /// Keys stored, sorted (tests check what was removed).
+    pub fn keys(&self) -> Vec<String> {
+        let mut k: Vec<String> = self
+            .objects
+            .lock()
+            .map(|g| g.keys().cloned().collect())
+            .unwrap_or_default();
+        k.sort();
+        k
     }
 }
 

@@ -3,5 +3,7 @@
 //! Fixtures and fakes live in `phananh-testkit`, re-exported here for the suites.
 pub mod contract;
 pub mod moto;
+pub mod pipeline;
+pub mod upload;
 
 pub use phananh_testkit::fixtures;

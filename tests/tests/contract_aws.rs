@@ -30,6 +30,20 @@ async fn s3_media_store_passes_the_media_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_pipeline_publishes_gps_photos_only_as_clean_copies_on_s3() {
+    let p = moto::provision().await.expect("provision");
+    let media = Arc::new(S3MediaStore::from_settings(&p.clients, &p.settings));
+    phananh_tests::pipeline::gps_photo_is_published_only_as_a_clean_copy(media).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_pipeline_refuses_bad_uploads_on_s3() {
+    let p = moto::provision().await.expect("provision");
+    let media = Arc::new(S3MediaStore::from_settings(&p.clients, &p.settings));
+    phananh_tests::pipeline::bad_uploads_are_refused(media).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sns_event_bus_passes_the_bus_contract() {
     let p = moto::provision().await.expect("provision");
     let bus = SnsEventBus::from_settings(&p.clients, &p.settings);

@@ -51,6 +51,34 @@ async fn media_store_contract_on_files() {
     server.abort();
 }
 
+async fn served_files_store(dir: &TempDir) -> (Arc<FileMediaStore>, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let store = Arc::new(
+        FileMediaStore::new(dir.path(), &format!("http://{addr}"), SECRET).expect("media store"),
+    );
+    let server = spawn_media_server(listener, store.clone());
+    (store, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_pipeline_publishes_gps_photos_only_as_clean_copies_on_files() {
+    let dir = TempDir::new("phananh-pipeline-gps");
+    let (store, server) = served_files_store(&dir).await;
+    phananh_tests::pipeline::gps_photo_is_published_only_as_a_clean_copy(store).await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_pipeline_refuses_bad_uploads_on_files() {
+    let dir = TempDir::new("phananh-pipeline-bad");
+    let (store, server) = served_files_store(&dir).await;
+    phananh_tests::pipeline::bad_uploads_are_refused(store).await;
+    server.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_bus_contract_on_in_process_queues() {
     let dir = TempDir::new("phananh-contract-bus");

@@ -37,7 +37,10 @@ impl App {
             Some(_) => Some(fingerprint(&input, attachment_ids)?),
             None => None,
         };
-        input.attachments = self.resolve_uploads(actor, attachment_ids).await?;
+        let resolved = self
+            .resolve_uploads(actor, attachment_ids, &[], scoped_key.as_deref())
+            .await?;
+        input.attachments = resolved.attachments.clone();
         let id = ReportId(self.ids.new_id());
         let now = self.now();
         let mut t = lifecycle::submit(id, input, actor, now, &self.rules)?;
@@ -50,6 +53,8 @@ impl App {
         {
             CreateOutcome::Created => {
                 info!(report_id = %t.report.id, category = %t.report.category, "report submitted");
+                self.mark_attached(&t.report.id, resolved, scoped_key.as_deref())
+                    .await;
                 self.publish_now(&t.events).await;
                 Ok((t.report, true))
             }
@@ -151,14 +156,21 @@ impl App {
         mut body: serde_json::Value,
         seen_version: Option<u64>,
     ) -> Result<Report, DomainError> {
+        let mut attached = Vec::new();
         for field in ["attachments", "evidence"] {
             let Some(v) = body.get(field) else { continue };
             let ids: Vec<String> = serde_json::from_value(v.clone())
                 .map_err(|_| DomainError::invalid(field, "phải là danh sách mã tệp đã tải lên"))?;
-            let resolved = self.resolve_uploads(actor, &ids).await?;
-            let json =
-                serde_json::to_value(resolved).map_err(|e| DomainError::Storage(e.to_string()))?;
+            if ids.is_empty() {
+                continue;
+            }
+            // Per-kind counts include the files the report has already (issue 11).
+            let existing = self.get_for(id, actor).await?.attachments;
+            let resolved = self.resolve_uploads(actor, &ids, &existing, None).await?;
+            let json = serde_json::to_value(&resolved.attachments)
+                .map_err(|e| DomainError::Storage(e.to_string()))?;
             body[field] = json;
+            attached.push(resolved);
         }
         let cmd: Command = serde_json::from_value(body).map_err(|e| command_error(&e))?;
         if matches!(cmd, Command::Screen { .. } | Command::Escalate) {
@@ -167,7 +179,11 @@ impl App {
                 action: cmd.action(),
             });
         }
-        self.act_at(id, actor, cmd, seen_version).await
+        let report = self.act_at(id, actor, cmd, seen_version).await?;
+        for resolved in attached {
+            self.mark_attached(id, resolved, None).await;
+        }
+        Ok(report)
     }
 
     /// Lists reports the actor may see. Units are confined to their own unit, citizens to

@@ -1,12 +1,28 @@
-//! Upload slots and attachments: a presigned upload bound to its uploader, the check of an
-//! object that has just arrived, the move of an attached file to permanent storage (Đ.7.3:
-//! evidence is kept forever), and short-lived download URLs for those who may see a file.
+//! Upload slots and attachments (issue 11): a presigned upload bound to its uploader and
+//! capped by the store, the check of an object that has just arrived (type by magic bytes,
+//! images decoded within limits, public copies without metadata), the move of an attached
+//! file to permanent storage (Đ.7.3: evidence is kept forever), and short-lived download URLs
+//! for those who may see a file.
+//!
+//! Every record lives in the media store itself, the same on both runtimes:
+//! - `uploads/<owner>/<id>`: the bytes as uploaded (expire when never attached);
+//! - `slots/<owner>/<id>.json`: the slot ([`UploadSlot`]): promised type and size, then the
+//!   outcome of the check (failed with a reason the client can show, or ready);
+//! - `quota/<owner>/<local day>.json`: the uploader's slots and bytes of the day;
+//! - `media/<owner>/<id>`: an attached file (kept);
+//! - `public/<owner>/<id>.jpg` and `public/<owner>/<id>-thumb.jpg`: the only copies a public
+//!   URL ever points at (photos, re-encoded without metadata).
+//!
+//! `<owner>` is a hash of the uploader's id, so nobody can attach someone else's upload.
 
 use super::{media_err, App};
 use crate::error::DomainError;
 use crate::ids::AttachmentId;
+use crate::imaging::{self, ImageLimits};
 use crate::lifecycle;
-use crate::media::{is_upload_key, sniff, type_matches, UploadCheck};
+use crate::media::{
+    is_upload_key, kind_of, sniff, type_matches, SlotState, UploadCheck, UploadSlot, SNIFF_LEN,
+};
 use crate::model::*;
 use crate::ports::*;
 use serde::{Deserialize, Serialize};
@@ -14,30 +30,12 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tracing::{info, warn};
 
-/// Accepted upload types and size limits (the media pipeline validates magic bytes later).
-pub const UPLOAD_TYPES: &[(&str, MediaKind, u64)] = &[
-    ("image/jpeg", MediaKind::Photo, 15 * 1024 * 1024),
-    ("image/png", MediaKind::Photo, 15 * 1024 * 1024),
-    ("image/webp", MediaKind::Photo, 15 * 1024 * 1024),
-    ("image/heic", MediaKind::Photo, 15 * 1024 * 1024),
-    ("audio/mpeg", MediaKind::Audio, 20 * 1024 * 1024),
-    ("audio/mp4", MediaKind::Audio, 20 * 1024 * 1024),
-    ("audio/aac", MediaKind::Audio, 20 * 1024 * 1024),
-    ("video/mp4", MediaKind::Video, 100 * 1024 * 1024),
-    ("video/quicktime", MediaKind::Video, 100 * 1024 * 1024),
-    ("application/pdf", MediaKind::Document, 20 * 1024 * 1024),
-];
+pub use crate::media::ACCEPTED_TYPES as UPLOAD_TYPES;
 
 const UPLOAD_TTL: Duration = Duration::from_secs(15 * 60);
 const DOWNLOAD_TTL: Duration = Duration::from_secs(10 * 60);
-
-/// The kind and size limit of an accepted content type.
-fn upload_type(content_type: &str) -> Option<(MediaKind, u64)> {
-    UPLOAD_TYPES
-        .iter()
-        .find(|(t, _, _)| *t == content_type)
-        .map(|(_, kind, max)| (*kind, *max))
-}
+/// Largest JSON record (slot, quota) read back.
+const RECORD_MAX: u64 = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UploadTicket {
@@ -46,169 +44,487 @@ pub struct UploadTicket {
     pub max_size: u64,
 }
 
-/// The upload key of an attachment: bound to the uploader, so nobody can attach someone
-/// else's upload.
-fn upload_key(actor: &Actor, attachment_id: &AttachmentId) -> String {
-    let owner = hex::encode(&Sha256::digest(actor.id.as_bytes())[..8]);
-    format!("uploads/{owner}/{attachment_id}")
+/// What the uploader sees of a slot (`GET /v1/uploads/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadStatus {
+    pub attachment_id: String,
+    pub content_type: String,
+    pub kind: MediaKind,
+    #[serde(flatten)]
+    pub state: SlotState,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct DayQuota {
+    count: u32,
+    bytes: u64,
+}
+
+fn owner_of(actor: &Actor) -> String {
+    hex::encode(&Sha256::digest(actor.id.as_bytes())[..8])
+}
+
+/// The keys of one slot.
+struct Keys {
+    upload: String,
+    slot: String,
+    stored: String,
+    public: String,
+    thumb: String,
+}
+
+impl Keys {
+    fn new(owner: &str, id: &str) -> Keys {
+        Keys {
+            upload: format!("uploads/{owner}/{id}"),
+            slot: format!("slots/{owner}/{id}.json"),
+            stored: format!("media/{owner}/{id}"),
+            public: format!("public/{owner}/{id}.jpg"),
+            thumb: format!("public/{owner}/{id}-thumb.jpg"),
+        }
+    }
+
+    /// The keys of an upload key we issued (`uploads/<owner>/<id>`).
+    fn of_upload(key: &str) -> Option<Keys> {
+        if !is_upload_key(key) {
+            return None;
+        }
+        let mut parts = key.split('/').skip(1);
+        let (Some(owner), Some(id)) = (parts.next(), parts.next()) else {
+            return None;
+        };
+        Some(Keys::new(owner, id))
+    }
+}
+
+/// A hash naming the request that attached a slot (the scoped idempotency key).
+fn attach_mark(key: Option<&str>) -> Option<String> {
+    key.map(|k| hex::encode(&Sha256::digest(k.as_bytes())[..12]))
+}
+
+/// A slot resolved for attachment, marked attached once the report is stored.
+pub(super) struct Resolved {
+    pub attachments: Vec<Attachment>,
+    slots: Vec<(String, UploadSlot)>,
+    uploads: Vec<String>,
 }
 
 impl App {
-    /// A presigned upload for one file.
+    fn image_limits(&self) -> ImageLimits {
+        let m = &self.rules.config.city.media;
+        ImageLimits {
+            max_pixels: m.max_image_pixels,
+            public_px: m.public_image_px,
+            thumbnail_px: m.thumbnail_px,
+        }
+    }
+
+    async fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, DomainError> {
+        match self.media.read(key, RECORD_MAX).await {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| DomainError::Storage(format!("record {key}: {e}"))),
+            Err(MediaError::NotFound) => Ok(None),
+            Err(e) => Err(media_err(e)),
+        }
+    }
+
+    async fn write_json<T: Serialize>(&self, key: &str, v: &T) -> Result<(), DomainError> {
+        let b = serde_json::to_vec(v).map_err(|e| DomainError::Storage(e.to_string()))?;
+        self.media
+            .write(key, &b, "application/json")
+            .await
+            .map_err(media_err)
+    }
+
+    /// Seconds until the city's local day of `now` ends.
+    fn secs_to_local_midnight(&self) -> u64 {
+        let now = self.now();
+        let today = self.rules.local(now).date_naive();
+        today
+            .succ_opt()
+            .and_then(|d| self.rules.local_day_start(d))
+            .map(|t| (t - now).num_seconds().max(1) as u64)
+            .unwrap_or(3600)
+    }
+
+    /// A presigned upload for one file of `content_type`, at most `size` bytes (the store
+    /// refuses more). Refused past the kind's size limit, for PDFs from citizens (documents
+    /// are for units), and past the per-person daily quota (429 with Retry-After).
     pub async fn request_upload(
         &self,
         actor: &Actor,
         content_type: &str,
         size: u64,
     ) -> Result<UploadTicket, DomainError> {
-        let (_, max) = upload_type(content_type).ok_or_else(|| {
+        let media = &self.rules.config.city.media;
+        let kind = kind_of(content_type).ok_or_else(|| {
             DomainError::invalid("content_type", "định dạng tệp không được hỗ trợ")
         })?;
-        if size == 0 || size > max {
+        if kind == MediaKind::Document && actor.role == Role::Citizen {
+            return Err(DomainError::invalid(
+                "content_type",
+                "người dân chỉ gửi kèm ảnh, âm thanh hoặc video",
+            ));
+        }
+        let max = media.limit(kind).max_bytes();
+        if size == 0 {
+            return Err(DomainError::invalid("size", "tệp rỗng (0 byte)"));
+        }
+        if size > max {
             return Err(DomainError::invalid(
                 "size",
                 format!("kích thước tệp phải từ 1 byte đến {} MB", max / 1024 / 1024),
             ));
         }
+        let owner = owner_of(actor);
+        let now = self.now();
+        // Per-person daily quota, counted in the store by local day.
+        let day = self.rules.local(now).date_naive();
+        let quota_key = format!("quota/{owner}/{day}.json");
+        let used: DayQuota = self.read_json(&quota_key).await?.unwrap_or_default();
+        if used.count >= media.daily_uploads || used.bytes + size > media.daily_bytes() {
+            let retry_after_secs = self.secs_to_local_midnight();
+            warn!(actor = %actor.id, count = used.count, bytes = used.bytes, "upload quota exceeded");
+            return Err(DomainError::QuotaExceeded { retry_after_secs });
+        }
+        self.write_json(
+            &quota_key,
+            &DayQuota {
+                count: used.count + 1,
+                bytes: used.bytes + size,
+            },
+        )
+        .await?;
         let attachment_id = AttachmentId::issued(self.ids.new_id());
-        let key = upload_key(actor, &attachment_id);
+        let keys = Keys::new(&owner, attachment_id.as_str());
+        let slot = UploadSlot {
+            id: attachment_id.as_str().to_string(),
+            content_type: content_type.to_string(),
+            kind,
+            max_size: size,
+            created_at: now,
+            state: SlotState::Pending,
+            size: None,
+            public_key: None,
+            thumb_key: None,
+            location_hint: None,
+        };
+        self.write_json(&keys.slot, &slot).await?;
         let upload = self
             .media
-            .presign_put(&key, content_type, size, UPLOAD_TTL)
+            .presign_put(&keys.upload, content_type, size, UPLOAD_TTL)
             .await
-            .map_err(media_err)?;
+            .map_err(|e| match e {
+                MediaError::InsufficientStorage => DomainError::StorageFull,
+                other => media_err(other),
+            })?;
+        info!(attachment_id = %slot.id, content_type, size, "upload slot issued");
         Ok(UploadTicket {
-            attachment_id: attachment_id.as_str().to_string(),
+            attachment_id: slot.id,
             upload,
             max_size: size,
         })
     }
 
-    /// Turns the upload ids a client sent into attachments: each must be the actor's own,
-    /// uploaded, of an accepted type and size, with bytes that are what the type claims.
-    pub(super) async fn resolve_uploads(
+    /// Where the actor's upload stands (failed with a reason the client can show, ...).
+    pub async fn upload_status(
         &self,
         actor: &Actor,
-        ids: &[String],
-    ) -> Result<Vec<Attachment>, DomainError> {
-        if ids.len() > lifecycle::MAX_ATTACHMENTS {
-            return Err(DomainError::invalid(
-                "attachments",
-                format!("tối đa {} tệp đính kèm", lifecycle::MAX_ATTACHMENTS),
-            ));
-        }
-        let mut out = Vec::with_capacity(ids.len());
-        for raw in ids {
-            let id = AttachmentId::parse("attachments", raw)?;
-            let key = upload_key(actor, &id);
-            let meta = self
-                .media
-                .head(&key)
-                .await
-                .map_err(media_err)?
-                .ok_or_else(|| {
-                    DomainError::invalid("attachments", format!("chưa tải lên tệp “{id}”"))
-                })?;
-            let ct = meta.content_type.unwrap_or_default();
-            let (kind, max) = upload_type(&ct).ok_or_else(|| {
-                DomainError::invalid("attachments", "định dạng tệp không được hỗ trợ")
-            })?;
-            if meta.size > max {
-                return Err(DomainError::invalid("attachments", "tệp quá lớn"));
-            }
-            // Đ.7.3: a file attached to a report is kept forever, so it leaves the upload area
-            // (which expires) for a permanent key; its bytes must be what its type claims.
-            let bytes = match self.media.read(&key, max).await {
-                Ok(b) => b,
-                Err(MediaError::TooLarge) => {
-                    return Err(DomainError::invalid("attachments", "tệp quá lớn"))
-                }
-                Err(e) => return Err(media_err(e)),
-            };
-            let genuine = sniff(&bytes).is_some_and(|found| type_matches(&ct, found));
-            if !genuine {
-                return Err(DomainError::invalid(
-                    "attachments",
-                    format!("nội dung tệp “{id}” không đúng định dạng {ct}"),
-                ));
-            }
-            let stored = key.replacen("uploads/", "media/", 1);
-            self.media
-                .write(&stored, &bytes, &ct)
-                .await
-                .map_err(media_err)?;
-            out.push(Attachment {
-                id: id.as_str().to_string(),
-                kind,
-                content_type: ct,
-                size: meta.size,
-                key: stored,
-                public_key: None,
-                public: false,
-            });
-        }
-        Ok(out)
+        raw_id: &str,
+    ) -> Result<UploadStatus, DomainError> {
+        let id = AttachmentId::parse("attachment_id", raw_id)?;
+        let keys = Keys::new(&owner_of(actor), id.as_str());
+        let slot: UploadSlot = self
+            .read_json(&keys.slot)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        Ok(UploadStatus {
+            attachment_id: slot.id,
+            content_type: slot.content_type,
+            kind: slot.kind,
+            state: slot.state,
+        })
     }
 
-    /// Checks an object that has just been uploaded (S3 ObjectCreated, or the embedded media
-    /// route): a key we did not issue or an unknown object is ignored; a wrong type or size is
-    /// rejected. Logged either way, with the key.
+    /// Checks an object that has just been uploaded (S3 ObjectCreated, the embedded worker, or
+    /// an attach that finds the slot unchecked): a key we did not issue or an unknown object is
+    /// ignored; a wrong type, an empty file or an image that cannot be decoded within limits
+    /// is deleted and its slot marked failed; otherwise photos get their public copies and the
+    /// slot is ready. A slot already checked is not checked again (S3 may deliver twice).
     pub async fn check_upload(&self, key: &str) -> Result<UploadCheck, DomainError> {
         let ignored = |reason: &str| {
             Ok(UploadCheck::Ignored {
                 reason: reason.into(),
             })
         };
-        let rejected = |reason: &str| {
-            Ok(UploadCheck::Rejected {
-                reason: reason.into(),
-            })
-        };
-        if !is_upload_key(key) {
+        let Some(keys) = Keys::of_upload(key) else {
             warn!(key = %key, "object event for a key we did not issue: ignored");
             return ignored("foreign key");
+        };
+        let Some(mut slot) = self.read_json::<UploadSlot>(&keys.slot).await? else {
+            warn!(key = %key, "object event for an upload without a slot: ignored");
+            return ignored("unknown slot");
+        };
+        match &slot.state {
+            SlotState::Pending => {}
+            SlotState::Failed { reason } => {
+                return Ok(UploadCheck::Rejected {
+                    reason: reason.clone(),
+                })
+            }
+            SlotState::Ready | SlotState::Attached { .. } => {
+                return Ok(UploadCheck::Accepted {
+                    content_type: slot.content_type,
+                    size: slot.size.unwrap_or(0),
+                })
+            }
         }
         let Some(meta) = self.media.head(key).await.map_err(media_err)? else {
             warn!(key = %key, "object event for an unknown object: ignored");
             return ignored("unknown object");
         };
-        let declared = meta.content_type.unwrap_or_default();
-        let Some((_, max)) = upload_type(&declared) else {
-            warn!(key = %key, content_type = %declared, "upload of a type we do not accept");
-            return rejected("unsupported type");
-        };
-        if meta.size > max {
-            warn!(key = %key, size = meta.size, "upload too large");
-            return rejected("too large");
-        }
-        let bytes = match self.media.read(key, max).await {
-            Ok(b) => b,
-            Err(MediaError::NotFound) => return ignored("unknown object"),
-            Err(MediaError::TooLarge) => return rejected("too large"),
-            Err(e) => return Err(media_err(e)),
-        };
-        match sniff(&bytes) {
-            Some(found) if type_matches(&declared, found) => {
-                info!(key = %key, content_type = %declared, size = meta.size, "upload accepted");
+        let outcome = self.inspect(&keys, &slot, meta.size).await?;
+        match outcome {
+            Err(reason) => {
+                warn!(key = %key, attachment_id = %slot.id, reason = %reason, "upload refused and deleted");
+                self.media.delete(key).await.map_err(media_err)?;
+                slot.state = SlotState::Failed {
+                    reason: reason.clone(),
+                };
+                slot.size = Some(meta.size);
+                self.write_json(&keys.slot, &slot).await?;
+                Ok(UploadCheck::Rejected { reason })
+            }
+            Ok(found) => {
+                slot.size = Some(meta.size);
+                slot.public_key = found.public_key;
+                slot.thumb_key = found.thumb_key;
+                slot.location_hint = found.location_hint;
+                slot.state = SlotState::Ready;
+                self.write_json(&keys.slot, &slot).await?;
+                info!(key = %key, attachment_id = %slot.id, size = meta.size, "upload accepted");
                 Ok(UploadCheck::Accepted {
-                    content_type: declared,
+                    content_type: slot.content_type,
                     size: meta.size,
                 })
             }
-            found => {
-                warn!(key = %key, declared = %declared, found = ?found, "upload content does not match its type");
-                rejected("content does not match the declared type")
+        }
+    }
+
+    /// The checks of one upload; `Err(reason)` (Vietnamese, for the uploader) refuses it.
+    async fn inspect(
+        &self,
+        keys: &Keys,
+        slot: &UploadSlot,
+        size: u64,
+    ) -> Result<Result<UploadSlot, String>, DomainError> {
+        let mut found = slot.clone();
+        if size == 0 {
+            return Ok(Err("Tệp rỗng (0 byte).".into()));
+        }
+        if size > slot.max_size {
+            return Ok(Err(format!(
+                "Tệp lớn hơn dung lượng đã khai báo ({} byte).",
+                slot.max_size
+            )));
+        }
+        let head = match self.media.read_head(&keys.upload, SNIFF_LEN).await {
+            Ok(b) => b,
+            Err(MediaError::NotFound) => return Ok(Err("Không tìm thấy tệp đã tải lên.".into())),
+            Err(e) => return Err(media_err(e)),
+        };
+        if !sniff(&head).is_some_and(|t| type_matches(&slot.content_type, t)) {
+            return Ok(Err(format!(
+                "Nội dung tệp không đúng định dạng {}.",
+                slot.content_type
+            )));
+        }
+        if slot.kind == MediaKind::Photo && imaging::can_derive(&slot.content_type) {
+            let bytes = match self.media.read(&keys.upload, slot.max_size).await {
+                Ok(b) => b,
+                Err(MediaError::TooLarge) => return Ok(Err("Tệp quá lớn.".into())),
+                Err(e) => return Err(media_err(e)),
+            };
+            let limits = self.image_limits();
+            let ct = slot.content_type.clone();
+            let made = tokio::task::spawn_blocking(move || {
+                imaging::make_derivatives(&bytes, &ct, &limits)
+            })
+            .await
+            .map_err(|e| DomainError::Storage(format!("image worker: {e}")))?;
+            let d = match made {
+                Ok(d) => d,
+                Err(e) => return Ok(Err(e.message_vi())),
+            };
+            self.media
+                .write(&keys.public, &d.public_jpeg, "image/jpeg")
+                .await
+                .map_err(media_err)?;
+            self.media
+                .write(&keys.thumb, &d.thumbnail_jpeg, "image/jpeg")
+                .await
+                .map_err(media_err)?;
+            found.public_key = Some(keys.public.clone());
+            found.thumb_key = Some(keys.thumb.clone());
+            found.location_hint = d.gps;
+        }
+        Ok(Ok(found))
+    }
+
+    /// Turns the upload ids a client sent into attachments: each must be the actor's own slot,
+    /// uploaded and accepted (checked now when still pending), not attached before (unless by
+    /// this same idempotent request), within the per-kind count of the report together with
+    /// `existing`. The bytes are copied to permanent storage; nothing is marked until
+    /// [`App::mark_attached`] runs after the report is stored.
+    pub(super) async fn resolve_uploads(
+        &self,
+        actor: &Actor,
+        ids: &[String],
+        existing: &[Attachment],
+        request: Option<&str>,
+    ) -> Result<Resolved, DomainError> {
+        if ids.len() > lifecycle::MAX_ATTACHMENTS {
+            return Err(DomainError::invalid(
+                "attachments",
+                format!("tối đa {} tệp đính kèm", lifecycle::MAX_ATTACHMENTS),
+            ));
+        }
+        let media = &self.rules.config.city.media;
+        let owner = owner_of(actor);
+        let mark = attach_mark(request);
+        let mut out = Resolved {
+            attachments: Vec::with_capacity(ids.len()),
+            slots: Vec::new(),
+            uploads: Vec::new(),
+        };
+        for raw in ids {
+            let id = AttachmentId::parse("attachments", raw)?;
+            if out.attachments.iter().any(|a| a.id == id.as_str()) {
+                return Err(DomainError::invalid(
+                    "attachments",
+                    format!("tệp “{id}” được gửi hai lần"),
+                ));
+            }
+            let keys = Keys::new(&owner, id.as_str());
+            let not_uploaded =
+                || DomainError::invalid("attachments", format!("chưa tải lên tệp “{id}”"));
+            let mut slot: UploadSlot =
+                self.read_json(&keys.slot).await?.ok_or_else(not_uploaded)?;
+            if slot.state == SlotState::Pending {
+                self.check_upload(&keys.upload).await?;
+                slot = self.read_json(&keys.slot).await?.ok_or_else(not_uploaded)?;
+            }
+            match &slot.state {
+                SlotState::Pending => return Err(not_uploaded()),
+                SlotState::Failed { reason } => {
+                    return Err(DomainError::invalid(
+                        "attachments",
+                        format!("tệp “{id}” bị từ chối: {reason}"),
+                    ))
+                }
+                SlotState::Attached { by } if mark.is_none() || by != &mark => {
+                    return Err(DomainError::invalid(
+                        "attachments",
+                        format!("tệp “{id}” đã được đính kèm trước đó"),
+                    ))
+                }
+                SlotState::Attached { .. } => {}
+                SlotState::Ready => {
+                    // Đ.7.3: an attached file is kept forever, so it leaves the upload area
+                    // (which expires) for a permanent key, copied inside the store.
+                    match self.media.copy(&keys.upload, &keys.stored).await {
+                        Ok(()) => {}
+                        Err(MediaError::NotFound)
+                            if self.media.head(&keys.stored).await.ok().flatten().is_some() => {}
+                        Err(MediaError::NotFound) => return Err(not_uploaded()),
+                        Err(e) => return Err(media_err(e)),
+                    }
+                    out.uploads.push(keys.upload.clone());
+                }
+            }
+            out.attachments.push(Attachment {
+                id: id.as_str().to_string(),
+                kind: slot.kind,
+                content_type: slot.content_type.clone(),
+                size: slot.size.unwrap_or(0),
+                key: keys.stored.clone(),
+                public_key: slot.public_key.clone(),
+                public: false,
+                thumb_key: slot.thumb_key.clone(),
+                location_hint: slot.location_hint,
+            });
+            out.slots.push((keys.slot, slot));
+        }
+        for kind in [
+            MediaKind::Photo,
+            MediaKind::Audio,
+            MediaKind::Video,
+            MediaKind::Document,
+        ] {
+            let max = media.limit(kind).max_count as usize;
+            let count = existing
+                .iter()
+                .chain(out.attachments.iter())
+                .filter(|a| a.kind == kind)
+                .count();
+            let added = out.attachments.iter().any(|a| a.kind == kind);
+            if added && count > max {
+                return Err(DomainError::invalid(
+                    "attachments",
+                    format!("mỗi phản ánh có tối đa {max} tệp loại {}", kind_vi(kind)),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// After the report holding them is stored: slots become attached (a second attach is
+    /// refused) and the uploaded bytes, now copied, are removed. Failures are logged: the
+    /// report is stored, and unattached uploads expire anyway.
+    pub(super) async fn mark_attached(
+        &self,
+        report_id: &ReportId,
+        resolved: Resolved,
+        request: Option<&str>,
+    ) {
+        let by = attach_mark(request);
+        for (key, mut slot) in resolved.slots {
+            slot.state = SlotState::Attached { by: by.clone() };
+            if let Err(e) = self.write_json(&key, &slot).await {
+                warn!(report_id = %report_id, attachment_id = %slot.id, error = %e, "cannot mark upload attached");
+            }
+        }
+        for key in resolved.uploads {
+            if let Err(e) = self.media.delete(&key).await {
+                warn!(report_id = %report_id, key = %key, error = %e, "cannot remove attached upload");
             }
         }
     }
 
     /// A short-lived download URL for an attachment the actor may see. Public callers
-    /// (`actor` None) only get attachments approved for publication.
+    /// (`actor` None) only get the metadata-free copy (or its thumbnail with `thumbnail`) of
+    /// an attachment approved for publication; the reporter only files meant for them.
     pub async fn attachment_url(
         &self,
         id: &ReportId,
         attachment_id: &str,
         actor: Option<&Actor>,
+    ) -> Result<PresignedUrl, DomainError> {
+        self.attachment_url_sized(id, attachment_id, actor, false)
+            .await
+    }
+
+    /// [`App::attachment_url`], of the thumbnail when `thumbnail` (photos with a public copy).
+    pub async fn attachment_url_sized(
+        &self,
+        id: &ReportId,
+        attachment_id: &str,
+        actor: Option<&Actor>,
+        thumbnail: bool,
     ) -> Result<PresignedUrl, DomainError> {
         let r = match actor {
             Some(a) => self.get_for(id, a).await?,
@@ -223,16 +539,42 @@ impl App {
         let a = r
             .attachments
             .iter()
-            .find(|a| a.id == attachment_id && (actor.is_some() || a.public))
+            .find(|a| a.id == attachment_id)
             .ok_or(DomainError::NotFound)?;
-        let key = if actor.is_none() {
-            a.public_key.clone().unwrap_or_else(|| a.key.clone())
-        } else {
-            a.key.clone()
+        let key = match actor {
+            // Public URLs only ever point at derivatives.
+            None if a.public => if thumbnail {
+                a.thumb_key.clone()
+            } else {
+                a.public_key.clone()
+            }
+            .ok_or(DomainError::NotFound)?,
+            None => return Err(DomainError::NotFound),
+            Some(actor) => {
+                if actor.role == Role::Citizen
+                    && !crate::views::reporter_attachment_ids(&r).contains(&a.id.as_str())
+                {
+                    return Err(DomainError::NotFound);
+                }
+                match (thumbnail, &a.thumb_key) {
+                    (true, Some(t)) => t.clone(),
+                    (true, None) => return Err(DomainError::NotFound),
+                    (false, _) => a.key.clone(),
+                }
+            }
         };
         self.media
             .presign_get(&key, DOWNLOAD_TTL)
             .await
             .map_err(media_err)
+    }
+}
+
+fn kind_vi(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Photo => "ảnh",
+        MediaKind::Audio => "âm thanh",
+        MediaKind::Video => "video",
+        MediaKind::Document => "văn bản",
     }
 }

@@ -11,8 +11,10 @@
 //! - `messages.toml`    — user-facing and notification texts (Vietnamese)
 
 mod load;
+mod media;
 mod validate;
 pub use load::*;
+pub use media::{KindLimit, MediaConfig};
 pub use validate::*;
 
 use crate::model::{ClockKind, EscalationLevel};
@@ -71,6 +73,9 @@ pub struct CitySection {
     /// Attribution the tile server requires, shown on the map.
     #[serde(default = "default_map_attribution")]
     pub map_attribution: String,
+    /// `[media]`: upload limits, quotas and image processing (issue 11); defaults when absent.
+    #[serde(default)]
+    pub media: MediaConfig,
 }
 
 fn default_reopen_window_days() -> u32 {

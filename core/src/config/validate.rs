@@ -33,6 +33,7 @@ pub fn validate(cfg: &CityConfig) -> Result<(), ConfigErrors> {
     }
     validate_messages(cfg, &mut errs);
     validate_screening(cfg, &mut errs);
+    super::media::validate_media(&cfg.city.media, &mut errs);
 
     if errs.is_empty() {
         Ok(())

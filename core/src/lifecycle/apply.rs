@@ -243,10 +243,18 @@ pub fn apply(
             }
             let answer = required_text("public_answer", &public_answer, MAX_TEXT)?;
             for id in &public_attachments {
-                if !r.attachments.iter().any(|a| &a.id == id) {
+                let Some(a) = r.attachments.iter().find(|a| &a.id == id) else {
                     return Err(DomainError::invalid(
                         "public_attachments",
                         format!("tệp “{id}” không thuộc phản ánh này"),
+                    ));
+                };
+                // Đ.4, Đ.8.1: only a metadata-free copy is ever public; audio, video and
+                // photos without one (HEIC) stay private (issue 11).
+                if a.public_key.is_none() {
+                    return Err(DomainError::invalid(
+                        "public_attachments",
+                        format!("tệp “{id}” không có bản công khai đã xóa siêu dữ liệu nên không thể công khai"),
                     ));
                 }
             }

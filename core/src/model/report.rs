@@ -119,7 +119,7 @@ pub enum MediaKind {
 }
 
 /// A file attached to a report or to a timeline entry (evidence, Đ.7.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
     pub id: String,
     pub kind: MediaKind,
@@ -133,6 +133,13 @@ pub struct Attachment {
     /// Whether the citizen or the IOC allowed this file in public output.
     #[serde(default)]
     pub public: bool,
+    /// Key of the public copy's thumbnail, when one exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb_key: Option<String>,
+    /// Where the photo says it was taken (its EXIF GPS, read before the public copy was
+    /// stripped): a hint for staff only, never public (Đ.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_hint: Option<GeoPoint>,
 }
 
 /// How a deadline clock runs (Đ.7.4): clock hours 24/7, or working hours of the calendar.

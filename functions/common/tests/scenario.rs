@@ -62,39 +62,32 @@ fn citizen() -> Value {
     json!({"sub": "cognito-citizen-0001"})
 }
 
-const JPEG: &[u8] = &[
-    0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9,
-];
-
-/// Presigned upload + plain HTTP PUT + the media function's ObjectCreated check.
+/// Presigned POST upload (the form a browser sends) + the media function's ObjectCreated
+/// check, which makes the photo's public copy.
 async fn upload(rt: &Runtime, claims: Value) -> String {
+    let jpeg = phananh_testkit::samples::jpeg(8, 8);
     let (st, t) = call(
         rt,
         request(
             "api-upload.json",
             None,
-            Some(json!({"content_type": "image/jpeg", "size": JPEG.len()})),
+            Some(json!({"content_type": "image/jpeg", "size": jpeg.len()})),
             Some(claims),
         ),
     )
     .await;
     assert_eq!(st, StatusCode::CREATED, "{t}");
-    let url = t["upload"]["url"].as_str().unwrap();
-    let put = reqwest::Client::new()
-        .put(url)
-        .header("content-type", "image/jpeg")
-        .body(JPEG.to_vec())
-        .send()
-        .await
+    let ticket: phananh_core::ports::PresignedUrl =
+        serde_json::from_value(t["upload"].clone()).unwrap();
+    assert_eq!(ticket.method, "POST");
+    let (status, body) = phananh_tests::upload::upload(&ticket, jpeg, "image/jpeg").await;
+    assert!((200..300).contains(&status), "POST {status}: {body}");
+    let key = ticket
+        .fields
+        .iter()
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.clone())
         .unwrap();
-    assert!(put.status().is_success(), "PUT {}", put.status());
-    // The key is the URL path after the bucket (path-style).
-    let path = url.split('?').next().unwrap();
-    let key = path
-        .split(&format!("/{}/", rt.settings.bucket))
-        .nth(1)
-        .unwrap()
-        .to_string();
     let mut ev = sample("s3-object-created.json");
     ev["Records"][0]["s3"]["bucket"]["name"] = json!(rt.settings.bucket);
     ev["Records"][0]["s3"]["object"]["key"] = json!(key);
@@ -375,20 +368,44 @@ async fn a_bad_message_fails_alone_and_foreign_uploads_are_ignored() {
     );
     ev["Records"][0]["s3"]["bucket"]["name"] = json!(rt.settings.bucket);
     assert!(
-        matches!(&run(ev.clone()).await[0], UploadCheck::Ignored { reason } if reason == "unknown object")
+        matches!(&run(ev.clone()).await[0], UploadCheck::Ignored { reason } if reason == "unknown slot")
     );
     ev["Records"][0]["s3"]["object"]["key"] = json!("public/../../etc/passwd");
     assert!(
         matches!(&run(ev.clone()).await[0], UploadCheck::Ignored { reason } if reason == "foreign key")
     );
-    // An upload whose bytes are not what it claims is rejected.
-    let key = "uploads/0123456789abcdef/0190a1b2-0000-7000-8000-0000000000bb";
-    phananh_aws::S3MediaStore::from_settings(&p.clients, &rt.settings)
-        .write(key, b"<html>not a photo</html>", "image/jpeg")
+    // An upload whose bytes are not what it claims is rejected and deleted.
+    let (st, t) = call(
+        &rt,
+        request(
+            "api-upload.json",
+            None,
+            Some(json!({"content_type": "image/jpeg", "size": 100})),
+            Some(citizen()),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let ticket: phananh_core::ports::PresignedUrl =
+        serde_json::from_value(t["upload"].clone()).unwrap();
+    let key = ticket
+        .fields
+        .iter()
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let media = phananh_aws::S3MediaStore::from_settings(&p.clients, &rt.settings);
+    media
+        .write(&key, b"<html>not a photo</html>", "image/jpeg")
         .await
         .unwrap();
     ev["Records"][0]["s3"]["object"]["key"] = json!(key);
     assert!(matches!(&run(ev).await[0], UploadCheck::Rejected { .. }));
+    assert_eq!(
+        media.head(&key).await.unwrap(),
+        None,
+        "refused bytes are deleted"
+    );
     // Anonymous requests cannot reach staff routes; a unit token without a unit is refused.
     let (st, _) = call(
         &rt,

@@ -263,7 +263,7 @@ fn invalid(errors: &Errors, name: &str) -> Option<&'static str> {
 fn form_page(ctx: &SiteCtx, cfg: &CityConfig, f: &FormData, errors: &Errors) -> Markup {
     let lang = ctx.lang;
     let (lat0, lon0) = city_centre(cfg);
-    let accept: Vec<&str> = UPLOAD_TYPES.iter().map(|(t, _, _)| *t).collect();
+    let accept: Vec<&str> = UPLOAD_TYPES.iter().map(|(t, _)| *t).collect();
     let located = !f.lat.trim().is_empty() && !f.lon.trim().is_empty();
     html! {
         h1 { (t(lang, "form.title")) }

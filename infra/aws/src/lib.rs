@@ -2,7 +2,7 @@
 //!
 //! - [`DynamoReportStore`]: `ReportStore` + `AccountStore` on one DynamoDB table (see
 //!   `docs/aws.md` for the key design and access patterns; [`table`] holds the schema).
-//! - [`S3MediaStore`]: `MediaStore` on a private, encrypted S3 bucket (presigned PUT/GET).
+//! - [`S3MediaStore`]: `MediaStore` on a private, encrypted S3 bucket (presigned POST upload, GET).
 //! - [`SnsEventBus`]: `EventBus` on the events SNS topic (message attribute `event_type`).
 //! - [`SnsNotifier`]: `Notifier` over SNS (SMS direct publish, e-mail through the alerts topic
 //!   filtered by `unit`/`to`), deduplicated by notification id in DynamoDB.
@@ -45,6 +45,7 @@ impl S3MediaStore {
     /// The media store of the bucket in `settings`.
     pub fn from_settings(clients: &AwsClients, settings: &AwsSettings) -> Self {
         S3MediaStore::new(clients.s3.clone(), &settings.bucket)
+            .with_credentials(clients.credentials.clone())
     }
 }
 

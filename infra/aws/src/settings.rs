@@ -185,6 +185,8 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// The credentials the clients sign with (presigned POST uploads sign their policy).
+    pub credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
 }
 
 impl AwsClients {
@@ -208,6 +210,7 @@ impl AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sns: aws_sdk_sns::Client::new(cfg),
             sqs: aws_sdk_sqs::Client::new(cfg),
+            credentials: cfg.credentials_provider(),
         }
     }
 }

@@ -3,6 +3,11 @@
 //!
 //! Layout under the root: `objects/<key>` holds the bytes, `meta/<key>.json` the content type,
 //! `tmp/` the files being written (each write is a temp file renamed into place).
+//!
+//! Uploads are streamed to disk chunk by chunk, never held whole in memory, and refused (413)
+//! as soon as they pass the signed size; new uploads are refused (507) while the disk has
+//! less free space than the configured floor. Each completed upload's key is sent to the
+//! listener set with [`FileMediaStore::on_upload`] (the embedded media worker).
 
 use async_trait::async_trait;
 use axum::body::Body;
@@ -17,9 +22,11 @@ use phananh_core::ports::{MediaError, MediaStore, ObjectMeta, PresignedUrl};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc::UnboundedSender;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -62,6 +69,10 @@ pub struct FileMediaStore {
     base_url: String,
     /// HMAC keyed with the secret, cloned for each signature.
     keyed: HmacSha256,
+    /// New uploads are refused below this many free bytes on the root's disk.
+    min_free: AtomicU64,
+    /// Told the key of each completed upload.
+    uploaded: OnceLock<UnboundedSender<String>>,
 }
 
 impl std::fmt::Debug for FileMediaStore {
@@ -133,7 +144,92 @@ impl FileMediaStore {
             root,
             base_url: base_url.trim_end_matches('/').to_string(),
             keyed,
+            min_free: AtomicU64::new(0),
+            uploaded: OnceLock::new(),
         })
+    }
+
+    /// Refuse new uploads while the disk holding the store has less than `bytes` free.
+    pub fn set_min_free_bytes(&self, bytes: u64) {
+        self.min_free.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Sends the key of every completed upload to `tx` (set once; later calls are ignored).
+    pub fn on_upload(&self, tx: UnboundedSender<String>) {
+        let _ = self.uploaded.set(tx);
+    }
+
+    /// Free bytes available to us on the disk holding the store.
+    pub fn free_bytes(&self) -> Result<u64, MediaError> {
+        let st = rustix::fs::statvfs(&self.root)
+            .map_err(|e| MediaError::Backend(format!("statvfs: {e}")))?;
+        Ok(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+
+    /// Whether the disk is below the floor (uploads refused).
+    fn low_on_space(&self) -> Result<bool, MediaError> {
+        let floor = self.min_free.load(Ordering::Relaxed);
+        Ok(floor > 0 && self.free_bytes()? < floor)
+    }
+
+    /// Removes upload-area objects (`uploads/`, `slots/`) and quota records (`quota/`, kept
+    /// at least two days) last written more than `max_age` ago, and stale temp files: unconfirmed
+    /// uploads expire. Returns how many objects were removed.
+    pub async fn sweep(&self, max_age: Duration) -> Result<usize, MediaError> {
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for (prefix, age) in [
+            ("uploads", max_age),
+            ("slots", max_age),
+            ("quota", max_age.max(Duration::from_secs(48 * 3600))),
+        ] {
+            let base = self.root.join("objects").join(prefix);
+            let Ok(mut owners) = tokio::fs::read_dir(&base).await else {
+                continue;
+            };
+            while let Some(owner) = owners.next_entry().await.map_err(io_err)? {
+                let Ok(mut files) = tokio::fs::read_dir(owner.path()).await else {
+                    continue;
+                };
+                while let Some(f) = files.next_entry().await.map_err(io_err)? {
+                    let old = f
+                        .metadata()
+                        .await
+                        .ok()
+                        .and_then(|m| m.modified().ok())
+                        .and_then(|t| now.duration_since(t).ok())
+                        .is_some_and(|d| d > age);
+                    if !old {
+                        continue;
+                    }
+                    let key = format!(
+                        "{prefix}/{}/{}",
+                        owner.file_name().to_string_lossy(),
+                        f.file_name().to_string_lossy()
+                    );
+                    if valid_key(&key) {
+                        self.delete(&key).await?;
+                        tracing::info!(key = %key, "expired upload removed");
+                        removed += 1;
+                    }
+                }
+            }
+        }
+        if let Ok(mut tmp) = tokio::fs::read_dir(self.root.join("tmp")).await {
+            while let Some(f) = tmp.next_entry().await.map_err(io_err)? {
+                let old = f
+                    .metadata()
+                    .await
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|d| d > Duration::from_secs(3600));
+                if old {
+                    let _ = tokio::fs::remove_file(f.path()).await;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     fn object_path(&self, key: &str) -> PathBuf {
@@ -230,11 +326,15 @@ impl MediaStore for FileMediaStore {
         ttl: Duration,
     ) -> Result<PresignedUrl, MediaError> {
         check_key(key)?;
+        if self.low_on_space()? {
+            return Err(MediaError::InsufficientStorage);
+        }
         let (url, expires_at) = self.url("put", key, ttl, content_type, max_size);
         Ok(PresignedUrl {
             url,
             method: "PUT".into(),
             headers: vec![("Content-Type".into(), content_type.to_string())],
+            fields: vec![],
             expires_at,
         })
     }
@@ -246,6 +346,7 @@ impl MediaStore for FileMediaStore {
             url,
             method: "GET".into(),
             headers: vec![],
+            fields: vec![],
             expires_at,
         })
     }
@@ -289,6 +390,98 @@ impl MediaStore for FileMediaStore {
         .map_err(|e| MediaError::Backend(e.to_string()))?;
         self.write_atomic(&self.meta_path(key), &sidecar).await?;
         self.write_atomic(&self.object_path(key), bytes).await
+    }
+
+    async fn read_head(&self, key: &str, n: u64) -> Result<Vec<u8>, MediaError> {
+        check_key(key)?;
+        let f = tokio::fs::File::open(self.object_path(key))
+            .await
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => MediaError::NotFound,
+                _ => io_err(e),
+            })?;
+        let mut buf = Vec::new();
+        f.take(n).read_to_end(&mut buf).await.map_err(io_err)?;
+        Ok(buf)
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<(), MediaError> {
+        check_key(from)?;
+        check_key(to)?;
+        let ct = self.content_type(from).await.unwrap_or_default();
+        let tmp = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());
+        if let Err(e) = tokio::fs::copy(self.object_path(from), &tmp).await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(match e.kind() {
+                std::io::ErrorKind::NotFound => MediaError::NotFound,
+                _ => io_err(e),
+            });
+        }
+        self.commit(&tmp, to, &ct).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), MediaError> {
+        check_key(key)?;
+        for path in [self.object_path(key), self.meta_path(key)] {
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FileMediaStore {
+    /// Moves a finished temp file into place as `key`, with its content type.
+    async fn commit(&self, tmp: &Path, key: &str, content_type: &str) -> Result<(), MediaError> {
+        let result = async {
+            let sidecar = serde_json::to_vec(&Sidecar {
+                content_type: content_type.to_string(),
+            })
+            .map_err(|e| MediaError::Backend(e.to_string()))?;
+            self.write_atomic(&self.meta_path(key), &sidecar).await?;
+            let dest = self.object_path(key);
+            if let Some(parent) = dest.parent() {
+                tokio::fs::create_dir_all(parent).await.map_err(io_err)?;
+            }
+            tokio::fs::rename(tmp, &dest).await.map_err(io_err)
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(tmp).await;
+        }
+        result
+    }
+
+    /// Streams `body` into a temp file, stopping past `max` bytes (`TooLarge`, nothing kept).
+    async fn receive(&self, body: Body, max: u64) -> Result<(std::path::PathBuf, u64), MediaError> {
+        use futures_util::StreamExt;
+        let tmp = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());
+        let result = async {
+            let mut f = tokio::fs::File::create(&tmp).await.map_err(io_err)?;
+            let mut stream = body.into_data_stream();
+            let mut n: u64 = 0;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| MediaError::Backend(format!("upload body: {e}")))?;
+                n += chunk.len() as u64;
+                if n > max {
+                    return Err(MediaError::TooLarge);
+                }
+                f.write_all(&chunk).await.map_err(io_err)?;
+            }
+            f.sync_all().await.map_err(io_err)?;
+            Ok(n)
+        }
+        .await;
+        match result {
+            Ok(n) => Ok((tmp, n)),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -339,6 +532,15 @@ fn storage_error(e: &MediaError) -> Response {
         "media_storage_error",
         "Lỗi lưu trữ tệp",
         "Không thể lưu hoặc đọc tệp lúc này; vui lòng thử lại sau.",
+    )
+}
+
+fn disk_full() -> Response {
+    problem(
+        StatusCode::INSUFFICIENT_STORAGE,
+        "storage_full",
+        "Máy chủ hết chỗ lưu tệp",
+        "Máy chủ sắp hết dung lượng lưu trữ nên tạm thời không nhận tệp tải lên. Vui lòng thử lại sau.",
     )
 }
 
@@ -409,14 +611,26 @@ async fn put_object(
     if declared.is_some_and(|n| n > sr.max) {
         return too_large(sr.max);
     }
-    let limit = usize::try_from(sr.max).unwrap_or(usize::MAX);
-    let bytes = match axum::body::to_bytes(req.into_body(), limit).await {
-        Ok(b) => b,
-        Err(_) => return too_large(sr.max),
+    match store.low_on_space() {
+        Ok(false) => {}
+        Ok(true) => return disk_full(),
+        Err(e) => return storage_error(&e),
+    }
+    // Streamed to a temp file: never the whole body in memory, cut off past the limit.
+    let (tmp, size) = match store.receive(req.into_body(), sr.max).await {
+        Ok(r) => r,
+        Err(MediaError::TooLarge) => {
+            tracing::warn!(key = %sr.key, max = sr.max, "upload over its limit refused");
+            return too_large(sr.max);
+        }
+        Err(e) => return storage_error(&e),
     };
-    match store.write(&sr.key, &bytes, &sr.ct).await {
+    match store.commit(&tmp, &sr.key, &sr.ct).await {
         Ok(()) => {
-            tracing::info!(key = %sr.key, size = bytes.len(), "media uploaded");
+            tracing::info!(key = %sr.key, size, "media uploaded");
+            if let Some(tx) = store.uploaded.get() {
+                let _ = tx.send(sr.key.clone());
+            }
             StatusCode::OK.into_response()
         }
         Err(e) => storage_error(&e),
@@ -454,11 +668,18 @@ async fn get_object(
     let ct = meta
         .content_type
         .unwrap_or_else(|| "application/octet-stream".into());
+    // Keys are plain ASCII ([`valid_key`]), so the last segment is a safe file name.
+    let name = sr.key.rsplit('/').next().unwrap_or("file");
     (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, ct),
             (header::CONTENT_LENGTH, meta.size.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
         Body::from_stream(tokio_util::io::ReaderStream::new(file)),
     )

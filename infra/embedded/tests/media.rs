@@ -283,3 +283,150 @@ async fn chunked_put(url: &str, content_type: &str, chunks: &[&[u8]]) -> u16 {
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
 }
+
+/// Files left in the store's temp directory (a refused upload must leave none).
+fn temp_files(dir: &TempDir) -> usize {
+    std::fs::read_dir(dir.path().join("tmp"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_off_past_its_limit_leaves_nothing_and_a_finished_one_tells_the_worker() {
+    let dir = TempDir::new("phananh-media-stream");
+    let (store, _base, server) = serve(&dir).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    store.on_upload(tx);
+    let ttl = Duration::from_secs(60);
+    let put = store
+        .presign_put("uploads/0123456789abcdef/a1", "image/jpeg", 1000, ttl)
+        .await
+        .unwrap();
+    // No Content-Length: the store counts while streaming and stops past 1000 bytes.
+    let chunks: Vec<&[u8]> = vec![&[1u8; 600], &[2u8; 600], &[3u8; 600]];
+    assert_eq!(chunked_put(&put.url, "image/jpeg", &chunks).await, 413);
+    assert_eq!(store.head("uploads/0123456789abcdef/a1").await, Ok(None));
+    assert_eq!(temp_files(&dir), 0, "the partial file is removed");
+    assert!(rx.try_recv().is_err(), "a refused upload is not announced");
+
+    assert_eq!(
+        chunked_put(&put.url, "image/jpeg", &[&[1u8; 500], &[2u8; 500]]).await,
+        200
+    );
+    let key = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("announced")
+        .expect("a key");
+    assert_eq!(key, "uploads/0123456789abcdef/a1");
+    assert_eq!(store.head(&key).await.unwrap().unwrap().size, 1000);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_are_attachments_that_browsers_must_not_sniff() {
+    let dir = TempDir::new("phananh-media-get");
+    let (store, _base, server) = serve(&dir).await;
+    store
+        .write("media/0123456789abcdef/x1", b"<html>", "image/jpeg")
+        .await
+        .unwrap();
+    let get = store
+        .presign_get("media/0123456789abcdef/x1", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let resp = reqwest::get(&get.url).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let h = |n: &str| {
+        resp.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    assert_eq!(h("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(
+        h("content-disposition").as_deref(),
+        Some("attachment; filename=\"x1\"")
+    );
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_refused_below_the_free_disk_floor() {
+    let dir = TempDir::new("phananh-media-disk");
+    let (store, _base, server) = serve(&dir).await;
+    let ttl = Duration::from_secs(60);
+    let put = store
+        .presign_put("uploads/0123456789abcdef/d1", "image/jpeg", 10, ttl)
+        .await
+        .expect("enough space");
+    // A floor above any real disk's free space.
+    store.set_min_free_bytes(u64::MAX);
+    assert_eq!(
+        store
+            .presign_put("uploads/0123456789abcdef/d2", "image/jpeg", 10, ttl)
+            .await,
+        Err(MediaError::InsufficientStorage)
+    );
+    let resp = reqwest::Client::new()
+        .put(&put.url)
+        .header("Content-Type", "image/jpeg")
+        .body(vec![1u8; 10])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(resp).await;
+    assert_eq!(status, 507);
+    assert_eq!(body["code"], "storage_full");
+    assert!(body["detail"].as_str().unwrap().contains("hết dung lượng"));
+    assert_eq!(store.head("uploads/0123456789abcdef/d1").await, Ok(None));
+    store.set_min_free_bytes(1);
+    assert!(store.free_bytes().unwrap() > 1);
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_sweep_removes_expired_uploads_and_slots_but_never_attached_files() {
+    let dir = TempDir::new("phananh-media-sweep");
+    let store = FileMediaStore::new(dir.path(), "http://127.0.0.1:1", SECRET).unwrap();
+    for key in [
+        "uploads/0123456789abcdef/old",
+        "slots/0123456789abcdef/old.json",
+        "media/0123456789abcdef/kept",
+        "public/0123456789abcdef/kept.jpg",
+    ] {
+        store.write(key, b"x", "image/jpeg").await.unwrap();
+    }
+    // Nothing is old enough yet.
+    assert_eq!(store.sweep(Duration::from_secs(3600)).await, Ok(0));
+    assert!(store
+        .head("uploads/0123456789abcdef/old")
+        .await
+        .unwrap()
+        .is_some());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    store
+        .write("uploads/0123456789abcdef/fresh", b"y", "image/jpeg")
+        .await
+        .unwrap();
+    assert_eq!(store.sweep(Duration::from_secs(1)).await, Ok(2));
+    assert_eq!(store.head("uploads/0123456789abcdef/old").await, Ok(None));
+    assert_eq!(
+        store.head("slots/0123456789abcdef/old.json").await,
+        Ok(None)
+    );
+    assert!(store
+        .head("uploads/0123456789abcdef/fresh")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .head("media/0123456789abcdef/kept")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .head("public/0123456789abcdef/kept.jpg")
+        .await
+        .unwrap()
+        .is_some());
+}

@@ -151,7 +151,8 @@ impl Api {
         assert_eq!(st, StatusCode::OK, "{v}");
         v["access_token"].as_str().unwrap().to_string()
     }
-    /// Presigned upload, then a plain HTTP PUT of the bytes; returns the attachment id.
+    /// Presigned upload, then a plain HTTP PUT of the bytes (the embedded store's upload);
+    /// returns the attachment id.
     pub async fn upload(&self, token: &str, bytes: &[u8]) -> String {
         let (st, t) = self
             .post(
@@ -200,9 +201,10 @@ impl Api {
     }
 }
 
-pub const JPEG: &[u8] = &[
-    0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9,
-];
+/// A small real JPEG (the media worker decodes every photo), made on the fly.
+pub fn jpeg() -> Vec<u8> {
+    phananh_testkit::samples::jpeg(8, 8)
+}
 
 pub fn report_body(category: &str, title: &str, description: &str) -> Value {
     json!({

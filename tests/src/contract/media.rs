@@ -1,6 +1,7 @@
 //! `MediaStore` contract, including the presigned URLs used over plain HTTP.
 
 use crate::fixtures::unique;
+use crate::upload::upload;
 use phananh_core::ports::{MediaError, MediaStore, ObjectMeta};
 use std::time::Duration;
 
@@ -23,17 +24,15 @@ pub async fn media_store_contract(store: &dyn MediaStore) {
         .presign_put(&key, "image/jpeg", 10_000, Duration::from_secs(300))
         .await
         .expect("presign put");
-    assert_eq!(url.method, "PUT");
-    assert!(url.expires_at > chrono::Utc::now());
-    let mut req = http.put(&url.url).body(bytes.clone());
-    for (k, v) in &url.headers {
-        req = req.header(k, v);
-    }
-    let resp = req.send().await.expect("PUT to presigned URL");
     assert!(
-        resp.status().is_success(),
-        "presigned PUT answered {}",
-        resp.status()
+        url.method == "PUT" || (url.method == "POST" && !url.fields.is_empty()),
+        "an upload is a PUT, or a POST with form fields: {url:?}"
+    );
+    assert!(url.expires_at > chrono::Utc::now());
+    let (status, body) = upload(&url, bytes.clone(), "image/jpeg").await;
+    assert!(
+        (200..300).contains(&status),
+        "presigned upload answered {status}: {body}"
     );
 
     assert_eq!(
@@ -72,7 +71,46 @@ pub async fn media_store_contract(store: &dyn MediaStore) {
         "presigned GET answered {}",
         resp.status()
     );
+    // A download, never rendered in place.
+    assert_eq!(
+        resp.headers()
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok()),
+        Some("attachment; filename=\"photo.jpg\"")
+    );
     assert_eq!(resp.bytes().await.expect("body").to_vec(), bytes);
+
+    // The first bytes only (type sniffing), fewer when the object is shorter.
+    assert_eq!(store.read_head(&key, 4).await, Ok(bytes[..4].to_vec()));
+    assert_eq!(store.read_head(&key, 1 << 20).await, Ok(bytes.clone()));
+    assert_eq!(
+        store.read_head(&missing, 4).await,
+        Err(MediaError::NotFound)
+    );
+
+    // Copy inside the store keeps bytes and type; delete removes, twice is fine.
+    let kept = format!("{prefix}/kept/photo.jpg");
+    store.copy(&key, &kept).await.expect("copy");
+    assert_eq!(
+        store.head(&kept).await,
+        Ok(Some(ObjectMeta {
+            size: bytes.len() as u64,
+            content_type: Some("image/jpeg".into()),
+        }))
+    );
+    assert_eq!(store.read(&kept, 10_000).await, Ok(bytes.clone()));
+    assert_eq!(
+        store.copy(&missing, &format!("{prefix}/nowhere")).await,
+        Err(MediaError::NotFound)
+    );
+    store.delete(&key).await.expect("delete");
+    assert_eq!(store.head(&key).await, Ok(None));
+    store.delete(&key).await.expect("delete again");
+    assert_eq!(
+        store.read(&kept, 10_000).await,
+        Ok(bytes.clone()),
+        "the copy stays"
+    );
 
     // Server-side write (e.g. a stripped public copy), then read; a second write replaces.
     let public_key = format!("{prefix}/public/photo.jpg");

@@ -241,8 +241,10 @@ pub(super) fn action_form(
                     @for att in &r.attachments {
                         @let checked = if f.typed_any() { chosen.contains(&att.id.as_str()) } else { att.public };
                         label class="check" {
-                            input type="checkbox" name="public_attachments" value=(att.id) checked[checked];
+                            // Only files with a metadata-free copy can be public (issue 11).
+                            input type="checkbox" name="public_attachments" value=(att.id) checked[checked && att.public_key.is_some()] disabled[att.public_key.is_none()];
                             " " (att.id) " (" (att.content_type) ")"
+                            @if att.public_key.is_none() { " · không công khai được (âm thanh, video hoặc ảnh chưa có bản đã xóa siêu dữ liệu)" }
                             " · " a href=(attachment_href(&r.id, &att.id)) target="_blank" rel="noopener" { "xem" }
                         }
                     }

@@ -260,6 +260,14 @@ pub(super) fn media_item(id: &ReportId, a: &Attachment) -> Markup {
             figcaption.muted {
                 (a.id)
                 @if a.public { " · công khai" }
+                // Read from the photo's EXIF before its public copy was stripped (issue 11).
+                @if let Some(p) = a.location_hint {
+                    br;
+                    span class="location-hint" data-lat=(p.lat) data-lon=(p.lon) {
+                        "Gợi ý vị trí chụp (theo ảnh, chỉ cán bộ thấy): "
+                        (format!("{:.5}, {:.5}", p.lat, p.lon))
+                    }
+                }
             }
         }
     }
