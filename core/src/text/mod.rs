@@ -389,6 +389,10 @@ pub fn find_matches_at<S: AsRef<str>, T: AsRef<str>>(
             continue;
         }
         // Spacing tricks: glue words while their squeezed spelling stays a prefix of the term's.
+        // Most candidates fail at their first word: check that without building strings.
+        if !squeezed_is_prefix(text[i].as_ref(), &target_sq) {
+            continue;
+        }
         let mut acc = String::new();
         let mut acc_sq = String::new();
         let mut has_single = false;
@@ -426,6 +430,23 @@ pub fn find_matches_at<S: AsRef<str>, T: AsRef<str>>(
         }
     }
     found
+}
+
+/// Whether `word` with repeated letters squeezed ("ngooo" → "ngo") begins `target_sq` (a
+/// squeezed spelling), without allocating.
+fn squeezed_is_prefix(word: &str, target_sq: &str) -> bool {
+    let mut target = target_sq.chars();
+    let mut last = None;
+    for c in word.chars() {
+        if last == Some(c) {
+            continue;
+        }
+        last = Some(c);
+        if target.next() != Some(c) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Whole-word match of an already [`normalize`]d phrase in an already normalized text,

@@ -129,7 +129,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE search_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
     "#,
     // 4: the location as columns and an index that covers the duplicate check (category, time,
-    //    state, location), so screening a new report reads points, never documents.
+    //    state, location), so screening a new report reads points, never documents; and the
+    //    fingerprint of each report's indexed text.
     r#"
     ALTER TABLE reports ADD COLUMN lat REAL;
     ALTER TABLE reports ADD COLUMN lon REAL;
@@ -137,6 +138,9 @@ const MIGRATIONS: &[&str] = &[
                        lon = json_extract(doc, '$.location.lon')
      WHERE json_extract(doc, '$.location') IS NOT NULL;
     CREATE INDEX reports_points ON reports (category, created_at DESC, id DESC, state, lat, lon);
+    -- The fingerprint of the text each report is indexed with: an update that leaves the text
+    -- alone does not rewrite the full-text index (NULL: re-indexed at the next update).
+    ALTER TABLE report_search ADD COLUMN text_hash INTEGER;
     "#,
 ];
 

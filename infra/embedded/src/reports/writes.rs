@@ -110,8 +110,16 @@ fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), S
             .and_then(|mut st| st.execute([r.id.as_str()]))
             .map_err(backend)?;
     }
-    put_search_text(conn, &r.id, r.created_at, &r.search_text, fresh).map_err(backend)?;
-    put_search_terms(conn, &r.search_text).map_err(backend)?;
+    // Most updates change the state, not the text: the search index is rewritten only when
+    // the indexed text (or the creation instant its key encodes) changed.
+    let hash = text_hash(&r.search_text);
+    if fresh || !search_text_unchanged(conn, r, hash).map_err(backend)? {
+        put_search_text(conn, &r.id, r.created_at, &r.search_text, fresh).map_err(backend)?;
+        put_search_terms(conn, &r.search_text).map_err(backend)?;
+        conn.prepare_cached("UPDATE report_search SET text_hash = ?2 WHERE report_id = ?1")
+            .and_then(|mut st| st.execute(params![r.id, hash]))
+            .map_err(backend)?;
+    }
     if !r.units.is_empty() {
         let mut st = conn
             .prepare_cached(
@@ -124,6 +132,26 @@ fn put_report_row(conn: &Connection, r: &ReportRow, fresh: bool) -> Result<(), S
         }
     }
     Ok(())
+}
+
+/// A fingerprint of an indexed text (any change of the hash function only re-indexes once).
+fn text_hash(text: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(text.as_bytes());
+    i64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+/// Whether report `r` is indexed with this very text under a key of its creation instant.
+fn search_text_unchanged(conn: &Connection, r: &ReportRow, hash: i64) -> rusqlite::Result<bool> {
+    let known: Option<(i64, Option<i64>)> = conn
+        .prepare_cached("SELECT seq, text_hash FROM report_search WHERE report_id = ?1")?
+        .query_row([r.id.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    Ok(known.is_some_and(|(seq, h)| {
+        h == Some(hash)
+            && seq.div_euclid(SEARCH_SLOTS)
+                == search_key_base(r.created_at).div_euclid(SEARCH_SLOTS)
+    }))
 }
 
 /// Slots of the search key per microsecond of creation (reports created in the same
