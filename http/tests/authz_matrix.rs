@@ -8,7 +8,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{text, world, World};
+use common::{text, World};
 use phananh_core::lifecycle::Command;
 use phananh_core::lifecycle::{allowed_roles, allowed_states, REPORT_ACTIONS};
 use phananh_core::model::{Action, Actor, ReportId, Role, State};
@@ -20,6 +20,15 @@ use serde_json::{json, Value};
 const LEAD: &str = "phong_tnmt";
 const COORD: &str = "phong_kinh_te";
 const OTHER: &str = "phong_vhtt";
+
+/// The Lai Châu rules with the daily upload quota out of the way: the matrix uploads an
+/// evidence photo for every resolved report it builds.
+fn world() -> World {
+    let mut rules = phananh_testkit::fixtures::rules().clone();
+    rules.config.city.media.daily_uploads = 1_000_000;
+    rules.config.city.media.daily_mb = 1_000_000;
+    common::world_on(phananh_testkit::app::TestApp::with_rules(rules))
+}
 
 /// Every actor of the matrix: each staff role, unit roles of the lead, coordinating and an
 /// unrelated unit, the reporter and another citizen.
@@ -169,12 +178,13 @@ fn body(action: Action, evidence: Option<&str>) -> Value {
     }
 }
 
-/// A JPEG uploaded by `actor` through the slot flow; its attachment id.
+/// A photo uploaded by `actor` through the slot flow; its attachment id.
 async fn upload(w: &World, actor: &Actor) -> String {
+    let jpeg = phananh_testkit::samples::jpeg(8, 8);
     let ticket = w
         .state
         .app
-        .request_upload(actor, "image/jpeg", 16)
+        .request_upload(actor, "image/jpeg", jpeg.len() as u64)
         .await
         .expect("an upload slot");
     let key = ticket
@@ -182,9 +192,6 @@ async fn upload(w: &World, actor: &Actor) -> String {
         .url
         .trim_start_matches("memory://")
         .to_string();
-    let jpeg = [
-        0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1,
-    ];
     w.media
         .write(&key, &jpeg, "image/jpeg")
         .await

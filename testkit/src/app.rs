@@ -20,13 +20,18 @@ pub struct TestApp {
 impl TestApp {
     /// The Lai Châu rules, every port in memory, the clock at [`t0`].
     pub fn new() -> TestApp {
+        TestApp::with_rules(rules().clone())
+    }
+
+    /// [`TestApp::new`] with other rules (a city value changed for a test).
+    pub fn with_rules(rules: phananh_core::city::CityRules) -> TestApp {
         let store = Arc::new(MemoryStore::default());
         let media = Arc::new(MemoryMedia::default());
         let notifier = Arc::new(RecordingNotifier::default());
         let clock = Arc::new(FixedClock::new(t0()));
         let passwords = Arc::new(FastPasswords::default());
         let app = App::new(
-            Arc::new(rules().clone()),
+            Arc::new(rules),
             Ports {
                 store: store.clone(),
                 accounts: store.clone(),

@@ -37,7 +37,11 @@ pub struct World {
 
 /// The Lai Châu rules, every port in memory, the clock at t0, local console sign-in.
 pub fn world() -> World {
-    let t = TestApp::new();
+    world_on(TestApp::new())
+}
+
+/// [`world`] on a given test app (other city rules).
+pub fn world_on(t: TestApp) -> World {
     let tokens = TokenService::new("console-test-secret");
     let state = HttpState {
         app: t.app,
