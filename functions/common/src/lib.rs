@@ -7,16 +7,18 @@ use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use http::request::Parts;
 use lambda_http::request::RequestContext;
+use phananh_aws::cognito::ENV_USER_POOL_ID;
 use phananh_aws::settings::ConsoleSettings;
 use phananh_aws::{
-    AwsClients, AwsSettings, DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier,
+    AwsClients, AwsSettings, CognitoAccounts, DynamoReportStore, S3MediaStore, SnsEventBus,
+    SnsNotifier,
 };
 use phananh_core::app::{App, Ports};
 use phananh_core::media::UploadCheck;
 use phananh_core::model::Actor;
-use phananh_core::ports::{SystemClock, UuidV7Ids};
+use phananh_core::ports::{AccountStore, SystemClock, UuidV7Ids};
 use phananh_core::CityRules;
-use phananh_http::auth::{Argon2Passwords, Authenticator};
+use phananh_http::auth::{Argon2Passwords, Authenticator, BearerAuth, TokenService};
 use phananh_http::console::cognito::{self, CognitoConfig};
 use phananh_http::console::ConsoleConfig;
 use phananh_http::problem::Problem;
@@ -44,9 +46,16 @@ pub enum InitError {
     Settings(#[from] phananh_aws::SettingsError),
     #[error("city configuration: {0}")]
     Config(#[from] phananh_core::config::ConfigErrors),
+    #[error("{ENV_TOKEN_SECRET} must hold at least {MIN_TOKEN_SECRET_CHARS} characters")]
+    WeakTokenSecret,
     #[error("PHANANH_CITY={0}: no such bundled city configuration (bundled: laichau); set PHANANH_CONFIG_DIR for another city")]
     UnknownCity(String),
 }
+
+/// The secret of the citizens' app tokens (citizen function only; docs/decisions/cognito-pools.md).
+pub const ENV_TOKEN_SECRET: &str = "PHANANH_TOKEN_SECRET";
+/// Shortest accepted token secret (the template's `AppTokenSecret` has the same minimum).
+pub const MIN_TOKEN_SECRET_CHARS: usize = 32;
 
 /// Everything a function needs, built once per cold start and reused by every invocation.
 #[derive(Clone)]
@@ -54,6 +63,8 @@ pub struct Runtime {
     pub app: App,
     pub bus: Arc<SnsEventBus>,
     pub settings: AwsSettings,
+    /// The citizens' app tokens, where this function serves citizens (`PHANANH_TOKEN_SECRET`).
+    pub tokens: Option<TokenService>,
 }
 
 impl Runtime {
@@ -71,17 +82,45 @@ impl Runtime {
                 Ok(other) => return Err(InitError::UnknownCity(other.to_string())),
             },
         };
-        Ok(Runtime::new(&clients, settings, rules))
+        let pool = std::env::var(ENV_USER_POOL_ID)
+            .ok()
+            .filter(|p| !p.trim().is_empty());
+        let tokens = match std::env::var(ENV_TOKEN_SECRET) {
+            Ok(secret) if secret.chars().count() >= MIN_TOKEN_SECRET_CHARS => {
+                Some(TokenService::new(secret))
+            }
+            Ok(_) => return Err(InitError::WeakTokenSecret),
+            Err(_) => None,
+        };
+        let mut rt = Runtime::with_accounts(&clients, settings, rules, pool.as_deref());
+        rt.tokens = tokens;
+        Ok(rt)
     }
 
+    /// The runtime with accounts in the table (no user pool) and no citizen tokens.
     pub fn new(clients: &AwsClients, settings: AwsSettings, rules: CityRules) -> Runtime {
+        Runtime::with_accounts(clients, settings, rules, None)
+    }
+
+    /// The runtime; with `user_pool_id`, staff accounts are the Cognito pool's users (the
+    /// staff and console functions, where staff sign in at Cognito), else table items.
+    pub fn with_accounts(
+        clients: &AwsClients,
+        settings: AwsSettings,
+        rules: CityRules,
+        user_pool_id: Option<&str>,
+    ) -> Runtime {
         let store = Arc::new(DynamoReportStore::from_settings(clients, &settings));
+        let accounts: Arc<dyn AccountStore> = match user_pool_id {
+            Some(pool) => Arc::new(CognitoAccounts::from_clients(clients, pool)),
+            None => store.clone(),
+        };
         let bus = Arc::new(SnsEventBus::from_settings(clients, &settings));
         let app = App::new(
             Arc::new(rules),
             Ports {
                 store: store.clone(),
-                accounts: store,
+                accounts,
                 media: Arc::new(S3MediaStore::from_settings(clients, &settings)),
                 notifier: Arc::new(SnsNotifier::from_settings(clients, &settings)),
                 clock: Arc::new(SystemClock),
@@ -90,7 +129,12 @@ impl Runtime {
             },
         )
         .with_publisher(Some(bus.clone()));
-        Runtime { app, bus, settings }
+        Runtime {
+            app,
+            bus,
+            settings,
+            tokens: None,
+        }
     }
 
     /// The shared HTTP layer with identities from API Gateway's JWT authorizer (Cognito), and
@@ -112,8 +156,10 @@ impl Runtime {
     pub fn http_state_with(&self, console: Option<&ConsoleSettings>) -> HttpState {
         HttpState {
             app: self.app.clone(),
-            auth: Arc::new(ApiGatewayJwtAuth),
-            tokens: None,
+            auth: Arc::new(AppAuth {
+                citizens: self.tokens.clone().map(BearerAuth),
+            }),
+            tokens: self.tokens.clone(),
             console: console_config(console),
         }
     }
@@ -134,8 +180,27 @@ pub fn console_config(settings: Option<&ConsoleSettings>) -> ConsoleConfig {
     }
 }
 
+/// Who calls: the claims of API Gateway's JWT authorizer (staff, Cognito) when the route has
+/// the authorizer; else, where this function serves citizens, the app's own bearer token;
+/// else anonymous.
+pub struct AppAuth {
+    pub citizens: Option<BearerAuth>,
+}
+
+impl Authenticator for AppAuth {
+    fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>, Problem> {
+        if let Some(actor) = ApiGatewayJwtAuth.authenticate(parts)? {
+            return Ok(Some(actor));
+        }
+        match &self.citizens {
+            Some(b) => b.authenticate(parts),
+            None => Ok(None),
+        }
+    }
+}
+
 /// Identity from the claims API Gateway's JWT authorizer verified (Cognito user pool):
-/// `sub` → id, `cognito:groups` → role, `custom:unit` → unit. Requests without an
+/// `cognito:username` (the account id; else `sub`) → id, `cognito:groups` → role, `custom:unit` → unit. Requests without an
 /// authorizer context are anonymous.
 pub struct ApiGatewayJwtAuth;
 
@@ -160,7 +225,10 @@ impl Authenticator for ApiGatewayJwtAuth {
             .map(|g| parse_groups(g))
             .unwrap_or_default();
         cognito::actor_from_claims(
-            claims.get("sub").map(String::as_str),
+            claims
+                .get("cognito:username")
+                .or_else(|| claims.get("sub"))
+                .map(String::as_str),
             &groups,
             claims.get("custom:unit").map(String::as_str),
         )

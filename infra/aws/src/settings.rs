@@ -185,6 +185,9 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// The SDK configuration the clients were built from (for clients only some functions
+    /// build, such as the Cognito accounts of the staff functions).
+    pub config: aws_config::SdkConfig,
 }
 
 impl AwsClients {
@@ -208,6 +211,7 @@ impl AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sns: aws_sdk_sns::Client::new(cfg),
             sqs: aws_sdk_sqs::Client::new(cfg),
+            config: cfg.clone(),
         }
     }
 }
