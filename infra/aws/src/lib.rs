@@ -15,6 +15,7 @@
 
 pub mod cognito;
 pub mod dynamo;
+pub mod iam;
 pub mod s3;
 pub mod settings;
 pub mod sns;
