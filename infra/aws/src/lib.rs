@@ -26,12 +26,14 @@ pub mod topology;
 // The SDK crates, so function crates and tests use the exact versions the adapters use.
 pub use aws_config;
 pub use aws_lambda_events;
+#[cfg(feature = "cognito")]
 pub use aws_sdk_cognitoidentityprovider;
 pub use aws_sdk_dynamodb;
 pub use aws_sdk_s3;
 pub use aws_sdk_sns;
 pub use aws_sdk_sqs;
 
+#[cfg(feature = "cognito")]
 pub use cognito::CognitoAccounts;
 pub use dynamo::DynamoReportStore;
 pub use s3::S3MediaStore;
@@ -60,6 +62,7 @@ impl SnsEventBus {
     }
 }
 
+#[cfg(feature = "cognito")]
 impl CognitoAccounts {
     /// The accounts of the staff user pool `user_pool_id`.
     pub fn from_clients(clients: &AwsClients, user_pool_id: &str) -> Self {

@@ -190,11 +190,24 @@ pub struct AwsClients {
     pub config: aws_config::SdkConfig,
 }
 
+/// The one HTTPS client of every SDK client: rustls with the ring provider (the TLS stack
+/// reqwest uses too), system root certificates loaded at the first connection. Built lazily:
+/// no connection, certificate or entropy work happens before the first request.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 impl AwsClients {
     /// Loads the standard SDK configuration (region, credentials, and the endpoint from
     /// `AWS_ENDPOINT_URL` when set) and builds every client.
     pub async fn from_env(settings: &AwsSettings) -> AwsClients {
-        let cfg = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let cfg = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
+            .load()
+            .await;
         Self::from_sdk_config(&cfg, settings.s3_path_style)
     }
 
