@@ -25,7 +25,7 @@ use tower::ServiceExt;
 
 /// The budget this code meets today. The target is 15 (issue 10); docs/aws.md, "Calls per
 /// report", says where the calls go and what removes them.
-const CALLS_PER_REPORT_BUDGET: usize = 67;
+const CALLS_PER_REPORT_BUDGET: usize = 66;
 
 fn sample(name: &str) -> Value {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
