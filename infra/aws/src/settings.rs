@@ -191,13 +191,25 @@ pub struct AwsClients {
 }
 
 /// The one HTTPS client of every SDK client: rustls with the ring provider (the TLS stack
-/// reqwest uses too), system root certificates loaded at the first connection. Built lazily:
-/// no connection, certificate or entropy work happens before the first request.
+/// reqwest uses too), system root certificates, one connector per connector settings, built
+/// at the first request. The SDK also asks for a connector when each client is created, only
+/// to load the certificates early (`validate_base_client_config`): that one comes without
+/// settings and is a plain connector here, so a cold start builds no TLS configuration and
+/// reads no certificate before the first request.
 pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    use aws_smithy_http_client::Connector;
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut b = Connector::builder();
+        b.set_connector_settings(settings.cloned());
+        if let Some(c) = components {
+            b.set_sleep_impl(c.sleep_impl());
+        }
+        match settings {
+            None => b.build_http(),
+            Some(_) => b.tls_provider(Provider::Rustls(CryptoMode::Ring)).build(),
+        }
+    })
 }
 
 impl AwsClients {
