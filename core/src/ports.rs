@@ -269,6 +269,32 @@ pub trait AccountStore: Send + Sync {
     /// Replaces an existing account (disable, reset password, change role/unit).
     async fn save_account(&self, account: &StaffAccount) -> Result<(), StoreError>;
     async fn list_accounts(&self) -> Result<Vec<StaffAccount>, StoreError>;
+
+    /// Who keeps the passwords. [`PasswordCustody::Hashes`] (the default): this store keeps
+    /// `password_hash` and `App::login` checks it. [`PasswordCustody::IdentityProvider`]: the
+    /// store is a sign-in service (the Cognito user pool on AWS) that checks passwords itself;
+    /// `App` then stores no hash and hands each password the office sets to
+    /// [`AccountStore::set_temporary_password`].
+    fn password_custody(&self) -> PasswordCustody {
+        PasswordCustody::Hashes
+    }
+
+    /// Gives an existing account a temporary password, to be changed at the next sign-in, and
+    /// ends its open sessions. Only identity-provider stores implement it.
+    async fn set_temporary_password(&self, _id: &str, _password: &str) -> Result<(), StoreError> {
+        Err(StoreError::Backend(
+            "this account store keeps password hashes, not passwords".into(),
+        ))
+    }
+}
+
+/// Who keeps staff passwords (see [`AccountStore::password_custody`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCustody {
+    /// The store keeps argon2id hashes; the application checks sign-ins.
+    Hashes,
+    /// The store is an identity provider that checks sign-ins itself.
+    IdentityProvider,
 }
 
 /// Password hashing (argon2id in the adapter). Both calls are expensive on purpose, so the

@@ -241,7 +241,8 @@ async fn a_valid_id_token_opens_a_console_page() {
     let f = fixture().await;
     let t = sign(&claims(), POOL_KEY, "k1");
     let session = f.sessions.verify(&t).expect("valid");
-    assert_eq!(session.actor.id, "0f6b9a3c-ioc-head");
+    // The actor is the account: its Cognito username (the accounts port's id), not `sub`.
+    assert_eq!(session.actor.id, "ioc.head");
     assert_eq!(session.actor.role.as_str(), "ioc_head");
     assert_eq!(session.name, "Trưởng IOC");
 

@@ -174,6 +174,13 @@ impl AccountStore for MemoryStore {
         if !g.accounts.contains_key(&account.id) {
             return Err(StoreError::NotFound);
         }
+        // A username belongs to one account (as the SQLite and DynamoDB stores enforce).
+        if g.accounts
+            .values()
+            .any(|a| a.username == account.username && a.id != account.id)
+        {
+            return Err(StoreError::AlreadyExists);
+        }
         g.accounts.insert(account.id.clone(), account.clone());
         Ok(())
     }

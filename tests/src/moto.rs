@@ -189,6 +189,19 @@ impl Moto {
                 RecordedRequest {
                     method: v["method"].as_str().unwrap_or_default().to_string(),
                     url: v["url"].as_str().unwrap_or_default().to_string(),
+                    headers: v["headers"]
+                        .as_object()
+                        .map(|h| {
+                            h.iter()
+                                .map(|(k, v)| {
+                                    (
+                                        k.to_ascii_lowercase(),
+                                        v.as_str().unwrap_or_default().to_string(),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                     body,
                 }
             })
@@ -220,10 +233,21 @@ impl Drop for Moto {
 pub struct RecordedRequest {
     pub method: String,
     pub url: String,
+    /// Header names in lower case.
+    pub headers: HashMap<String, String>,
     pub body: String,
 }
 
 impl RecordedRequest {
+    /// The operation of a JSON-protocol request (`X-Amz-Target: Service.Operation`, e.g.
+    /// DynamoDB, Cognito) or of a query-protocol one (`Action=` of the form body: SNS, SQS).
+    pub fn operation(&self) -> Option<String> {
+        if let Some(t) = self.headers.get("x-amz-target") {
+            return t.rsplit('.').next().map(str::to_string);
+        }
+        self.form().get("Action").cloned()
+    }
+
     /// The parameters of an AWS query-protocol body (`Action=Publish&...`), decoded.
     pub fn form(&self) -> HashMap<String, String> {
         self.body
@@ -393,6 +417,18 @@ pub async fn provision() -> Result<Provisioned, String> {
         events_tap_url,
         alerts_tap_url,
     })
+}
+
+/// A fresh staff user pool, created as `template.yaml` declares it. Returns the pool id.
+pub async fn provision_user_pool(clients: &AwsClients) -> Result<String, String> {
+    let suffix = uuid::Uuid::now_v7().simple().to_string();
+    let client = phananh_aws::aws_sdk_cognitoidentityprovider::Client::new(&clients.config);
+    phananh_aws::cognito::create_staff_pool(
+        &client,
+        &format!("phananh-{}", &suffix[suffix.len() - 12..]),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// Only a fresh table (for the store suites, which need no topics or queues).

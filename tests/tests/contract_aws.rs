@@ -1,7 +1,7 @@
 //! The shared port contract suites, run against the AWS adapters on a local moto server
 //! (fresh, uniquely named resources per test). Needs `moto_server` (scripts/tools.sh).
 
-use phananh_aws::{DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier};
+use phananh_aws::{CognitoAccounts, DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier};
 use phananh_core::model::{EventEnvelope, ReportId};
 use phananh_core::ports::{Channel, Notification, ReportStore};
 use phananh_tests::contract::{self, BoxFuture};
@@ -21,6 +21,13 @@ async fn dynamo_report_store_passes_the_report_contract() {
 async fn dynamo_account_store_passes_the_account_contract() {
     let (clients, settings) = moto::provision_table().await.expect("table");
     contract::account_store_contract(&DynamoReportStore::from_settings(&clients, &settings)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cognito_accounts_pass_the_account_contract() {
+    let (clients, _) = moto::provision_table().await.expect("table");
+    let pool = moto::provision_user_pool(&clients).await.expect("pool");
+    contract::account_store_contract(&CognitoAccounts::from_clients(&clients, &pool)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

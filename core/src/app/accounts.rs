@@ -7,7 +7,7 @@ use super::App;
 use crate::error::DomainError;
 use crate::model::{Action, Actor, Role};
 pub use crate::ports::PasswordHasher;
-use crate::ports::{StaffAccount, StoreError};
+use crate::ports::{PasswordCustody, StaffAccount, StoreError};
 use serde::Deserialize;
 use tracing::{info, warn};
 
@@ -109,17 +109,23 @@ impl App {
         {
             return Err(DomainError::invalid("display_name", "họ tên không hợp lệ"));
         }
+        let custody = self.accounts.password_custody();
+        let password_hash = match custody {
+            PasswordCustody::Hashes => self
+                .passwords
+                .hash(&new.password)
+                .await
+                .map_err(super::storage)?,
+            // An identity provider keeps the password itself (temporary, changed at first sign-in).
+            PasswordCustody::IdentityProvider => String::new(),
+        };
         let acc = StaffAccount {
             id: format!("acc-{}", self.ids.new_id()),
             username,
             display_name,
             role: new.role,
             unit: new.unit,
-            password_hash: self
-                .passwords
-                .hash(&new.password)
-                .await
-                .map_err(super::storage)?,
+            password_hash,
             disabled: false,
             created_at: self.now(),
         };
@@ -127,6 +133,12 @@ impl App {
             .create_account(&acc)
             .await
             .map_err(accounts_err)?;
+        if custody == PasswordCustody::IdentityProvider {
+            self.accounts
+                .set_temporary_password(&acc.id, &new.password)
+                .await
+                .map_err(accounts_err)?;
+        }
         info!(account = %acc.id, by = %by.id, role = acc.role.as_str(), "staff account created");
         Ok(acc)
     }
@@ -210,6 +222,15 @@ impl App {
     ) -> Result<StaffAccount, DomainError> {
         require_manager(by)?;
         check_password(password)?;
+        if self.accounts.password_custody() == PasswordCustody::IdentityProvider {
+            let acc = self.find_account(by, id).await?;
+            self.accounts
+                .set_temporary_password(&acc.id, password)
+                .await
+                .map_err(accounts_err)?;
+            info!(account = %acc.id, by = %by.id, "staff password reset (temporary)");
+            return Ok(acc);
+        }
         let hash = self
             .passwords
             .hash(password)

@@ -5,24 +5,26 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use http::request::Parts;
-use lambda_http::request::RequestContext;
-use phananh_aws::settings::ConsoleSettings;
+#[cfg(feature = "http")]
+use phananh_aws::cognito::ENV_USER_POOL_ID;
+#[cfg(feature = "http")]
+use phananh_aws::CognitoAccounts;
 use phananh_aws::{
     AwsClients, AwsSettings, DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier,
 };
 use phananh_core::app::{App, Ports};
 use phananh_core::media::UploadCheck;
-use phananh_core::model::Actor;
-use phananh_core::ports::{SystemClock, UuidV7Ids};
+use phananh_core::ports::{AccountStore, SystemClock, UuidV7Ids};
 use phananh_core::CityRules;
-use phananh_http::auth::{Argon2Passwords, Authenticator};
-use phananh_http::console::cognito::{self, CognitoConfig};
-use phananh_http::console::ConsoleConfig;
-use phananh_http::problem::Problem;
-use phananh_http::HttpState;
+#[cfg(feature = "http")]
+use phananh_http::auth::{Argon2Passwords, TokenService};
 use std::sync::Arc;
 use tracing::{info, warn};
+
+#[cfg(feature = "http")]
+mod api;
+#[cfg(feature = "http")]
+pub use api::*;
 
 pub use lambda_runtime::{Error, LambdaEvent};
 
@@ -44,9 +46,16 @@ pub enum InitError {
     Settings(#[from] phananh_aws::SettingsError),
     #[error("city configuration: {0}")]
     Config(#[from] phananh_core::config::ConfigErrors),
+    #[error("{ENV_TOKEN_SECRET} must hold at least {MIN_TOKEN_SECRET_CHARS} characters")]
+    WeakTokenSecret,
     #[error("PHANANH_CITY={0}: no such bundled city configuration (bundled: laichau); set PHANANH_CONFIG_DIR for another city")]
     UnknownCity(String),
 }
+
+/// The secret of the citizens' app tokens (citizen function only; docs/decisions/cognito-pools.md).
+pub const ENV_TOKEN_SECRET: &str = "PHANANH_TOKEN_SECRET";
+/// Shortest accepted token secret (the template's `AppTokenSecret` has the same minimum).
+pub const MIN_TOKEN_SECRET_CHARS: usize = 32;
 
 /// Everything a function needs, built once per cold start and reused by every invocation.
 #[derive(Clone)]
@@ -54,6 +63,9 @@ pub struct Runtime {
     pub app: App,
     pub bus: Arc<SnsEventBus>,
     pub settings: AwsSettings,
+    /// The citizens' app tokens, where this function serves citizens (`PHANANH_TOKEN_SECRET`).
+    #[cfg(feature = "http")]
+    pub tokens: Option<TokenService>,
 }
 
 impl Runtime {
@@ -71,100 +83,80 @@ impl Runtime {
                 Ok(other) => return Err(InitError::UnknownCity(other.to_string())),
             },
         };
+        #[cfg(feature = "http")]
+        {
+            let pool = std::env::var(ENV_USER_POOL_ID)
+                .ok()
+                .filter(|p| !p.trim().is_empty());
+            let tokens = match std::env::var(ENV_TOKEN_SECRET) {
+                Ok(secret) if secret.chars().count() >= MIN_TOKEN_SECRET_CHARS => {
+                    Some(TokenService::new(secret))
+                }
+                Ok(_) => return Err(InitError::WeakTokenSecret),
+                Err(_) => None,
+            };
+            let mut rt = Runtime::with_accounts(&clients, settings, rules, pool.as_deref());
+            rt.tokens = tokens;
+            Ok(rt)
+        }
+        #[cfg(not(feature = "http"))]
         Ok(Runtime::new(&clients, settings, rules))
     }
 
+    /// The runtime with accounts in the table (no user pool) and no citizen tokens.
     pub fn new(clients: &AwsClients, settings: AwsSettings, rules: CityRules) -> Runtime {
         let store = Arc::new(DynamoReportStore::from_settings(clients, &settings));
+        Runtime::build(clients, settings, rules, store.clone(), store)
+    }
+
+    /// The runtime; with `user_pool_id`, staff accounts are the Cognito pool's users (the
+    /// staff and console functions, where staff sign in at Cognito), else table items.
+    #[cfg(feature = "http")]
+    pub fn with_accounts(
+        clients: &AwsClients,
+        settings: AwsSettings,
+        rules: CityRules,
+        user_pool_id: Option<&str>,
+    ) -> Runtime {
+        let store = Arc::new(DynamoReportStore::from_settings(clients, &settings));
+        let accounts: Arc<dyn AccountStore> = match user_pool_id {
+            Some(pool) => Arc::new(CognitoAccounts::from_clients(clients, pool)),
+            None => store.clone(),
+        };
+        Runtime::build(clients, settings, rules, store, accounts)
+    }
+
+    fn build(
+        clients: &AwsClients,
+        settings: AwsSettings,
+        rules: CityRules,
+        store: Arc<DynamoReportStore>,
+        accounts: Arc<dyn AccountStore>,
+    ) -> Runtime {
         let bus = Arc::new(SnsEventBus::from_settings(clients, &settings));
         let app = App::new(
             Arc::new(rules),
             Ports {
                 store: store.clone(),
-                accounts: store,
+                accounts,
                 media: Arc::new(S3MediaStore::from_settings(clients, &settings)),
                 notifier: Arc::new(SnsNotifier::from_settings(clients, &settings)),
                 clock: Arc::new(SystemClock),
                 ids: Arc::new(UuidV7Ids),
+                #[cfg(feature = "http")]
                 passwords: Arc::new(Argon2Passwords),
+                #[cfg(not(feature = "http"))]
+                passwords: Arc::new(NoPasswords),
             },
         )
         .with_publisher(Some(bus.clone()));
-        Runtime { app, bus, settings }
-    }
-
-    /// The shared HTTP layer with identities from API Gateway's JWT authorizer (Cognito), and
-    /// the console signing in through the user pool's hosted UI when the console settings
-    /// (`COGNITO_DOMAIN`, `COGNITO_CLIENT_ID`, `COGNITO_USER_POOL_ID`, `CONSOLE_BASE_URL`)
-    /// are set; without them the console answers that sign-in is not configured.
-    pub fn http_state(&self) -> HttpState {
-        let console = match ConsoleSettings::from_env() {
-            Ok(s) => s,
-            Err(e) => {
-                warn!(error = %e, "console sign-in settings are incomplete: console disabled");
-                None
-            }
-        };
-        self.http_state_with(console.as_ref())
-    }
-
-    /// [`Runtime::http_state`] with the console settings given.
-    pub fn http_state_with(&self, console: Option<&ConsoleSettings>) -> HttpState {
-        HttpState {
-            app: self.app.clone(),
-            auth: Arc::new(ApiGatewayJwtAuth),
+        Runtime {
+            app,
+            bus,
+            settings,
+            #[cfg(feature = "http")]
             tokens: None,
-            console: console_config(console),
         }
-    }
-}
-
-/// The console's sessions and sign-in: Cognito ID tokens verified against the pool's keys
-/// (cached, fetched in the background at start), the hosted UI with PKCE, secure cookies.
-pub fn console_config(settings: Option<&ConsoleSettings>) -> ConsoleConfig {
-    match settings {
-        Some(s) => cognito::console_config(CognitoConfig::for_pool(
-            &s.cognito_domain,
-            &s.client_id,
-            &s.region,
-            &s.user_pool_id,
-            &s.base_url,
-        )),
-        None => cognito::unconfigured_console(),
-    }
-}
-
-/// Identity from the claims API Gateway's JWT authorizer verified (Cognito user pool):
-/// `sub` → id, `cognito:groups` → role, `custom:unit` → unit. Requests without an
-/// authorizer context are anonymous.
-pub struct ApiGatewayJwtAuth;
-
-/// Parses the groups claim as HTTP APIs pass it: `[a b]`, `a,b` or `["a","b"]`.
-pub use phananh_http::console::cognito::parse_groups;
-
-impl Authenticator for ApiGatewayJwtAuth {
-    fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>, Problem> {
-        let Some(ctx) = parts.extensions.get::<RequestContext>() else {
-            return Ok(None);
-        };
-        let Some(claims) = ctx
-            .authorizer()
-            .and_then(|a| a.jwt.as_ref())
-            .map(|j| &j.claims)
-        else {
-            return Ok(None);
-        };
-        // The one Cognito identity mapping, shared with the console's ID tokens.
-        let groups = claims
-            .get("cognito:groups")
-            .map(|g| parse_groups(g))
-            .unwrap_or_default();
-        cognito::actor_from_claims(
-            claims.get("sub").map(String::as_str),
-            &groups,
-            claims.get("custom:unit").map(String::as_str),
-        )
-        .map(Some)
     }
 }
 
@@ -266,12 +258,22 @@ pub async fn relay(rt: &Runtime, _event: LambdaEvent<EventBridgeEvent>) -> Resul
 
 pub use phananh_core::app::Consumer;
 
-/// The router type the API function serves.
-pub type Router = phananh_http::Router;
+/// The password port of functions that never see a password (consumers, timers, media):
+/// staff sign in at Cognito and only the API functions manage accounts.
+#[cfg(not(feature = "http"))]
+struct NoPasswords;
 
-/// The shared HTTP layer with this runtime's state.
-pub fn router(rt: &Runtime) -> Router {
-    phananh_http::router(rt.http_state())
+#[cfg(not(feature = "http"))]
+#[async_trait::async_trait]
+impl phananh_core::ports::PasswordHasher for NoPasswords {
+    async fn hash(&self, _password: &str) -> Result<String, phananh_core::ports::StoreError> {
+        Err(phananh_core::ports::StoreError::Backend(
+            "this function handles no passwords".into(),
+        ))
+    }
+    async fn verify(&self, _password: &str, _phc: Option<&str>) -> bool {
+        false
+    }
 }
 
 /// The whole `main` of a consumer function: runtime once per cold start, then SQS batches.

@@ -6,13 +6,16 @@
 //! - [`SnsEventBus`]: `EventBus` on the events SNS topic (message attribute `event_type`).
 //! - [`SnsNotifier`]: `Notifier` over SNS (SMS direct publish, e-mail through the alerts topic
 //!   filtered by `unit`/`to`), deduplicated by notification id in DynamoDB.
+//! - [`CognitoAccounts`]: `AccountStore` on the Cognito staff user pool (admin API).
 //! - [`sqs`]: the partial-batch SQS consumer helper of the Lambda consumers.
 //!
 //! Clients are built once per cold start by [`AwsClients::from_env`]; the endpoint comes only
 //! from the SDK's standard configuration (`AWS_ENDPOINT_URL`, ...), so the same code runs on
 //! AWS and against a local emulator.
 
+pub mod cognito;
 pub mod dynamo;
+pub mod iam;
 pub mod s3;
 pub mod settings;
 pub mod sns;
@@ -23,11 +26,15 @@ pub mod topology;
 // The SDK crates, so function crates and tests use the exact versions the adapters use.
 pub use aws_config;
 pub use aws_lambda_events;
+#[cfg(feature = "cognito")]
+pub use aws_sdk_cognitoidentityprovider;
 pub use aws_sdk_dynamodb;
 pub use aws_sdk_s3;
 pub use aws_sdk_sns;
 pub use aws_sdk_sqs;
 
+#[cfg(feature = "cognito")]
+pub use cognito::CognitoAccounts;
 pub use dynamo::DynamoReportStore;
 pub use s3::S3MediaStore;
 pub use settings::{AwsClients, AwsSettings, SettingsError};
@@ -53,5 +60,16 @@ impl SnsEventBus {
     /// The bus of the events topic in `settings`.
     pub fn from_settings(clients: &AwsClients, settings: &AwsSettings) -> Self {
         SnsEventBus::new(clients.sns.clone(), &settings.events_topic_arn)
+    }
+}
+
+#[cfg(feature = "cognito")]
+impl CognitoAccounts {
+    /// The accounts of the staff user pool `user_pool_id`.
+    pub fn from_clients(clients: &AwsClients, user_pool_id: &str) -> Self {
+        CognitoAccounts::new(
+            aws_sdk_cognitoidentityprovider::Client::new(&clients.config),
+            user_pool_id,
+        )
     }
 }

@@ -187,13 +187,41 @@ pub struct AwsClients {
     pub sqs: aws_sdk_sqs::Client,
     /// The credentials the clients sign with (presigned POST uploads sign their policy).
     pub credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
+    /// The SDK configuration the clients were built from (for clients only some functions
+    /// build, such as the Cognito accounts of the staff functions).
+    pub config: aws_config::SdkConfig,
+}
+
+/// The one HTTPS client of every SDK client: rustls with the ring provider (the TLS stack
+/// reqwest uses too), system root certificates, one connector per connector settings, built
+/// at the first request. The SDK also asks for a connector when each client is created, only
+/// to load the certificates early (`validate_base_client_config`): that one comes without
+/// settings and is a plain connector here, so a cold start builds no TLS configuration and
+/// reads no certificate before the first request.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::Connector;
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut b = Connector::builder();
+        b.set_connector_settings(settings.cloned());
+        if let Some(c) = components {
+            b.set_sleep_impl(c.sleep_impl());
+        }
+        match settings {
+            None => b.build_http(),
+            Some(_) => b.tls_provider(Provider::Rustls(CryptoMode::Ring)).build(),
+        }
+    })
 }
 
 impl AwsClients {
     /// Loads the standard SDK configuration (region, credentials, and the endpoint from
     /// `AWS_ENDPOINT_URL` when set) and builds every client.
     pub async fn from_env(settings: &AwsSettings) -> AwsClients {
-        let cfg = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let cfg = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
+            .load()
+            .await;
         Self::from_sdk_config(&cfg, settings.s3_path_style)
     }
 
@@ -211,6 +239,7 @@ impl AwsClients {
             sns: aws_sdk_sns::Client::new(cfg),
             sqs: aws_sdk_sqs::Client::new(cfg),
             credentials: cfg.credentials_provider(),
+            config: cfg.clone(),
         }
     }
 }

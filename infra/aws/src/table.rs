@@ -88,13 +88,22 @@ pub const GSI_OUTBOX: GsiDef = GsiDef {
     sk: "outbox_sk",
 };
 
-pub const GSIS: [GsiDef; 6] = [
+/// Reports by category, newest first: the duplicate check (same category within a time
+/// window) is one bounded query instead of one per state partition.
+pub const GSI_CATEGORY: GsiDef = GsiDef {
+    name: "by_category",
+    pk: "category_pk",
+    sk: CSK,
+};
+
+pub const GSIS: [GsiDef; 7] = [
     GSI_STATE,
     GSI_UNIT,
     GSI_REPORTER,
     GSI_PUBLIC,
     GSI_ESCALATION,
     GSI_OUTBOX,
+    GSI_CATEGORY,
 ];
 
 /// Every attribute that is a key of the table or of an index (all strings).
@@ -132,6 +141,10 @@ pub(crate) fn timed_key_bound(at: DateTime<Utc>) -> String {
 /// `state_pk` of the reports in `state` (`State::as_str`).
 pub(crate) fn state_pk(state: &str) -> String {
     format!("STATE#{state}")
+}
+
+pub(crate) fn category_pk(category: &str) -> String {
+    format!("CAT#{category}")
 }
 
 /// `reporter_pk` of the reports of one citizen.

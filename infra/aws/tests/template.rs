@@ -311,8 +311,10 @@ fn functions_get_every_setting_the_adapters_read() {
 /// The console's callback route (`phananh_http::console::cognito::CALLBACK_PATH`).
 const CONSOLE_CALLBACK_PATH: &str = "/console/auth/callback";
 
-/// The API routes public at API Gateway (no JWT authorizer); every other route is behind it.
-const PUBLIC_API_ROUTES: [&str; 7] = [
+/// The API routes without the JWT authorizer: public ones, and the citizens' routes, whose
+/// app tokens the citizen function verifies itself (citizens are not Cognito users,
+/// docs/decisions/cognito-pools.md). Every other route is behind the authorizer.
+const PUBLIC_API_ROUTES: [&str; 11] = [
     "/healthz",
     "/v1/openapi.yaml",
     "/v1/categories",
@@ -320,6 +322,10 @@ const PUBLIC_API_ROUTES: [&str; 7] = [
     "/v1/wards",
     "/v1/public/{proxy+}",
     "/v1/auth/{proxy+}",
+    "/v1/uploads",
+    "/v1/uploads/{id}",
+    "/v1/reports",
+    "/v1/me/{proxy+}",
 ];
 
 fn resources_of_type<'a>(t: &'a Value, ty: &str) -> Vec<(String, &'a Value)> {
@@ -501,4 +507,125 @@ fn the_console_function_gets_every_console_setting() {
         format!("{prefix}.auth.${{AWS::Region}}.amazoncognito.com")
     );
     assert_eq!(intrinsic(&branches[2]), "!Ref:CognitoDomain");
+}
+
+/// What a real account refuses or gets wrong that the emulator does not check: Cognito
+/// refuses a pool that auto-verifies phone numbers without an SMS configuration; a pool open
+/// to sign-up would let anyone join the pool of leaders and administrators (Đ.4.1, Đ.9.2).
+#[test]
+fn the_staff_pool_is_closed_to_sign_up_and_matches_the_accounts_adapter() {
+    use phananh_aws::cognito::{ATTR_LOGIN, STAFF_ROLES, UNIT_SCHEMA_NAME};
+    let t = template();
+    let p = &resource(&t, "UserPool")["Properties"];
+    assert_eq!(
+        p["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"].as_bool(),
+        Some(true),
+        "staff accounts are created by the office only"
+    );
+    let verified = strings(&p["AutoVerifiedAttributes"]);
+    if verified.iter().any(|a| a == "phone_number") || p["MfaConfiguration"].as_str() != Some("OFF")
+    {
+        assert!(
+            !p["SmsConfiguration"].is_null(),
+            "phone verification or MFA needs an SmsConfiguration"
+        );
+    }
+    assert!(
+        p["UsernameAttributes"].is_null(),
+        "usernames are account ids"
+    );
+    assert_eq!(strings(&p["AliasAttributes"]), vec![ATTR_LOGIN.to_string()]);
+    let schema = p["Schema"].as_sequence().expect("schema");
+    assert!(schema
+        .iter()
+        .any(|a| a["Name"].as_str() == Some(UNIT_SCHEMA_NAME)
+            && a["Mutable"].as_bool() == Some(true)));
+    let recovery = &p["AccountRecoverySetting"]["RecoveryMechanisms"];
+    assert_eq!(recovery[0]["Name"].as_str(), Some("admin_only"));
+
+    // One group per staff role, and no citizen group: citizens are not users of this pool.
+    let groups: BTreeSet<String> = resources_of_type(&t, "AWS::Cognito::UserPoolGroup")
+        .iter()
+        .map(|(_, g)| intrinsic(&g["Properties"]["GroupName"]))
+        .collect();
+    let want: BTreeSet<String> = STAFF_ROLES.iter().map(|r| r.as_str().to_string()).collect();
+    assert_eq!(groups, want);
+
+    // Users cannot write their own role, unit or login name.
+    for (name, c) in resources_of_type(&t, "AWS::Cognito::UserPoolClient") {
+        let writable = strings(&c["Properties"]["WriteAttributes"]);
+        for a in ["custom:unit", ATTR_LOGIN] {
+            assert!(
+                !writable.contains(&a.to_string()),
+                "{name} lets users write {a}"
+            );
+        }
+    }
+}
+
+/// Browsers send an OPTIONS preflight before a cross-origin call with an Authorization
+/// header. A route that catches OPTIONS (ANY, or OPTIONS itself) behind the JWT authorizer
+/// refuses it; with only explicit methods, API Gateway answers preflights from the CORS
+/// configuration itself, whose origin must be a deliberate https origin, not `*`.
+#[test]
+fn preflights_pass_and_cors_allows_one_configured_origin() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let Some(events) = f["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for e in events
+            .values()
+            .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+        {
+            let p = &e["Properties"];
+            let method = p["Method"].as_str().expect("method").to_ascii_uppercase();
+            let authorized = p["Auth"]["Authorizer"].as_str() != Some("NONE");
+            assert!(
+                !(authorized && (method == "ANY" || method == "OPTIONS")),
+                "{name}: {method} {} behind the authorizer catches preflights",
+                p["Path"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    let cors = &t["Globals"]["HttpApi"]["CorsConfiguration"];
+    assert_eq!(
+        strings(&cors["AllowOrigins"]),
+        vec!["!Ref:AllowedOrigin".to_string()]
+    );
+    assert!(strings(&cors["AllowMethods"]).contains(&"OPTIONS".to_string()));
+    assert!(strings(&cors["AllowHeaders"]).contains(&"authorization".to_string()));
+    let origin = &t["Parameters"]["AllowedOrigin"];
+    assert!(
+        origin["Default"].is_null(),
+        "the origin is a required parameter"
+    );
+    let pattern = origin["AllowedPattern"].as_str().expect("AllowedPattern");
+    assert!(pattern.starts_with("^https://"), "{pattern}");
+    let bucket_cors =
+        &resource(&t, "MediaBucket")["Properties"]["CorsConfiguration"]["CorsRules"][0];
+    assert_eq!(
+        strings(&bucket_cors["AllowedOrigins"]),
+        vec!["!Ref:AllowedOrigin".to_string()]
+    );
+}
+
+/// Citizens are served by the citizen function, which alone holds the app-token secret.
+#[test]
+fn only_the_citizen_function_holds_the_app_token_secret() {
+    let t = template();
+    assert_eq!(
+        t["Parameters"]["AppTokenSecret"]["NoEcho"].as_bool(),
+        Some(true)
+    );
+    assert!(t["Parameters"]["AppTokenSecret"]["MinLength"].as_u64() >= Some(32));
+    assert!(t["Globals"]["Function"]["Environment"]["Variables"]["PHANANH_TOKEN_SECRET"].is_null());
+    for (name, f) in functions(&t) {
+        let env = &f["Properties"]["Environment"]["Variables"]["PHANANH_TOKEN_SECRET"];
+        assert_eq!(
+            !env.is_null(),
+            name == "ApiCitizenFunction",
+            "{name}: token secret"
+        );
+    }
 }

@@ -29,7 +29,7 @@ pub fn groups_of(claim: Option<&Value>) -> Vec<String> {
 }
 
 /// The one mapping from Cognito identities to actors (the console's ID tokens and the API's
-/// JWT authorizer claims): `sub` → id, the most specific staff role among `cognito:groups`
+/// JWT authorizer claims): the user's id (`cognito:username`, else `sub`) → id, the most specific staff role among `cognito:groups`
 /// (no group: a citizen), `custom:unit` → unit, required for unit roles.
 pub fn actor_from_claims(
     sub: Option<&str>,

@@ -146,7 +146,10 @@ impl Inner {
             ));
         }
         let groups = groups_of(c.groups.as_ref());
-        let actor = actor_from_claims(c.sub.as_deref(), &groups, c.unit.as_deref())?;
+        // The account id is the Cognito username (infra/aws/src/cognito.rs); `sub` only for a
+        // token without one.
+        let id = c.username.as_deref().or(c.sub.as_deref());
+        let actor = actor_from_claims(id, &groups, c.unit.as_deref())?;
         let name = [c.name, c.email, c.username]
             .into_iter()
             .flatten()

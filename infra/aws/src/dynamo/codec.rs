@@ -7,9 +7,9 @@
 
 use super::backend;
 use crate::table::{
-    reporter_pk, state_pk, timed_key, ttl_value, unit_key, ItemKey, CSK, ESCALATION_PK,
-    GSI_ESCALATION, GSI_OUTBOX, GSI_PUBLIC, GSI_REPORTER, GSI_STATE, GSI_UNIT, OUTBOX_PENDING_PK,
-    PUBLIC_PK, TTL_ATTR,
+    category_pk, reporter_pk, state_pk, timed_key, ttl_value, unit_key, ItemKey, CSK,
+    ESCALATION_PK, GSI_CATEGORY, GSI_ESCALATION, GSI_OUTBOX, GSI_PUBLIC, GSI_REPORTER, GSI_STATE,
+    GSI_UNIT, OUTBOX_PENDING_PK, PUBLIC_PK, TTL_ATTR,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
@@ -138,6 +138,7 @@ pub(super) fn report_item(r: &Report, doc: &str) -> Item {
     let mut item = report_copy(ItemKey::report(r.id.as_str()), r, doc);
     item.insert(UNITS.into(), s(units_attr(&involved_units(r))));
     item.insert(GSI_STATE.pk.into(), s(state_pk(r.state.as_str())));
+    item.insert(GSI_CATEGORY.pk.into(), s(category_pk(&r.category)));
     if let Some(cid) = r.reporter_id() {
         item.insert(GSI_REPORTER.pk.into(), s(reporter_pk(cid)));
     }

@@ -40,6 +40,32 @@ use phananh_core::ports::StoreError;
 pub struct DynamoReportStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// The involved units of each report version this store read (see `reports::update`).
+    seen: std::sync::Arc<std::sync::Mutex<SeenUnits>>,
+}
+
+/// Report id → (version, involved units) as read, bounded: a version names one state of the
+/// item, so these units are exactly the ones stored with that version.
+#[derive(Debug, Default)]
+pub(crate) struct SeenUnits(std::collections::HashMap<String, (u64, Vec<String>)>);
+
+/// Entries kept at most (a function instance handles a few reports at a time).
+const SEEN_MAX: usize = 1024;
+
+impl SeenUnits {
+    pub(crate) fn remember(&mut self, id: &str, version: u64, units: Vec<String>) {
+        if self.0.len() >= SEEN_MAX && !self.0.contains_key(id) {
+            self.0.clear();
+        }
+        self.0.insert(id.to_string(), (version, units));
+    }
+
+    pub(crate) fn units_at(&self, id: &str, version: u64) -> Option<Vec<String>> {
+        self.0
+            .get(id)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, u)| u.clone())
+    }
 }
 
 impl DynamoReportStore {
@@ -47,6 +73,7 @@ impl DynamoReportStore {
         DynamoReportStore {
             client,
             table: table.into(),
+            seen: Default::default(),
         }
     }
 

@@ -17,8 +17,8 @@ use super::codec::{report_from_item, s, str_attr, Item, SEARCH};
 use super::paging::{decode_cursor, encode_cursor, next_start, read_pages};
 use super::{sdk_err, DynamoReportStore};
 use crate::table::{
-    reporter_pk, state_pk, time_key, timed_key_bound, unit_key, CSK, ESCALATION_PK, GSI_ESCALATION,
-    GSI_PUBLIC, GSI_REPORTER, GSI_STATE, GSI_UNIT, PUBLIC_PK,
+    category_pk, reporter_pk, state_pk, time_key, timed_key_bound, unit_key, CSK, ESCALATION_PK,
+    GSI_CATEGORY, GSI_ESCALATION, GSI_PUBLIC, GSI_REPORTER, GSI_STATE, GSI_UNIT, PUBLIC_PK,
 };
 use chrono::{DateTime, Utc};
 use phananh_core::model::{Report, ReportId, State};
@@ -69,6 +69,17 @@ fn partitions(q: &ReportQuery) -> Vec<Partition> {
             GSI_PUBLIC.pk,
             PUBLIC_PK.into(),
         )];
+    }
+    // One category partition rather than one partition per state (the duplicate check: a
+    // category within a time window, any state).
+    if let Some(c) = &q.category {
+        if q.states.len() != 1 {
+            return vec![Partition::new(
+                GSI_CATEGORY.name,
+                GSI_CATEGORY.pk,
+                category_pk(c),
+            )];
+        }
     }
     let mut states: Vec<State> = if q.states.is_empty() {
         State::ALL.to_vec()

@@ -141,8 +141,16 @@ impl ReportStore for DynamoReportStore {
     }
 
     async fn get(&self, id: &ReportId) -> Result<Option<Report>, StoreError> {
-        self.get_as(ItemKey::report(id.as_str()), report_from_item)
-            .await
+        let Some(item) = self.get_item(ItemKey::report(id.as_str())).await? else {
+            return Ok(None);
+        };
+        let report = report_from_item(&item)?;
+        if let (Some(v), Some(u)) = (num_attr(&item, VERSION), str_attr(&item, UNITS)) {
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.remember(id.as_str(), v, units_from_attr(u));
+            }
+        }
+        Ok(Some(report))
     }
 
     async fn update(
@@ -151,8 +159,29 @@ impl ReportStore for DynamoReportStore {
         expected_version: u64,
         events: &[EventEnvelope],
     ) -> Result<(), StoreError> {
-        // First attempt assumes the involved units did not change (the common case): one call.
         let units = involved_units(report);
+        // The units stored with the version this store read: an assignment or reassignment
+        // writes its membership changes in the same single transaction.
+        let seen = self
+            .seen
+            .lock()
+            .ok()
+            .and_then(|s| s.units_at(report.id.as_str(), expected_version));
+        if let Some(old_units) = seen.filter(|old| *old != units) {
+            let stale: Vec<String> = old_units
+                .iter()
+                .filter(|u| !units.contains(u))
+                .cloned()
+                .collect();
+            if let Ok(()) = self
+                .write_change(report, expected_version, &old_units, &stale, events)
+                .await?
+            {
+                tracing::debug!(report_id = %report.id, ?units, ?stale, "report units changed");
+                return Ok(());
+            }
+        }
+        // Otherwise assume the involved units did not change (the common case): one call.
         let old = match self
             .write_change(report, expected_version, &units, &[], events)
             .await?

@@ -1,0 +1,289 @@
+//! AWS calls per report: one report from submission to publication on the happy path
+//! (upload, intake, classification, assignment, notifications, acceptance, resolution with
+//! evidence, publication, the reporter told), on the emulator. Each function runs with its
+//! own SDK clients, tagged with the function's name in the User-Agent (`app/<function>`), so
+//! the requests the functions make are told apart from the harness's own (queue receives and
+//! deletes stand for the Lambda service's event source mappings, which are not billed as API
+//! requests). Prints `AWS calls per report: N` with the breakdown, asserts the budget, and
+//! checks every recorded call against the IAM table (`infra/aws/src/iam.rs`) of the function
+//! that made it: the table is what the code calls, not what someone believed it calls.
+
+use lambda_runtime::{Context, LambdaEvent};
+use phananh_aws::aws_config::{AppName, BehaviorVersion};
+use phananh_aws::iam::{function_needs, iam_action_of};
+use phananh_aws::AwsClients;
+use phananh_core::media::UploadCheck;
+use phananh_core::CityRules;
+use phananh_lambda::{consume, media_event, router, Consumer, Runtime};
+use phananh_tests::moto::{
+    delete_succeeded, provision, receive_as_lambda_event, Moto, Provisioned, RecordedRequest,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use tower::ServiceExt;
+
+/// The budget this code meets today (85 since the media pipeline checks each upload, keeps
+/// its slot and quota records and writes public copies: 28 S3 calls). The target is 15
+/// (issue 10); docs/aws.md, "Calls per report", says where the calls go and what removes them.
+const CALLS_PER_REPORT_BUDGET: usize = 85;
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("sample")).expect("json")
+}
+
+fn request(name: &str, path: Option<&str>, body: Option<Value>, claims: Option<Value>) -> Value {
+    let mut ev = sample(name);
+    if let Some(p) = path {
+        ev["rawPath"] = json!(p);
+        ev["requestContext"]["http"]["path"] = json!(p);
+    }
+    if let Some(b) = body {
+        ev["body"] = json!(b.to_string());
+    }
+    if let Some(c) = claims {
+        ev["requestContext"]["authorizer"] = json!({"jwt": {"claims": c, "scopes": null}});
+    }
+    ev
+}
+
+async fn call(rt: &Runtime, ev: Value) -> (StatusCode, Value) {
+    let req = lambda_http::request::from_str(&ev.to_string()).expect("valid API Gateway event");
+    let resp = router(rt).oneshot(req).await.expect("router");
+    let status = StatusCode::from_u16(resp.status().as_u16()).expect("status");
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn citizen() -> Value {
+    json!({"sub": "cognito-citizen-0001"})
+}
+fn kinhte() -> Value {
+    json!({"sub": "cognito-kinhte-0001", "cognito:groups": "[unit_staff]", "custom:unit": "phong_kinh_te"})
+}
+
+
+
+/// One function's runtime: its own clients, tagged `app/<function>`.
+async fn function(p: &Provisioned, name: &str) -> Runtime {
+    let cfg = phananh_aws::aws_config::defaults(BehaviorVersion::latest())
+        .app_name(AppName::new(name.to_string()).expect("app name"))
+        .http_client(phananh_aws::settings::https_client())
+        .load()
+        .await;
+    let clients = AwsClients::from_sdk_config(&cfg, true);
+    Runtime::new(
+        &clients,
+        p.settings.clone(),
+        CityRules::laichau_default().expect("rules"),
+    )
+}
+
+/// The app's upload: a presigned PUT (the client's own request, not a function's), then the
+/// media function's check.
+async fn upload(citizen_fn: &Runtime, media_fn: &Runtime, claims: Value) -> String {
+    let jpeg = phananh_testkit::samples::jpeg(8, 8);
+    let (st, t) = call(
+        citizen_fn,
+        request(
+            "api-upload.json",
+            None,
+            Some(json!({"content_type": "image/jpeg", "size": jpeg.len()})),
+            Some(claims),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let ticket: phananh_core::ports::PresignedUrl =
+        serde_json::from_value(t["upload"].clone()).expect("ticket");
+    let (status, body) = phananh_tests::upload::upload(&ticket, jpeg, "image/jpeg").await;
+    assert!((200..300).contains(&status), "POST {status}: {body}");
+    let key = ticket
+        .fields
+        .iter()
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.clone())
+        .expect("key");
+    let mut ev = sample("s3-object-created.json");
+    ev["Records"][0]["s3"]["bucket"]["name"] = json!(media_fn.settings.bucket);
+    ev["Records"][0]["s3"]["object"]["key"] = json!(key);
+    let checks = media_event(
+        media_fn,
+        LambdaEvent::new(
+            serde_json::from_value(ev).expect("s3 event"),
+            Context::default(),
+        ),
+    )
+    .await
+    .expect("media");
+    assert!(
+        matches!(checks[0], UploadCheck::Accepted { .. }),
+        "{checks:?}"
+    );
+    t["attachment_id"].as_str().expect("id").to_string()
+}
+
+/// What an SQS event source mapping does (harness clients): receive, invoke, delete.
+async fn deliver(p: &Provisioned, rt: &Runtime, consumer: Consumer) -> usize {
+    let q = &p.queues[consumer.as_str()];
+    let mut handled = 0;
+    for _ in 0..5 {
+        let ev = receive_as_lambda_event(&p.clients, &q.url, 30, 1)
+            .await
+            .expect("receive");
+        if ev.records.is_empty() {
+            break;
+        }
+        let n = ev.records.len();
+        let resp = consume(
+            rt,
+            consumer,
+            LambdaEvent::new(ev.clone(), Context::default()),
+        )
+        .await
+        .expect("consume");
+        assert!(resp.batch_item_failures.is_empty(), "{consumer}: failures");
+        delete_succeeded(&p.clients, &q.url, &ev, &[])
+            .await
+            .expect("delete");
+        handled += n;
+    }
+    handled
+}
+
+/// (function, service, operation) of a request one of the functions made.
+fn function_call(r: &RecordedRequest) -> Option<(String, String, String)> {
+    let ua = r
+        .headers
+        .get("x-amz-user-agent")
+        .into_iter()
+        .chain(r.headers.get("user-agent"))
+        .find_map(|ua| {
+            ua.split(' ')
+                .find_map(|part| part.strip_prefix("app/").map(str::to_string))
+        })?;
+    // The service is in the SigV4 credential scope: Credential=<key>/<date>/<region>/<service>/aws4_request.
+    let auth = r.headers.get("authorization")?;
+    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
+    let service = scope.split('/').nth(3)?.to_string();
+    let op = match service.as_str() {
+        "s3" => {
+            let copy = r.headers.contains_key("x-amz-copy-source");
+            match (r.method.as_str(), copy) {
+                ("HEAD", _) => "HeadObject",
+                ("GET", _) => "GetObject",
+                ("PUT", true) => "CopyObject",
+                ("PUT", false) => "PutObject",
+                ("DELETE", _) => "DeleteObject",
+                ("POST", _) => "PostObject",
+                _ => "Other",
+            }
+            .to_string()
+        }
+        _ => r.operation()?,
+    };
+    Some((ua, service, op))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_calls_per_report_from_submission_to_publication() {
+    let p = provision().await.expect("provision");
+    let citizen_fn = function(&p, "ApiCitizenFunction").await;
+    let staff_fn = function(&p, "ApiStaffFunction").await;
+    let media_fn = function(&p, "MediaFunction").await;
+    let classify_fn = function(&p, "ClassifyFunction").await;
+    let notify_fn = function(&p, "NotifyFunction").await;
+    let publish_fn = function(&p, "PublishFunction").await;
+    let before = Moto::shared().recorded_requests().len();
+
+    // Intake with a photo.
+    let photo = upload(&citizen_fn, &media_fn, citizen()).await;
+    let mut body: Value = serde_json::from_str(
+        sample("api-submit-report.json")["body"]
+            .as_str()
+            .expect("body"),
+    )
+    .expect("json");
+    body["attachments"] = json!([photo]);
+    let mut ev = request("api-submit-report.json", None, Some(body), None);
+    ev["headers"]["idempotency-key"] = json!(format!("calls-{}", uuid_like()));
+    let (st, r) = call(&citizen_fn, ev).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_str().expect("id").to_string();
+
+    // Classification; the IOC assigns; notifications.
+    assert_eq!(deliver(&p, &classify_fn, Consumer::Classify).await, 1);
+    let actions = format!("/v1/staff/reports/{id}/actions");
+    let (st, v) = call(
+        &staff_fn,
+        request("api-staff-action-assign.json", Some(&actions), None, None),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    deliver(&p, &notify_fn, Consumer::Notify).await;
+
+    // The unit accepts, resolves with evidence; the IOC publishes; the reporter is told.
+    let (st, v) = call(
+        &staff_fn,
+        request("api-unit-action-accept.json", Some(&actions), None, None),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let evidence = upload(&staff_fn, &media_fn, kinhte()).await;
+    let (st, v) = call(&staff_fn, request("api-unit-action-accept.json", Some(&actions), Some(json!({"action": "resolve", "summary": "Đã xử phạt, yêu cầu niêm yết giá", "evidence": [evidence]})), None)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = call(&staff_fn, request("api-staff-action-assign.json", Some(&actions), Some(json!({"action": "publish", "public_answer": "Cơ sở đã bị xử phạt.", "public_attachments": [evidence]})), None)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    deliver(&p, &notify_fn, Consumer::Notify).await;
+    assert_eq!(deliver(&p, &publish_fn, Consumer::Publish).await, 1);
+
+    let recorded = Moto::shared().recorded_requests();
+    let calls: Vec<(String, String, String)> = recorded[before..]
+        .iter()
+        .filter_map(function_call)
+        .collect();
+    let mut by: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (f, s, o) in &calls {
+        *by.entry((f.clone(), format!("{s}:{o}"))).or_default() += 1;
+    }
+    println!("AWS calls per report: {}", calls.len());
+    for ((f, op), n) in &by {
+        println!("  {f:<20} {op:<32} {n}");
+    }
+
+    // Every call is granted to the function that made it (and so in the IAM table).
+    let table = function_needs();
+    for (f, s, o) in &calls {
+        let needs = table
+            .iter()
+            .find(|n| n.function == f)
+            .unwrap_or_else(|| panic!("{f} is not in the IAM table"));
+        for action in iam_action_of(s, o) {
+            assert!(
+                needs.needs.iter().any(|n| n.action == action),
+                "{f} calls {s}:{o} but the IAM table does not grant it {action}"
+            );
+        }
+    }
+    assert!(
+        calls.len() <= CALLS_PER_REPORT_BUDGET,
+        "AWS calls per report: {} > budget {CALLS_PER_REPORT_BUDGET}",
+        calls.len()
+    );
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    )
+}

@@ -1,0 +1,306 @@
+//! What each Lambda function's code calls, as IAM actions on the stack's resources: the one
+//! table `template.yaml`'s policies are checked against in both directions (a call without a
+//! grant fails on a real account with AccessDenied, which no emulator reports; a grant nothing
+//! uses is a wider blast radius for nothing). `infra/aws/tests/iam.rs` does the check, and
+//! also that every SDK operation the adapters call is in this table.
+//!
+//! IAM names differ from API names: `TransactWriteItems` needs the action of each item
+//! (`PutItem`, `DeleteItem`); SNS `PublishBatch` needs `sns:Publish`; S3 `HeadObject` and
+//! presigned GETs need `s3:GetObject`, presigned PUTs `s3:PutObject`; `HeadObject` on a
+//! missing key answers 404 only with `s3:ListBucket` on the bucket (403 otherwise, which
+//! would turn "not uploaded yet" into a server error).
+//!
+//! Not listed: what the Lambda service itself does with the role (SQS polling, logs, X-Ray):
+//! SAM attaches AWS-managed policies for those (`AWSLambdaSQSQueueExecutionRole`,
+//! `AWSLambdaBasicExecutionRole`, `AWSXrayWriteOnlyAccess`).
+
+/// A resource of the stack, as the template names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum On {
+    /// `ReportsTable` (its items).
+    Table,
+    /// `ReportsTable`'s global secondary indexes.
+    TableIndexes,
+    /// The media bucket itself (listing).
+    MediaBucket,
+    /// The media bucket's objects.
+    MediaObjects,
+    EventsTopic,
+    AlertsTopic,
+    /// Direct SMS to phone numbers (anything that is not a topic or endpoint ARN).
+    SmsNumbers,
+    /// The Cognito staff pool.
+    StaffPool,
+}
+
+/// One IAM action a function needs on one resource, and the code that needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    pub action: &'static str,
+    pub on: On,
+    pub because: &'static str,
+}
+
+const fn need(action: &'static str, on: On, because: &'static str) -> Need {
+    Need {
+        action,
+        on,
+        because,
+    }
+}
+
+/// Reading reports: `get` (and the idempotency key of a repeated submission), queries.
+const READ_REPORTS: &[Need] = &[
+    need(
+        "dynamodb:GetItem",
+        On::Table,
+        "ReportStore::get, idempotency item, accounts by id",
+    ),
+    need(
+        "dynamodb:Query",
+        On::TableIndexes,
+        "ReportStore::query, escalations_due, pending_events",
+    ),
+];
+
+/// Changing reports and publishing their events (publish-after-write with the outbox).
+const WRITE_REPORTS: &[Need] = &[
+    need(
+        "dynamodb:PutItem",
+        On::Table,
+        "TransactWriteItems puts: report, memberships, outbox, idempotency",
+    ),
+    need(
+        "dynamodb:DeleteItem",
+        On::Table,
+        "TransactWriteItems deletes: memberships of units no longer involved",
+    ),
+    need(
+        "dynamodb:BatchWriteItem",
+        On::Table,
+        "ReportStore::mark_published deletes outbox items",
+    ),
+    need(
+        "sns:Publish",
+        On::EventsTopic,
+        "SnsEventBus::publish (PublishBatch)",
+    ),
+];
+
+/// Notifications as sent today (functions/notify internals belong to issue 13): markers in
+/// the table, SMS by direct publish, e-mail through the alerts topic.
+const NOTIFY: &[Need] = &[
+    need(
+        "dynamodb:PutItem",
+        On::Table,
+        "SnsNotifier claims NOTIF#<id>",
+    ),
+    need(
+        "dynamodb:UpdateItem",
+        On::Table,
+        "SnsNotifier marks NOTIF#<id> sent",
+    ),
+    need(
+        "dynamodb:DeleteItem",
+        On::Table,
+        "SnsNotifier releases a failed claim",
+    ),
+    need("sns:Publish", On::SmsNumbers, "SnsNotifier: SMS"),
+    need(
+        "sns:Publish",
+        On::AlertsTopic,
+        "SnsNotifier: e-mail through the alerts topic",
+    ),
+];
+
+/// Reading media: HEAD and GET of uploads, presigned GET URLs.
+const READ_MEDIA: &[Need] = &[
+    need(
+        "s3:GetObject",
+        On::MediaObjects,
+        "MediaStore::head/read (HeadObject, GetObject), presign_get",
+    ),
+    need(
+        "s3:ListBucket",
+        On::MediaBucket,
+        "HeadObject of a missing key answers 404, not 403",
+    ),
+];
+
+/// Writing media: presigned POST policies, upload slots and quota records, public copies
+/// and thumbnails, the permanent copy of an attachment (CopyObject = GetObject + PutObject),
+/// and removing the upload once attached or refused.
+const WRITE_MEDIA: &[Need] = &[
+    need(
+        "s3:PutObject",
+        On::MediaObjects,
+        "MediaStore::presign_post, write (slots, quota, public copies), copy (attaching)",
+    ),
+    need(
+        "s3:DeleteObject",
+        On::MediaObjects,
+        "MediaStore::delete: an upload once attached, a refused file",
+    ),
+];
+
+/// Staff accounts in the Cognito pool (`CognitoAccounts`).
+const MANAGE_STAFF: &[Need] = &[
+    need("cognito-idp:AdminCreateUser", On::StaffPool, "create"),
+    need("cognito-idp:AdminGetUser", On::StaffPool, "account by id"),
+    need(
+        "cognito-idp:ListUsers",
+        On::StaffPool,
+        "account by login name",
+    ),
+    need("cognito-idp:ListUsersInGroup", On::StaffPool, "list"),
+    need(
+        "cognito-idp:AdminListGroupsForUser",
+        On::StaffPool,
+        "role of an account",
+    ),
+    need("cognito-idp:AdminAddUserToGroup", On::StaffPool, "role set"),
+    need(
+        "cognito-idp:AdminRemoveUserFromGroup",
+        On::StaffPool,
+        "role change",
+    ),
+    need(
+        "cognito-idp:AdminUpdateUserAttributes",
+        On::StaffPool,
+        "login name, name, unit",
+    ),
+    need("cognito-idp:AdminDisableUser", On::StaffPool, "disable"),
+    need("cognito-idp:AdminEnableUser", On::StaffPool, "enable"),
+    need(
+        "cognito-idp:AdminUserGlobalSignOut",
+        On::StaffPool,
+        "disable, reset, role change",
+    ),
+    need(
+        "cognito-idp:AdminSetUserPassword",
+        On::StaffPool,
+        "temporary password",
+    ),
+];
+
+/// A function (logical id in `template.yaml`) and what its code needs.
+#[derive(Debug, Clone)]
+pub struct FunctionNeeds {
+    pub function: &'static str,
+    pub needs: Vec<Need>,
+}
+
+fn of(function: &'static str, parts: &[&[Need]]) -> FunctionNeeds {
+    let mut needs: Vec<Need> = Vec::new();
+    for n in parts.iter().flat_map(|p| p.iter()) {
+        if !needs.iter().any(|m| m.action == n.action && m.on == n.on) {
+            needs.push(*n);
+        }
+    }
+    FunctionNeeds { function, needs }
+}
+
+/// Every function of the template and what its code calls.
+pub fn function_needs() -> Vec<FunctionNeeds> {
+    vec![
+        // Public reads: the public feed and report, public attachments (presigned GET).
+        of(
+            "ApiPublicFunction",
+            &[
+                READ_REPORTS,
+                &[need(
+                    "s3:GetObject",
+                    On::MediaObjects,
+                    "presign_get of public attachments",
+                )],
+            ],
+        ),
+        // Citizens: sign-in codes (SMS or e-mail), intake with attachments, upload URLs, own
+        // reports, rating and reopening.
+        of(
+            "ApiCitizenFunction",
+            &[READ_REPORTS, WRITE_REPORTS, NOTIFY, READ_MEDIA, WRITE_MEDIA],
+        ),
+        // Staff: queues, actions (resolve with evidence writes media), statistics, accounts.
+        of(
+            "ApiStaffFunction",
+            &[
+                READ_REPORTS,
+                WRITE_REPORTS,
+                READ_MEDIA,
+                WRITE_MEDIA,
+                MANAGE_STAFF,
+            ],
+        ),
+        of(
+            "ApiConsoleFunction",
+            &[
+                READ_REPORTS,
+                WRITE_REPORTS,
+                READ_MEDIA,
+                WRITE_MEDIA,
+                MANAGE_STAFF,
+            ],
+        ),
+        // The upload check: reads the head of the object, writes the slot's state, the public
+        // copy and the thumbnail, deletes a refused file.
+        of("MediaFunction", &[READ_MEDIA, WRITE_MEDIA]),
+        // Screening, duplicates, routing, assignment.
+        of("ClassifyFunction", &[READ_REPORTS, WRITE_REPORTS]),
+        of(
+            "NotifyFunction",
+            &[
+                &[need(
+                    "dynamodb:GetItem",
+                    On::Table,
+                    "the report of the event",
+                )],
+                NOTIFY,
+            ],
+        ),
+        of(
+            "PublishFunction",
+            &[
+                &[need(
+                    "dynamodb:GetItem",
+                    On::Table,
+                    "the report of the event",
+                )],
+                NOTIFY,
+            ],
+        ),
+        of("EscalateFunction", &[READ_REPORTS, WRITE_REPORTS]),
+        of(
+            "RelayFunction",
+            &[
+                &[need(
+                    "dynamodb:Query",
+                    On::TableIndexes,
+                    "ReportStore::pending_events",
+                )],
+                &[
+                    need(
+                        "dynamodb:BatchWriteItem",
+                        On::Table,
+                        "ReportStore::mark_published",
+                    ),
+                    need("sns:Publish", On::EventsTopic, "SnsEventBus::publish"),
+                ],
+            ],
+        ),
+    ]
+}
+
+/// The IAM action an SDK operation needs (`service`, `Operation` as the SDK names it), for
+/// the check that every operation the adapters call is covered by the table.
+pub fn iam_action_of(service: &str, operation: &str) -> Vec<String> {
+    match (service, operation) {
+        ("dynamodb", "TransactWriteItems") => {
+            vec!["dynamodb:PutItem".into(), "dynamodb:DeleteItem".into()]
+        }
+        ("sns", "PublishBatch") => vec!["sns:Publish".into()],
+        ("s3", "HeadObject") => vec!["s3:GetObject".into()],
+        ("s3", "CopyObject") => vec!["s3:GetObject".into(), "s3:PutObject".into()],
+        (service, op) => vec![format!("{service}:{op}")],
+    }
+}
