@@ -1,0 +1,111 @@
+//! The delivery log as the office and the IOC use it (Đ.7.2): who was told what about a
+//! report, when, by which channel, with the provider's message id or the error; the SMS that
+//! went (or would go) out; the notifications that could not be delivered, and their re-send.
+
+use super::{storage, App};
+use crate::delivery::{DeliveryLog, DeliveryRecord, DeliveryStatus};
+use crate::error::DomainError;
+use crate::lifecycle;
+use crate::model::{Action, Actor, ReportId};
+use crate::ports::{Channel, StoreError};
+use std::sync::Arc;
+use tracing::info;
+
+/// Most records one read returns.
+pub const MAX_DELIVERIES: usize = 500;
+
+impl App {
+    /// The notifier's delivery log (embedded: the SQLite notification table).
+    pub fn with_delivery_log(mut self, log: Option<Arc<dyn DeliveryLog>>) -> App {
+        self.deliveries = log;
+        self
+    }
+
+    /// Whether this runtime keeps a delivery log.
+    pub fn has_delivery_log(&self) -> bool {
+        self.deliveries.is_some()
+    }
+
+    /// Đ.7.2: the office and the IOC follow the notifications.
+    pub fn check_delivery_access(actor: &Actor) -> Result<(), DomainError> {
+        if lifecycle::allowed_roles(Action::ManageNotifications).contains(&actor.role) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden {
+                role: actor.role,
+                action: Action::ManageNotifications,
+            })
+        }
+    }
+
+    fn delivery_log(&self) -> Result<&dyn DeliveryLog, DomainError> {
+        self.deliveries
+            .as_deref()
+            .ok_or_else(|| DomainError::Storage("this runtime keeps no delivery log".to_string()))
+    }
+
+    /// Every notification about a report, newest first.
+    pub async fn deliveries_for(
+        &self,
+        actor: &Actor,
+        report_id: &ReportId,
+    ) -> Result<Vec<DeliveryRecord>, DomainError> {
+        Self::check_delivery_access(actor)?;
+        // The report must exist (and be visible): no probing of ids through the log.
+        self.get_for(report_id, actor).await?;
+        self.delivery_log()?
+            .deliveries_for_report(report_id, MAX_DELIVERIES)
+            .await
+            .map_err(storage)
+    }
+
+    /// The latest notifications, optionally of one channel or status ("tin nhắn sẽ được gửi":
+    /// the SMS channel; the dead letters: status `dead`).
+    pub async fn recent_deliveries(
+        &self,
+        actor: &Actor,
+        channel: Option<Channel>,
+        status: Option<DeliveryStatus>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, DomainError> {
+        Self::check_delivery_access(actor)?;
+        self.delivery_log()?
+            .recent_deliveries(channel, status, limit.clamp(1, MAX_DELIVERIES))
+            .await
+            .map_err(storage)
+    }
+
+    /// Sends a notification that could not be delivered again, now.
+    pub async fn resend_delivery(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<DeliveryRecord, DomainError> {
+        Self::check_delivery_access(actor)?;
+        match self.delivery_log()?.resend(id).await {
+            Ok(rec) => {
+                let report_id = rec
+                    .notification
+                    .report_id
+                    .as_ref()
+                    .map(|r| r.as_str())
+                    .unwrap_or("-");
+                info!(report_id = %report_id, notification_id = %id, actor = %actor.id, status = rec.status.as_str(), "notification re-sent");
+                Ok(rec)
+            }
+            Err(StoreError::Conflict) => Err(DomainError::invalid(
+                "notification",
+                "thông báo này đã được gửi thành công, không cần gửi lại",
+            )),
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    /// Retries the notifications whose backoff is over (the timer calls it).
+    pub async fn run_delivery_retries(&self, limit: usize) -> Result<usize, DomainError> {
+        match &self.deliveries {
+            Some(log) => log.retry_due(self.now(), limit).await.map_err(storage),
+            None => Ok(0),
+        }
+    }
+}
