@@ -8,8 +8,64 @@ use crate::error::DomainError;
 use crate::lifecycle;
 use crate::model::{Action, Actor, ReportId};
 use crate::ports::{Channel, StoreError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracing::info;
+
+/// What staff see of one notification: the reporter's phone or e-mail is never shown (Đ.4.4:
+/// only the roles that may reveal the reporter see it, through the audited reveal).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub id: String,
+    pub report_id: Option<ReportId>,
+    pub channel: Channel,
+    /// The address, or "người phản ánh" for the reporter.
+    pub to: String,
+    pub unit: Option<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub provider: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// How a recipient outside the units appears in the log.
+pub const REPORTER_LABEL: &str = "người phản ánh";
+
+impl DeliveryView {
+    pub fn of(r: DeliveryRecord) -> DeliveryView {
+        let n = r.notification;
+        // Unit recipients are public office contacts; anyone else is a citizen.
+        let to = if n.unit.is_some() {
+            n.to
+        } else {
+            REPORTER_LABEL.to_string()
+        };
+        DeliveryView {
+            id: n.id,
+            report_id: n.report_id,
+            channel: n.channel,
+            to,
+            unit: n.unit,
+            subject: n.subject,
+            body: n.body,
+            status: r.status,
+            attempts: r.attempts,
+            provider: r.provider,
+            provider_message_id: r.provider_message_id,
+            error: r.error,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            next_attempt_at: r.next_attempt_at,
+        }
+    }
+}
 
 /// Most records one read returns.
 pub const MAX_DELIVERIES: usize = 500;
@@ -49,13 +105,14 @@ impl App {
         &self,
         actor: &Actor,
         report_id: &ReportId,
-    ) -> Result<Vec<DeliveryRecord>, DomainError> {
+    ) -> Result<Vec<DeliveryView>, DomainError> {
         Self::check_delivery_access(actor)?;
         // The report must exist (and be visible): no probing of ids through the log.
         self.get_for(report_id, actor).await?;
         self.delivery_log()?
             .deliveries_for_report(report_id, MAX_DELIVERIES)
             .await
+            .map(|v| v.into_iter().map(DeliveryView::of).collect())
             .map_err(storage)
     }
 
@@ -67,11 +124,12 @@ impl App {
         channel: Option<Channel>,
         status: Option<DeliveryStatus>,
         limit: usize,
-    ) -> Result<Vec<DeliveryRecord>, DomainError> {
+    ) -> Result<Vec<DeliveryView>, DomainError> {
         Self::check_delivery_access(actor)?;
         self.delivery_log()?
             .recent_deliveries(channel, status, limit.clamp(1, MAX_DELIVERIES))
             .await
+            .map(|v| v.into_iter().map(DeliveryView::of).collect())
             .map_err(storage)
     }
 
@@ -80,7 +138,7 @@ impl App {
         &self,
         actor: &Actor,
         id: &str,
-    ) -> Result<DeliveryRecord, DomainError> {
+    ) -> Result<DeliveryView, DomainError> {
         Self::check_delivery_access(actor)?;
         match self.delivery_log()?.resend(id).await {
             Ok(rec) => {
@@ -91,7 +149,7 @@ impl App {
                     .map(|r| r.as_str())
                     .unwrap_or("-");
                 info!(report_id = %report_id, notification_id = %id, actor = %actor.id, status = rec.status.as_str(), "notification re-sent");
-                Ok(rec)
+                Ok(DeliveryView::of(rec))
             }
             Err(StoreError::Conflict) => Err(DomainError::invalid(
                 "notification",

@@ -86,7 +86,7 @@ pub enum SmsSettings {
     /// The local fake provider: accepts and records (the demo, tests).
     Fake,
     /// A brand-name SMS gateway over HTTP.
-    Http(HttpSmsConfig),
+    Http(Box<HttpSmsConfig>),
 }
 
 impl SmsSettings {
@@ -96,7 +96,7 @@ impl SmsSettings {
         match get("PHANANH_SMS_PROVIDER").as_deref().map(str::trim) {
             None | Some("") | Some("fake") => Ok(SmsSettings::Fake),
             Some("none") => Ok(SmsSettings::None),
-            Some("http") => HttpSmsConfig::from_env(get).map(SmsSettings::Http),
+            Some("http") => HttpSmsConfig::from_env(get).map(|c| SmsSettings::Http(Box::new(c))),
             Some(o) => Err(format!("PHANANH_SMS_PROVIDER={o:?}: fake, http or none")),
         }
     }
@@ -149,7 +149,7 @@ impl Embedded {
                 }
                 SmsSettings::Http(c) => (
                     Some(Arc::new(
-                        HttpSmsGateway::new(c.clone()).map_err(OpenError::Sms)?,
+                        HttpSmsGateway::new((**c).clone()).map_err(OpenError::Sms)?,
                     )),
                     None,
                 ),
