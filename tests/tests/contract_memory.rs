@@ -34,3 +34,9 @@ async fn notifier_contract_on_the_recording_fake() {
     };
     contract::notifier_contract(notifier.as_ref(), observe, 1).await;
 }
+
+#[tokio::test]
+async fn delivery_log_contract_on_the_recording_fake() {
+    let notifier = RecordingNotifier::default();
+    contract::delivery_log_contract(&notifier, &notifier).await;
+}
