@@ -190,6 +190,26 @@ pub fn status_after(
     }
 }
 
+/// The HTML alternative of an e-mail's plain text (the same words, escaped, lines kept): every
+/// e-mail has the plain-text part as written and this one.
+pub fn html_alternative(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    out.push_str("<!doctype html><html><body><p>");
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("<br>\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out.push_str("</p></body></html>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +244,14 @@ mod tests {
             Some(t0() + ChronoDuration::minutes(30))
         );
         assert_eq!(s.after_failure(40, t0()), None);
+    }
+
+    #[test]
+    fn the_html_alternative_escapes_and_keeps_lines() {
+        assert_eq!(
+            html_alternative("Kính gửi <UBND> & \"đơn vị\"\r\nTrân trọng."),
+            "<!doctype html><html><body><p>Kính gửi &lt;UBND&gt; &amp; &quot;đơn vị&quot;<br>\nTrân trọng.</p></body></html>"
+        );
     }
 
     #[test]

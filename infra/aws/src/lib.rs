@@ -14,6 +14,7 @@
 
 pub mod dynamo;
 pub mod s3;
+pub mod ses;
 pub mod settings;
 pub mod sns;
 pub mod sqs;
@@ -25,11 +26,13 @@ pub use aws_config;
 pub use aws_lambda_events;
 pub use aws_sdk_dynamodb;
 pub use aws_sdk_s3;
+pub use aws_sdk_sesv2;
 pub use aws_sdk_sns;
 pub use aws_sdk_sqs;
 
 pub use dynamo::DynamoReportStore;
 pub use s3::S3MediaStore;
+pub use ses::SesMailer;
 pub use settings::{AwsClients, AwsSettings, SettingsError};
 pub use sns::{SnsEventBus, SnsNotifier};
 pub use sqs::{process_sqs_batch, unwrap_envelope, SqsMessageError};

@@ -47,6 +47,9 @@ pub struct AwsSettings {
     pub s3_path_style: bool,
     pub sms_sender_id: Option<String>,
     pub sms_country_code: String,
+    /// E-mail to individuals through SES from this verified address (`PHANANH_SES_FROM`);
+    /// None: e-mail goes to the alerts topic.
+    pub ses_from: Option<String>,
 }
 
 impl AwsSettings {
@@ -80,6 +83,9 @@ impl AwsSettings {
             events_topic_arn: required(ENV_EVENTS_TOPIC_ARN)?,
             alerts_topic_arn: required(ENV_ALERTS_TOPIC_ARN)?,
             s3_path_style,
+            ses_from: get(crate::ses::ENV_SES_FROM)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
             sms_sender_id: get(ENV_SMS_SENDER_ID)
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
@@ -185,6 +191,7 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
 }
 
 impl AwsClients {
@@ -208,6 +215,7 @@ impl AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sns: aws_sdk_sns::Client::new(cfg),
             sqs: aws_sdk_sqs::Client::new(cfg),
+            sesv2: aws_sdk_sesv2::Client::new(cfg),
         }
     }
 }

@@ -155,24 +155,7 @@ fn valid_address(a: &str) -> bool {
             .any(|c| c.is_control() || c.is_whitespace() || c == '<' || c == '>' || c == ',')
 }
 
-/// The HTML alternative: the text escaped, its lines kept.
-pub fn html_of(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 64);
-    out.push_str("<!doctype html><html><body><p>");
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("<br>\n"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out.push_str("</p></body></html>");
-    out
-}
+pub use phananh_core::delivery::html_alternative as html_of;
 
 /// The message: UTF-8 subject and a multipart/alternative body (plain text, then HTML).
 pub fn build_message(
