@@ -6,6 +6,7 @@
 use super::App;
 use crate::city::CityRules;
 use crate::contact;
+use crate::lifecycle::waiting::WaitTimer;
 use crate::model::*;
 use crate::ports::{Channel, Notification};
 use crate::text;
@@ -61,6 +62,37 @@ fn targets(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<(Notificat
         ],
         DomainEvent::ReportReturned { .. } => vec![(K::Returned, unit(&city.office_unit))],
         DomainEvent::UnitUrged { unit: u } => vec![(K::Urged, unit(u))],
+        // Issue 13: a waiting state's timer (Đ.7.2, Đ.7.5, Đ.8.1, Đ.9.2).
+        DomainEvent::DeadlineEscalated { threshold, .. }
+            if WaitTimer::of_key(threshold).is_some() =>
+        {
+            let head = |id: &str| To::Unit {
+                id: id.to_string(),
+                head: true,
+            };
+            match WaitTimer::of_key(threshold) {
+                // Đ.7.2: the IOC head assigns.
+                Some(WaitTimer::Triage) => vec![(K::WaitingTriage, head(&city.ioc_unit))],
+                Some(WaitTimer::Referral) => {
+                    vec![(K::WaitingReferral, unit(&city.leadership_unit))]
+                }
+                // Đ.9.2: the office reassigns what a unit returned.
+                Some(WaitTimer::Returned) => vec![(K::WaitingReturned, unit(&city.office_unit))],
+                // Đ.8.1: the IOC publishes.
+                Some(WaitTimer::Publication) => {
+                    vec![(K::WaitingPublication, head(&city.ioc_unit))]
+                }
+                // Đ.7.5: the unit reports the reason and a new date; the city follows it.
+                Some(WaitTimer::DeferralOverdue) => {
+                    let mut t = vec![(K::DeferralOverdue, unit(&city.office_unit))];
+                    if !lead.is_empty() {
+                        t.insert(0, (K::DeferralOverdue, head(lead)));
+                    }
+                    t
+                }
+                None => Vec::new(),
+            }
+        }
         DomainEvent::DeadlineEscalated { level, unit: u, .. } => match level {
             EscalationLevel::UnitHead => vec![(
                 K::EscalationUnitHead,

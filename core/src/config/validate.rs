@@ -99,6 +99,23 @@ fn validate_city(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
             Some(_) => {}
         }
     }
+    for (field, minutes) in [
+        ("waiting.triage_minutes", c.waiting.triage_minutes),
+        ("waiting.referral_minutes", c.waiting.referral_minutes),
+        ("waiting.returned_minutes", c.waiting.returned_minutes),
+        ("waiting.publication_minutes", c.waiting.publication_minutes),
+    ] {
+        if minutes > super::MAX_WAIT_MINUTES {
+            errs.push(ConfigError::new(
+                f,
+                field,
+                format!(
+                    "at most {} minutes (0 turns the timer off)",
+                    super::MAX_WAIT_MINUTES
+                ),
+            ));
+        }
+    }
     if c.escalation.is_empty() {
         errs.push(ConfigError::new(
             f,

@@ -16,6 +16,7 @@ mod policy;
 mod submit;
 mod timeline;
 mod validation;
+pub mod waiting;
 
 pub use apply::apply;
 pub use assignment::auto_assign_target;

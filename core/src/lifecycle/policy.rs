@@ -80,7 +80,10 @@ pub fn allowed_states(action: Action) -> &'static [State] {
         Action::Close => &[Published],
         Action::Reopen => &[Published],
         Action::Rate => &[Published, Closed],
-        Action::Escalate => &[Assigned, InProgress],
+        // The unit's deadline thresholds (Assigned, InProgress) and the waiting timers.
+        Action::Escalate => &[
+            Submitted, Screened, Assigned, InProgress, Referred, Returned, Resolved, Deferred,
+        ],
         Action::RevealReporter
         | Action::ViewStats
         | Action::ManageAccounts

@@ -19,10 +19,16 @@ pub enum NotificationKind {
     Resolved,
     Reopened,
     RejectedReporter,
+    /// Issue 13, waiting timers (`[waiting]` of city.toml).
+    WaitingTriage,
+    WaitingReferral,
+    WaitingReturned,
+    WaitingPublication,
+    DeferralOverdue,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 14] = [
+    pub const ALL: [NotificationKind; 19] = [
         NotificationKind::Assigned,
         NotificationKind::LeadershipInformed,
         NotificationKind::EscalationUnitHead,
@@ -37,6 +43,11 @@ impl NotificationKind {
         NotificationKind::Resolved,
         NotificationKind::Reopened,
         NotificationKind::RejectedReporter,
+        NotificationKind::WaitingTriage,
+        NotificationKind::WaitingReferral,
+        NotificationKind::WaitingReturned,
+        NotificationKind::WaitingPublication,
+        NotificationKind::DeferralOverdue,
     ];
 
     /// The message key prefix in the city's config.
@@ -56,6 +67,11 @@ impl NotificationKind {
             NotificationKind::Resolved => "notify.resolved",
             NotificationKind::Reopened => "notify.reopened",
             NotificationKind::RejectedReporter => "notify.rejected.reporter",
+            NotificationKind::WaitingTriage => "notify.waiting.triage",
+            NotificationKind::WaitingReferral => "notify.waiting.referral",
+            NotificationKind::WaitingReturned => "notify.waiting.returned",
+            NotificationKind::WaitingPublication => "notify.waiting.publication",
+            NotificationKind::DeferralOverdue => "notify.waiting.deferral_overdue",
         }
     }
 }
