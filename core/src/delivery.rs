@@ -210,6 +210,55 @@ pub fn html_alternative(text: &str) -> String {
     out
 }
 
+/// The GSM 03.38 default alphabet (one septet each).
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\u{1b}ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// The GSM 03.38 extension table (an escape plus one septet each).
+const GSM7_EXTENDED: &str = "^{}\\[~]|€\u{c}";
+
+/// How an SMS is encoded and how many parts it is sent in: GSM-7 (160 septets alone, 153 per
+/// part of a concatenated message; extension characters count twice) when every character is
+/// in the GSM alphabet, else UCS-2 (70 alone, 67 per part, in UTF-16 units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsSegments {
+    pub gsm7: bool,
+    /// Septets (GSM-7) or UTF-16 units (UCS-2).
+    pub units: usize,
+    pub segments: usize,
+}
+
+pub fn sms_segments(text: &str) -> SmsSegments {
+    let mut septets = 0usize;
+    let mut gsm7 = true;
+    for c in text.chars() {
+        if GSM7_BASIC.contains(c) {
+            septets += 1;
+        } else if GSM7_EXTENDED.contains(c) {
+            septets += 2;
+        } else {
+            gsm7 = false;
+            break;
+        }
+    }
+    let (units, single, part) = if gsm7 {
+        (septets, 160, 153)
+    } else {
+        (text.encode_utf16().count(), 70, 67)
+    };
+    let segments = if units == 0 {
+        0
+    } else if units <= single {
+        1
+    } else {
+        units.div_ceil(part)
+    };
+    SmsSegments {
+        gsm7,
+        units,
+        segments,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +301,25 @@ mod tests {
             html_alternative("Kính gửi <UBND> & \"đơn vị\"\r\nTrân trọng."),
             "<!doctype html><html><body><p>Kính gửi &lt;UBND&gt; &amp; &quot;đơn vị&quot;<br>\nTrân trọng.</p></body></html>"
         );
+    }
+
+    #[test]
+    fn sms_segments_follow_gsm_03_38() {
+        let a160 = "a".repeat(160);
+        assert_eq!(sms_segments(&a160).segments, 1);
+        assert_eq!(sms_segments(&"a".repeat(161)).segments, 2);
+        assert_eq!(sms_segments(&"a".repeat(306)).segments, 2);
+        assert_eq!(sms_segments(&"a".repeat(307)).segments, 3);
+        // Extension characters take two septets.
+        let s = sms_segments(&format!("{}€", "a".repeat(158)));
+        assert_eq!((s.gsm7, s.units, s.segments), (true, 160, 1));
+        // One Vietnamese letter outside the alphabet makes the whole message UCS-2.
+        let v = sms_segments("Phản ánh");
+        assert_eq!((v.gsm7, v.units, v.segments), (false, 8, 1));
+        assert_eq!(sms_segments(&"ả".repeat(71)).segments, 2);
+        assert_eq!(sms_segments(&"ả".repeat(134)).segments, 2);
+        assert_eq!(sms_segments(&"ả".repeat(135)).segments, 3);
+        assert_eq!(sms_segments("").segments, 0);
     }
 
     #[test]

@@ -70,7 +70,7 @@ async fn pump(app: &App, store: &dyn ReportStore, report: &ReportId) -> Vec<Even
 async fn two_sweeps_send_once(app: &App, store: &dyn ReportStore, clock: &FixedClock) {
     clock.set(local(2026, 11, 25, 22, 0));
     let citizen = Actor::new(
-        &format!("dev-{}", uuid::Uuid::now_v7()),
+        format!("dev-{}", uuid::Uuid::now_v7()),
         Role::Citizen,
         None,
     );

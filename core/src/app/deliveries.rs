@@ -35,6 +35,9 @@ pub struct DeliveryView {
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
+/// What staff see instead of a sign-in code.
+pub const HIDDEN_CODE: &str = "(mã đăng nhập của người dân — không hiển thị)";
+
 /// How a recipient outside the units appears in the log.
 pub const REPORTER_LABEL: &str = "người phản ánh";
 
@@ -47,6 +50,12 @@ impl DeliveryView {
         } else {
             REPORTER_LABEL.to_string()
         };
+        // A message about no report is a citizen's sign-in code: never shown to staff.
+        let body = if n.unit.is_none() && n.report_id.is_none() {
+            HIDDEN_CODE.to_string()
+        } else {
+            n.body
+        };
         DeliveryView {
             id: n.id,
             report_id: n.report_id,
@@ -54,7 +63,7 @@ impl DeliveryView {
             to,
             unit: n.unit,
             subject: n.subject,
-            body: n.body,
+            body,
             status: r.status,
             attempts: r.attempts,
             provider: r.provider,

@@ -405,6 +405,10 @@ fn validate_messages(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
         .iter()
         .map(|s| s.to_string())
         .collect();
+    // The citizen's sign-in code (issue 13: texts in config, not in code).
+    for ch in NOTIFICATION_CHANNELS {
+        required.push(format!("sign_in.code.{ch}"));
+    }
     for kind in crate::model::NotificationKind::ALL.map(|k| k.key()) {
         for ch in NOTIFICATION_CHANNELS {
             required.push(format!("{kind}.{ch}"));
@@ -427,7 +431,16 @@ fn validate_messages(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
 }
 
 /// Placeholders the notification code fills in message templates.
-pub const MESSAGE_PLACEHOLDERS: [&str; 4] = ["report_id", "title", "category", "due"];
+pub const MESSAGE_PLACEHOLDERS: [&str; 8] = [
+    "report_id",
+    "title",
+    "category",
+    "due",
+    "expected_date",
+    "reason",
+    "code",
+    "minutes",
+];
 
 /// Every `{name}` of a template must be a known placeholder (a typo would reach citizens).
 fn check_placeholders(text: &str) -> Result<(), String> {

@@ -25,10 +25,15 @@ pub enum NotificationKind {
     WaitingReturned,
     WaitingPublication,
     DeferralOverdue,
+    /// Issue 13: the reporter's updates (never staff names or internal notes).
+    ReceivedReporter,
+    AssignedReporter,
+    DeferredReporter,
+    ResolvedReporter,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 19] = [
+    pub const ALL: [NotificationKind; 23] = [
         NotificationKind::Assigned,
         NotificationKind::LeadershipInformed,
         NotificationKind::EscalationUnitHead,
@@ -48,6 +53,10 @@ impl NotificationKind {
         NotificationKind::WaitingReturned,
         NotificationKind::WaitingPublication,
         NotificationKind::DeferralOverdue,
+        NotificationKind::ReceivedReporter,
+        NotificationKind::AssignedReporter,
+        NotificationKind::DeferredReporter,
+        NotificationKind::ResolvedReporter,
     ];
 
     /// The message key prefix in the city's config.
@@ -72,6 +81,10 @@ impl NotificationKind {
             NotificationKind::WaitingReturned => "notify.waiting.returned",
             NotificationKind::WaitingPublication => "notify.waiting.publication",
             NotificationKind::DeferralOverdue => "notify.waiting.deferral_overdue",
+            NotificationKind::ReceivedReporter => "notify.received.reporter",
+            NotificationKind::AssignedReporter => "notify.assigned.reporter",
+            NotificationKind::DeferredReporter => "notify.deferred.reporter",
+            NotificationKind::ResolvedReporter => "notify.resolved.reporter",
         }
     }
 }
