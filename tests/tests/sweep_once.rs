@@ -69,11 +69,7 @@ async fn pump(app: &App, store: &dyn ReportStore, report: &ReportId) -> Vec<Even
 /// escalations, each once.
 async fn two_sweeps_send_once(app: &App, store: &dyn ReportStore, clock: &FixedClock) {
     clock.set(local(2026, 11, 25, 22, 0));
-    let citizen = Actor::new(
-        format!("dev-{}", uuid::Uuid::now_v7()),
-        Role::Citizen,
-        None,
-    );
+    let citizen = Actor::new(format!("dev-{}", uuid::Uuid::now_v7()), Role::Citizen, None);
     let input = NewReport {
         category: "food_safety".into(),
         title: "Ngộ độc thực phẩm sau đám cưới".into(),
