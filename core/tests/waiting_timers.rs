@@ -263,3 +263,51 @@ async fn d7_5_a_deferral_past_its_expected_date_alerts_the_unit_head_and_the_off
     );
     assert_eq!(w.sweep(local(2026, 11, 30, 9, 0)).await, vec![], "once");
 }
+
+#[tokio::test]
+async fn d7_2_a_referral_without_a_decision_alerts_the_leadership_once() {
+    // Referred Wednesday 25/11/2026 09:30; the wait is 240 working minutes: 2 h to 11:30, the
+    // lunch break 11:30–13:30 does not count, 2 h more to 15:30.
+    let mut w = World::new(local(2026, 11, 25, 9, 0));
+    let id = w.submit("food_safety", local(2026, 11, 25, 9, 0)).await;
+    w.t.clock.set(local(2026, 11, 25, 9, 30));
+    let refer = Command::Refer {
+        note: "Vụ việc liên quan nhiều ngành, xin ý kiến chỉ đạo.".into(),
+    };
+    w.t.app.act(&id, &actors::ioc_head(), refer).await.unwrap();
+    w.pump().await;
+    w.new_messages();
+    // The triage wait of the screened report is over: no IOC-head alert at 10:00.
+    assert_eq!(w.sweep(local(2026, 11, 25, 15, 29)).await, vec![]);
+    assert_eq!(
+        sorted(w.sweep(local(2026, 11, 25, 15, 30)).await),
+        sorted(contacts(&w.t, "lanh_dao_ubnd", false))
+    );
+    assert_eq!(w.sweep(local(2026, 11, 26, 15, 30)).await, vec![], "once");
+}
+
+#[tokio::test]
+async fn d9_2_a_returned_report_not_reassigned_alerts_the_office_once_per_return() {
+    let mut w = World::new(local(2026, 11, 25, 8, 0));
+    let id = w.submit("food_safety", local(2026, 11, 25, 8, 0)).await;
+    w.assign(&id, "trung_tam_y_te", local(2026, 11, 25, 8, 0))
+        .await;
+    w.t.clock.set(local(2026, 11, 25, 8, 30));
+    let back = Command::Return {
+        reason: "Không thuộc thẩm quyền của Trung tâm Y tế.".into(),
+        suggested_category: None,
+    };
+    w.t.app
+        .act(&id, &actors::unit_staff("trung_tam_y_te"), back)
+        .await
+        .unwrap();
+    w.pump().await;
+    w.new_messages();
+    // 240 working minutes from 08:30: 3 h to 11:30, then 1 h from 13:30: 14:30.
+    assert_eq!(w.sweep(local(2026, 11, 25, 14, 29)).await, vec![]);
+    assert_eq!(
+        sorted(w.sweep(local(2026, 11, 25, 14, 30)).await),
+        sorted(contacts(&w.t, "van_phong", false))
+    );
+    assert_eq!(w.sweep(local(2026, 11, 26, 9, 0)).await, vec![], "once");
+}
