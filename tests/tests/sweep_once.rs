@@ -184,3 +184,59 @@ async fn on_dynamodb_two_sweeps_at_once_send_each_message_once() {
     let app_sns = app(store.clone(), store.clone(), sns, clock.clone());
     two_sweeps_send_once(&app_sns, store.as_ref(), &clock).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_dynamodb_a_report_left_at_triage_alerts_the_ioc_head_once_through_sns() {
+    let p = moto::provision().await.expect("moto");
+    let store = Arc::new(DynamoReportStore::from_settings(&p.clients, &p.settings));
+    let clock = Arc::new(FixedClock::new(local(2026, 11, 25, 9, 0)));
+    let sns = Arc::new(SnsNotifier::from_settings(&p.clients, &p.settings));
+    let app = app(store.clone(), store.clone(), sns, clock.clone());
+    let citizen = Actor::new(format!("dev-{}", uuid::Uuid::now_v7()), Role::Citizen, None);
+    let input = NewReport {
+        category: "food_safety".into(),
+        title: "Ngộ độc thực phẩm sau đám cưới".into(),
+        description: "Nhiều người bị ngộ độc thực phẩm sau khi ăn cỗ cưới.".into(),
+        location: None,
+        address: Some("Tổ 5, phường Tân Phong".into()),
+        reporter_ward: None,
+        attachments: vec![],
+        reporter: None,
+        camera_id: None,
+    };
+    let (r, _) = app
+        .submit(&citizen, input, &[], None)
+        .await
+        .expect("submit");
+    pump(&app, store.as_ref(), &r.id).await;
+    // Wednesday 09:00 + 60 working minutes: the IOC head at 10:00, by both sweeps at once.
+    clock.set(local(2026, 11, 25, 9, 59));
+    assert_eq!(app.run_escalations(100).await.expect("early"), 0);
+    clock.set(local(2026, 11, 25, 10, 0));
+    let (a, b) = tokio::join!(app.run_escalations(100), app.run_escalations(100));
+    assert!(a.expect("a") + b.expect("b") >= 1);
+    let events = pump(&app, store.as_ref(), &r.id).await;
+    let keys: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            DomainEvent::DeadlineEscalated { threshold, .. } => Some(threshold.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("wait.triage."), "{keys:?}");
+    let head = app.rules().config.unit("ioc").unwrap().contacts.head_sms[0].clone();
+    let event_ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+    let publishes = phananh_tests::moto::Moto::shared()
+        .recorded_requests()
+        .into_iter()
+        .map(|q| q.form())
+        .filter(|f| f.get("Action").map(String::as_str) == Some("Publish"))
+        .filter(|f| f.get("PhoneNumber") == Some(&head))
+        .filter(|f| {
+            f.values()
+                .any(|v| event_ids.iter().any(|id| v.starts_with(id.as_str())))
+        })
+        .count();
+    assert_eq!(publishes, 1, "one SMS to the IOC head");
+}
