@@ -24,6 +24,7 @@ pub mod city;
 pub mod config;
 pub mod contact;
 pub mod deadlines;
+pub mod delivery;
 pub mod error;
 pub mod ids;
 pub mod imaging;

@@ -687,8 +687,13 @@ fn d7_5_deferral_needs_a_reason_and_an_expected_date_not_in_the_past() {
         Err(DomainError::Invalid { field, .. }) if field == "reason"
     ));
     let d = report_in(&r, State::Deferred);
-    // While deferred the unit's clock does not run: no escalation is scheduled.
-    assert_eq!(d.escalation.next_at, None);
+    // While deferred the unit's clock does not run: no deadline threshold is scheduled, only
+    // the alert for a deferral still open after its expected date (Đ.7.5, issue 13).
+    let expected = d.deferral.as_ref().unwrap().expected_date;
+    assert_eq!(
+        d.escalation.next_at,
+        r.local_day_start(expected.succ_opt().unwrap())
+    );
     assert!(!d.is_overdue(t0() + Duration::days(3)));
 }
 
@@ -927,7 +932,8 @@ fn reopening_sends_the_case_back_to_ioc_triage() {
         t0(),
     );
     assert_eq!(re.state, State::Screened);
-    assert_eq!(re.escalation.next_at, None);
+    // No unit deadline runs; the triage wait (60 working minutes in Lai Châu) does.
+    assert_eq!(re.escalation.next_at, Some(t0() + Duration::minutes(60)));
     // The IOC head assigns it again, with a fresh deadline.
     let again = step(
         &r,

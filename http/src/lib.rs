@@ -87,6 +87,9 @@ route_table! {
     post "/v1/staff/reports/{id}/directives" => routes::staff::directive;
     post "/v1/staff/reports/{id}/reveal-reporter" => routes::staff::reveal_reporter;
     get "/v1/staff/reports/{id}/attachments/{attachment_id}" => routes::staff::staff_attachment;
+    get "/v1/staff/reports/{id}/deliveries" => routes::deliveries::report_deliveries;
+    get "/v1/staff/deliveries" => routes::deliveries::deliveries;
+    post "/v1/staff/deliveries/{id}/resend" => routes::deliveries::resend;
     get "/v1/stats" => routes::stats::stats;
     get "/v1/stats/export.csv" => routes::stats::export_csv;
     get "/v1/admin/accounts" => routes::accounts::list_accounts;

@@ -82,6 +82,12 @@ pub(crate) async fn run(
                         Ok(n) => info!(target: LOG_TARGET, count = n, "escalations sent"),
                         Err(e) => error!(target: LOG_TARGET, error = %e, "escalation pass failed"),
                     }
+                    // Failed recipients whose backoff is over (each claimed, sent once).
+                    match esc_app.run_delivery_retries(200).await {
+                        Ok(0) => {}
+                        Ok(n) => info!(target: LOG_TARGET, count = n, "notifications retried"),
+                        Err(e) => error!(target: LOG_TARGET, error = %e, "notification retry pass failed"),
+                    }
                 }
                 _ = stop_rx.changed() => break,
             }

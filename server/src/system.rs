@@ -7,26 +7,21 @@ use crate::BoxError;
 use phananh_core::app::{App, Ports};
 use phananh_core::ports::{SystemClock, UuidV7Ids};
 use phananh_core::CityRules;
-use phananh_embedded::{Embedded, EmbeddedConfig, SmtpConfig};
+use phananh_embedded::{Embedded, EmbeddedConfig, SmsSettings, SmtpConfig};
 use phananh_http::auth::Argon2Passwords;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Opens the embedded adapters in `data` (created if missing), with the media-URL secret and,
-/// when `PHANANH_SMTP_HOST` is set, an SMTP notifier.
+/// Opens the embedded adapters in `data` (created if missing), with the media-URL secret, SMTP
+/// when `PHANANH_SMTP_HOST` is set and the SMS provider of `PHANANH_SMS_PROVIDER` (the local
+/// fake by default). Settings and secrets come from the environment.
 pub(crate) fn open_embedded(data: &Path, base_url: &str) -> Result<Embedded, BoxError> {
     std::fs::create_dir_all(data)?;
     let media_secret = secret(data, "PHANANH_MEDIA_SECRET", "media.secret")?;
     let mut cfg = EmbeddedConfig::new(data, base_url, media_secret);
-    if let Ok(host) = std::env::var("PHANANH_SMTP_HOST") {
-        let port = std::env::var("PHANANH_SMTP_PORT")
-            .ok()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(25);
-        let from =
-            std::env::var("PHANANH_SMTP_FROM").unwrap_or_else(|_| "phananh@localhost".into());
-        cfg.smtp = Some(SmtpConfig::new(host, port, from));
-    }
+    let env = |k: &str| std::env::var(k).ok();
+    cfg.smtp = SmtpConfig::from_env(env)?;
+    cfg.sms = SmsSettings::from_env(env)?;
     Ok(Embedded::open(cfg)?)
 }
 
@@ -45,4 +40,5 @@ pub(crate) fn build_app(emb: &Embedded, rules: CityRules) -> App {
             passwords: Arc::new(Argon2Passwords),
         },
     )
+    .with_delivery_log(Some(emb.notifier.clone()))
 }

@@ -41,7 +41,8 @@ impl TestApp {
                 ids: Arc::new(SeqIds::default()),
                 passwords: passwords.clone(),
             },
-        );
+        )
+        .with_delivery_log(Some(notifier.clone()));
         TestApp {
             app,
             store,

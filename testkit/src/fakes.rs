@@ -315,26 +315,135 @@ impl MemoryMedia {
     }
 }
 
-/// Records notifications (deduplicated by id).
+/// Records notifications (deduplicated by id) and keeps their delivery log in memory: every
+/// notification is sent at once, except to the addresses told to fail, which are dead-lettered
+/// at once (no backoff in memory) and sent by a re-send once the address works again.
 #[derive(Default)]
 pub struct RecordingNotifier {
     pub sent: Mutex<Vec<Notification>>,
+    log: Mutex<Vec<phananh_core::delivery::DeliveryRecord>>,
+    failing: Mutex<Vec<String>>,
 }
 
 impl RecordingNotifier {
     pub fn all(&self) -> Vec<Notification> {
         self.sent.lock().map(|g| g.clone()).unwrap_or_default()
     }
+
+    /// Notifications to `to` fail (true) or go through (false).
+    pub fn fail_to(&self, to: &str, failing: bool) {
+        if let Ok(mut g) = self.failing.lock() {
+            g.retain(|x| x != to);
+            if failing {
+                g.push(to.to_string());
+            }
+        }
+    }
+
+    fn attempt(&self, n: &Notification) -> Result<Option<String>, NotifyError> {
+        let failing = self
+            .failing
+            .lock()
+            .map_err(|_| NotifyError("lock".into()))?
+            .contains(&n.to);
+        if failing {
+            return Ok(None);
+        }
+        let mut g = self.sent.lock().map_err(|_| NotifyError("lock".into()))?;
+        if !g.iter().any(|x| x.id == n.id) {
+            g.push(n.clone());
+        }
+        Ok(Some(format!("mem-{}", g.len())))
+    }
+}
+
+fn delivery_record(
+    n: &Notification,
+    outcome: Option<String>,
+    attempts: u32,
+) -> phananh_core::delivery::DeliveryRecord {
+    use phananh_core::delivery::{DeliveryRecord, DeliveryStatus};
+    let now = Utc::now();
+    DeliveryRecord {
+        notification: n.clone(),
+        status: if outcome.is_some() {
+            DeliveryStatus::Sent
+        } else {
+            DeliveryStatus::Dead
+        },
+        attempts,
+        provider: Some("memory".into()),
+        error: outcome.is_none().then(|| "refused by the test".to_string()),
+        provider_message_id: outcome,
+        created_at: now,
+        updated_at: now,
+        next_attempt_at: None,
+    }
 }
 
 #[async_trait]
 impl Notifier for RecordingNotifier {
     async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
-        let mut g = self.sent.lock().map_err(|_| NotifyError("lock".into()))?;
-        if !g.iter().any(|x| x.id == n.id) {
-            g.push(n.clone());
+        let mut log = self.log.lock().map_err(|_| NotifyError("lock".into()))?;
+        if log.iter().any(|r| r.notification.id == n.id) {
+            return Ok(());
         }
+        let outcome = self.attempt(n)?;
+        log.push(delivery_record(n, outcome, 1));
         Ok(())
+    }
+}
+
+#[async_trait]
+impl phananh_core::delivery::DeliveryLog for RecordingNotifier {
+    async fn deliveries_for_report(
+        &self,
+        report_id: &ReportId,
+        limit: usize,
+    ) -> Result<Vec<phananh_core::delivery::DeliveryRecord>, StoreError> {
+        let g = self.log.lock().map_err(poisoned)?;
+        Ok(g.iter()
+            .rev()
+            .filter(|r| r.notification.report_id.as_ref() == Some(report_id))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn recent_deliveries(
+        &self,
+        channel: Option<Channel>,
+        status: Option<phananh_core::delivery::DeliveryStatus>,
+        limit: usize,
+    ) -> Result<Vec<phananh_core::delivery::DeliveryRecord>, StoreError> {
+        let g = self.log.lock().map_err(poisoned)?;
+        Ok(g.iter()
+            .rev()
+            .filter(|r| channel.is_none_or(|c| r.notification.channel == c))
+            .filter(|r| status.is_none_or(|s| r.status == s))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn resend(&self, id: &str) -> Result<phananh_core::delivery::DeliveryRecord, StoreError> {
+        use phananh_core::delivery::DeliveryStatus;
+        let mut log = self.log.lock().map_err(poisoned)?;
+        let Some(rec) = log.iter_mut().find(|r| r.notification.id == id) else {
+            return Err(StoreError::NotFound);
+        };
+        if rec.status == DeliveryStatus::Sent {
+            return Err(StoreError::Conflict);
+        }
+        let outcome = self
+            .attempt(&rec.notification)
+            .map_err(|e| StoreError::Backend(e.0))?;
+        *rec = delivery_record(&rec.notification, outcome, 1);
+        Ok(rec.clone())
+    }
+
+    async fn retry_due(&self, _now: DateTime<Utc>, _limit: usize) -> Result<usize, StoreError> {
+        Ok(0)
     }
 }
 

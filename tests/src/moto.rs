@@ -350,6 +350,7 @@ pub async fn provision() -> Result<Provisioned, String> {
         s3_path_style: true,
         sms_sender_id: Some("LaiChau".into()),
         sms_country_code: "84".into(),
+        ses_from: None,
     };
     let clients = AwsClients::from_env(&settings).await;
 
@@ -443,6 +444,7 @@ pub async fn provision_table() -> Result<(AwsClients, AwsSettings), String> {
         s3_path_style: true,
         sms_sender_id: None,
         sms_country_code: "84".into(),
+        ses_from: None,
     };
     let clients = AwsClients::from_env(&settings).await;
     phananh_aws::table::create_table(&clients.dynamodb, &settings.table)

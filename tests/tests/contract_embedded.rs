@@ -142,3 +142,21 @@ async fn two_staff_at_once_on_sqlite() {
     let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
     contract::two_staff_acting_at_once_one_wins_the_other_sees_the_current_version(store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_log_contract_on_sqlite_with_smtp_and_the_fake_sms_provider() {
+    let dir = TempDir::new("phananh-contract-deliveries");
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
+    let smtp =
+        phananh_testkit::smtp::SmtpServer::start(phananh_testkit::smtp::SmtpMode::Accept, 4).await;
+    let notifier = OutboxNotifier::new(
+        store,
+        Some(phananh_embedded::SmtpConfig::new(
+            "127.0.0.1",
+            smtp.port,
+            "noreply@laichau.gov.vn",
+        )),
+    )
+    .with_sms(Some(Arc::new(phananh_embedded::FakeSmsProvider::new())));
+    contract::delivery_log_contract(&notifier, &notifier).await;
+}

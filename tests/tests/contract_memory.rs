@@ -42,3 +42,9 @@ async fn two_staff_at_once_on_memory() {
     ))
     .await;
 }
+
+#[tokio::test]
+async fn delivery_log_contract_on_the_recording_fake() {
+    let notifier = RecordingNotifier::default();
+    contract::delivery_log_contract(&notifier, &notifier).await;
+}

@@ -47,6 +47,8 @@ impl Consumer {
         match self {
             Consumer::Classify => &[ReportSubmitted],
             Consumer::Notify => &[
+                // Issue 13: the reporter is told the report was received.
+                ReportSubmitted,
                 ReportAssigned,
                 LeadershipInformed,
                 ReferredToLeadership,

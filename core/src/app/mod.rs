@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod consumers;
+pub mod deliveries;
 pub mod export;
 pub mod notifications;
 pub mod published;
@@ -66,6 +67,8 @@ pub struct App {
     /// Publishes a change's events right after it is stored (AWS: the SNS topic). When None
     /// (embedded) or when publishing fails, the events wait in the outbox for the relay.
     publisher: Option<Arc<dyn EventBus>>,
+    /// The notifier's delivery log (what the office and the IOC see and re-send).
+    deliveries: Option<Arc<dyn crate::delivery::DeliveryLog>>,
 }
 
 impl App {
@@ -80,6 +83,7 @@ impl App {
             ids: ports.ids,
             passwords: ports.passwords,
             publisher: None,
+            deliveries: None,
         }
     }
 

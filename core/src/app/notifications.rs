@@ -6,6 +6,7 @@
 use super::App;
 use crate::city::CityRules;
 use crate::contact;
+use crate::lifecycle::waiting::WaitTimer;
 use crate::model::*;
 use crate::ports::{Channel, Notification};
 use crate::text;
@@ -41,7 +42,10 @@ fn targets(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<(Notificat
         } => std::iter::once(lead_unit)
             .chain(coordinating_units)
             .map(|u| (K::Assigned, unit(u)))
+            // Issue 13: the reporter learns the deadline (no unit staff names).
+            .chain(std::iter::once((K::AssignedReporter, To::Reporter)))
             .collect(),
+        DomainEvent::ReportSubmitted => vec![(K::ReceivedReporter, To::Reporter)],
         // Đ.7.2: "đồng thời báo cáo lãnh đạo UBND thành phố".
         DomainEvent::LeadershipInformed => {
             vec![(K::LeadershipInformed, unit(&city.leadership_unit))]
@@ -58,9 +62,41 @@ fn targets(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<(Notificat
         DomainEvent::ReportDeferred { .. } => vec![
             (K::Deferred, unit(&city.leadership_unit)),
             (K::Deferred, unit(&city.office_unit)),
+            (K::DeferredReporter, To::Reporter),
         ],
         DomainEvent::ReportReturned { .. } => vec![(K::Returned, unit(&city.office_unit))],
         DomainEvent::UnitUrged { unit: u } => vec![(K::Urged, unit(u))],
+        // Issue 13: a waiting state's timer (Đ.7.2, Đ.7.5, Đ.8.1, Đ.9.2).
+        DomainEvent::DeadlineEscalated { threshold, .. }
+            if WaitTimer::of_key(threshold).is_some() =>
+        {
+            let head = |id: &str| To::Unit {
+                id: id.to_string(),
+                head: true,
+            };
+            match WaitTimer::of_key(threshold) {
+                // Đ.7.2: the IOC head assigns.
+                Some(WaitTimer::Triage) => vec![(K::WaitingTriage, head(&city.ioc_unit))],
+                Some(WaitTimer::Referral) => {
+                    vec![(K::WaitingReferral, unit(&city.leadership_unit))]
+                }
+                // Đ.9.2: the office reassigns what a unit returned.
+                Some(WaitTimer::Returned) => vec![(K::WaitingReturned, unit(&city.office_unit))],
+                // Đ.8.1: the IOC publishes.
+                Some(WaitTimer::Publication) => {
+                    vec![(K::WaitingPublication, head(&city.ioc_unit))]
+                }
+                // Đ.7.5: the unit reports the reason and a new date; the city follows it.
+                Some(WaitTimer::DeferralOverdue) => {
+                    let mut t = vec![(K::DeferralOverdue, unit(&city.office_unit))];
+                    if !lead.is_empty() {
+                        t.insert(0, (K::DeferralOverdue, head(lead)));
+                    }
+                    t
+                }
+                None => Vec::new(),
+            }
+        }
         DomainEvent::DeadlineEscalated { level, unit: u, .. } => match level {
             EscalationLevel::UnitHead => vec![(
                 K::EscalationUnitHead,
@@ -75,11 +111,25 @@ fn targets(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<(Notificat
             }
         },
         // Đ.8.1: the IOC publishes once the unit has its result; a reopened case is triaged again.
-        DomainEvent::ReportResolved { .. } => vec![(K::Resolved, unit(&city.ioc_unit))],
+        DomainEvent::ReportResolved { .. } => vec![
+            (K::Resolved, unit(&city.ioc_unit)),
+            (K::ResolvedReporter, To::Reporter),
+        ],
         DomainEvent::ReportReopened => vec![(K::Reopened, unit(&city.ioc_unit))],
         DomainEvent::ReportPublished => vec![(K::PublishedReporter, To::Reporter)],
         DomainEvent::ReportRejected => vec![(K::RejectedReporter, To::Reporter)],
         _ => Vec::new(),
+    }
+}
+
+/// An SMS text of the city's config with its placeholders filled: without diacritics (GSM-7)
+/// unless the city set `sms_diacritics`.
+pub fn render_sms(rules: &CityRules, key: &str, vars: &[(&str, &str)]) -> String {
+    let s = rules.config.messages.render(key, vars);
+    if rules.config.city.sms_diacritics {
+        s
+    } else {
+        text::strip_diacritics(&s)
     }
 }
 
@@ -97,20 +147,29 @@ pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> 
         .unwrap_or_else(|| r.category.clone());
     let id = r.id.to_string();
     let short_id = &id[id.char_indices().rev().nth(7).map_or(0, |(i, _)| i)..];
+    let expected_date = r
+        .deferral
+        .as_ref()
+        .map(|d| d.expected_date.format("%d/%m/%Y").to_string())
+        .unwrap_or_default();
+    // The reason told to the reporter: the latest entry the reporter may see that carries one
+    // (a rejection's reason), never an internal note.
+    let reason = r
+        .timeline
+        .iter()
+        .rev()
+        .find(|e| e.visible_to_reporter && e.action == Action::Reject)
+        .and_then(|e| e.note.clone())
+        .unwrap_or_default();
     let vars = [
         ("report_id", short_id),
         ("category", category.as_str()),
         ("due", due.as_str()),
         ("title", r.title.as_str()),
+        ("expected_date", expected_date.as_str()),
+        ("reason", reason.as_str()),
     ];
-    let sms_text = |s: String| {
-        // SMS without diacritics (GSM-7) unless the city configured otherwise.
-        if cfg.city.sms_diacritics {
-            s
-        } else {
-            text::strip_diacritics(&s)
-        }
-    };
+
     let mut out = Vec::new();
     for (kind, to) in targets(rules, env, r) {
         let key = kind.key();
@@ -140,7 +199,7 @@ pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> 
                 who.clone()
             }
         };
-        let sms = sms_text(cfg.messages.render(&format!("{key}.sms"), &vars));
+        let sms = render_sms(rules, &format!("{key}.sms"), &vars);
         let subject = cfg.messages.render(&format!("{key}.email_subject"), &vars);
         let body = cfg.messages.render(&format!("{key}.email_body"), &vars);
         for raw in phones {

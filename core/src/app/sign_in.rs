@@ -42,15 +42,19 @@ impl App {
         code: &str,
         window: i64,
     ) -> Result<(), DomainError> {
-        let body = format!(
-            "Mã đăng nhập phản ánh hiện trường: {code} (hiệu lực {CODE_VALID_MINUTES} phút)"
-        );
+        // The texts are the city's (messages.toml `sign_in.code.*`).
+        let minutes = CODE_VALID_MINUTES.to_string();
+        let vars = [("code", code), ("minutes", minutes.as_str())];
+        let msg = |key: &str| self.rules.config.messages.render(key, &vars);
         let (subject, body) = match channel {
             Channel::Sms if !self.rules.config.city.sms_diacritics => {
-                (None, text::strip_diacritics(&body))
+                (None, text::strip_diacritics(&msg("sign_in.code.sms")))
             }
-            Channel::Sms => (None, body),
-            Channel::Email => (Some("Mã đăng nhập".to_string()), body),
+            Channel::Sms => (None, msg("sign_in.code.sms")),
+            Channel::Email => (
+                Some(msg("sign_in.code.email_subject")),
+                msg("sign_in.code.email_body"),
+            ),
         };
         let n = Notification {
             id: format!("otp:{to}:{window}"),

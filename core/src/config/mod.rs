@@ -76,11 +76,51 @@ pub struct CitySection {
     /// `[media]`: upload limits, quotas and image processing (issue 11); defaults when absent.
     #[serde(default)]
     pub media: MediaConfig,
+    /// Timers on the states where a report waits for someone other than the unit (issue 13):
+    /// triage, a leader's decision, the office, publication, a deferral's expected date.
+    #[serde(default)]
+    pub waiting: WaitingTimers,
 }
 
 fn default_reopen_window_days() -> u32 {
     30
 }
+
+/// How long a report may wait in each state before someone is alerted, in minutes of
+/// `clock` (0 turns a timer off). The regulation fixes the units' deadlines (Đ.7.4) but not
+/// these waits; the defaults keep each wait well inside the shortest unit deadline's day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WaitingTimers {
+    /// Đ.7.2: new and screened reports not assigned (the IOC head is alerted).
+    pub triage_minutes: u32,
+    /// Đ.7.2: referred to the leadership without a decision (the leadership is alerted).
+    pub referral_minutes: u32,
+    /// Đ.9.2: returned by a unit and not reassigned (the office is alerted).
+    pub returned_minutes: u32,
+    /// Đ.8.1: resolved and not published (the IOC head is alerted).
+    pub publication_minutes: u32,
+    /// Đ.7.5: a deferral past its expected date alerts the unit head and the office (at the
+    /// start of the day after the expected date); false turns it off.
+    pub deferral_overdue: bool,
+    pub clock: crate::model::ClockKind,
+}
+
+impl Default for WaitingTimers {
+    fn default() -> Self {
+        WaitingTimers {
+            triage_minutes: 60,
+            referral_minutes: 240,
+            returned_minutes: 240,
+            publication_minutes: 480,
+            deferral_overdue: true,
+            clock: crate::model::ClockKind::WorkingHours,
+        }
+    }
+}
+
+/// The longest wait a timer may be set to: 30 days of minutes.
+pub const MAX_WAIT_MINUTES: u32 = 43_200;
 
 fn default_duplicate_hints_max() -> u32 {
     5

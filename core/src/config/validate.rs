@@ -100,6 +100,23 @@ fn validate_city(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
             Some(_) => {}
         }
     }
+    for (field, minutes) in [
+        ("waiting.triage_minutes", c.waiting.triage_minutes),
+        ("waiting.referral_minutes", c.waiting.referral_minutes),
+        ("waiting.returned_minutes", c.waiting.returned_minutes),
+        ("waiting.publication_minutes", c.waiting.publication_minutes),
+    ] {
+        if minutes > super::MAX_WAIT_MINUTES {
+            errs.push(ConfigError::new(
+                f,
+                field,
+                format!(
+                    "at most {} minutes (0 turns the timer off)",
+                    super::MAX_WAIT_MINUTES
+                ),
+            ));
+        }
+    }
     if c.escalation.is_empty() {
         errs.push(ConfigError::new(
             f,
@@ -396,6 +413,10 @@ fn validate_messages(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
         .iter()
         .map(|s| s.to_string())
         .collect();
+    // The citizen's sign-in code (issue 13: texts in config, not in code).
+    for ch in NOTIFICATION_CHANNELS {
+        required.push(format!("sign_in.code.{ch}"));
+    }
     for kind in crate::model::NotificationKind::ALL.map(|k| k.key()) {
         for ch in NOTIFICATION_CHANNELS {
             required.push(format!("{kind}.{ch}"));
@@ -418,7 +439,16 @@ fn validate_messages(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
 }
 
 /// Placeholders the notification code fills in message templates.
-pub const MESSAGE_PLACEHOLDERS: [&str; 4] = ["report_id", "title", "category", "due"];
+pub const MESSAGE_PLACEHOLDERS: [&str; 8] = [
+    "report_id",
+    "title",
+    "category",
+    "due",
+    "expected_date",
+    "reason",
+    "code",
+    "minutes",
+];
 
 /// Every `{name}` of a template must be a known placeholder (a typo would reach citizens).
 fn check_placeholders(text: &str) -> Result<(), String> {

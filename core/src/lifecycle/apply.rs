@@ -325,7 +325,13 @@ pub fn apply(
             events.push(DomainEvent::ReportRated { stars });
         }
         Command::Escalate => {
-            let due = due_thresholds(&r, rules, now);
+            let mut due = due_thresholds(&r, rules, now);
+            // Issue 13: the waiting state's timer, once per occurrence of the state.
+            if let Some((key, timer, at)) = super::waiting::unsent_waiting_timer(&r, rules) {
+                if at <= now {
+                    due.push((key, timer.level()));
+                }
+            }
             if due.is_empty() {
                 return Err(DomainError::invalid(
                     "escalation",

@@ -51,10 +51,13 @@ pub fn threshold_key(fraction: f64) -> String {
     format!("{}", (fraction * 100.0).round() as i64)
 }
 
-/// When the next unsent threshold falls due (None when the clock is not running).
+/// When the next unsent threshold falls due: the unit's deadline thresholds while its clock
+/// runs, the waiting timer of a waiting state (`waiting`); None when nothing is pending. This
+/// instant is what the stores index, so the sweep reads only what is due.
 pub fn next_escalation_at(r: &Report, rules: &CityRules) -> Option<DateTime<Utc>> {
     unsent_thresholds(r, rules)
         .into_iter()
         .map(|(_, _, at)| at)
+        .chain(super::waiting::unsent_waiting_timer(r, rules).map(|(_, _, at)| at))
         .min()
 }

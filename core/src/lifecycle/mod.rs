@@ -17,6 +17,7 @@ mod reopen;
 mod submit;
 mod timeline;
 mod validation;
+pub mod waiting;
 
 pub use apply::apply;
 pub use assignment::auto_assign_target;

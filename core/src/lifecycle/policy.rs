@@ -41,6 +41,8 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         Action::ViewStats => &[OfficeAdmin, Leader, IocHead, IocOperator], // Đ.9.2
         // Đ.4.1, Đ.9.2: the office issues accounts; System is the operator at the machine (CLI).
         Action::ManageAccounts => &[OfficeAdmin, System],
+        // Đ.7.2: the office follows the units' handling, the IOC coordinates it.
+        Action::ManageNotifications => &[OfficeAdmin, IocHead, IocOperator],
     }
 }
 
@@ -78,8 +80,14 @@ pub fn allowed_states(action: Action) -> &'static [State] {
         Action::Close => &[Published],
         Action::Reopen => &[Published],
         Action::Rate => &[Published, Closed],
-        Action::Escalate => &[Assigned, InProgress],
-        Action::RevealReporter | Action::ViewStats | Action::ManageAccounts => &State::ALL,
+        // The unit's deadline thresholds (Assigned, InProgress) and the waiting timers.
+        Action::Escalate => &[
+            Submitted, Screened, Assigned, InProgress, Referred, Returned, Resolved, Deferred,
+        ],
+        Action::RevealReporter
+        | Action::ViewStats
+        | Action::ManageAccounts
+        | Action::ManageNotifications => &State::ALL,
     }
 }
 

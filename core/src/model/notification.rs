@@ -19,10 +19,21 @@ pub enum NotificationKind {
     Resolved,
     Reopened,
     RejectedReporter,
+    /// Issue 13, waiting timers (`[waiting]` of city.toml).
+    WaitingTriage,
+    WaitingReferral,
+    WaitingReturned,
+    WaitingPublication,
+    DeferralOverdue,
+    /// Issue 13: the reporter's updates (never staff names or internal notes).
+    ReceivedReporter,
+    AssignedReporter,
+    DeferredReporter,
+    ResolvedReporter,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 14] = [
+    pub const ALL: [NotificationKind; 23] = [
         NotificationKind::Assigned,
         NotificationKind::LeadershipInformed,
         NotificationKind::EscalationUnitHead,
@@ -37,6 +48,15 @@ impl NotificationKind {
         NotificationKind::Resolved,
         NotificationKind::Reopened,
         NotificationKind::RejectedReporter,
+        NotificationKind::WaitingTriage,
+        NotificationKind::WaitingReferral,
+        NotificationKind::WaitingReturned,
+        NotificationKind::WaitingPublication,
+        NotificationKind::DeferralOverdue,
+        NotificationKind::ReceivedReporter,
+        NotificationKind::AssignedReporter,
+        NotificationKind::DeferredReporter,
+        NotificationKind::ResolvedReporter,
     ];
 
     /// The message key prefix in the city's config.
@@ -56,6 +76,15 @@ impl NotificationKind {
             NotificationKind::Resolved => "notify.resolved",
             NotificationKind::Reopened => "notify.reopened",
             NotificationKind::RejectedReporter => "notify.rejected.reporter",
+            NotificationKind::WaitingTriage => "notify.waiting.triage",
+            NotificationKind::WaitingReferral => "notify.waiting.referral",
+            NotificationKind::WaitingReturned => "notify.waiting.returned",
+            NotificationKind::WaitingPublication => "notify.waiting.publication",
+            NotificationKind::DeferralOverdue => "notify.waiting.deferral_overdue",
+            NotificationKind::ReceivedReporter => "notify.received.reporter",
+            NotificationKind::AssignedReporter => "notify.assigned.reporter",
+            NotificationKind::DeferredReporter => "notify.deferred.reporter",
+            NotificationKind::ResolvedReporter => "notify.resolved.reporter",
         }
     }
 }

@@ -105,6 +105,8 @@ pub enum Action {
     ViewStats,
     /// Đ.4.1, Đ.9.2: create, disable, enable staff accounts and reset their passwords.
     ManageAccounts,
+    /// Đ.7.2: see who was told what, and re-send a notification that could not be delivered.
+    ManageNotifications,
 }
 
 impl Action {
@@ -137,6 +139,7 @@ impl Action {
             Action::MarkSecret => "mark_secret",
             Action::ViewStats => "view_stats",
             Action::ManageAccounts => "manage_accounts",
+            Action::ManageNotifications => "manage_notifications",
         }
     }
 }

@@ -68,8 +68,6 @@ fn kinhte() -> Value {
     json!({"sub": "cognito-kinhte-0001", "cognito:groups": "[unit_staff]", "custom:unit": "phong_kinh_te"})
 }
 
-
-
 /// One function's runtime: its own clients, tagged `app/<function>`.
 async fn function(p: &Provisioned, name: &str) -> Runtime {
     let cfg = phananh_aws::aws_config::defaults(BehaviorVersion::latest())

@@ -37,6 +37,7 @@ fn runtime() -> Runtime {
         s3_path_style: false,
         sms_sender_id: None,
         sms_country_code: "84".into(),
+        ses_from: None,
     };
     Runtime::new(
         &AwsClients::from_sdk_config(&cfg, false),

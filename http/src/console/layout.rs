@@ -41,6 +41,11 @@ const NAV: &[(&str, &str, &[Role])] = &[
     ),
     ("/console/search", "Tìm kiếm", &Role::STAFF),
     ("/console/map", "Bản đồ", &Role::STAFF),
+    (
+        "/console/notifications",
+        "Tin nhắn",
+        &[Role::OfficeAdmin, Role::IocHead, Role::IocOperator],
+    ),
 ];
 
 /// The first page of a role after sign-in.

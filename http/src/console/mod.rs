@@ -19,6 +19,7 @@ mod leadership;
 mod login;
 pub(crate) mod map;
 mod names;
+pub(crate) mod notifications;
 mod office;
 mod report;
 mod search;
@@ -99,4 +100,5 @@ pub fn routes() -> Router<HttpState> {
         .merge(map::routes())
         .merge(cognito::routes())
         .merge(uploads::routes())
+        .merge(notifications::routes())
 }

@@ -81,6 +81,7 @@ pub(super) fn action_label(a: Action) -> &'static str {
         Action::MarkSecret => "Đánh dấu bí mật",
         Action::ViewStats => "Xem thống kê",
         Action::ManageAccounts => "Quản lý tài khoản",
+        Action::ManageNotifications => "Theo dõi gửi thông báo",
     }
 }
 

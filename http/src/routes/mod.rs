@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod catalogue;
+pub mod deliveries;
 pub mod me;
 pub mod public;
 pub mod reports;

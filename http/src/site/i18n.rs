@@ -244,7 +244,8 @@ pub fn action_name(lang: Lang, a: Action) -> &'static str {
         Action::RevealReporter
         | Action::MarkSecret
         | Action::ViewStats
-        | Action::ManageAccounts => ("Cập nhật", "Update"),
+        | Action::ManageAccounts
+        | Action::ManageNotifications => ("Cập nhật", "Update"),
     };
     match lang {
         Lang::Vi => vi,

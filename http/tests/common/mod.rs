@@ -15,7 +15,7 @@ use phananh_http::console::ConsoleConfig;
 use phananh_http::{router, HttpState};
 use phananh_testkit::actors;
 use phananh_testkit::app::TestApp;
-use phananh_testkit::fakes::{MemoryMedia, MemoryStore};
+use phananh_testkit::fakes::{MemoryMedia, MemoryStore, RecordingNotifier};
 use phananh_testkit::fixtures::{self, at};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -32,6 +32,8 @@ pub struct World {
     pub state: HttpState,
     pub store: Arc<MemoryStore>,
     pub media: Arc<MemoryMedia>,
+    /// The notifier and its delivery log.
+    pub notifier: Arc<RecordingNotifier>,
     tokens: TokenService,
 }
 
@@ -53,6 +55,7 @@ pub fn world_on(t: TestApp) -> World {
         state,
         store: t.store,
         media: t.media,
+        notifier: t.notifier,
         tokens,
     }
 }
@@ -62,6 +65,12 @@ impl World {
     pub fn cookie(&self, actor: &Actor) -> String {
         let (token, _) = self.tokens.issue(actor).expect("a token");
         format!("phananh_session={token}; phananh_csrf={CSRF}")
+    }
+
+    /// The `Authorization` header of `actor` for the API.
+    pub fn bearer(&self, actor: &Actor) -> String {
+        let (token, _) = self.tokens.issue(actor).expect("a token");
+        format!("Bearer {token}")
     }
 
     pub async fn send(&self, req: Request<Body>) -> Response {
@@ -171,12 +180,6 @@ pub fn assigned_ago(r: Report, unit: &str, ago: i64, minutes: u32) -> Report {
 }
 
 impl World {
-    /// The `Authorization` header value of `actor` on the API.
-    pub fn bearer(&self, actor: &Actor) -> String {
-        let (token, _) = self.tokens.issue(actor).expect("a token");
-        format!("Bearer {token}")
-    }
-
     /// A JSON request to the API as `actor`; the status and the body as JSON (Null if none).
     pub async fn api(
         &self,

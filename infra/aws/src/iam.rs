@@ -31,6 +31,8 @@ pub enum On {
     SmsNumbers,
     /// The Cognito staff pool.
     StaffPool,
+    /// SES sending identities (the grant is conditioned on the configured sender address).
+    SesIdentities,
 }
 
 /// One IAM action a function needs on one resource, and the code that needs it.
@@ -112,6 +114,13 @@ const NOTIFY: &[Need] = &[
         "SnsNotifier: e-mail through the alerts topic",
     ),
 ];
+
+/// E-mail to each person through SES (notify and publish, when `PHANANH_SES_FROM` is set).
+const SEND_EMAIL: &[Need] = &[need(
+    "ses:SendEmail",
+    On::SesIdentities,
+    "SesMailer: e-mail to each recipient (SESv2 SendEmail)",
+)];
 
 /// Reading media: HEAD and GET of uploads, presigned GET URLs.
 const READ_MEDIA: &[Need] = &[
@@ -256,6 +265,7 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                     "the report of the event",
                 )],
                 NOTIFY,
+                SEND_EMAIL,
             ],
         ),
         of(
@@ -267,6 +277,7 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                     "the report of the event",
                 )],
                 NOTIFY,
+                SEND_EMAIL,
             ],
         ),
         of("EscalateFunction", &[READ_REPORTS, WRITE_REPORTS]),
@@ -300,6 +311,7 @@ pub fn iam_action_of(service: &str, operation: &str) -> Vec<String> {
         }
         ("sns", "PublishBatch") => vec!["sns:Publish".into()],
         ("s3", "HeadObject") => vec!["s3:GetObject".into()],
+        ("sesv2", "SendEmail") => vec!["ses:SendEmail".into()],
         ("s3", "CopyObject") => vec!["s3:GetObject".into(), "s3:PutObject".into()],
         (service, op) => vec![format!("{service}:{op}")],
     }

@@ -47,6 +47,9 @@ pub struct AwsSettings {
     pub s3_path_style: bool,
     pub sms_sender_id: Option<String>,
     pub sms_country_code: String,
+    /// E-mail to individuals through SES from this verified address (`PHANANH_SES_FROM`);
+    /// None: e-mail goes to the alerts topic.
+    pub ses_from: Option<String>,
 }
 
 impl AwsSettings {
@@ -80,6 +83,9 @@ impl AwsSettings {
             events_topic_arn: required(ENV_EVENTS_TOPIC_ARN)?,
             alerts_topic_arn: required(ENV_ALERTS_TOPIC_ARN)?,
             s3_path_style,
+            ses_from: get(crate::ses::ENV_SES_FROM)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
             sms_sender_id: get(ENV_SMS_SENDER_ID)
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
@@ -190,6 +196,7 @@ pub struct AwsClients {
     /// The SDK configuration the clients were built from (for clients only some functions
     /// build, such as the Cognito accounts of the staff functions).
     pub config: aws_config::SdkConfig,
+    pub sesv2: aws_sdk_sesv2::Client,
 }
 
 /// The one HTTPS client of every SDK client: rustls with the ring provider (the TLS stack
@@ -240,6 +247,7 @@ impl AwsClients {
             sqs: aws_sdk_sqs::Client::new(cfg),
             credentials: cfg.credentials_provider(),
             config: cfg.clone(),
+            sesv2: aws_sdk_sesv2::Client::new(cfg),
         }
     }
 }

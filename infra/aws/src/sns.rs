@@ -115,6 +115,8 @@ pub struct SnsNotifier {
     alerts_topic_arn: String,
     sms_sender_id: Option<String>,
     sms_country_code: String,
+    /// E-mail to individuals through SES when set (else to the alerts topic).
+    ses: Option<crate::ses::SesMailer>,
 }
 
 /// A claim on a notification id is held this long before another attempt may take it over.
@@ -137,7 +139,14 @@ impl SnsNotifier {
             alerts_topic_arn: alerts_topic_arn.into(),
             sms_sender_id,
             sms_country_code: "84".into(),
+            ses: None,
         }
+    }
+
+    /// E-mail goes to each recipient through SES.
+    pub fn with_ses(mut self, ses: Option<crate::ses::SesMailer>) -> Self {
+        self.ses = ses;
+        self
     }
 
     /// The notifier of the resources in `settings`.
@@ -150,7 +159,12 @@ impl SnsNotifier {
             settings.sms_sender_id.clone(),
         );
         n.sms_country_code = settings.sms_country_code.clone();
-        n
+        n.with_ses(
+            settings
+                .ses_from
+                .as_ref()
+                .map(|from| crate::ses::SesMailer::new(clients.sesv2.clone(), from)),
+        )
     }
 
     /// Takes the notification id; `false` when it was sent already or is being sent.
@@ -252,6 +266,16 @@ impl SnsNotifier {
                 req.send()
                     .await
                     .map_err(|e| NotifyError(DisplayErrorContext(&e).to_string()))?;
+            }
+            Channel::Email if self.ses.is_some() => {
+                if let Some(ses) = &self.ses {
+                    let subject = n
+                        .subject
+                        .as_deref()
+                        .unwrap_or("Thông báo phản ánh hiện trường");
+                    let id = ses.send(&n.to, subject, &n.body).await?;
+                    tracing::info!(notification_id = %n.id, report_id = ?n.report_id, ses_message_id = %id, "e-mail accepted by SES");
+                }
             }
             Channel::Email => {
                 let mut req = self

@@ -40,6 +40,9 @@ fn resource_of(v: &Value) -> On {
         "!Sub:${ReportsTable.Arn}/index/*" => On::TableIndexes,
         "!Ref:EventsTopic" => On::EventsTopic,
         "!Ref:AlertsTopic" => On::AlertsTopic,
+        "!Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*" => {
+            On::SesIdentities
+        }
         _ if t == format!("!Sub:{BUCKET}") => On::MediaBucket,
         _ if t == format!("!Sub:{BUCKET}/*") => On::MediaObjects,
         _ if t.starts_with("!If:")

@@ -1,7 +1,7 @@
 //! Embedded adapters of the phananh ports, for the single-process `serve` runtime:
 //! SQLite in WAL mode with group commit (reports, accounts, transactional outbox),
 //! local files for media (HMAC-signed URLs), durable in-process queues fed by the outbox,
-//! and a notification outbox that can also deliver e-mail over SMTP.
+//! and a notification delivery log that sends e-mail over SMTP and SMS through a provider.
 //!
 //! Wiring (see [`Embedded::open`]):
 //! ```text
@@ -19,6 +19,7 @@ pub mod notify;
 pub mod queue;
 pub mod reports;
 pub mod schema;
+pub mod sms;
 pub mod smtp;
 
 pub use db::{SqliteStore, StoreOptions, DB_FILE};
@@ -31,7 +32,8 @@ pub use queue::{
     ConsumerRegistry, DeliveryRecord, EmbeddedBus, Handler, OutboxRelay, PumpHandle, QueueWorker,
     RetryPolicy, WorkerStats,
 };
-pub use smtp::{SmtpConfig, SmtpError};
+pub use sms::{BodyFormat, FakeSms, FakeSmsProvider, HttpSmsConfig, HttpSmsGateway, PhoneFormat};
+pub use smtp::{SmtpConfig, SmtpError, SmtpTls};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +50,8 @@ pub struct EmbeddedConfig {
     pub media_secret: Vec<u8>,
     /// E-mail is delivered over SMTP when set, else only recorded.
     pub smtp: Option<SmtpConfig>,
+    /// Where SMS go: none (recorded only), the local fake, or an HTTP gateway.
+    pub sms: SmsSettings,
     pub store: StoreOptions,
     pub retry: RetryPolicy,
     /// Longest wait of the background relay and worker between passes.
@@ -65,9 +69,35 @@ impl EmbeddedConfig {
             base_url: base_url.into(),
             media_secret: media_secret.into(),
             smtp: None,
+            sms: SmsSettings::None,
             store: StoreOptions::default(),
             retry: RetryPolicy::default(),
             pump_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The SMS provider of the embedded runtime.
+#[derive(Debug, Clone, Default)]
+pub enum SmsSettings {
+    /// SMS are only recorded in the delivery log.
+    #[default]
+    None,
+    /// The local fake provider: accepts and records (the demo, tests).
+    Fake,
+    /// A brand-name SMS gateway over HTTP.
+    Http(Box<HttpSmsConfig>),
+}
+
+impl SmsSettings {
+    /// `PHANANH_SMS_PROVIDER`: `fake` (the default), `http` (with the `PHANANH_SMS_*`
+    /// settings of [`HttpSmsConfig::from_env`]) or `none`.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<SmsSettings, String> {
+        match get("PHANANH_SMS_PROVIDER").as_deref().map(str::trim) {
+            None | Some("") | Some("fake") => Ok(SmsSettings::Fake),
+            Some("none") => Ok(SmsSettings::None),
+            Some("http") => HttpSmsConfig::from_env(get).map(|c| SmsSettings::Http(Box::new(c))),
+            Some(o) => Err(format!("PHANANH_SMS_PROVIDER={o:?}: fake, http or none")),
         }
     }
 }
@@ -80,6 +110,8 @@ pub enum OpenError {
     Store(#[from] phananh_core::ports::StoreError),
     #[error("media: {0}")]
     Media(#[from] phananh_core::ports::MediaError),
+    #[error("sms provider: {0}")]
+    Sms(String),
 }
 
 /// All embedded adapters, opened under one data directory.
@@ -88,7 +120,10 @@ pub struct Embedded {
     /// `ReportStore + AccountStore`.
     pub store: Arc<SqliteStore>,
     pub media: Arc<FileMediaStore>,
+    /// `Notifier + DeliveryLog`.
     pub notifier: Arc<OutboxNotifier>,
+    /// The fake SMS provider, when it is the one in use.
+    pub fake_sms: Option<Arc<FakeSmsProvider>>,
     /// Register consumers here (any time before or after the pumps start).
     pub consumers: Arc<ConsumerRegistry>,
     pub bus: Arc<EmbeddedBus>,
@@ -105,7 +140,22 @@ impl Embedded {
             &config.base_url,
             &config.media_secret,
         )?);
-        let notifier = Arc::new(OutboxNotifier::new(store.clone(), config.smtp.clone()));
+        let (sms, fake_sms): (Option<Arc<dyn phananh_core::delivery::SmsProvider>>, _) =
+            match &config.sms {
+                SmsSettings::None => (None, None),
+                SmsSettings::Fake => {
+                    let fake = Arc::new(FakeSmsProvider::new());
+                    (Some(fake.clone()), Some(fake))
+                }
+                SmsSettings::Http(c) => (
+                    Some(Arc::new(
+                        HttpSmsGateway::new((**c).clone()).map_err(OpenError::Sms)?,
+                    )),
+                    None,
+                ),
+            };
+        let notifier =
+            Arc::new(OutboxNotifier::new(store.clone(), config.smtp.clone()).with_sms(sms));
         let consumers = ConsumerRegistry::new();
         let bus = Arc::new(EmbeddedBus::new(store.clone(), consumers.clone()));
         Ok(Embedded {
@@ -113,6 +163,7 @@ impl Embedded {
             store,
             media,
             notifier,
+            fake_sms,
             consumers,
             bus,
         })

@@ -128,7 +128,20 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE TABLE search_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
     "#,
-    // 4: the location as columns and an index that covers the duplicate check (category, time,
+    // 4: the delivery log (issue 13): attempts, the provider and its message id, and when a
+    //    failed notification is tried again (an index by due time, so the retry pass reads
+    //    only what is due). Earlier failures become retries due at once.
+    r#"
+    ALTER TABLE notifications ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE notifications ADD COLUMN provider TEXT;
+    ALTER TABLE notifications ADD COLUMN provider_message_id TEXT;
+    ALTER TABLE notifications ADD COLUMN next_attempt_at INTEGER;
+    UPDATE notifications SET status = 'retrying', next_attempt_at = updated_at WHERE status = 'failed';
+    CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+    CREATE INDEX notifications_status ON notifications (status, seq);
+    CREATE INDEX notifications_channel ON notifications (channel, seq);
+    "#,
+    // 5: the location as columns and an index that covers the duplicate check (category, time,
     //    state, location), so screening a new report reads points, never documents; and the
     //    fingerprint of each report's indexed text.
     r#"

@@ -1,31 +1,138 @@
-//! A minimal SMTP client (plain TCP): EHLO, MAIL FROM, RCPT TO, DATA, QUIT, with
-//! dot-stuffing, an RFC 2047 UTF-8 subject and timeouts on every step.
+//! E-mail over SMTP with `lettre`: implicit TLS (port 465), STARTTLS (587) or, for a relay on
+//! the same host, plain; authentication when a username is set. Each message has a plain-text
+//! part with the text as written (with diacritics) and an HTML alternative of the same text.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// No TLS: only for a relay on the same machine or a test server on 127.0.0.1.
+    None,
+    /// Upgrade with STARTTLS, refusing a server that does not offer it (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    /// `none`, `starttls` or `tls`.
+    pub fn parse(s: &str) -> Option<SmtpTls> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" | "plain" => Some(SmtpTls::None),
+            "starttls" => Some(SmtpTls::StartTls),
+            "tls" | "ssl" | "smtps" => Some(SmtpTls::Tls),
+            _ => None,
+        }
+    }
+
+    /// The usual port of each mode.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::None => 25,
+            SmtpTls::StartTls => 587,
+            SmtpTls::Tls => 465,
+        }
+    }
+}
 
 /// Where and as whom e-mail is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
     /// Envelope and header sender address.
     pub from: String,
-    /// Limit of the connection and of each command's reply.
+    /// Display name of the sender (`Trung tâm IOC Lai Châu`).
+    pub from_name: Option<String>,
+    pub tls: SmtpTls,
+    /// Authentication (PLAIN or LOGIN) when set; the password comes from the environment.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Limit of the connection and of each command.
     pub timeout: Duration,
 }
 
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("from", &self.from)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
 impl SmtpConfig {
+    /// A plain relay (no TLS, no authentication) at `host:port`.
     pub fn new(host: impl Into<String>, port: u16, from: impl Into<String>) -> SmtpConfig {
         SmtpConfig {
             host: host.into(),
             port,
             from: from.into(),
+            from_name: None,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
             timeout: Duration::from_secs(15),
         }
+    }
+
+    /// Reads `PHANANH_SMTP_HOST` (none: no SMTP), `PHANANH_SMTP_PORT`, `PHANANH_SMTP_TLS`
+    /// (`starttls` by default, `tls`, `none`), `PHANANH_SMTP_FROM`, `PHANANH_SMTP_FROM_NAME`,
+    /// `PHANANH_SMTP_USERNAME`, `PHANANH_SMTP_PASSWORD`, `PHANANH_SMTP_TIMEOUT_SECS`.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Option<SmtpConfig>, String> {
+        let Some(host) = get("PHANANH_SMTP_HOST").filter(|h| !h.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let tls = match get("PHANANH_SMTP_TLS") {
+            None => SmtpTls::StartTls,
+            Some(s) => SmtpTls::parse(&s)
+                .ok_or_else(|| format!("PHANANH_SMTP_TLS={s:?}: expected starttls, tls or none"))?,
+        };
+        let port = match get("PHANANH_SMTP_PORT") {
+            None => tls.default_port(),
+            Some(p) => p
+                .trim()
+                .parse()
+                .map_err(|_| format!("PHANANH_SMTP_PORT={p:?}: not a port number"))?,
+        };
+        let from = get("PHANANH_SMTP_FROM").unwrap_or_else(|| "phananh@localhost".into());
+        if !valid_address(&from) {
+            return Err(format!("PHANANH_SMTP_FROM={from:?}: not an e-mail address"));
+        }
+        let timeout = match get("PHANANH_SMTP_TIMEOUT_SECS") {
+            None => Duration::from_secs(15),
+            Some(s) => Duration::from_secs(
+                s.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=300).contains(n))
+                    .ok_or_else(|| format!("PHANANH_SMTP_TIMEOUT_SECS={s:?}: 1 to 300"))?,
+            ),
+        };
+        let username = get("PHANANH_SMTP_USERNAME").filter(|u| !u.is_empty());
+        let password = get("PHANANH_SMTP_PASSWORD");
+        if username.is_some() && password.is_none() {
+            return Err("PHANANH_SMTP_USERNAME is set but PHANANH_SMTP_PASSWORD is not".into());
+        }
+        Ok(Some(SmtpConfig {
+            host: host.trim().to_string(),
+            port,
+            from,
+            from_name: get("PHANANH_SMTP_FROM_NAME").filter(|n| !n.trim().is_empty()),
+            tls,
+            username,
+            password,
+            timeout,
+        }))
     }
 }
 
@@ -33,12 +140,10 @@ impl SmtpConfig {
 pub enum SmtpError {
     #[error("invalid address: {0}")]
     BadAddress(String),
-    #[error("timed out during {0}")]
-    Timeout(&'static str),
-    #[error("i/o: {0}")]
-    Io(String),
-    #[error("server refused {step}: {reply}")]
-    Refused { step: &'static str, reply: String },
+    #[error("message: {0}")]
+    Message(String),
+    #[error("smtp: {0}")]
+    Transport(String),
 }
 
 fn valid_address(a: &str) -> bool {
@@ -50,239 +155,144 @@ fn valid_address(a: &str) -> bool {
             .any(|c| c.is_control() || c.is_whitespace() || c == '<' || c == '>' || c == ',')
 }
 
-/// `Subject` header value: plain when ASCII, else RFC 2047 base64 encoded-words, folded.
-pub fn encode_subject(subject: &str) -> String {
-    let clean: String = subject.chars().filter(|c| !c.is_control()).collect();
-    if clean.is_ascii() {
-        return clean;
+pub use phananh_core::delivery::html_alternative as html_of;
+
+/// The message: UTF-8 subject and a multipart/alternative body (plain text, then HTML).
+pub fn build_message(
+    cfg: &SmtpConfig,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<Message, SmtpError> {
+    if !valid_address(to) {
+        return Err(SmtpError::BadAddress(to.to_string()));
     }
-    // At most 45 bytes of UTF-8 per word keeps each encoded word under 75 characters,
-    // and a word never splits a character.
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for c in clean.chars() {
-        if chunk.len() + c.len_utf8() > 45 {
-            words.push(std::mem::take(&mut chunk));
+    let from: Mailbox = format!("{} <{}>", cfg.from_name.as_deref().unwrap_or(""), cfg.from)
+        .trim()
+        .parse()
+        .map_err(|e| SmtpError::BadAddress(format!("{}: {e}", cfg.from)))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| SmtpError::BadAddress(format!("{to}: {e}")))?;
+    let subject: String = subject.chars().filter(|c| !c.is_control()).collect();
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(body.to_string()),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html_of(body)),
+                ),
+        )
+        .map_err(|e| SmtpError::Message(e.to_string()))
+}
+
+fn transport(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, SmtpError> {
+    let err = |e: lettre::transport::smtp::Error| SmtpError::Transport(e.to_string());
+    let mut b = match cfg.tls {
+        SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
+        SmtpTls::StartTls => {
+            let p = TlsParameters::new(cfg.host.clone()).map_err(err)?;
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host).tls(Tls::Required(p))
         }
-        chunk.push(c);
-    }
-    if !chunk.is_empty() {
-        words.push(chunk);
-    }
-    words
-        .iter()
-        .map(|w| format!("=?UTF-8?B?{}?=", STANDARD.encode(w.as_bytes())))
-        .collect::<Vec<_>>()
-        .join("\r\n ")
-}
-
-/// CRLF line endings and dot-stuffing (a line starting with '.' gets another '.').
-pub fn dot_stuff(body: &str) -> String {
-    let normalized = body.replace("\r\n", "\n").replace('\r', "\n");
-    let mut out = String::with_capacity(normalized.len() + 16);
-    for (i, line) in normalized.split('\n').enumerate() {
-        if i > 0 {
-            out.push_str("\r\n");
-        }
-        if line.starts_with('.') {
-            out.push('.');
-        }
-        out.push_str(line);
-    }
-    out
-}
-
-fn message(cfg: &SmtpConfig, to: &str, subject: &str, body: &str) -> String {
-    let date = chrono::Utc::now().to_rfc2822();
-    let id = uuid::Uuid::new_v4();
-    format!(
-        "From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{id}@phananh>\r\n\
-         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
-         {body}\r\n.\r\n",
-        from = cfg.from,
-        subject = encode_subject(subject),
-        body = dot_stuff(body),
-    )
-}
-
-/// The 3-digit code starting a reply line; `None` when the line does not start with three
-/// ASCII digits (short, non-ASCII or signed lines are malformed, never sliced blindly).
-fn reply_code(line: &str) -> Option<u16> {
-    let digits = line.as_bytes().get(..3)?;
-    if !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(
-        digits
-            .iter()
-            .fold(0u16, |code, d| code * 10 + u16::from(d - b'0')),
-    )
-}
-
-struct Session {
-    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: tokio::net::tcp::OwnedWriteHalf,
-    timeout: Duration,
-}
-
-impl Session {
-    /// Reads one (possibly multi-line) reply: (code, text).
-    async fn reply(&mut self, step: &'static str) -> Result<(u16, String), SmtpError> {
-        let mut text = String::new();
-        // A reply has at most 64 lines here; more is a broken server.
-        for _ in 0..64 {
-            let mut line = String::new();
-            let n = tokio::time::timeout(self.timeout, self.reader.read_line(&mut line))
-                .await
-                .map_err(|_| SmtpError::Timeout(step))?
-                .map_err(|e| SmtpError::Io(e.to_string()))?;
-            if n == 0 {
-                return Err(SmtpError::Io(format!("connection closed during {step}")));
-            }
-            let line = line.trim_end();
-            let code = reply_code(line).ok_or_else(|| SmtpError::Refused {
-                step,
-                reply: line.to_string(),
-            })?;
-            text.push_str(line);
-            text.push('\n');
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return Ok((code, text));
-            }
-        }
-        Err(SmtpError::Refused {
-            step,
-            reply: "reply too long".into(),
-        })
-    }
-
-    async fn send(&mut self, step: &'static str, data: &str) -> Result<(), SmtpError> {
-        tokio::time::timeout(self.timeout, self.writer.write_all(data.as_bytes()))
-            .await
-            .map_err(|_| SmtpError::Timeout(step))?
-            .map_err(|e| SmtpError::Io(e.to_string()))
-    }
-
-    async fn command(
-        &mut self,
-        step: &'static str,
-        line: &str,
-        ok: &[u16],
-    ) -> Result<String, SmtpError> {
-        self.send(step, line).await?;
-        let (code, text) = self.reply(step).await?;
-        if ok.contains(&code) {
-            Ok(text)
-        } else {
-            Err(SmtpError::Refused { step, reply: text })
+        SmtpTls::Tls => {
+            let p = TlsParameters::new(cfg.host.clone()).map_err(err)?;
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host).tls(Tls::Wrapper(p))
         }
     }
+    .port(cfg.port)
+    .timeout(Some(cfg.timeout));
+    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+        b = b.credentials(Credentials::new(u.clone(), p.clone()));
+    }
+    Ok(b.build())
 }
 
-/// Sends one plain-text UTF-8 e-mail.
+/// Sends one e-mail; the server's reply to the message (its queue id) on acceptance.
 pub async fn send_mail(
     cfg: &SmtpConfig,
     to: &str,
     subject: &str,
     body: &str,
-) -> Result<(), SmtpError> {
-    if !valid_address(to) {
-        return Err(SmtpError::BadAddress(to.to_string()));
-    }
-    if !valid_address(&cfg.from) {
-        return Err(SmtpError::BadAddress(cfg.from.clone()));
-    }
-    let stream = tokio::time::timeout(
-        cfg.timeout,
-        TcpStream::connect((cfg.host.as_str(), cfg.port)),
-    )
-    .await
-    .map_err(|_| SmtpError::Timeout("connect"))?
-    .map_err(|e| SmtpError::Io(e.to_string()))?;
-    let (r, w) = stream.into_split();
-    let mut s = Session {
-        reader: BufReader::new(r),
-        writer: w,
-        timeout: cfg.timeout,
-    };
-    let (code, text) = s.reply("greeting").await?;
-    if code != 220 {
-        return Err(SmtpError::Refused {
-            step: "greeting",
-            reply: text,
-        });
-    }
-    if s.command("EHLO", "EHLO phananh.local\r\n", &[250])
+) -> Result<String, SmtpError> {
+    let msg = build_message(cfg, to, subject, body)?;
+    let t = transport(cfg)?;
+    // The transport's own timeout covers each command; this bounds the whole exchange.
+    let limit = cfg.timeout.saturating_mul(4);
+    let resp = tokio::time::timeout(limit, t.send(msg))
         .await
-        .is_err()
-    {
-        s.command("HELO", "HELO phananh.local\r\n", &[250]).await?;
-    }
-    s.command(
-        "MAIL FROM",
-        &format!("MAIL FROM:<{}>\r\n", cfg.from),
-        &[250],
-    )
-    .await?;
-    s.command("RCPT TO", &format!("RCPT TO:<{to}>\r\n"), &[250, 251])
-        .await?;
-    s.command("DATA", "DATA\r\n", &[354]).await?;
-    s.command("message", &message(cfg, to, subject, body), &[250])
-        .await?;
-    // The message is accepted; a failed QUIT changes nothing.
-    if let Err(e) = s.command("QUIT", "QUIT\r\n", &[221]).await {
-        tracing::debug!(error = %e, "SMTP QUIT not acknowledged");
-    }
-    Ok(())
+        .map_err(|_| SmtpError::Transport("timed out".into()))?
+        .map_err(|e| SmtpError::Transport(e.to_string()))?;
+    let text = resp.message().collect::<Vec<_>>().join(" ");
+    Ok(format!("{} {text}", resp.code()).trim().to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn subject_is_encoded_per_rfc_2047_when_not_ascii() {
-        assert_eq!(encode_subject("Hello"), "Hello");
-        let enc = encode_subject("Phản ánh quá hạn xử lý — cần đôn đốc đơn vị chủ trì ngay");
-        for word in enc.split("\r\n ") {
-            assert!(word.starts_with("=?UTF-8?B?") && word.ends_with("?="));
-            assert!(word.len() <= 75, "{word}");
-            let b64 = &word[10..word.len() - 2];
-            assert!(String::from_utf8(STANDARD.decode(b64).unwrap()).is_ok());
-        }
-        let decoded: String = enc
-            .split("\r\n ")
-            .map(|w| String::from_utf8(STANDARD.decode(&w[10..w.len() - 2]).unwrap()).unwrap())
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        assert_eq!(
-            decoded,
-            "Phản ánh quá hạn xử lý — cần đôn đốc đơn vị chủ trì ngay"
-        );
+        move |k| v.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone())
     }
 
     #[test]
-    fn dot_stuffing_doubles_leading_dots_and_uses_crlf() {
-        assert_eq!(dot_stuff("a\n.b\r\n..c\nd."), "a\r\n..b\r\n...c\r\nd.");
-    }
-
-    #[test]
-    fn reply_codes_are_three_ascii_digits() {
-        assert_eq!(reply_code("250 ok"), Some(250));
-        assert_eq!(reply_code("250-fake.local"), Some(250));
-        assert_eq!(reply_code("421"), Some(421));
+    fn settings_come_from_the_environment_with_starttls_by_default() {
+        assert_eq!(SmtpConfig::from_env(env(&[])), Ok(None));
+        let c = SmtpConfig::from_env(env(&[
+            ("PHANANH_SMTP_HOST", "smtp.laichau.gov.vn"),
+            ("PHANANH_SMTP_FROM", "ioc@laichau.gov.vn"),
+            ("PHANANH_SMTP_USERNAME", "ioc"),
+            ("PHANANH_SMTP_PASSWORD", "s3cret"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!((c.tls, c.port), (SmtpTls::StartTls, 587));
+        assert_eq!(c.username.as_deref(), Some("ioc"));
+        assert!(!format!("{c:?}").contains("s3cret"), "no password in logs");
+        let c = SmtpConfig::from_env(env(&[
+            ("PHANANH_SMTP_HOST", "smtp.example.vn"),
+            ("PHANANH_SMTP_TLS", "tls"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!((c.tls, c.port), (SmtpTls::Tls, 465));
         for bad in [
-            "",
-            "25",
-            "22é ready",
-            "2é0",
-            "😀 hi",
-            "+22 ok",
-            "-12",
-            "abc",
-            " 250",
+            vec![("PHANANH_SMTP_HOST", "h"), ("PHANANH_SMTP_TLS", "maybe")],
+            vec![("PHANANH_SMTP_HOST", "h"), ("PHANANH_SMTP_PORT", "x")],
+            vec![("PHANANH_SMTP_HOST", "h"), ("PHANANH_SMTP_USERNAME", "u")],
+            vec![("PHANANH_SMTP_HOST", "h"), ("PHANANH_SMTP_FROM", "nobody")],
         ] {
-            assert_eq!(reply_code(bad), None, "{bad:?}");
+            assert!(SmtpConfig::from_env(env(&bad)).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_message_has_a_plain_text_part_with_diacritics_and_an_html_part() {
+        let cfg = SmtpConfig::new("127.0.0.1", 25, "noreply@laichau.gov.vn");
+        let m = build_message(
+            &cfg,
+            "ubnd.tanphong@laichau.gov.vn",
+            "Phản ánh quá hạn",
+            "Kính gửi <UBND>\nTrân trọng.",
+        )
+        .unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(raw.contains("text/plain; charset=utf-8"), "{raw}");
+        assert!(raw.contains("text/html; charset=utf-8"), "{raw}");
+        assert!(html_of("a <b>\nc").contains("a &lt;b&gt;<br>\nc"));
     }
 
     #[test]

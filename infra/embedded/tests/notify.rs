@@ -1,82 +1,25 @@
-//! Notification outbox: dedupe by id, SMTP delivery against a fake server on 127.0.0.1.
+//! Delivery: e-mail to a local SMTP server with authentication, SMS to the fake provider and to
+//! an HTTP gateway on 127.0.0.1, each recipient once; failures retried with backoff, then
+//! dead-lettered, then re-sent.
 
 mod common;
 
-use base64::Engine as _;
-use common::TempDir;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use chrono::Duration as ChronoDuration;
+use common::{t0, TempDir};
+use phananh_core::delivery::{DeliveryLog, DeliveryStatus, RetrySchedule, SmsProvider};
 use phananh_core::model::ReportId;
-use phananh_core::ports::{Channel, Notification, Notifier};
-use phananh_embedded::{NotificationStatus, OutboxNotifier, SmtpConfig, SqliteStore, StoreOptions};
+use phananh_core::ports::{Channel, Clock, Notification, Notifier, StoreError};
+use phananh_embedded::{
+    BodyFormat, FakeSmsProvider, HttpSmsConfig, HttpSmsGateway, NotificationStatus, OutboxNotifier,
+    PhoneFormat, SmtpConfig, SqliteStore, StoreOptions,
+};
+use phananh_testkit::fakes::FixedClock;
+use phananh_testkit::smtp::{SmtpMode, SmtpServer};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
-    Accept,
-    RejectRcpt,
-    Silent,
-}
-
-/// A fake SMTP server for `sessions` connections; returns every line the client sent.
-async fn fake_smtp(mode: Mode, sessions: usize) -> (u16, JoinHandle<Vec<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let task = tokio::spawn(async move {
-        let mut lines = Vec::new();
-        for _ in 0..sessions {
-            let (sock, _) = listener.accept().await.unwrap();
-            let (r, mut w) = sock.into_split();
-            let mut r = BufReader::new(r);
-            if mode == Mode::Silent {
-                // Never greets; hold the connection until the client gives up.
-                let mut buf = String::new();
-                let _ = tokio::time::timeout(Duration::from_secs(10), r.read_line(&mut buf)).await;
-                continue;
-            }
-            w.write_all(b"220 fake.local ESMTP\r\n").await.unwrap();
-            let mut in_data = false;
-            for _ in 0..1000 {
-                let mut line = String::new();
-                if r.read_line(&mut line).await.unwrap() == 0 {
-                    break;
-                }
-                let line = line.trim_end_matches(['\r', '\n']).to_string();
-                lines.push(line.clone());
-                let reply: &[u8] = if in_data {
-                    if line == "." {
-                        in_data = false;
-                        b"250 2.0.0 queued\r\n"
-                    } else {
-                        continue;
-                    }
-                } else if line.starts_with("EHLO") {
-                    b"250-fake.local\r\n250-8BITMIME\r\n250 SIZE 10000000\r\n"
-                } else if line.starts_with("MAIL FROM") {
-                    b"250 ok\r\n"
-                } else if line.starts_with("RCPT TO") {
-                    if mode == Mode::RejectRcpt {
-                        b"550 5.1.1 no such user\r\n"
-                    } else {
-                        b"250 ok\r\n"
-                    }
-                } else if line == "DATA" {
-                    in_data = true;
-                    b"354 go ahead\r\n"
-                } else if line == "QUIT" {
-                    w.write_all(b"221 bye\r\n").await.unwrap();
-                    break;
-                } else {
-                    b"500 what\r\n"
-                };
-                w.write_all(reply).await.unwrap();
-            }
-        }
-        lines
-    });
-    (port, task)
-}
 
 fn email(id: &str, report: &str) -> Notification {
     Notification {
@@ -94,25 +37,28 @@ fn sms(id: &str, report: &str) -> Notification {
     Notification {
         id: id.into(),
         channel: Channel::Sms,
-        to: "0912345678".into(),
+        to: "+84912345678".into(),
         unit: None,
         subject: None,
-        body: "Phản ánh của bạn đã được tiếp nhận.".into(),
+        body: "Phan anh PA-1 cua ban da duoc tiep nhan.".into(),
         report_id: Some(ReportId(report.into())),
     }
 }
 
 fn smtp(port: u16) -> SmtpConfig {
     let mut c = SmtpConfig::new("127.0.0.1", port, "noreply@laichau.gov.vn");
-    c.timeout = Duration::from_secs(2);
+    c.timeout = Duration::from_secs(3);
     c
 }
 
+fn open(dir: &TempDir) -> Arc<SqliteStore> {
+    SqliteStore::open(dir.path(), StoreOptions::default()).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_notification_is_recorded_once() {
+async fn without_a_transport_a_notification_is_recorded_once() {
     let dir = TempDir::new("phananh-notify");
-    let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
-    let n = OutboxNotifier::new(store, None);
+    let n = OutboxNotifier::new(open(&dir), None);
     n.send(&sms("s1", "r1")).await.unwrap();
     n.send(&sms("s1", "r1")).await.unwrap();
     n.send(&email("e1", "r1")).await.unwrap();
@@ -127,124 +73,343 @@ async fn the_same_notification_is_recorded_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e_mail_goes_out_over_smtp_once() {
+async fn e_mail_reaches_a_local_smtp_server_with_authentication_once() {
     let dir = TempDir::new("phananh-smtp");
-    let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
-    let (port, server) = fake_smtp(Mode::Accept, 1).await;
-    let n = OutboxNotifier::new(store, Some(smtp(port)));
+    let server = SmtpServer::start(SmtpMode::Accept, 4).await;
+    let mut cfg = smtp(server.port);
+    cfg.username = Some("ioc@laichau.gov.vn".into());
+    cfg.password = Some("mat-khau-thu".into());
+    cfg.from_name = Some("Trung tâm IOC Lai Châu".into());
+    let n = OutboxNotifier::new(open(&dir), Some(cfg));
     let mail = email("e1", "r1");
     n.send(&mail).await.unwrap();
-    // The same id again and an SMS: no second SMTP session (the server takes only one).
+    // The same id again: not a second message.
     n.send(&mail).await.unwrap();
-    n.send(&sms("s1", "r1")).await.unwrap();
-    let lines = tokio::time::timeout(Duration::from_secs(10), server)
-        .await
-        .unwrap()
-        .unwrap();
-
-    assert!(lines[0].starts_with("EHLO "));
-    assert_eq!(lines[1], "MAIL FROM:<noreply@laichau.gov.vn>");
-    assert_eq!(lines[2], "RCPT TO:<ubnd.tanphong@laichau.gov.vn>");
-    assert_eq!(lines[3], "DATA");
-    assert_eq!(lines.last().map(String::as_str), Some("QUIT"));
-    // The subject is RFC 2047 encoded words (folded) that decode to the original.
-    let start = lines
-        .iter()
-        .position(|l| l.starts_with("Subject: "))
-        .unwrap();
-    let mut words = vec![lines[start].trim_start_matches("Subject: ").to_string()];
-    words.extend(
-        lines[start + 1..]
-            .iter()
-            .take_while(|l| l.starts_with(' '))
-            .map(|l| l.trim().to_string()),
-    );
-    let subject: String = words
-        .iter()
-        .map(|w| {
-            let b64 = w
-                .strip_prefix("=?UTF-8?B?")
-                .unwrap()
-                .strip_suffix("?=")
-                .unwrap();
-            String::from_utf8(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .unwrap(),
-            )
-            .unwrap()
-        })
-        .collect();
-    assert_eq!(Some(subject.as_str()), mail.subject.as_deref());
-    assert!(lines
-        .iter()
-        .all(|l| l.is_ascii() || !l.starts_with("Subject")));
-    assert!(lines.contains(&"Content-Type: text/plain; charset=UTF-8".to_string()));
-    // Body: UTF-8 text, and the line starting with a dot was dot-stuffed.
-    assert!(lines.contains(&"Kính gửi UBND phường,".to_string()));
-    assert!(lines.contains(&"..dòng bắt đầu bằng dấu chấm".to_string()));
-    assert!(lines.contains(&".".to_string()));
-
-    let recs = n.list_notifications(Some("r1"), 10).await.unwrap();
-    let rec = recs.iter().find(|r| r.notification.id == "e1").unwrap();
-    assert_eq!(rec.status, NotificationStatus::Sent);
-    let sms_rec = recs.iter().find(|r| r.notification.id == "s1").unwrap();
+    let got = server.wait_for(1, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(server.received().len(), 1, "exactly one message");
+    let m = &got[0];
     assert_eq!(
-        sms_rec.status,
-        NotificationStatus::Recorded,
-        "SMS are only recorded"
+        m.auth,
+        Some(("ioc@laichau.gov.vn".into(), "mat-khau-thu".into()))
+    );
+    assert_eq!(m.mail_from, "<noreply@laichau.gov.vn>");
+    assert_eq!(
+        m.rcpt_to,
+        vec!["<ubnd.tanphong@laichau.gov.vn>".to_string()]
+    );
+    assert_eq!(m.header("Subject"), mail.subject);
+    assert!(m
+        .header("From")
+        .unwrap_or_default()
+        .contains("Trung tâm IOC Lai Châu"));
+    assert_eq!(
+        m.parts("text/plain"),
+        vec![mail.body.clone()],
+        "a plain-text part with the diacritics as written"
+    );
+    let html = m.parts("text/html");
+    assert_eq!(html.len(), 1);
+    assert!(html[0].contains("Kính gửi UBND phường,<br>"), "{html:?}");
+
+    let rec = &n.list_notifications(Some("r1"), 10).await.unwrap()[0];
+    assert_eq!(rec.status, NotificationStatus::Sent);
+    assert_eq!(rec.provider.as_deref(), Some("smtp"));
+    assert!(
+        rec.provider_message_id
+            .as_deref()
+            .unwrap_or("")
+            .contains("TEST123"),
+        "the server's queue id is logged: {rec:?}"
+    );
+    assert_eq!(rec.attempts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_go_to_the_fake_provider_once_each() {
+    let dir = TempDir::new("phananh-fake-sms");
+    let fake = Arc::new(FakeSmsProvider::new());
+    let n = OutboxNotifier::new(open(&dir), None).with_sms(Some(fake.clone()));
+    n.send(&sms("s1", "r1")).await.unwrap();
+    n.send(&sms("s1", "r1")).await.unwrap();
+    let mut other = sms("s2", "r1");
+    other.to = "+84987654321".into();
+    n.send(&other).await.unwrap();
+    let got = fake.messages();
+    assert_eq!(
+        got.iter().map(|m| m.to.as_str()).collect::<Vec<_>>(),
+        vec!["+84912345678", "+84987654321"]
+    );
+    assert_eq!(got[0].body, "Phan anh PA-1 cua ban da duoc tiep nhan.");
+    let log = n
+        .recent_deliveries(Some(Channel::Sms), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 2);
+    assert!(log
+        .iter()
+        .all(|r| r.status == DeliveryStatus::Sent && r.provider.as_deref() == Some("fake")));
+    assert_eq!(log[1].provider_message_id.as_deref(), Some("fake-1"));
+}
+
+/// A gateway on 127.0.0.1 that records each request (content type, authorization, body) and
+/// answers with `reply` and `status`.
+async fn gateway(
+    status: u16,
+    reply: &'static str,
+) -> (String, Arc<Mutex<Vec<(String, String, String)>>>) {
+    type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let app = axum::Router::new()
+        .route(
+            "/send",
+            post(
+                move |State(seen): State<Seen>, headers: HeaderMap, body: String| async move {
+                    let h = |k: &str| {
+                        headers
+                            .get(k)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    if let Ok(mut g) = seen.lock() {
+                        g.push((h("content-type"), h("authorization"), body));
+                    }
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        [("content-type", "application/json")],
+                        reply,
+                    )
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/send", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_gateway_receives_the_configured_json_body() {
+    let (url, seen) = gateway(200, r#"{"CodeResult":"100","SMSID":"a1b2-c3"}"#).await;
+    let mut c = HttpSmsConfig::new(url, "UBND LAICHAU");
+    c.phone_field = "Phone".into();
+    c.text_field = "Content".into();
+    c.sender_field = "Brandname".into();
+    c.phone_format = PhoneFormat::National;
+    c.extra_fields = vec![
+        ("ApiKey".into(), "k-123".into()),
+        ("SmsType".into(), "2".into()),
+    ];
+    c.id_pointer = Some("/SMSID".into());
+    c.success = Some(("/CodeResult".into(), "100".into()));
+    let gw = HttpSmsGateway::new(c).unwrap();
+    let id = gw
+        .send_sms("+84912345678", "Phan anh PA-1 da duoc tiep nhan")
+        .await
+        .unwrap();
+    assert_eq!(id, "a1b2-c3");
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].0.starts_with("application/json"));
+    let body: serde_json::Value = serde_json::from_str(&got[0].2).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "Phone": "0912345678",
+            "Content": "Phan anh PA-1 da duoc tiep nhan",
+            "Brandname": "UBND LAICHAU",
+            "ApiKey": "k-123",
+            "SmsType": "2"
+        })
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_e_mail_fails_and_is_retried_by_a_later_send() {
-    let dir = TempDir::new("phananh-smtp-retry");
-    let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
-    let mail = email("e-retry", "r9");
-
-    let (bad_port, bad) = fake_smtp(Mode::RejectRcpt, 1).await;
-    let refusing = OutboxNotifier::new(store.clone(), Some(smtp(bad_port)));
-    let err = refusing.send(&mail).await.unwrap_err();
-    assert!(err.0.contains("550"), "{err}");
-    bad.await.unwrap();
-    let rec = &refusing.list_notifications(Some("r9"), 10).await.unwrap()[0];
-    assert_eq!(rec.status, NotificationStatus::Failed);
-    assert!(rec.error.as_deref().unwrap_or("").contains("550"));
-
-    let (good_port, good) = fake_smtp(Mode::Accept, 1).await;
-    let accepting = OutboxNotifier::new(store.clone(), Some(smtp(good_port)));
-    accepting.send(&mail).await.unwrap();
-    let lines = good.await.unwrap();
-    assert!(lines.contains(&"RCPT TO:<ubnd.tanphong@laichau.gov.vn>".to_string()));
-    let recs = accepting.list_notifications(Some("r9"), 10).await.unwrap();
-    assert_eq!(recs.len(), 1, "still one record");
-    assert_eq!(recs[0].status, NotificationStatus::Sent);
-    assert_eq!(recs[0].error, None);
+async fn an_http_gateway_receives_a_form_body_with_basic_auth() {
+    let (url, seen) = gateway(200, r#"{"status":"success","data":{"tranId":77}}"#).await;
+    let mut c = HttpSmsConfig::new(url, "LAICHAU");
+    c.format = BodyFormat::Form;
+    c.basic_auth = Some(("user".into(), "pw".into()));
+    c.id_pointer = Some("/data/tranId".into());
+    let gw = HttpSmsGateway::new(c).unwrap();
+    assert_eq!(gw.send_sms("+84912345678", "Xin chao").await.unwrap(), "77");
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got[0].0, "application/x-www-form-urlencoded");
+    assert_eq!(got[0].1, "Basic dXNlcjpwdw==");
+    assert_eq!(
+        got[0].2,
+        "phone=84912345678&message=Xin+chao&sender=LAICHAU"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_server_times_out() {
-    let dir = TempDir::new("phananh-smtp-silent");
-    let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
-    let (port, server) = fake_smtp(Mode::Silent, 1).await;
-    let mut cfg = smtp(port);
+async fn a_gateway_that_refuses_is_an_error_with_its_reply() {
+    let (url, _) = gateway(500, r#"{"error":"het han muc"}"#).await;
+    let gw = HttpSmsGateway::new(HttpSmsConfig::new(url.clone(), "S")).unwrap();
+    let err = gw.send_sms("+84912345678", "x").await.unwrap_err();
+    assert!(
+        err.0.contains("500") && err.0.contains("het han muc"),
+        "{err}"
+    );
+    let (url, _) = gateway(200, r#"{"CodeResult":"99"}"#).await;
+    let mut c = HttpSmsConfig::new(url, "S");
+    c.success = Some(("/CodeResult".into(), "100".into()));
+    let err = HttpSmsGateway::new(c)
+        .unwrap()
+        .send_sms("+84912345678", "x")
+        .await
+        .unwrap_err();
+    assert!(err.0.contains("refused"), "{err}");
+}
+
+fn schedule() -> RetrySchedule {
+    RetrySchedule {
+        max_attempts: 3,
+        first_backoff: ChronoDuration::minutes(1),
+        max_backoff: ChronoDuration::minutes(30),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_provider_is_retried_with_backoff_then_dead_lettered_then_re_sent() {
+    let dir = TempDir::new("phananh-retry");
+    let clock = Arc::new(FixedClock::new(t0()));
+    let fake = Arc::new(FakeSmsProvider::new());
+    fake.set_failing(true);
+    let n = OutboxNotifier::new(open(&dir), None)
+        .with_sms(Some(fake.clone()))
+        .with_clock(clock.clone())
+        .with_schedule(schedule());
+    let rid = ReportId("r7".into());
+    // The first attempt fails: recorded, not an error (the other recipients go on).
+    n.send(&sms("s7", "r7")).await.unwrap();
+    let rec = &n.deliveries_for_report(&rid, 10).await.unwrap()[0];
+    assert_eq!(rec.status, DeliveryStatus::Retrying);
+    assert_eq!(rec.attempts, 1);
+    assert_eq!(rec.next_attempt_at, Some(t0() + ChronoDuration::minutes(1)));
+    assert!(rec.error.as_deref().unwrap_or("").contains("refuse"));
+
+    // Not before the backoff is over.
+    assert_eq!(
+        n.retry_due(t0() + ChronoDuration::seconds(59), 10)
+            .await
+            .unwrap(),
+        0
+    );
+    clock.set(t0() + ChronoDuration::minutes(1));
+    assert_eq!(n.retry_due(clock.now(), 10).await.unwrap(), 1);
+    let rec = &n.deliveries_for_report(&rid, 10).await.unwrap()[0];
+    assert_eq!((rec.status, rec.attempts), (DeliveryStatus::Retrying, 2));
+    assert_eq!(
+        rec.next_attempt_at,
+        Some(t0() + ChronoDuration::minutes(3)),
+        "doubled"
+    );
+
+    clock.set(t0() + ChronoDuration::minutes(3));
+    assert_eq!(n.retry_due(clock.now(), 10).await.unwrap(), 1);
+    let rec = &n.deliveries_for_report(&rid, 10).await.unwrap()[0];
+    assert_eq!((rec.status, rec.attempts), (DeliveryStatus::Dead, 3));
+    assert_eq!(rec.next_attempt_at, None);
+    assert_eq!(
+        n.retry_due(t0() + ChronoDuration::days(1), 10)
+            .await
+            .unwrap(),
+        0,
+        "dead letters wait"
+    );
+    let dead = n
+        .recent_deliveries(None, Some(DeliveryStatus::Dead), 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(fake.messages().is_empty());
+
+    // The office re-sends once the provider works again.
+    fake.set_failing(false);
+    let rec = n.resend("s7").await.unwrap();
+    assert_eq!(rec.status, DeliveryStatus::Sent);
+    assert_eq!(rec.attempts, 1, "a re-send counts afresh");
+    assert_eq!(rec.provider_message_id.as_deref(), Some("fake-1"));
+    assert_eq!(fake.messages().len(), 1);
+    assert_eq!(n.resend("s7").await.unwrap_err(), StoreError::Conflict);
+    assert_eq!(n.resend("nope").await.unwrap_err(), StoreError::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_retry_passes_at_once_send_each_notification_once() {
+    let dir = TempDir::new("phananh-retry-race");
+    let clock = Arc::new(FixedClock::new(t0()));
+    let fake = Arc::new(FakeSmsProvider::new());
+    fake.set_failing(true);
+    let n = Arc::new(
+        OutboxNotifier::new(open(&dir), None)
+            .with_sms(Some(fake.clone()))
+            .with_clock(clock.clone())
+            .with_schedule(schedule()),
+    );
+    for i in 0..20 {
+        n.send(&sms(&format!("s{i}"), "r8")).await.unwrap();
+    }
+    fake.set_failing(false);
+    let later = t0() + ChronoDuration::minutes(2);
+    clock.set(later);
+    let (a, b) = tokio::join!(
+        {
+            let n = n.clone();
+            async move { n.retry_due(later, 100).await.unwrap() }
+        },
+        {
+            let n = n.clone();
+            async move { n.retry_due(later, 100).await.unwrap() }
+        }
+    );
+    assert_eq!(a + b, 20, "every one attempted by one pass only");
+    assert_eq!(fake.messages().len(), 20, "each sent once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_recipient_and_a_silent_server_are_logged_for_retry() {
+    let dir = TempDir::new("phananh-smtp-refused");
+    let store = open(&dir);
+    let refusing = SmtpServer::start(SmtpMode::RejectRcpt, 1).await;
+    let n = OutboxNotifier::new(store.clone(), Some(smtp(refusing.port)));
+    n.send(&email("e-retry", "r9")).await.unwrap();
+    let rec = &n.list_notifications(Some("r9"), 10).await.unwrap()[0];
+    assert_eq!(rec.status, NotificationStatus::Retrying);
+    assert!(
+        rec.error.as_deref().unwrap_or("").contains("550"),
+        "{rec:?}"
+    );
+
+    let silent = SmtpServer::start(SmtpMode::Silent, 1).await;
+    let mut cfg = smtp(silent.port);
     cfg.timeout = Duration::from_millis(300);
     let n = OutboxNotifier::new(store, Some(cfg));
-    let err = n.send(&email("e-silent", "r5")).await.unwrap_err();
-    assert!(err.0.contains("timed out"), "{err}");
-    server.abort();
+    n.send(&email("e-silent", "r5")).await.unwrap();
     let rec = &n.list_notifications(Some("r5"), 1).await.unwrap()[0];
-    assert_eq!(rec.status, NotificationStatus::Failed);
+    assert_eq!(rec.status, NotificationStatus::Retrying);
+    assert!(rec.error.is_some());
 }
 
 #[tokio::test]
 async fn header_injection_in_the_recipient_is_refused() {
     let dir = TempDir::new("phananh-smtp-inject");
-    let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
     // Port 9 on loopback: nothing must be attempted anyway.
-    let n = OutboxNotifier::new(store, Some(smtp(9)));
+    let n = OutboxNotifier::new(open(&dir), Some(smtp(9)));
     let mut bad = email("e-bad", "r6");
     bad.to = "a@b.vn\r\nBcc: everyone@laichau.gov.vn".into();
-    let err = n.send(&bad).await.unwrap_err();
-    assert!(err.0.contains("invalid address"), "{err}");
+    n.send(&bad).await.unwrap();
+    let rec = &n.list_notifications(Some("r6"), 1).await.unwrap()[0];
+    assert!(
+        rec.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("invalid address"),
+        "{rec:?}"
+    );
 }

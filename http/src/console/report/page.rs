@@ -28,6 +28,13 @@ pub(super) async fn render(
     let proposal = actions
         .contains(&Action::Assign)
         .then(|| s.app.propose_assignment(r));
+    // Đ.7.2: the office and the IOC see who was told what about the report.
+    let deliveries =
+        if phananh_core::App::check_delivery_access(actor).is_ok() && s.app.has_delivery_log() {
+            s.app.deliveries_for(actor, &r.id).await.ok()
+        } else {
+            None
+        };
     let body = html! {
         @if extra.changed {
             p class="notice" role="alert" {
@@ -50,6 +57,12 @@ pub(super) async fn render(
             (location(r, rules))
             (media(r))
             (timeline(r, rules))
+            @if let Some(d) = &deliveries {
+                section class="deliveries" {
+                    h2 { "Thông báo đã gửi" }
+                    (crate::console::notifications::table(rules, d, &ctx.csrf, &report_url(&r.id)))
+                }
+            }
             section class="actions" {
                 h2 { "Thao tác" }
                 @if actions.is_empty() {

@@ -1,0 +1,110 @@
+//! Delivery on AWS, captured by moto: e-mail to one person through SES (plain text with
+//! diacritics and its HTML alternative, from the verified sender), SMS through SNS Publish to
+//! the phone number; each notification id sent once.
+
+use phananh_aws::{SesMailer, SnsNotifier};
+use phananh_core::model::ReportId;
+use phananh_core::ports::{Channel, Notification, Notifier};
+use phananh_tests::fixtures::unique;
+use phananh_tests::moto::{self, Moto};
+
+const FROM: &str = "ioc@laichau.gov.vn";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e_mail_goes_to_the_person_through_ses_and_sms_through_sns_once_each() {
+    let p = moto::provision().await.expect("provision");
+    p.clients
+        .sesv2
+        .create_email_identity()
+        .email_identity(FROM)
+        .send()
+        .await
+        .expect("verified sender");
+    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings)
+        .with_ses(Some(SesMailer::new(p.clients.sesv2.clone(), FROM)));
+    let report_id = ReportId(unique("ses"));
+    let to = format!("{}@laichau.gov.vn", unique("tnmt"));
+    let mail = Notification {
+        id: unique("mail"),
+        channel: Channel::Email,
+        to: to.clone(),
+        unit: Some("phong_tnmt".into()),
+        subject: Some("Phản ánh quá hạn: rác thải ùn ứ".into()),
+        body: "Kính gửi Phòng Tài nguyên và Môi trường,\nĐề nghị xử lý ngay.".into(),
+        report_id: Some(report_id.clone()),
+    };
+    notifier.send(&mail).await.expect("e-mail");
+    notifier.send(&mail).await.expect("the same e-mail again");
+
+    let sends: Vec<serde_json::Value> = Moto::shared()
+        .recorded_requests()
+        .into_iter()
+        .filter(|r| r.url.contains("/v2/email/outbound-emails"))
+        .filter_map(|r| serde_json::from_str(&r.body).ok())
+        .filter(|v: &serde_json::Value| v["Destination"]["ToAddresses"][0] == to.as_str())
+        .collect();
+    assert_eq!(
+        sends.len(),
+        1,
+        "one SES call for the notification: {sends:?}"
+    );
+    let v = &sends[0];
+    assert_eq!(v["FromEmailAddress"], FROM);
+    let simple = &v["Content"]["Simple"];
+    assert_eq!(simple["Subject"]["Data"], "Phản ánh quá hạn: rác thải ùn ứ");
+    assert_eq!(simple["Subject"]["Charset"], "UTF-8");
+    assert_eq!(simple["Body"]["Text"]["Data"], mail.body.as_str());
+    assert!(simple["Body"]["Html"]["Data"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Kính gửi Phòng Tài nguyên và Môi trường,<br>"));
+
+    let sms = Notification {
+        id: unique("sms"),
+        channel: Channel::Sms,
+        to: "+84912345678".into(),
+        unit: None,
+        subject: None,
+        body: "Phan anh cua ban da duoc tiep nhan.".into(),
+        report_id: Some(report_id),
+    };
+    notifier.send(&sms).await.expect("sms");
+    notifier.send(&sms).await.expect("the same sms again");
+    let publishes: Vec<_> = Moto::shared()
+        .recorded_requests()
+        .into_iter()
+        .map(|r| r.form())
+        .filter(|f| f.get("Action").map(String::as_str) == Some("Publish"))
+        .filter(|f| f.values().any(|v| v == &sms.id))
+        .collect();
+    assert_eq!(publishes.len(), 1);
+    assert_eq!(
+        publishes[0].get("PhoneNumber").map(String::as_str),
+        Some("+84912345678")
+    );
+    assert_eq!(
+        publishes[0].get("Message").map(String::as_str),
+        Some("Phan anh cua ban da duoc tiep nhan.")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverified_sender_is_an_error_and_the_notification_can_be_sent_again() {
+    let p = moto::provision().await.expect("provision");
+    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings).with_ses(Some(
+        SesMailer::new(p.clients.sesv2.clone(), "nobody@unverified.example"),
+    ));
+    let mail = Notification {
+        id: unique("mail"),
+        channel: Channel::Email,
+        to: "phong.tnmt@laichau.gov.vn".into(),
+        unit: Some("phong_tnmt".into()),
+        subject: Some("Thử".into()),
+        body: "Nội dung".into(),
+        report_id: None,
+    };
+    let err = notifier.send(&mail).await.unwrap_err();
+    assert!(err.0.contains("ses"), "{err}");
+    // The claim was released: a retry (SQS redelivery) tries again, and fails again here.
+    assert!(notifier.send(&mail).await.is_err());
+}

@@ -1,0 +1,242 @@
+//! The timer sweep run twice at the same time sends each message once, on both runtimes: the
+//! SQLite store with the embedded notifier, and DynamoDB with SNS on moto. Each threshold is
+//! recorded on the report under its version check, so only one sweep's escalation is stored.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use phananh_aws::{DynamoReportStore, SnsNotifier};
+use phananh_core::app::{App, Consumer, Ports};
+use phananh_core::lifecycle::{Command, NewReport};
+use phananh_core::model::*;
+use phananh_core::ports::*;
+use phananh_core::CityRules;
+use phananh_embedded::{FakeSmsProvider, OutboxNotifier, SqliteStore, StoreOptions};
+use phananh_testkit::actors;
+use phananh_testkit::fakes::{FastPasswords, FixedClock, MemoryMedia, RecordingNotifier};
+use phananh_tests::fixtures::TempDir;
+use phananh_tests::moto;
+use std::sync::Arc;
+
+fn local(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, mi, 0).unwrap() - Duration::hours(7)
+}
+
+fn app(
+    store: Arc<dyn ReportStore>,
+    accounts: Arc<dyn AccountStore>,
+    notifier: Arc<dyn Notifier>,
+    clock: Arc<FixedClock>,
+) -> App {
+    App::new(
+        Arc::new(CityRules::laichau_default().expect("rules")),
+        Ports {
+            store,
+            accounts,
+            media: Arc::new(MemoryMedia::default()),
+            notifier,
+            clock,
+            ids: Arc::new(UuidV7Ids),
+            passwords: Arc::new(FastPasswords::default()),
+        },
+    )
+}
+
+async fn pump(app: &App, store: &dyn ReportStore, report: &ReportId) -> Vec<EventEnvelope> {
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let pending: Vec<EventEnvelope> = store
+            .pending_events(500)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .filter(|e| &e.report_id == report)
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        for env in &pending {
+            for c in Consumer::ALL {
+                app.handle_event(c, env).await.expect("consumer");
+            }
+        }
+        let ids: Vec<String> = pending.iter().map(|e| e.id.clone()).collect();
+        store.mark_published(&ids).await.expect("mark");
+        seen.extend(pending);
+    }
+    seen
+}
+
+/// A 2-hour report assigned at 22:30, both sweeps at 01:30 (75 %, 100 % and 150 % due): three
+/// escalations, each once.
+async fn two_sweeps_send_once(app: &App, store: &dyn ReportStore, clock: &FixedClock) {
+    clock.set(local(2026, 11, 25, 22, 0));
+    let citizen = Actor::new(format!("dev-{}", uuid::Uuid::now_v7()), Role::Citizen, None);
+    let input = NewReport {
+        category: "food_safety".into(),
+        title: "Ngộ độc thực phẩm sau đám cưới".into(),
+        description: "Nhiều người bị ngộ độc thực phẩm sau khi ăn cỗ cưới.".into(),
+        location: Some(GeoPoint {
+            lat: 22.3965,
+            lon: 103.4585,
+        }),
+        address: None,
+        reporter_ward: None,
+        attachments: vec![],
+        reporter: None,
+        camera_id: None,
+    };
+    let (r, _) = app
+        .submit(&citizen, input, &[], None)
+        .await
+        .expect("submit");
+    pump(app, store, &r.id).await;
+    clock.set(local(2026, 11, 25, 22, 30));
+    let cmd = Command::Assign {
+        lead_unit: "trung_tam_y_te".into(),
+        coordinating_units: vec![],
+        note: None,
+    };
+    app.act(&r.id, &actors::ioc_head(), cmd)
+        .await
+        .expect("assign");
+    pump(app, store, &r.id).await;
+
+    clock.set(local(2026, 11, 26, 1, 30));
+    let (a, b) = tokio::join!(app.run_escalations(100), app.run_escalations(100));
+    let (a, b) = (a.expect("sweep a"), b.expect("sweep b"));
+    assert!(a + b >= 1, "someone escalated");
+    let events = pump(app, store, &r.id).await;
+    let mut keys: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            DomainEvent::DeadlineEscalated { threshold, .. } => Some(threshold.clone()),
+            _ => None,
+        })
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec!["100", "150", "75"],
+        "each threshold once: {keys:?}"
+    );
+    // A third sweep finds nothing due.
+    assert_eq!(app.run_escalations(100).await.expect("again"), 0);
+    assert!(pump(app, store, &r.id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_two_sweeps_at_once_send_each_message_once() {
+    let dir = TempDir::new("phananh-sweep");
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("store");
+    let clock = Arc::new(FixedClock::new(local(2026, 11, 25, 22, 0)));
+    let fake = Arc::new(FakeSmsProvider::new());
+    let notifier = Arc::new(
+        OutboxNotifier::new(store.clone(), None)
+            .with_sms(Some(fake.clone()))
+            .with_clock(clock.clone()),
+    );
+    let app = app(
+        store.clone(),
+        store.clone(),
+        notifier.clone(),
+        clock.clone(),
+    );
+    two_sweeps_send_once(&app, store.as_ref(), &clock).await;
+    // Every SMS handed to the provider once: one provider message per logged notification,
+    // and the three thresholds' recipients among them exactly once each.
+    use phananh_core::delivery::DeliveryLog;
+    let log = notifier
+        .recent_deliveries(Some(Channel::Sms), None, 1000)
+        .await
+        .expect("log");
+    assert_eq!(fake.messages().len(), log.len());
+    let rules = app.rules();
+    let c = |unit: &str| rules.config.unit(unit).unwrap().contacts.clone();
+    let count = |to: &str, marker: &str| {
+        fake.messages()
+            .iter()
+            .filter(|m| m.to == to && m.body.contains(marker))
+            .count()
+    };
+    for (to, marker) in [
+        (c("trung_tam_y_te").head_sms[0].clone(), "sap den han"),
+        (c("ioc").sms[0].clone(), "da qua han"),
+        (c("lanh_dao_ubnd").sms[0].clone(), "qua han xu ly keo dai"),
+    ] {
+        assert_eq!(count(&to, marker), 1, "{to} told once ({marker})");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_dynamodb_two_sweeps_at_once_send_each_message_once() {
+    let p = moto::provision().await.expect("moto");
+    let store = Arc::new(DynamoReportStore::from_settings(&p.clients, &p.settings));
+    let clock = Arc::new(FixedClock::new(local(2026, 11, 25, 22, 0)));
+    let recorder = Arc::new(RecordingNotifier::default());
+    let app_rec = app(
+        store.clone(),
+        store.clone(),
+        recorder.clone(),
+        clock.clone(),
+    );
+    two_sweeps_send_once(&app_rec, store.as_ref(), &clock).await;
+    // And through SNS: the same sweep pair on a new report, SMS published once per id.
+    let sns = Arc::new(SnsNotifier::from_settings(&p.clients, &p.settings));
+    let app_sns = app(store.clone(), store.clone(), sns, clock.clone());
+    two_sweeps_send_once(&app_sns, store.as_ref(), &clock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_dynamodb_a_report_left_at_triage_alerts_the_ioc_head_once_through_sns() {
+    let p = moto::provision().await.expect("moto");
+    let store = Arc::new(DynamoReportStore::from_settings(&p.clients, &p.settings));
+    let clock = Arc::new(FixedClock::new(local(2026, 11, 25, 9, 0)));
+    let sns = Arc::new(SnsNotifier::from_settings(&p.clients, &p.settings));
+    let app = app(store.clone(), store.clone(), sns, clock.clone());
+    let citizen = Actor::new(format!("dev-{}", uuid::Uuid::now_v7()), Role::Citizen, None);
+    let input = NewReport {
+        category: "food_safety".into(),
+        title: "Ngộ độc thực phẩm sau đám cưới".into(),
+        description: "Nhiều người bị ngộ độc thực phẩm sau khi ăn cỗ cưới.".into(),
+        location: None,
+        address: Some("Tổ 5, phường Tân Phong".into()),
+        reporter_ward: None,
+        attachments: vec![],
+        reporter: None,
+        camera_id: None,
+    };
+    let (r, _) = app
+        .submit(&citizen, input, &[], None)
+        .await
+        .expect("submit");
+    pump(&app, store.as_ref(), &r.id).await;
+    // Wednesday 09:00 + 60 working minutes: the IOC head at 10:00, by both sweeps at once.
+    clock.set(local(2026, 11, 25, 9, 59));
+    assert_eq!(app.run_escalations(100).await.expect("early"), 0);
+    clock.set(local(2026, 11, 25, 10, 0));
+    let (a, b) = tokio::join!(app.run_escalations(100), app.run_escalations(100));
+    assert!(a.expect("a") + b.expect("b") >= 1);
+    let events = pump(&app, store.as_ref(), &r.id).await;
+    let keys: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            DomainEvent::DeadlineEscalated { threshold, .. } => Some(threshold.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("wait.triage."), "{keys:?}");
+    let head = app.rules().config.unit("ioc").unwrap().contacts.head_sms[0].clone();
+    let event_ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+    let publishes = phananh_tests::moto::Moto::shared()
+        .recorded_requests()
+        .into_iter()
+        .map(|q| q.form())
+        .filter(|f| f.get("Action").map(String::as_str) == Some("Publish"))
+        .filter(|f| f.get("PhoneNumber") == Some(&head))
+        .filter(|f| {
+            f.values()
+                .any(|v| event_ids.iter().any(|id| v.starts_with(id.as_str())))
+        })
+        .count();
+    assert_eq!(publishes, 1, "one SMS to the IOC head");
+}
