@@ -38,6 +38,17 @@ pub enum DomainError {
     InvalidCredentials,
     #[error("storage: {0}")]
     Storage(String),
+    /// Too many attempts or requests: try again after `retry_after_secs` (sign-in guards,
+    /// rate limits).
+    #[error("too many attempts; retry after {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// A one-time sign-in code that is wrong, used, expired or never sent (never which).
+    #[error("invalid one-time code")]
+    InvalidCode,
+    /// A token whose account was disabled, changed role or unit, or whose sessions were
+    /// revoked after it was issued.
+    #[error("session ended")]
+    SessionEnded,
 }
 
 impl DomainError {
@@ -63,6 +74,9 @@ impl DomainError {
             DomainError::AlreadyExists { .. } => "already_exists",
             DomainError::InvalidCredentials => "invalid_credentials",
             DomainError::Storage(_) => "storage_error",
+            DomainError::TooManyAttempts { .. } => "too_many_requests",
+            DomainError::InvalidCode => "invalid_otp",
+            DomainError::SessionEnded => "session_ended",
         }
     }
 
@@ -100,6 +114,14 @@ impl DomainError {
                 "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.".into()
             }
             DomainError::Storage(_) => "Lỗi lưu trữ, vui lòng thử lại sau.".into(),
+            DomainError::TooManyAttempts { retry_after_secs } => format!(
+                "Quá nhiều lần thử hoặc yêu cầu. Vui lòng thử lại sau {retry_after_secs} giây."
+            ),
+            DomainError::InvalidCode => "Mã xác thực không đúng hoặc đã hết hạn.".into(),
+            DomainError::SessionEnded => {
+                "Phiên đăng nhập đã kết thúc (tài khoản bị khóa, đổi vai trò/đơn vị hoặc phiên bị thu hồi). Vui lòng đăng nhập lại."
+                    .into()
+            }
         }
     }
 }

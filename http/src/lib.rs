@@ -12,6 +12,7 @@ pub mod console;
 mod extract;
 pub mod open311;
 pub mod problem;
+pub mod ratelimit;
 mod routes;
 
 use auth::{Authenticator, TokenService};

@@ -37,9 +37,17 @@ pub struct ProblemBody {
     /// For out-of-scope reports (Đ.6.3): where the citizen should go instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guidance: Option<String>,
+    /// Seconds to wait before retrying (429): sent as the `Retry-After` header too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
+    /// 429 with `Retry-After`: a client sent too many requests or attempts.
+    pub fn too_many(retry_after_secs: u64) -> Self {
+        Problem::from(DomainError::TooManyAttempts { retry_after_secs })
+    }
+
     pub fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
         Problem(Box::new(ProblemBody {
             type_: format!("https://phananh.invalid/problems/{code}"),
@@ -49,6 +57,7 @@ impl Problem {
             code: code.to_string(),
             field: None,
             guidance: None,
+            retry_after: None,
         }))
     }
 
@@ -125,6 +134,14 @@ impl From<DomainError> for Problem {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Hệ thống tạm thời gián đoạn",
             ),
+            DomainError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "Quá nhiều yêu cầu")
+            }
+            DomainError::InvalidCode => (StatusCode::UNAUTHORIZED, "Mã xác thực không đúng"),
+            DomainError::SessionEnded => (
+                StatusCode::UNAUTHORIZED,
+                "Chưa đăng nhập hoặc phiên đăng nhập không hợp lệ",
+            ),
         };
         if let DomainError::Storage(msg) = &e {
             tracing::error!(error = %msg, "storage error");
@@ -135,6 +152,9 @@ impl From<DomainError> for Problem {
                 p.field = Some(field)
             }
             DomainError::IdempotencyKeyReused => p.field = Some("Idempotency-Key".into()),
+            DomainError::TooManyAttempts { retry_after_secs } => {
+                p.retry_after = Some(retry_after_secs.max(1))
+            }
             DomainError::OutOfScope { code, guidance } => {
                 p.type_ = format!("https://phananh.invalid/problems/out_of_scope_{code}");
                 p.code = format!("out_of_scope_{code}");
@@ -150,12 +170,17 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
-        (
+        let mut res = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        res
     }
 }
 

@@ -34,7 +34,7 @@ pub(crate) async fn run(
     let to_t = to
         .and_then(|d| d.succ_opt())
         .and_then(|d| rules.local_day_start(d));
-    let app = build_app(&emb, rules);
+    let app = build_app(&emb, rules)?;
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} {pos} phản ánh đã xuất ({elapsed})")

@@ -35,7 +35,7 @@ pub(crate) async fn run(
     let addr = listener.local_addr()?;
     let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
     let emb = open_embedded(data, &base_url)?;
-    let app = build_app(&emb, rules);
+    let app = build_app(&emb, rules)?;
     for consumer in Consumer::ALL {
         let app = app.clone();
         emb.consumers.register(
@@ -104,6 +104,8 @@ pub(crate) async fn run(
         None => {}
     }
     let _ = std::io::stdout().flush();
+    // The peer address reaches the handlers (sign-in guards and rate limits per client).
+    let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -98,3 +98,13 @@ async fn sns_notifier_passes_the_notifier_contract() {
     };
     contract::notifier_contract(&notifier, observe, 3).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_guard_store_passes_the_guard_contract() {
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let store = Arc::new(phananh_aws::DynamoGuards::from_settings(
+        &clients, &settings,
+    ));
+    contract::guard_store_contract(store.clone()).await;
+    contract::sign_in_guards_contract(store).await;
+}

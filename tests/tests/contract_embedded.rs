@@ -107,3 +107,11 @@ async fn notifier_contract_on_outbox() {
     };
     contract::notifier_contract(notifier.as_ref(), observe, 1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guard_store_contract_on_sqlite() {
+    let dir = TempDir::new("phananh-contract-guards");
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
+    contract::guard_store_contract(store.clone()).await;
+    contract::sign_in_guards_contract(store).await;
+}

@@ -34,3 +34,10 @@ async fn notifier_contract_on_the_recording_fake() {
     };
     contract::notifier_contract(notifier.as_ref(), observe, 1).await;
 }
+
+#[tokio::test]
+async fn guard_store_contract_on_memory() {
+    let store = Arc::new(phananh_core::ports::MemoryGuards::default());
+    contract::guard_store_contract(store.clone()).await;
+    contract::sign_in_guards_contract(store).await;
+}

@@ -122,6 +122,7 @@ impl App {
                 .map_err(super::storage)?,
             disabled: false,
             created_at: self.now(),
+            sessions_valid_from: None,
         };
         self.accounts
             .create_account(&acc)
@@ -181,6 +182,8 @@ impl App {
             .save_account(&acc)
             .await
             .map_err(accounts_err)?;
+        // The very next request with this account's token sees the change.
+        self.session_cache.forget(&acc.id);
         info!(account = %acc.id, by = %by.id, "staff account updated");
         Ok(acc)
     }

@@ -26,6 +26,8 @@ use tracing::{info, warn};
 
 pub use lambda_runtime::{Error, LambdaEvent};
 
+pub mod trust;
+
 /// JSON logs (CloudWatch), level from `RUST_LOG` (default info).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -89,7 +91,11 @@ impl Runtime {
                 passwords: Arc::new(Argon2Passwords),
             },
         )
-        .with_publisher(Some(bus.clone()));
+        .with_publisher(Some(bus.clone()))
+        .with_guards(Arc::new(phananh_aws::DynamoGuards::from_settings(
+            clients, &settings,
+        )));
+        let app = trust::with_audit_key(app);
         Runtime { app, bus, settings }
     }
 
@@ -271,7 +277,7 @@ pub type Router = phananh_http::Router;
 
 /// The shared HTTP layer with this runtime's state.
 pub fn router(rt: &Runtime) -> Router {
-    phananh_http::router(rt.http_state())
+    trust::with_client_addr(phananh_http::router(rt.http_state()))
 }
 
 /// The whole `main` of a consumer function: runtime once per cold start, then SQS batches.

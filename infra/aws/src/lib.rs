@@ -13,6 +13,7 @@
 //! AWS and against a local emulator.
 
 pub mod dynamo;
+pub mod guards;
 pub mod s3;
 pub mod settings;
 pub mod sns;
@@ -29,6 +30,7 @@ pub use aws_sdk_sns;
 pub use aws_sdk_sqs;
 
 pub use dynamo::DynamoReportStore;
+pub use guards::DynamoGuards;
 pub use s3::S3MediaStore;
 pub use settings::{AwsClients, AwsSettings, SettingsError};
 pub use sns::{SnsEventBus, SnsNotifier};

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod bus;
+pub mod guards;
 pub mod media;
 pub mod notifier;
 pub mod reports;
@@ -18,6 +19,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 pub use accounts::account_store_contract;
 pub use bus::event_bus_contract;
+pub use guards::{guard_store_contract, sign_in_guards_contract};
 pub use media::media_store_contract;
 pub use notifier::notifier_contract;
 pub use reports::report_store_contract;
