@@ -18,6 +18,7 @@
 //! - [`ports`]: the small traits the adapters implement; [`media`]: file type sniffing.
 
 pub mod app;
+pub mod audit;
 pub mod calendar;
 pub mod city;
 pub mod config;

@@ -238,6 +238,7 @@ fn sample(action: Action) -> Option<(Command, Actor)> {
         Action::Directive => (
             Command::Directive {
                 text: "Yêu cầu xử lý ngay".into(),
+                corrects: None,
             },
             leader(),
         ),
@@ -745,6 +746,7 @@ fn d6_2_a_directive_is_attributed_timestamped_and_tamper_evident() {
         &rep,
         Command::Directive {
             text: "Giao Công an phối hợp xử lý dứt điểm".into(),
+            corrects: None,
         },
         &leader(),
         at,

@@ -84,6 +84,7 @@ route_table! {
     post "/v1/staff/reports/{id}/directives" => routes::staff::directive;
     post "/v1/staff/reports/{id}/reveal-reporter" => routes::staff::reveal_reporter;
     get "/v1/staff/reports/{id}/attachments/{attachment_id}" => routes::staff::staff_attachment;
+    get "/v1/staff/reports/{id}/audit" => routes::trust::audit_report;
     get "/v1/stats" => routes::stats::stats;
     get "/v1/stats/export.csv" => routes::stats::export_csv;
     get "/v1/admin/accounts" => routes::accounts::list_accounts;
@@ -91,6 +92,7 @@ route_table! {
     post "/v1/admin/accounts/{id}/disable" => routes::accounts::disable_account;
     post "/v1/admin/accounts/{id}/enable" => routes::accounts::enable_account;
     post "/v1/admin/accounts/{id}/reset-password" => routes::accounts::reset_password;
+    post "/v1/admin/accounts/{id}/revoke-sessions" => routes::trust::revoke_sessions;
 }
 
 /// The whole API: the route table, problem+json answers for unknown paths and methods, and

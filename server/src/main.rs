@@ -6,6 +6,8 @@
 
 /// `accounts`: staff accounts from the command line, through core's account policy.
 mod accounts;
+/// `audit`: verifying the audit trail, and the daily anchors.
+mod audit;
 /// The command line: clap's definitions of the options and subcommands.
 mod cli;
 /// Loading the city configuration, and `config check`.
@@ -22,7 +24,7 @@ mod serve;
 mod system;
 
 use clap::Parser;
-use cli::{Cli, Command, ConfigCmd};
+use cli::{AuditCmd, Cli, Command, ConfigCmd};
 
 /// The error every subcommand returns; `main` prints it and exits with failure.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -100,5 +102,11 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             format,
             out,
         } => export::run(&cli.data, cli.config.as_deref(), from, to, format, out).await,
+        Command::Audit {
+            action: AuditCmd::Verify { from },
+        } => audit::verify(&cli.data, cli.config.as_deref(), from).await,
+        Command::Audit {
+            action: AuditCmd::Anchor { day },
+        } => audit::anchor(&cli.data, cli.config.as_deref(), day).await,
     }
 }

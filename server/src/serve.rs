@@ -85,6 +85,24 @@ pub(crate) async fn run(
         }
     });
 
+    // Daily audit anchors: each finished UTC day's Merkle root, appended once (checked hourly).
+    let anchor_app = app.clone();
+    let anchor_dir = data.to_path_buf();
+    let mut anchor_stop = stop_tx.subscribe();
+    let anchorer = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    if let Err(e) = crate::audit::anchor_pending(&anchor_app, &anchor_dir).await {
+                        error!(target: LOG_TARGET, error = %e, "audit anchor failed");
+                    }
+                }
+                _ = anchor_stop.changed() => break,
+            }
+        }
+    });
+
     let router = router(state).merge(emb.media_routes());
     println!("phananh đang chạy tại {base_url}");
     println!("  Trang quản trị cho cán bộ: {base_url}/console");
@@ -112,6 +130,7 @@ pub(crate) async fn run(
     info!(target: LOG_TARGET, "shutting down");
     let _ = stop_tx.send(true);
     let _ = ticker.await;
+    let _ = anchorer.await;
     pumps.stop().await;
     emb.store.close();
     Ok(())

@@ -9,6 +9,7 @@
 //! [`accounts`] (staff accounts and sign-in, Đ.4.1), [`sign_in`] (citizens' one-time codes).
 
 pub mod accounts;
+pub mod audit;
 pub mod consumers;
 pub mod export;
 pub mod guards;

@@ -80,9 +80,23 @@ pub fn apply(
             entry.visible_to_reporter = false;
             events.push(DomainEvent::ReferredToLeadership);
         }
-        Command::Directive { text } => {
-            // Đ.6.2: immutable (append-only, hash-chained), attributed, timestamped.
+        Command::Directive { text, corrects } => {
+            // Đ.6.2: immutable (append-only, hash-chained), attributed, timestamped. A
+            // correction is a new directive that references the one it corrects.
             entry.note = Some(required_text("text", &text, MAX_NOTE)?);
+            if let Some(seq) = corrects {
+                let is_directive = r
+                    .timeline
+                    .get(seq as usize)
+                    .is_some_and(|e| e.action == Action::Directive);
+                if !is_directive {
+                    return Err(DomainError::invalid(
+                        "corrects",
+                        "chỉ đạo được đính chính phải là một chỉ đạo đã có của phản ánh này",
+                    ));
+                }
+                entry.data = serde_json::json!({ "corrects": seq });
+            }
             entry.visible_to_reporter = false;
             events.push(DomainEvent::DirectiveIssued {
                 seq: r.timeline.len() as u32,

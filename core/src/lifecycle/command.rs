@@ -41,8 +41,13 @@ pub enum Command {
     },
     /// Đ.7.2: complex or multi-unit case referred to leadership for direction.
     Refer { note: String },
-    /// Đ.6.2: a leader's directive, with the force of a paper document.
-    Directive { text: String },
+    /// Đ.6.2: a leader's directive, with the force of a paper document. A directive is never
+    /// edited: a correction is a new directive naming the `seq` of the one it `corrects`.
+    Directive {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        corrects: Option<u32>,
+    },
     /// The lead unit takes the case in hand.
     Accept {
         #[serde(default)]

@@ -15,6 +15,7 @@ pub mod public;
 pub mod reports;
 pub mod staff;
 pub mod stats;
+pub mod trust;
 
 #[cfg(test)]
 mod tests;

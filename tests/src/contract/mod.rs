@@ -5,6 +5,7 @@
 //! so a runner can report them separately.
 
 pub mod accounts;
+pub mod audit;
 pub mod bus;
 pub mod guards;
 pub mod media;
@@ -18,6 +19,7 @@ use std::pin::Pin;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 pub use accounts::account_store_contract;
+pub use audit::audit_trail_contract;
 pub use bus::event_bus_contract;
 pub use guards::{guard_store_contract, sign_in_guards_contract};
 pub use media::media_store_contract;
