@@ -98,11 +98,13 @@ route_table! {
 /// The whole API: the route table, problem+json answers for unknown paths and methods, and
 /// the body size limit.
 pub fn router(state: HttpState) -> Router {
-    table()
+    let api = table()
         .merge(console::routes())
         .merge(open311::routes())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state.clone());
+    // Per-client limits on submissions, uploads and sign-in (`[rate_limits]`, 429).
+    ratelimit::limited(api, &state)
 }

@@ -104,9 +104,16 @@ async fn audit_verify_fails_on_an_edited_directive_and_the_anchor_catches_a_reco
     let day = t0().date_naive().to_string();
 
     let o = phananh(&dir.0, &["audit", "anchor", "--day", &day]);
-    assert!(o.status.success(), "anchor: {}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "anchor: {}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
     // Append-only: the same day is never anchored twice.
-    assert!(!phananh(&dir.0, &["audit", "anchor", "--day", &day]).status.success());
+    assert!(!phananh(&dir.0, &["audit", "anchor", "--day", &day])
+        .status
+        .success());
     let o = phananh(&dir.0, &["audit", "verify"]);
     assert!(o.status.success(), "untouched: {}", stdout(&o));
     assert!(stdout(&o).contains("0 phản ánh hỏng"), "{}", stdout(&o));
@@ -115,7 +122,9 @@ async fn audit_verify_fails_on_an_edited_directive_and_the_anchor_catches_a_reco
     {
         let conn = rusqlite::Connection::open(dir.0.join(DB_FILE)).expect("db");
         let doc: String = conn
-            .query_row("SELECT doc FROM reports WHERE id = ?1", [&r1.id.0], |r| r.get(0))
+            .query_row("SELECT doc FROM reports WHERE id = ?1", [&r1.id.0], |r| {
+                r.get(0)
+            })
             .expect("row");
         let mut r: Report = serde_json::from_str(&doc).expect("report");
         r.timeline[seq].note = Some("Không cần xử lý".into());
@@ -125,17 +134,40 @@ async fn audit_verify_fails_on_an_edited_directive_and_the_anchor_catches_a_reco
             e.hash = e.compute_hash();
             prev = e.hash.clone();
         }
-        assert!(r.verify_timeline().is_ok(), "the key-less chain looks whole");
+        assert!(
+            r.verify_timeline().is_ok(),
+            "the key-less chain looks whole"
+        );
         let doc = serde_json::to_string(&r).expect("json");
-        conn.execute("UPDATE reports SET doc = ?1 WHERE id = ?2", [&doc, &r1.id.0])
-            .expect("update");
+        conn.execute(
+            "UPDATE reports SET doc = ?1 WHERE id = ?2",
+            [&doc, &r1.id.0],
+        )
+        .expect("update");
     }
-    let o = phananh(&dir.0, &["--data", dir.0.to_str().expect("utf-8 path"), "audit", "verify"]);
+    let o = phananh(
+        &dir.0,
+        &[
+            "--data",
+            dir.0.to_str().expect("utf-8 path"),
+            "audit",
+            "verify",
+        ],
+    );
     let out = stdout(&o);
     assert!(!o.status.success(), "a break must fail: {out}");
-    assert!(out.contains(&format!("phản ánh {}: mục #{seq} (directive", r1.id)), "{out}");
-    assert!(out.contains(&format!("bản neo ngày {day}")), "the anchor catches it: {out}");
-    assert!(out.contains("1 phản ánh hỏng, 1 bản neo không khớp"), "{out}");
+    assert!(
+        out.contains(&format!("phản ánh {}: mục #{seq} (directive", r1.id)),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("bản neo ngày {day}")),
+        "the anchor catches it: {out}"
+    );
+    assert!(
+        out.contains("1 phản ánh hỏng, 1 bản neo không khớp"),
+        "{out}"
+    );
     // From a later day on, this day's report and anchor are not checked.
     let o = phananh(&dir.0, &["audit", "verify", "--from", "2025-03-04"]);
     assert!(o.status.success(), "{}", stdout(&o));

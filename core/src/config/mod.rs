@@ -11,8 +11,10 @@
 //! - `messages.toml`    — user-facing and notification texts (Vietnamese)
 
 mod load;
+mod rate_limits;
 mod validate;
 pub use load::*;
+pub use rate_limits::{Limit, RateLimits};
 pub use validate::*;
 
 use crate::model::{ClockKind, EscalationLevel};
@@ -67,6 +69,9 @@ pub struct CitySection {
     /// Attribution the tile server requires, shown on the map.
     #[serde(default = "default_map_attribution")]
     pub map_attribution: String,
+    /// Requests per client on the endpoints a flood would hurt (`[rate_limits]`).
+    #[serde(default)]
+    pub rate_limits: RateLimits,
 }
 
 fn default_duplicate_hints_max() -> u32 {
