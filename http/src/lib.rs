@@ -85,6 +85,9 @@ route_table! {
     post "/v1/staff/reports/{id}/reveal-reporter" => routes::staff::reveal_reporter;
     get "/v1/staff/reports/{id}/attachments/{attachment_id}" => routes::staff::staff_attachment;
     get "/v1/staff/reports/{id}/audit" => routes::trust::audit_report;
+    post "/v1/staff/reports/{id}/shares" => routes::trust::request_share;
+    post "/v1/staff/reports/{id}/shares/{request}/decision" => routes::trust::decide_share;
+    post "/v1/staff/reports/{id}/shares/{request}/release" => routes::trust::release_share;
     get "/v1/stats" => routes::stats::stats;
     get "/v1/stats/export.csv" => routes::stats::export_csv;
     get "/v1/admin/accounts" => routes::accounts::list_accounts;

@@ -118,6 +118,18 @@ async fn audit_verify_fails_on_an_edited_directive_and_the_anchor_catches_a_reco
     assert!(o.status.success(), "untouched: {}", stdout(&o));
     assert!(stdout(&o).contains("0 phản ánh hỏng"), "{}", stdout(&o));
 
+    // Đ.4.4: the office's JSON export carries no personal data, not even masked.
+    let o = phananh(&dir.0, &["export", "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json export");
+    let rows = json.as_array().expect("an array");
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.get("reporter").is_none()), "{json}");
+    let text = stdout(&o);
+    for personal in ["Nguyễn Văn An", "0912345678", "+84912345678", "09******78"] {
+        assert!(!text.contains(personal), "{personal} in the export");
+    }
+
     // The directive edited in its row, and the chain recomputed with the key-less hash.
     {
         let conn = rusqlite::Connection::open(dir.0.join(DB_FILE)).expect("db");

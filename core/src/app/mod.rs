@@ -15,6 +15,7 @@ pub mod export;
 pub mod guards;
 pub mod notifications;
 pub mod reports;
+pub mod share;
 pub mod sign_in;
 pub mod stats;
 pub mod timers;

@@ -344,6 +344,39 @@ pub fn apply(
             entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
             entry.visible_to_reporter = false;
         }
+        Command::RequestShare {
+            recipient,
+            reason,
+            personal_data,
+        } => {
+            // Đ.4.4: who asks (the entry's actor), for whom and why; both required.
+            let recipient = required_text("recipient", &recipient, 500)?;
+            entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
+            entry.data = serde_json::json!({
+                "recipient": recipient,
+                "personal_data": personal_data,
+            });
+            entry.visible_to_reporter = false;
+        }
+        Command::DecideShare {
+            request,
+            approve,
+            note,
+        } => {
+            // Đ.4.4: nothing leaves before a leader's consent; decided once.
+            super::share::share_state(&r, request)?.undecided()?;
+            entry.note = optional_text("note", &note, MAX_NOTE)?;
+            entry.data = serde_json::json!({ "request": request, "approved": approve });
+            entry.visible_to_reporter = false;
+        }
+        Command::ReleaseShare { request } => {
+            super::share::share_state(&r, request)?.releasable()?;
+            entry.data = serde_json::json!({
+                "request": request,
+                "watermark": super::share::watermark(&r.id, request),
+            });
+            entry.visible_to_reporter = false;
+        }
     }
 
     append(&mut r, from, entry, now);

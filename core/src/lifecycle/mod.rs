@@ -13,6 +13,7 @@ mod assignment;
 mod command;
 mod escalation;
 mod policy;
+pub mod share;
 mod submit;
 mod timeline;
 mod validation;
