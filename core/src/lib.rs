@@ -30,6 +30,7 @@ pub mod lifecycle;
 pub mod media;
 pub mod model;
 pub mod ports;
+pub mod redact;
 pub mod routing;
 pub mod screening;
 pub mod text;

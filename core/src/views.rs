@@ -211,6 +211,9 @@ pub struct StaffView {
     pub remaining_minutes: Option<i64>,
 }
 
+/// The actor id a unit sees on a citizen's timeline entries.
+pub const CITIZEN_PLACEHOLDER: &str = "nguoi-phan-anh";
+
 pub fn staff_view(r: &Report, actor: &Actor, rules: &CityRules, now: DateTime<Utc>) -> StaffView {
     let mut report = r.clone();
     report.reporter = match actor.role {
@@ -219,6 +222,16 @@ pub fn staff_view(r: &Report, actor: &Actor, rules: &CityRules, now: DateTime<Ut
         }
         _ => None,
     };
+    if actor.role.is_unit_role() {
+        // Đ.4.2: a unit never learns who reported, not even the citizen's stable id.
+        for e in report
+            .timeline
+            .iter_mut()
+            .filter(|e| e.role == Role::Citizen)
+        {
+            e.actor_id = CITIZEN_PLACEHOLDER.into();
+        }
+    }
     let remaining_minutes = r
         .assignment
         .as_ref()

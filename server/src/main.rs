@@ -39,7 +39,8 @@ fn main() -> std::process::ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let sub = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        // No phone number or e-mail address leaves in a log line (Đ.4.2).
+        .with_writer(|| phananh_core::redact::RedactingWriter::new(std::io::stderr()));
     if json_logs {
         sub.json().init();
     } else {

@@ -245,7 +245,11 @@ impl App {
         match acc {
             Some(a) if ok && !a.disabled => Ok(Actor::new(a.id, a.role, a.unit.as_deref())),
             _ => {
-                warn!(username = %username.trim(), "failed staff login");
+                // Not the username itself: people type their name or e-mail there.
+                warn!(
+                    username_len = username.trim().chars().count(),
+                    "failed staff login"
+                );
                 Err(DomainError::InvalidCredentials)
             }
         }

@@ -126,6 +126,11 @@ impl App {
         format!("{kind}:{}", hex::encode(&mac.finalize().into_bytes()[..16]))
     }
 
+    /// A keyed digest naming a contact where an id is needed (a code's notification).
+    pub(super) fn contact_digest(&self, contact: &str) -> String {
+        self.guard_key("otp-note", contact)
+    }
+
     fn guard_mac(&self) -> HmacSha256 {
         // HMAC takes a key of any length; the fallback is never reached.
         <HmacSha256 as Mac>::new_from_slice(&self.keys.guard)

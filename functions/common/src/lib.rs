@@ -33,6 +33,8 @@ pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
+        // No phone number or e-mail address leaves in a log line (Đ.4.2).
+        .with_writer(|| phananh_core::redact::RedactingWriter::new(std::io::stdout()))
         .json()
         .with_env_filter(filter)
         .with_current_span(false)
