@@ -160,7 +160,7 @@ pub struct ReporterView {
 pub fn reporter_view(r: &Report, rules: &CityRules) -> ReporterView {
     let cfg = &rules.config;
     let unit_name = |u: &str| cfg.unit(u).map(|x| x.name.clone());
-    ReporterView {
+    let mut v = ReporterView {
         id: r.id.clone(),
         category: r.category.clone(),
         category_name: cfg
@@ -197,6 +197,30 @@ pub fn reporter_view(r: &Report, rules: &CityRules) -> ReporterView {
                 attachments: e.attachments.clone(),
             })
             .collect(),
+    };
+    if r.flags.state_secret {
+        restrict_to_status_and_answer(&mut v, r);
+    }
+    v
+}
+
+/// Đ.8.2: on a report touching state secrets the reporter keeps what they sent (their text,
+/// place, files and the submission entry), its status, and the answer once a leader approved
+/// its publication; nothing staff added (units, deadlines, notes, evidence, summaries).
+fn restrict_to_status_and_answer(v: &mut ReporterView, r: &Report) {
+    let own: Vec<String> = r
+        .timeline
+        .first()
+        .map(|e| e.attachments.clone())
+        .unwrap_or_default();
+    v.unit_name = None;
+    v.due_at = None;
+    v.deferral = None;
+    v.resolution_summary = None;
+    v.attachments.retain(|a| own.contains(&a.id));
+    v.timeline.retain(|e| e.seq == 0);
+    if r.published_at.is_none() {
+        v.public_answer = None;
     }
 }
 

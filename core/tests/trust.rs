@@ -153,3 +153,34 @@ fn the_password_delay_grows_and_is_capped() {
     assert_eq!(login_delay_secs(6, 3), 8);
     assert_eq!(login_delay_secs(60, 3), LOGIN_MAX_DELAY_SECS);
 }
+
+#[test]
+fn d8_2_a_secret_reports_reporter_sees_only_status_what_they_sent_and_the_approved_answer() {
+    use phananh_core::views::reporter_view;
+    use phananh_testkit::fixtures::{assigned, secret};
+    let mut r = assigned(report("r-secret", at(0)), "phong_kinh_te", &[], at(240));
+    r.public_answer = Some("Đã xử lý theo quy định.".into());
+    let open = reporter_view(&r, rules());
+    assert!(open.unit_name.is_some() && open.due_at.is_some());
+    assert!(open.timeline.len() > 1);
+
+    let s = secret(r.clone());
+    let v = reporter_view(&s, rules());
+    assert_eq!(v.state, s.state);
+    assert_eq!(v.title, s.title, "their own text stays");
+    assert!(v.unit_name.is_none() && v.due_at.is_none() && v.resolution_summary.is_none());
+    assert!(
+        v.timeline.iter().all(|e| e.seq == 0),
+        "only their submission"
+    );
+    assert!(
+        v.public_answer.is_none(),
+        "no answer before a leader approves publication"
+    );
+    let mut approved = s.clone();
+    approved.published_at = Some(at(300));
+    assert_eq!(
+        reporter_view(&approved, rules()).public_answer.as_deref(),
+        Some("Đã xử lý theo quy định.")
+    );
+}
