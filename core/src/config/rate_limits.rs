@@ -38,8 +38,8 @@ impl Default for RateLimits {
             enabled: true,
             address_factor: 10,
             submissions: Limit {
-                per_minute: 6,
-                burst: 10,
+                per_minute: 20,
+                burst: 30,
             },
             uploads: Limit {
                 per_minute: 30,
