@@ -48,6 +48,17 @@ pub enum DomainError {
     /// The server is short of storage and refuses new uploads for now.
     #[error("storage full")]
     StorageFull,
+    /// Too many attempts or requests: try again after `retry_after_secs` (sign-in guards,
+    /// rate limits).
+    #[error("too many attempts; retry after {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// A one-time sign-in code that is wrong, used, expired or never sent (never which).
+    #[error("invalid one-time code")]
+    InvalidCode,
+    /// A token whose account was disabled, changed role or unit, or whose sessions were
+    /// revoked after it was issued.
+    #[error("session ended")]
+    SessionEnded,
 }
 
 impl DomainError {
@@ -76,6 +87,9 @@ impl DomainError {
             DomainError::Storage(_) => "storage_error",
             DomainError::QuotaExceeded { .. } => "upload_quota_exceeded",
             DomainError::StorageFull => "storage_full",
+            DomainError::TooManyAttempts { .. } => "too_many_requests",
+            DomainError::InvalidCode => "invalid_otp",
+            DomainError::SessionEnded => "session_ended",
         }
     }
 
@@ -129,6 +143,14 @@ impl DomainError {
             DomainError::StorageFull => {
                 "Máy chủ sắp hết dung lượng lưu trữ nên tạm thời không nhận tệp tải lên. \
                 Vui lòng thử lại sau."
+                    .into()
+            }
+            DomainError::TooManyAttempts { retry_after_secs } => format!(
+                "Quá nhiều lần thử hoặc yêu cầu. Vui lòng thử lại sau {retry_after_secs} giây."
+            ),
+            DomainError::InvalidCode => "Mã xác thực không đúng hoặc đã hết hạn.".into(),
+            DomainError::SessionEnded => {
+                "Phiên đăng nhập đã kết thúc (tài khoản bị khóa, đổi vai trò/đơn vị hoặc phiên bị thu hồi). Vui lòng đăng nhập lại."
                     .into()
             }
         }

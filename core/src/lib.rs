@@ -19,6 +19,7 @@
 //! - [`ports`]: the small traits the adapters implement; [`media`]: file type sniffing.
 
 pub mod app;
+pub mod audit;
 pub mod calendar;
 pub mod city;
 pub mod config;
@@ -32,6 +33,7 @@ pub mod lifecycle;
 pub mod media;
 pub mod model;
 pub mod ports;
+pub mod redact;
 pub mod routing;
 pub mod screening;
 pub mod text;

@@ -257,6 +257,10 @@ pub struct StaffAccount {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Tokens issued before this instant are refused (sessions revoked: sign-out everywhere,
+    /// or the office revoking them). None: every unexpired token of the account counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_valid_from: Option<DateTime<Utc>>,
 }
 
 #[async_trait]
@@ -442,5 +446,94 @@ pub struct UuidV7Ids;
 impl IdGenerator for UuidV7Ids {
     fn new_id(&self) -> String {
         uuid::Uuid::now_v7().to_string()
+    }
+}
+
+/// One guard record of sign-in protection (a one-time code, an attempt counter, a cool-down):
+/// a small JSON document with a version for compare-and-swap and an expiry after which core
+/// treats it as absent (an adapter may delete it then: DynamoDB's TTL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardRecord {
+    pub version: u64,
+    pub doc: serde_json::Value,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Sign-in guards shared by every process of a runtime (every Lambda instance sees the same
+/// counters): one-time codes stored hashed, attempt counters, cool-downs.
+#[async_trait]
+pub trait GuardStore: Send + Sync {
+    /// The record under `key`, expired or not (None when there is none).
+    async fn guard_get(&self, key: &str) -> Result<Option<GuardRecord>, StoreError>;
+    /// Writes `doc` under `key` if the stored version is `expected` (None: no record may
+    /// exist), as version `expected + 1` (1 for a new record); else `Conflict`.
+    async fn guard_put(
+        &self,
+        key: &str,
+        doc: &serde_json::Value,
+        expires_at: DateTime<Utc>,
+        expected: Option<u64>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Guards in this process's memory: the default of an [`crate::app::App`] and the fake of
+/// the contract suite. Bounded: past [`MemoryGuards::MAX_RECORDS`] expired records are
+/// dropped first, then the oldest-expiring ones.
+#[derive(Default)]
+pub struct MemoryGuards {
+    records: std::sync::Mutex<std::collections::HashMap<String, GuardRecord>>,
+}
+
+impl MemoryGuards {
+    pub const MAX_RECORDS: usize = 100_000;
+}
+
+#[async_trait]
+impl GuardStore for MemoryGuards {
+    async fn guard_get(&self, key: &str) -> Result<Option<GuardRecord>, StoreError> {
+        let g = self
+            .records
+            .lock()
+            .map_err(|_| StoreError::Backend("guards lock poisoned".into()))?;
+        Ok(g.get(key).cloned())
+    }
+
+    async fn guard_put(
+        &self,
+        key: &str,
+        doc: &serde_json::Value,
+        expires_at: DateTime<Utc>,
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let mut g = self
+            .records
+            .lock()
+            .map_err(|_| StoreError::Backend("guards lock poisoned".into()))?;
+        let current = g.get(key).map(|r| r.version);
+        if current != expected {
+            return Err(StoreError::Conflict);
+        }
+        if g.len() >= Self::MAX_RECORDS && current.is_none() {
+            let now = Utc::now();
+            g.retain(|_, r| r.expires_at > now);
+            if g.len() >= Self::MAX_RECORDS {
+                if let Some(k) = g
+                    .iter()
+                    .min_by_key(|(_, r)| r.expires_at)
+                    .map(|(k, _)| k.clone())
+                {
+                    g.remove(&k);
+                }
+            }
+        }
+        g.insert(
+            key.to_string(),
+            GuardRecord {
+                version: expected.map_or(1, |v| v + 1),
+                doc: doc.clone(),
+                expires_at,
+            },
+        );
+        Ok(())
     }
 }

@@ -177,7 +177,7 @@ pub fn reporter_attachment_ids(r: &Report) -> Vec<&str> {
 pub fn reporter_view(r: &Report, rules: &CityRules) -> ReporterView {
     let cfg = &rules.config;
     let unit_name = |u: &str| cfg.unit(u).map(|x| x.name.clone());
-    ReporterView {
+    let mut v = ReporterView {
         id: r.id.clone(),
         category: r.category.clone(),
         category_name: cfg
@@ -226,6 +226,30 @@ pub fn reporter_view(r: &Report, rules: &CityRules) -> ReporterView {
                 attachments: e.attachments.clone(),
             })
             .collect(),
+    };
+    if r.flags.state_secret {
+        restrict_to_status_and_answer(&mut v, r);
+    }
+    v
+}
+
+/// Đ.8.2: on a report touching state secrets the reporter keeps what they sent (their text,
+/// place, files and the submission entry), its status, and the answer once a leader approved
+/// its publication; nothing staff added (units, deadlines, notes, evidence, summaries).
+fn restrict_to_status_and_answer(v: &mut ReporterView, r: &Report) {
+    let own: Vec<String> = r
+        .timeline
+        .first()
+        .map(|e| e.attachments.clone())
+        .unwrap_or_default();
+    v.unit_name = None;
+    v.due_at = None;
+    v.deferral = None;
+    v.resolution_summary = None;
+    v.attachments.retain(|a| own.contains(&a.id));
+    v.timeline.retain(|e| e.seq == 0);
+    if r.published_at.is_none() {
+        v.public_answer = None;
     }
 }
 
@@ -240,6 +264,9 @@ pub struct StaffView {
     pub remaining_minutes: Option<i64>,
 }
 
+/// The actor id a unit sees on a citizen's timeline entries.
+pub const CITIZEN_PLACEHOLDER: &str = "nguoi-phan-anh";
+
 pub fn staff_view(r: &Report, actor: &Actor, rules: &CityRules, now: DateTime<Utc>) -> StaffView {
     let mut report = r.clone();
     report.reporter = match actor.role {
@@ -248,6 +275,16 @@ pub fn staff_view(r: &Report, actor: &Actor, rules: &CityRules, now: DateTime<Ut
         }
         _ => None,
     };
+    if actor.role.is_unit_role() {
+        // Đ.4.2: a unit never learns who reported, not even the citizen's stable id.
+        for e in report
+            .timeline
+            .iter_mut()
+            .filter(|e| e.role == Role::Citizen)
+        {
+            e.actor_id = CITIZEN_PLACEHOLDER.into();
+        }
+    }
     let remaining_minutes = r
         .assignment
         .as_ref()

@@ -240,6 +240,7 @@ fn sample(action: Action) -> Option<(Command, Actor)> {
         Action::Directive => (
             Command::Directive {
                 text: "Yêu cầu xử lý ngay".into(),
+                corrects: None,
             },
             leader(),
         ),
@@ -340,12 +341,29 @@ fn sample(action: Action) -> Option<(Command, Actor)> {
             },
             ioc_head(),
         ),
+        Action::RequestShare => (
+            Command::RequestShare {
+                recipient: "Công an tỉnh".into(),
+                reason: "Phục vụ điều tra".into(),
+                personal_data: true,
+            },
+            ioc_head(),
+        ),
+        Action::DecideShare => (
+            Command::DecideShare {
+                request: 0,
+                approve: true,
+                note: None,
+            },
+            leader(),
+        ),
+        Action::ReleaseShare => (Command::ReleaseShare { request: 0 }, ioc_head()),
         // Escalate depends on time; Submit/CreateFromCamera/InformLeadership/ViewStats are not commands.
         _ => return None,
     })
 }
 
-const ALL_ACTIONS: [Action; 21] = [
+const ALL_ACTIONS: [Action; 24] = [
     Action::Screen,
     Action::Assign,
     Action::Refer,
@@ -367,6 +385,9 @@ const ALL_ACTIONS: [Action; 21] = [
     Action::Reopen,
     Action::Rate,
     Action::RevealReporter,
+    Action::RequestShare,
+    Action::DecideShare,
+    Action::ReleaseShare,
 ];
 
 fn actor_with_role(role: Role) -> Actor {
@@ -752,6 +773,7 @@ fn d6_2_a_directive_is_attributed_timestamped_and_tamper_evident() {
         &rep,
         Command::Directive {
             text: "Giao Công an phối hợp xử lý dứt điểm".into(),
+            corrects: None,
         },
         &leader(),
         at,
@@ -1231,4 +1253,102 @@ fn each_person_is_offered_exactly_the_actions_the_rules_allow_now() {
             assert!(lifecycle::allowed_states(a).contains(&rep.state));
         }
     }
+}
+
+#[test]
+fn d4_4_nothing_is_shared_with_a_third_party_without_a_leaders_consent() {
+    let r = rules();
+    let rep = report_in(&r, State::InProgress);
+    // A request must say why.
+    let no_reason = apply(
+        &rep,
+        Command::RequestShare {
+            recipient: "Báo Lai Châu".into(),
+            reason: "  ".into(),
+            personal_data: false,
+        },
+        &ioc_head(),
+        t0(),
+        &r,
+    )
+    .unwrap_err();
+    assert!(matches!(no_reason, DomainError::Invalid { ref field, .. } if field == "reason"));
+    let asked = apply(
+        &rep,
+        Command::RequestShare {
+            recipient: "Công an tỉnh".into(),
+            reason: "Phục vụ điều tra".into(),
+            personal_data: true,
+        },
+        &ioc_head(),
+        t0(),
+        &r,
+    )
+    .unwrap()
+    .report;
+    let req = asked.timeline.len() as u32 - 1;
+    // Not released before a decision; nobody but a leader decides.
+    assert!(apply(
+        &asked,
+        Command::ReleaseShare { request: req },
+        &ioc_head(),
+        t0(),
+        &r
+    )
+    .is_err());
+    let decide = |approve| Command::DecideShare {
+        request: req,
+        approve,
+        note: None,
+    };
+    for not_leader in [ioc_head(), office(), ioc_op()] {
+        assert!(matches!(
+            apply(&asked, decide(true), &not_leader, t0(), &r).unwrap_err(),
+            DomainError::Forbidden { .. }
+        ));
+    }
+    // Refused: never released.
+    let refused = apply(&asked, decide(false), &leader(), t0(), &r)
+        .unwrap()
+        .report;
+    assert!(apply(
+        &refused,
+        Command::ReleaseShare { request: req },
+        &ioc_head(),
+        t0(),
+        &r
+    )
+    .is_err());
+    assert!(
+        apply(&refused, decide(true), &leader(), t0(), &r).is_err(),
+        "decided once"
+    );
+    // Approved: released once, with the request's watermark; every step is in the timeline.
+    let approved = apply(&asked, decide(true), &leader(), t0(), &r)
+        .unwrap()
+        .report;
+    let released = apply(
+        &approved,
+        Command::ReleaseShare { request: req },
+        &ioc_head(),
+        t0(),
+        &r,
+    )
+    .unwrap()
+    .report;
+    let last = released.timeline.last().unwrap();
+    assert_eq!(last.action, Action::ReleaseShare);
+    assert_eq!(
+        last.data["watermark"],
+        format!("CHIA-SE/{}/{req}", released.id.0)
+    );
+    assert!(!last.visible_to_reporter);
+    assert!(apply(
+        &released,
+        Command::ReleaseShare { request: req },
+        &ioc_head(),
+        t0(),
+        &r
+    )
+    .is_err());
 }

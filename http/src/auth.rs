@@ -26,6 +26,12 @@ type HmacSha256 = Hmac<Sha256>;
 /// Turns request parts into the acting person, if any. `Ok(None)` = anonymous.
 pub trait Authenticator: Send + Sync {
     fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>, Problem>;
+
+    /// The acting person and when their token was issued (unix seconds, when known): core
+    /// checks both against the account on every request (`App::check_session`).
+    fn authenticate_session(&self, parts: &Parts) -> Result<Option<(Actor, Option<i64>)>, Problem> {
+        Ok(self.authenticate(parts)?.map(|a| (a, None)))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -126,28 +132,6 @@ impl TokenService {
         Ok(claims)
     }
 
-    /// A 6-digit one-time code for signing a citizen in by phone or e-mail: an HMAC of the
-    /// contact and the 10-minute window, so no code table is needed. Valid for the current
-    /// and the previous window.
-    pub fn otp(&self, contact: &str, window: i64) -> Result<String, Problem> {
-        let mut mac = self.mac()?;
-        mac.update(b"otp:");
-        mac.update(contact.as_bytes());
-        mac.update(&window.to_be_bytes());
-        let bytes = mac.finalize().into_bytes();
-        let n = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) % 1_000_000;
-        Ok(format!("{n:06}"))
-    }
-
-    pub fn otp_window(now_secs: i64) -> i64 {
-        now_secs / 600
-    }
-
-    pub fn check_otp(&self, contact: &str, code: &str) -> Result<bool, Problem> {
-        let w = Self::otp_window(Utc::now().timestamp());
-        Ok(self.otp(contact, w)? == code || self.otp(contact, w - 1)? == code)
-    }
-
     /// A stable citizen id for a verified contact (the contact itself is not in the id).
     pub fn citizen_id_for(&self, contact: &str) -> Result<String, Problem> {
         let mut mac = self.mac()?;
@@ -165,6 +149,10 @@ pub struct BearerAuth(pub TokenService);
 
 impl Authenticator for BearerAuth {
     fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>, Problem> {
+        Ok(self.authenticate_session(parts)?.map(|(a, _)| a))
+    }
+
+    fn authenticate_session(&self, parts: &Parts) -> Result<Option<(Actor, Option<i64>)>, Problem> {
         let Some(value) = parts.headers.get(http::header::AUTHORIZATION) else {
             return Ok(None);
         };
@@ -175,11 +163,14 @@ impl Authenticator for BearerAuth {
             .strip_prefix("Bearer ")
             .ok_or_else(|| Problem::unauthorized("Cần tiêu đề Authorization: Bearer <token>."))?;
         let c = self.0.verify(token.trim())?;
-        Ok(Some(Actor {
-            id: c.sub,
-            role: c.role,
-            unit: c.unit,
-        }))
+        Ok(Some((
+            Actor {
+                id: c.sub,
+                role: c.role,
+                unit: c.unit,
+            },
+            Some(c.iat),
+        )))
     }
 }
 
@@ -329,14 +320,5 @@ mod tests {
         let h = hash_password("mật-khẩu-dài").unwrap();
         assert!(verify_password("mật-khẩu-dài", &h));
         assert!(!verify_password("sai", &h));
-    }
-
-    #[test]
-    fn otp_codes_depend_on_contact_and_window() {
-        let ts = TokenService::new("s");
-        let a = ts.otp("+84901", 10).unwrap();
-        assert_eq!(a.len(), 6);
-        assert_eq!(a, ts.otp("+84901", 10).unwrap());
-        assert_ne!(a, ts.otp("+84902", 10).unwrap());
     }
 }

@@ -112,8 +112,12 @@ impl FromRequestParts<HttpState> for Authed {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Problem> {
-        match state.auth.authenticate(parts)? {
-            Some(a) => Ok(Authed(a)),
+        match state.auth.authenticate_session(parts)? {
+            Some((a, issued_at)) => {
+                // Disabled, moved or revoked since the token was issued: refused at once.
+                state.app.check_session(&a, issued_at).await?;
+                Ok(Authed(a))
+            }
             None => Err(Problem::unauthorized(
                 "Cần đăng nhập (Authorization: Bearer <token>).",
             )),

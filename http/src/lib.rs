@@ -12,6 +12,7 @@ pub mod console;
 mod extract;
 pub mod open311;
 pub mod problem;
+pub mod ratelimit;
 mod routes;
 pub mod site;
 
@@ -90,6 +91,10 @@ route_table! {
     get "/v1/staff/reports/{id}/deliveries" => routes::deliveries::report_deliveries;
     get "/v1/staff/deliveries" => routes::deliveries::deliveries;
     post "/v1/staff/deliveries/{id}/resend" => routes::deliveries::resend;
+    get "/v1/staff/reports/{id}/audit" => routes::trust::audit_report;
+    post "/v1/staff/reports/{id}/shares" => routes::trust::request_share;
+    post "/v1/staff/reports/{id}/shares/{request}/decision" => routes::trust::decide_share;
+    post "/v1/staff/reports/{id}/shares/{request}/release" => routes::trust::release_share;
     get "/v1/stats" => routes::stats::stats;
     get "/v1/stats/export.csv" => routes::stats::export_csv;
     get "/v1/admin/accounts" => routes::accounts::list_accounts;
@@ -97,17 +102,20 @@ route_table! {
     post "/v1/admin/accounts/{id}/disable" => routes::accounts::disable_account;
     post "/v1/admin/accounts/{id}/enable" => routes::accounts::enable_account;
     post "/v1/admin/accounts/{id}/reset-password" => routes::accounts::reset_password;
+    post "/v1/admin/accounts/{id}/revoke-sessions" => routes::trust::revoke_sessions;
 }
 
 /// The whole API: the route table, problem+json answers for unknown paths and methods, and
 /// the body size limit.
 pub fn router(state: HttpState) -> Router {
-    table()
+    let api = table()
         .merge(console::routes())
         .merge(open311::routes())
         .merge(site::routes())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state.clone());
+    // Per-client limits on submissions, uploads and sign-in (`[rate_limits]`, 429).
+    ratelimit::limited(api, &state)
 }

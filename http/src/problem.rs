@@ -43,12 +43,17 @@ pub struct ProblemBody {
     pub current_version: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_state: Option<String>,
-    /// Seconds for the `Retry-After` header (429 answers).
-    #[serde(skip)]
+    /// Seconds to wait before retrying (429): sent as the `Retry-After` header too.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
 
 impl Problem {
+    /// 429 with `Retry-After`: a client sent too many requests or attempts.
+    pub fn too_many(retry_after_secs: u64) -> Self {
+        Problem::from(DomainError::TooManyAttempts { retry_after_secs })
+    }
+
     pub fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
         Problem(Box::new(ProblemBody {
             type_: format!("https://phananh.invalid/problems/{code}"),
@@ -145,6 +150,14 @@ impl From<DomainError> for Problem {
             DomainError::StorageFull => {
                 (StatusCode::INSUFFICIENT_STORAGE, "Máy chủ hết chỗ lưu tệp")
             }
+            DomainError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "Quá nhiều yêu cầu")
+            }
+            DomainError::InvalidCode => (StatusCode::UNAUTHORIZED, "Mã xác thực không đúng"),
+            DomainError::SessionEnded => (
+                StatusCode::UNAUTHORIZED,
+                "Chưa đăng nhập hoặc phiên đăng nhập không hợp lệ",
+            ),
         };
         if let DomainError::Storage(msg) = &e {
             tracing::error!(error = %msg, "storage error");
@@ -155,6 +168,9 @@ impl From<DomainError> for Problem {
                 p.field = Some(field)
             }
             DomainError::IdempotencyKeyReused => p.field = Some("Idempotency-Key".into()),
+            DomainError::TooManyAttempts { retry_after_secs } => {
+                p.retry_after = Some(retry_after_secs.max(1))
+            }
             DomainError::OutOfScope { code, guidance } => {
                 p.type_ = format!("https://phananh.invalid/problems/out_of_scope_{code}");
                 p.code = format!("out_of_scope_{code}");

@@ -40,7 +40,7 @@ pub(crate) async fn run(
     action: AccountCmd,
 ) -> Result<(), BoxError> {
     let emb = open_embedded(data, "http://127.0.0.1")?;
-    let app = build_app(&emb, load_rules(config)?);
+    let app = build_app(&emb, load_rules(config)?)?;
     let by = operator();
     let result: Result<(), BoxError> = async {
         match action {

@@ -68,6 +68,26 @@ pub(crate) enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Verify the audit trail (hash and MAC chains, daily anchors; Đ.6.2).
+    Audit {
+        #[command(subcommand)]
+        action: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCmd {
+    /// Verify every report's timeline and every daily anchor; exit status 1 on any break.
+    Verify {
+        /// Only reports with an entry from this UTC day on, and anchors from it, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<NaiveDate>,
+    },
+    /// Append the anchor (Merkle root) of finished days not anchored yet, or of one day.
+    Anchor {
+        #[arg(long)]
+        day: Option<NaiveDate>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -34,7 +34,7 @@ pub(crate) async fn run(
     let to_t = to
         .and_then(|d| d.succ_opt())
         .and_then(|d| rules.local_day_start(d));
-    let app = build_app(&emb, rules);
+    let app = build_app(&emb, rules)?;
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} {pos} phản ánh đã xuất ({elapsed})")
@@ -54,7 +54,13 @@ pub(crate) async fn run(
             let now = app.now();
             let v: Vec<_> = reports
                 .iter()
-                .map(|r| views::staff_view(r, &office, app.rules(), now))
+                .map(|r| {
+                    let mut v = views::staff_view(r, &office, app.rules(), now);
+                    // Đ.4.4: no personal data leaves in an export, not even masked; a third
+                    // party gets it only through an approved share request.
+                    v.report.reporter = None;
+                    v
+                })
                 .collect();
             serde_json::to_string_pretty(&v)?
         }

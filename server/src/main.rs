@@ -6,6 +6,8 @@
 
 /// `accounts`: staff accounts from the command line, through core's account policy.
 mod accounts;
+/// `audit`: verifying the audit trail, and the daily anchors.
+mod audit;
 /// The command line: clap's definitions of the options and subcommands.
 mod cli;
 /// Loading the city configuration, and `config check`.
@@ -24,7 +26,7 @@ mod serve;
 mod system;
 
 use clap::Parser;
-use cli::{Cli, Command, ConfigCmd};
+use cli::{AuditCmd, Cli, Command, ConfigCmd};
 
 /// The error every subcommand returns; `main` prints it and exits with failure.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -39,7 +41,8 @@ fn main() -> std::process::ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let sub = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        // No phone number or e-mail address leaves in a log line (Đ.4.2).
+        .with_writer(|| phananh_core::redact::RedactingWriter::new(std::io::stderr()));
     if json_logs {
         sub.json().init();
     } else {
@@ -102,5 +105,11 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             format,
             out,
         } => export::run(&cli.data, cli.config.as_deref(), from, to, format, out).await,
+        Command::Audit {
+            action: AuditCmd::Verify { from },
+        } => audit::verify(&cli.data, cli.config.as_deref(), from).await,
+        Command::Audit {
+            action: AuditCmd::Anchor { day },
+        } => audit::anchor(&cli.data, cli.config.as_deref(), day).await,
     }
 }

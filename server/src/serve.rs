@@ -35,7 +35,7 @@ pub(crate) async fn run(
     let addr = listener.local_addr()?;
     let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
     let emb = open_embedded(data, &base_url)?;
-    let app = build_app(&emb, rules);
+    let app = build_app(&emb, rules)?;
     for consumer in Consumer::ALL {
         let app = app.clone();
         emb.consumers.register(
@@ -95,6 +95,23 @@ pub(crate) async fn run(
     });
 
     let media_worker = crate::media_worker::spawn(emb.media.clone(), app.clone(), media_stop);
+    // Daily audit anchors: each finished UTC day's Merkle root, appended once (checked hourly).
+    let anchor_app = app.clone();
+    let anchor_dir = data.to_path_buf();
+    let mut anchor_stop = stop_tx.subscribe();
+    let anchorer = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    if let Err(e) = crate::audit::anchor_pending(&anchor_app, &anchor_dir).await {
+                        error!(target: LOG_TARGET, error = %e, "audit anchor failed");
+                    }
+                }
+                _ = anchor_stop.changed() => break,
+            }
+        }
+    });
 
     let router = router(state).merge(emb.media_routes());
     println!("phananh đang chạy tại {base_url}");
@@ -116,6 +133,8 @@ pub(crate) async fn run(
         None => {}
     }
     let _ = std::io::stdout().flush();
+    // The peer address reaches the handlers (sign-in guards and rate limits per client).
+    let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -123,6 +142,7 @@ pub(crate) async fn run(
     let _ = stop_tx.send(true);
     let _ = ticker.await;
     let _ = media_worker.await;
+    let _ = anchorer.await;
     pumps.stop().await;
     emb.store.close();
     Ok(())

@@ -26,9 +26,12 @@ pub(crate) fn open_embedded(data: &Path, base_url: &str) -> Result<Embedded, Box
 }
 
 /// The application on the embedded adapters: system clock, UUIDv7 ids, argon2 passwords, no
-/// publisher (events wait in the outbox for the in-process relay).
-pub(crate) fn build_app(emb: &Embedded, rules: CityRules) -> App {
-    App::new(
+/// publisher (events wait in the outbox for the in-process relay); the sign-in guards in the
+/// database, the audit key from `PHANANH_AUDIT_KEY` or the data directory's `audit.key`
+/// (created on first start, mode 0600), and staff tokens only for accounts it knows.
+pub(crate) fn build_app(emb: &Embedded, rules: CityRules) -> Result<App, BoxError> {
+    let audit_key = secret(&emb.config.data_dir, "PHANANH_AUDIT_KEY", AUDIT_KEY_FILE)?;
+    Ok(App::new(
         Arc::new(rules),
         Ports {
             store: emb.store.clone(),
@@ -41,4 +44,10 @@ pub(crate) fn build_app(emb: &Embedded, rules: CityRules) -> App {
         },
     )
     .with_delivery_log(Some(emb.notifier.clone()))
+    .with_guards(emb.store.clone())
+    .with_audit_key(&audit_key)
+    .with_known_accounts_only(true))
 }
+
+/// The audit key's file in the data directory (kept outside the database).
+pub(crate) const AUDIT_KEY_FILE: &str = "audit.key";

@@ -211,6 +211,7 @@ pub fn account(id: &str, username: &str, role: Role, unit: Option<&str>) -> Staf
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
         disabled: false,
         created_at: t0(),
+        sessions_valid_from: None,
     }
 }
 

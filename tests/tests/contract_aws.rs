@@ -126,3 +126,65 @@ async fn two_staff_at_once_on_dynamodb() {
     let store = Arc::new(DynamoReportStore::from_settings(&clients, &settings));
     contract::two_staff_acting_at_once_one_wins_the_other_sees_the_current_version(store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_guard_store_passes_the_guard_contract() {
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let store = Arc::new(phananh_aws::DynamoGuards::from_settings(
+        &clients, &settings,
+    ));
+    contract::guard_store_contract(store.clone()).await;
+    contract::sign_in_guards_contract(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directive_edited_in_the_dynamodb_item_is_caught_and_named() {
+    use phananh_aws::aws_sdk_dynamodb::types::AttributeValue;
+    use phananh_core::model::Report;
+    use phananh_tests::contract::audit::Rewrite;
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let store = Arc::new(DynamoReportStore::from_settings(&clients, &settings));
+    let client = clients.dynamodb.clone();
+    let table = settings.table.clone();
+    contract::audit_trail_contract(store, move |id: ReportId, change: Rewrite| {
+        let client = client.clone();
+        let table = table.clone();
+        let fut: BoxFuture<'static, ()> = Box::pin(async move {
+            // The report item itself (`docs/aws.md`: pk REPORT#<id>, sk REPORT, JSON in doc).
+            let key = [
+                (
+                    "pk".to_string(),
+                    AttributeValue::S(format!("REPORT#{}", id.0)),
+                ),
+                ("sk".to_string(), AttributeValue::S("REPORT".into())),
+            ];
+            let item = client
+                .get_item()
+                .table_name(&table)
+                .set_key(Some(key.clone().into_iter().collect()))
+                .consistent_read(true)
+                .send()
+                .await
+                .expect("get item")
+                .item
+                .expect("the item");
+            let doc = item["doc"].as_s().expect("doc");
+            let mut r: Report = serde_json::from_str(doc).expect("a report");
+            change(&mut r);
+            client
+                .update_item()
+                .table_name(&table)
+                .set_key(Some(key.into_iter().collect()))
+                .update_expression("SET doc = :d")
+                .expression_attribute_values(
+                    ":d",
+                    AttributeValue::S(serde_json::to_string(&r).expect("json")),
+                )
+                .send()
+                .await
+                .expect("update item");
+        });
+        fut
+    })
+    .await;
+}

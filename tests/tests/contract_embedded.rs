@@ -160,3 +160,11 @@ async fn delivery_log_contract_on_sqlite_with_smtp_and_the_fake_sms_provider() {
     .with_sms(Some(Arc::new(phananh_embedded::FakeSmsProvider::new())));
     contract::delivery_log_contract(&notifier, &notifier).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guard_store_contract_on_sqlite() {
+    let dir = TempDir::new("phananh-contract-guards");
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
+    contract::guard_store_contract(store.clone()).await;
+    contract::sign_in_guards_contract(store).await;
+}

@@ -48,3 +48,10 @@ async fn delivery_log_contract_on_the_recording_fake() {
     let notifier = RecordingNotifier::default();
     contract::delivery_log_contract(&notifier, &notifier).await;
 }
+
+#[tokio::test]
+async fn guard_store_contract_on_memory() {
+    let store = Arc::new(phananh_core::ports::MemoryGuards::default());
+    contract::guard_store_contract(store.clone()).await;
+    contract::sign_in_guards_contract(store).await;
+}

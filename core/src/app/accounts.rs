@@ -128,6 +128,7 @@ impl App {
             password_hash,
             disabled: false,
             created_at: self.now(),
+            sessions_valid_from: None,
         };
         self.accounts
             .create_account(&acc)
@@ -193,6 +194,8 @@ impl App {
             .save_account(&acc)
             .await
             .map_err(accounts_err)?;
+        // The very next request with this account's token sees the change.
+        self.session_cache.forget(&acc.id);
         info!(account = %acc.id, by = %by.id, "staff account updated");
         Ok(acc)
     }
@@ -263,7 +266,11 @@ impl App {
         match acc {
             Some(a) if ok && !a.disabled => Ok(Actor::new(a.id, a.role, a.unit.as_deref())),
             _ => {
-                warn!(username = %username.trim(), "failed staff login");
+                // Not the username itself: people type their name or e-mail there.
+                warn!(
+                    username_len = username.trim().chars().count(),
+                    "failed staff login"
+                );
                 Err(DomainError::InvalidCredentials)
             }
         }

@@ -11,12 +11,15 @@
 //! (the public aggregates).
 
 pub mod accounts;
+pub mod audit;
 pub mod consumers;
 pub mod deliveries;
 pub mod export;
+pub mod guards;
 pub mod notifications;
 pub mod published;
 pub mod reports;
+pub mod share;
 pub mod sign_in;
 pub mod stats;
 pub mod timers;
@@ -69,6 +72,45 @@ pub struct App {
     publisher: Option<Arc<dyn EventBus>>,
     /// The notifier's delivery log (what the office and the IOC see and re-send).
     deliveries: Option<Arc<dyn crate::delivery::DeliveryLog>>,
+    /// Sign-in guards (one-time codes, attempt counters): in memory unless a runtime gives
+    /// its shared store ([`App::with_guards`]).
+    guards: Arc<dyn GuardStore>,
+    /// The keys kept outside the database ([`App::with_audit_key`]).
+    keys: Arc<Keys>,
+    session_cache: Arc<guards::SessionCache>,
+    /// A staff token whose account the accounts port does not know is refused.
+    known_accounts_only: bool,
+}
+
+/// Secret keys of an [`App`]: the audit MAC key (timeline chain, Đ.6.2) and the key the
+/// sign-in guards' digests and code hashes are made with (derived from it).
+pub(crate) struct Keys {
+    pub(crate) audit: Option<Vec<u8>>,
+    pub(crate) guard: Vec<u8>,
+}
+
+impl Keys {
+    fn unkeyed() -> Keys {
+        // Without a configured key the guards' digests use a key of this process only.
+        Keys {
+            audit: None,
+            guard: uuid::Uuid::new_v4().as_bytes().to_vec(),
+        }
+    }
+
+    fn from_audit_key(key: &[u8]) -> Keys {
+        use hmac::Mac;
+        let guard = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+            .map(|mut m| {
+                m.update(b"phananh sign-in guards");
+                m.finalize().into_bytes().to_vec()
+            })
+            .unwrap_or_else(|_| key.to_vec());
+        Keys {
+            audit: Some(key.to_vec()),
+            guard,
+        }
+    }
 }
 
 impl App {
@@ -84,7 +126,31 @@ impl App {
             passwords: ports.passwords,
             publisher: None,
             deliveries: None,
+            guards: Arc::new(MemoryGuards::default()),
+            keys: Arc::new(Keys::unkeyed()),
+            session_cache: Arc::default(),
+            known_accounts_only: false,
         }
+    }
+
+    /// The runtime's shared sign-in guard store (SQLite, DynamoDB).
+    pub fn with_guards(mut self, guards: Arc<dyn GuardStore>) -> App {
+        self.guards = guards;
+        self
+    }
+
+    /// The audit key (kept outside the database): timeline entries are sealed with an
+    /// HMAC-SHA256 chain under it, and the sign-in guards' key is derived from it.
+    pub fn with_audit_key(mut self, key: &[u8]) -> App {
+        self.keys = Arc::new(Keys::from_audit_key(key));
+        self
+    }
+
+    /// Refuse staff tokens of accounts the accounts port does not know (where every token is
+    /// issued for one of its accounts: the embedded runtime).
+    pub fn with_known_accounts_only(mut self, on: bool) -> App {
+        self.known_accounts_only = on;
+        self
     }
 
     /// Events are published right after they are stored (AWS), else left to the relay.

@@ -45,6 +45,7 @@ impl App {
         let now = self.now();
         let mut t = lifecycle::submit(id, input, actor, now, &self.rules)?;
         t.report.request_fingerprint = print.clone();
+        self.seal(&mut t.report);
         match self
             .store
             .create(&t.report, &t.events, scoped_key.as_deref())
@@ -118,8 +119,10 @@ impl App {
                 });
             }
             let now = self.now();
-            let Transition { report, events } =
+            let Transition { mut report, events } =
                 lifecycle::apply(&current, cmd.clone(), actor, now, &self.rules)?;
+            // Đ.6.2: the new entry is sealed with the audit key before it is stored.
+            self.seal(&mut report);
             match self.store.update(&report, current.version, &events).await {
                 Ok(()) => {
                     info!(report_id = %id, action = cmd.action().as_str(), role = actor.role.as_str(), state = report.state.as_str(), "report updated");

@@ -57,7 +57,8 @@ impl App {
             ),
         };
         let n = Notification {
-            id: format!("otp:{to}:{window}"),
+            // No contact in the id (it is logged and stored): a keyed digest of it.
+            id: format!("{}:{window}", self.contact_digest(to)),
             channel,
             to: to.to_string(),
             unit: None,

@@ -12,9 +12,11 @@
 
 mod load;
 mod media;
+mod rate_limits;
 mod validate;
 pub use load::*;
 pub use media::{KindLimit, MediaConfig};
+pub use rate_limits::{Limit, RateLimits};
 pub use validate::*;
 
 use crate::model::{ClockKind, EscalationLevel};
@@ -80,6 +82,9 @@ pub struct CitySection {
     /// triage, a leader's decision, the office, publication, a deferral's expected date.
     #[serde(default)]
     pub waiting: WaitingTimers,
+    /// Requests per client on the endpoints a flood would hurt (`[rate_limits]`).
+    #[serde(default)]
+    pub rate_limits: RateLimits,
 }
 
 fn default_reopen_window_days() -> u32 {

@@ -15,6 +15,7 @@ pub fn validate(cfg: &CityConfig) -> Result<(), ConfigErrors> {
     let ward_ids: BTreeSet<&str> = cfg.wards.iter().map(|w| w.id.as_str()).collect();
 
     validate_city(cfg, &mut errs);
+    cfg.city.rate_limits.validate(&mut errs);
     validate_units(cfg, &ward_ids, &mut errs);
     validate_categories(cfg, &unit_ids, &mut errs);
     validate_wards(cfg, &unit_ids, &mut errs);

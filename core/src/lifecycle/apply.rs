@@ -80,9 +80,23 @@ pub fn apply(
             entry.visible_to_reporter = false;
             events.push(DomainEvent::ReferredToLeadership);
         }
-        Command::Directive { text } => {
-            // Đ.6.2: immutable (append-only, hash-chained), attributed, timestamped.
+        Command::Directive { text, corrects } => {
+            // Đ.6.2: immutable (append-only, hash-chained), attributed, timestamped. A
+            // correction is a new directive that references the one it corrects.
             entry.note = Some(required_text("text", &text, MAX_NOTE)?);
+            if let Some(seq) = corrects {
+                let is_directive = r
+                    .timeline
+                    .get(seq as usize)
+                    .is_some_and(|e| e.action == Action::Directive);
+                if !is_directive {
+                    return Err(DomainError::invalid(
+                        "corrects",
+                        "chỉ đạo được đính chính phải là một chỉ đạo đã có của phản ánh này",
+                    ));
+                }
+                entry.data = serde_json::json!({ "corrects": seq });
+            }
             entry.visible_to_reporter = false;
             events.push(DomainEvent::DirectiveIssued {
                 seq: r.timeline.len() as u32,
@@ -352,6 +366,39 @@ pub fn apply(
         }
         Command::RevealReporter { reason } => {
             entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
+            entry.visible_to_reporter = false;
+        }
+        Command::RequestShare {
+            recipient,
+            reason,
+            personal_data,
+        } => {
+            // Đ.4.4: who asks (the entry's actor), for whom and why; both required.
+            let recipient = required_text("recipient", &recipient, 500)?;
+            entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
+            entry.data = serde_json::json!({
+                "recipient": recipient,
+                "personal_data": personal_data,
+            });
+            entry.visible_to_reporter = false;
+        }
+        Command::DecideShare {
+            request,
+            approve,
+            note,
+        } => {
+            // Đ.4.4: nothing leaves before a leader's consent; decided once.
+            super::share::share_state(&r, request)?.undecided()?;
+            entry.note = optional_text("note", &note, MAX_NOTE)?;
+            entry.data = serde_json::json!({ "request": request, "approved": approve });
+            entry.visible_to_reporter = false;
+        }
+        Command::ReleaseShare { request } => {
+            super::share::share_state(&r, request)?.releasable()?;
+            entry.data = serde_json::json!({
+                "request": request,
+                "watermark": super::share::watermark(&r.id, request),
+            });
             entry.visible_to_reporter = false;
         }
     }

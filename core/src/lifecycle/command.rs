@@ -41,8 +41,13 @@ pub enum Command {
     },
     /// Đ.7.2: complex or multi-unit case referred to leadership for direction.
     Refer { note: String },
-    /// Đ.6.2: a leader's directive, with the force of a paper document.
-    Directive { text: String },
+    /// Đ.6.2: a leader's directive, with the force of a paper document. A directive is never
+    /// edited: a correction is a new directive naming the `seq` of the one it `corrects`.
+    Directive {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        corrects: Option<u32>,
+    },
     /// The lead unit takes the case in hand.
     Accept {
         #[serde(default)]
@@ -124,6 +129,23 @@ pub enum Command {
     Escalate,
     /// Đ.4: an authorised staff member reads the reporter's identity; audited.
     RevealReporter { reason: String },
+    /// Đ.4.4: a request to share the report (its content, and with `personal_data` the
+    /// reporter's identity) with `recipient` outside the city, for `reason`.
+    RequestShare {
+        recipient: String,
+        reason: String,
+        #[serde(default)]
+        personal_data: bool,
+    },
+    /// Đ.4.4: a leader approves (or refuses) the share request at timeline `request`.
+    DecideShare {
+        request: u32,
+        approve: bool,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Đ.4.4: the approved request at timeline `request` is released.
+    ReleaseShare { request: u32 },
 }
 
 impl Command {
@@ -151,6 +173,9 @@ impl Command {
             Command::Rate { .. } => Action::Rate,
             Command::Escalate => Action::Escalate,
             Command::RevealReporter { .. } => Action::RevealReporter,
+            Command::RequestShare { .. } => Action::RequestShare,
+            Command::DecideShare { .. } => Action::DecideShare,
+            Command::ReleaseShare { .. } => Action::ReleaseShare,
         }
     }
 }

@@ -14,6 +14,7 @@ mod command;
 mod escalation;
 mod policy;
 mod reopen;
+pub mod share;
 mod submit;
 mod timeline;
 mod validation;

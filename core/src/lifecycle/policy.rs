@@ -38,6 +38,11 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         Action::Close => &[IocHead, System],
         Action::Reopen | Action::Rate => &[Citizen],
         Action::RevealReporter => &[IocHead, Leader], // Đ.4.4: only roles that need it
+        // Đ.4.4: staff who deal with outside bodies ask; only the city's leadership decides;
+        // the IOC head or the office hands the approved export over.
+        Action::RequestShare => &[IocHead, Leader, OfficeAdmin],
+        Action::DecideShare => &[Leader],
+        Action::ReleaseShare => &[IocHead, Leader, OfficeAdmin],
         Action::ViewStats => &[OfficeAdmin, Leader, IocHead, IocOperator], // Đ.9.2
         // Đ.4.1, Đ.9.2: the office issues accounts; System is the operator at the machine (CLI).
         Action::ManageAccounts => &[OfficeAdmin, System],
@@ -88,6 +93,7 @@ pub fn allowed_states(action: Action) -> &'static [State] {
         | Action::ViewStats
         | Action::ManageAccounts
         | Action::ManageNotifications => &State::ALL,
+        Action::RequestShare | Action::DecideShare | Action::ReleaseShare => &State::ALL,
     }
 }
 

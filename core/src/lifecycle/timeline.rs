@@ -46,6 +46,7 @@ pub fn append(report: &mut Report, from: Option<State>, e: Entry<'_>, now: DateT
         visible_to_reporter: e.visible_to_reporter,
         prev_hash: report.last_hash().to_string(),
         hash: String::new(),
+        mac: String::new(),
     };
     entry.hash = entry.compute_hash();
     report.timeline.push(entry);

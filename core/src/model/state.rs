@@ -101,6 +101,12 @@ pub enum Action {
     Rate,
     Escalate,
     RevealReporter,
+    /// Đ.4.4: a request to share a report outside the city (who asks, for whom, why).
+    RequestShare,
+    /// Đ.4.4: a leader approves or refuses a share request.
+    DecideShare,
+    /// Đ.4.4: the approved share is released (a watermarked export).
+    ReleaseShare,
     MarkSecret,
     ViewStats,
     /// Đ.4.1, Đ.9.2: create, disable, enable staff accounts and reset their passwords.
@@ -136,6 +142,9 @@ impl Action {
             Action::Rate => "rate",
             Action::Escalate => "escalate",
             Action::RevealReporter => "reveal_reporter",
+            Action::RequestShare => "request_share",
+            Action::DecideShare => "decide_share",
+            Action::ReleaseShare => "release_share",
             Action::MarkSecret => "mark_secret",
             Action::ViewStats => "view_stats",
             Action::ManageAccounts => "manage_accounts",

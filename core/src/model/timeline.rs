@@ -31,6 +31,11 @@ pub struct TimelineEntry {
     pub visible_to_reporter: bool,
     pub prev_hash: String,
     pub hash: String,
+    /// HMAC-SHA256 under the audit key (kept outside the database) over the report id, this
+    /// entry's hash and the previous entry's MAC (`crate::audit`): whoever can write the
+    /// database but lacks the key cannot recompute it. Empty where no key is configured.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mac: String,
 }
 
 fn default_true() -> bool {
@@ -44,6 +49,9 @@ impl TimelineEntry {
         // The canonical form is the JSON of the entry with `hash` blanked.
         let mut copy = self.clone();
         copy.hash = String::new();
+        // The MAC seals the hash, so it is not part of it (entries from before MACs keep
+        // their hashes).
+        copy.mac = String::new();
         // serde_json of a struct is deterministic (field order is declaration order).
         let bytes = serde_json::to_vec(&copy).unwrap_or_default();
         h.update(self.prev_hash.as_bytes());

@@ -120,5 +120,5 @@ pub type Router = phananh_http::Router;
 
 /// The shared HTTP layer with this runtime's state.
 pub fn router(rt: &Runtime) -> Router {
-    phananh_http::router(rt.http_state())
+    crate::trust::with_client_addr(phananh_http::router(rt.http_state()))
 }

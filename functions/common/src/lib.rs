@@ -28,11 +28,15 @@ pub use api::*;
 
 pub use lambda_runtime::{Error, LambdaEvent};
 
+pub mod trust;
+
 /// JSON logs (CloudWatch), level from `RUST_LOG` (default info).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
+        // No phone number or e-mail address leaves in a log line (Đ.4.2).
+        .with_writer(|| phananh_core::redact::RedactingWriter::new(std::io::stdout()))
         .json()
         .with_env_filter(filter)
         .with_current_span(false)
@@ -149,7 +153,11 @@ impl Runtime {
                 passwords: Arc::new(NoPasswords),
             },
         )
-        .with_publisher(Some(bus.clone()));
+        .with_publisher(Some(bus.clone()))
+        .with_guards(Arc::new(phananh_aws::DynamoGuards::from_settings(
+            clients, &settings,
+        )));
+        let app = trust::with_audit_key(app);
         Runtime {
             app,
             bus,

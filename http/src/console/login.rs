@@ -89,6 +89,7 @@ pub async fn login_form(
 /// Checks the form through core and sets the session cookie.
 pub async fn login_submit(
     State(s): State<HttpState>,
+    client: crate::ratelimit::ClientAddr,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
@@ -100,7 +101,7 @@ pub async fn login_submit(
         return Redirect::to("/console/login").into_response();
     };
     let next = safe_next(f.next.as_deref());
-    let actor = match s.app.login(&f.username, &f.password).await {
+    let actor = match s.app.login_from(&f.username, &f.password, &client.0).await {
         Ok(a) => a,
         Err(e) => {
             return login_page(&headers, secure, &next, &f.username, Some(&e.message_vi()));
@@ -171,14 +172,29 @@ pub struct LogoutForm {
     csrf: Option<String>,
 }
 
-/// Ends the session: the cookie is cleared (and the provider's session, where there is one).
+/// Ends the session: the cookie is cleared (and the provider's session, where there is one),
+/// and every token of the account issued until now is revoked (sign-out everywhere: a copied
+/// cookie stops working too).
 pub async fn logout(
     State(s): State<HttpState>,
     headers: HeaderMap,
+    staff: Result<Staff, Response>,
     Form(f): Form<LogoutForm>,
 ) -> Response {
     if let Err(r) = csrf::check(&headers, f.csrf.as_deref()) {
         return r;
+    }
+    if let Ok(Staff(session)) = &staff {
+        match s
+            .app
+            .revoke_sessions(&session.actor, &session.actor.id)
+            .await
+        {
+            Ok(()) | Err(phananh_core::DomainError::NotFound) => {}
+            Err(e) => {
+                tracing::warn!(account = %session.actor.id, error = %e, "sessions not revoked at sign-out")
+            }
+        }
     }
     let secure = is_secure(&s.console, &headers);
     let to = match &s.console.sign_in {

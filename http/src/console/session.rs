@@ -24,6 +24,8 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     /// The name shown in the header (the account's display name or username).
     pub name: String,
+    /// When the token was issued (unix seconds), where the provider says.
+    pub issued_at: Option<i64>,
 }
 
 /// Verifies a session token (the runtime's identity provider).
@@ -40,6 +42,7 @@ impl Sessions for TokenService {
             name: c
                 .name
                 .unwrap_or_else(|| super::layout::role_name(c.role).to_string()),
+            issued_at: Some(c.iat),
         })
     }
 }
@@ -159,7 +162,12 @@ impl FromRequestParts<HttpState> for Staff {
         };
         match s.console.sessions.verify(token) {
             Ok(session) if session.actor.role.is_staff() && session.actor.role != Role::System => {
-                Ok(Staff(session))
+                // The account is checked on every page: disabled, moved or revoked → sign in.
+                match s.app.check_session(&session.actor, session.issued_at).await {
+                    Ok(()) => Ok(Staff(session)),
+                    Err(phananh_core::DomainError::SessionEnded) => Err(to_login(true)),
+                    Err(e) => Err(crate::problem::Problem::from(e).into_response()),
+                }
             }
             Ok(_) => Err(to_login(false)),
             Err(_) => Err(to_login(true)),

@@ -3,14 +3,13 @@
 //! one-time code by SMS or e-mail.
 
 use super::ok;
-use crate::auth::TokenService;
 use crate::extract::Json;
 use crate::problem::{ApiResult, Problem};
+use crate::ratelimit::ClientAddr;
 use crate::HttpState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use phananh_core::app::sign_in_contact;
 use phananh_core::model::{Actor, Role};
 use phananh_core::ports::Channel;
@@ -36,11 +35,20 @@ fn token_response(s: &HttpState, actor: &Actor) -> ApiResult<Response> {
 /// Staff sign-in. Core refuses an unknown username, a wrong password and a disabled account
 /// alike, after the same password work ([`crate::auth::Argon2Passwords`] does it off the async
 /// executor).
-pub async fn login(State(s): State<HttpState>, Json(b): Json<LoginBody>) -> ApiResult<Response> {
+/// Attempts are limited with a growing delay per account and per client address (429 with
+/// `Retry-After` while it runs).
+pub async fn login(
+    State(s): State<HttpState>,
+    client: ClientAddr,
+    Json(b): Json<LoginBody>,
+) -> ApiResult<Response> {
     if s.tokens.is_none() {
         return Err(Problem::not_found());
     }
-    let actor = s.app.login(&b.username, &b.password).await?;
+    let actor = s
+        .app
+        .login_from(&b.username, &b.password, &client.0)
+        .await?;
     token_response(&s, &actor)
 }
 
@@ -63,17 +71,18 @@ fn contact_of(b: &OtpBody) -> ApiResult<(String, Channel)> {
     Ok(sign_in_contact(b.phone.as_deref(), b.email.as_deref())?)
 }
 
-/// Sends a one-time sign-in code to a phone (SMS) or e-mail.
+/// Sends a one-time sign-in code to a phone (SMS) or e-mail. Core makes it random, keeps
+/// only its keyed hash, and refuses (429) a new code to the same contact within the cool-down
+/// or too many from one client address.
 pub async fn citizen_otp(
     State(s): State<HttpState>,
+    client: ClientAddr,
     Json(b): Json<OtpBody>,
 ) -> ApiResult<Response> {
-    let tokens = s.tokens.as_ref().ok_or_else(Problem::not_found)?;
+    s.tokens.as_ref().ok_or_else(Problem::not_found)?;
     let (contact, channel) = contact_of(&b)?;
-    let window = TokenService::otp_window(Utc::now().timestamp());
-    let code = tokens.otp(&contact, window)?;
     s.app
-        .send_sign_in_code(&contact, channel, &code, window)
+        .request_sign_in_code(&contact, channel, &client.0)
         .await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"sent": true}))).into_response())
 }
@@ -88,8 +97,11 @@ pub struct VerifyBody {
     code: String,
 }
 
+/// Checks a code (single use, at most 5 tries; 401 `invalid_otp` when wrong, 429 once the
+/// code is locked) and answers a citizen token.
 pub async fn citizen_verify(
     State(s): State<HttpState>,
+    client: ClientAddr,
     Json(b): Json<VerifyBody>,
 ) -> ApiResult<Response> {
     let tokens = s.tokens.as_ref().ok_or_else(Problem::not_found)?;
@@ -97,14 +109,9 @@ pub async fn citizen_verify(
         phone: b.phone,
         email: b.email,
     })?;
-    if !tokens.check_otp(&contact, b.code.trim())? {
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_otp",
-            "Mã xác thực không đúng",
-            "Mã xác thực không đúng hoặc đã hết hạn.",
-        ));
-    }
+    s.app
+        .verify_sign_in_code(&contact, &b.code, &client.0)
+        .await?;
     let id = tokens.citizen_id_for(&contact)?;
     token_response(&s, &Actor::new(id, Role::Citizen, None))
 }

@@ -16,6 +16,7 @@ pub mod public;
 pub mod reports;
 pub mod staff;
 pub mod stats;
+pub mod trust;
 pub mod uploads;
 
 #[cfg(test)]

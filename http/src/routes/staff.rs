@@ -36,7 +36,14 @@ pub async fn staff_report(
 ) -> ApiResult<Response> {
     require_staff(&actor)?;
     let r = s.app.get_for(&report_id(id)?, &actor).await?;
-    Ok(with_etag(ok(staff_view(&s.app, &r, &actor)), r.version))
+    // Đ.6.2: every staff read verifies the timeline; a break is shown, never hidden.
+    let check = s.app.audit_check(&r);
+    let mut v = serde_json::to_value(staff_view(&s.app, &r, &actor))
+        .map_err(|e| Problem::from(phananh_core::DomainError::Storage(e.to_string())))?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("audit".into(), serde_json::json!(check));
+    }
+    Ok(with_etag(ok(v), r.version))
 }
 
 /// The report's version as an entity tag: a client sends it back in `If-Match` with an action
@@ -94,6 +101,9 @@ pub async fn staff_action(
 #[serde(deny_unknown_fields)]
 pub struct DirectiveBody {
     text: String,
+    /// The `seq` of the earlier directive this one corrects (a directive is never edited).
+    #[serde(default)]
+    corrects: Option<u32>,
 }
 
 /// Đ.6.2: a leader's directive.
@@ -106,7 +116,14 @@ pub async fn directive(
     require_staff(&actor)?;
     let r = s
         .app
-        .act(&report_id(id)?, &actor, Command::Directive { text: b.text })
+        .act(
+            &report_id(id)?,
+            &actor,
+            Command::Directive {
+                text: b.text,
+                corrects: b.corrects,
+            },
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -245,7 +245,10 @@ pub fn action_name(lang: Lang, a: Action) -> &'static str {
         | Action::MarkSecret
         | Action::ViewStats
         | Action::ManageAccounts
-        | Action::ManageNotifications => ("Cập nhật", "Update"),
+        | Action::ManageNotifications
+        | Action::RequestShare
+        | Action::DecideShare
+        | Action::ReleaseShare => ("Cập nhật", "Update"),
     };
     match lang {
         Lang::Vi => vi,

@@ -9,12 +9,12 @@ use super::track::when;
 use super::visitor::Visitor;
 use super::SiteCtx;
 use crate::auth::TokenService;
+use crate::ratelimit::ClientAddr;
 use crate::HttpState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use chrono::Utc;
 use maud::{html, Markup};
 use phananh_core::app::sign_in_contact;
 use phananh_core::ports::{Channel, ReportQuery};
@@ -114,6 +114,7 @@ fn tokens(s: &HttpState) -> Option<&TokenService> {
 /// POST /me/code: sends a code to the contact, then the form to type it.
 pub async fn send_code(
     State(s): State<HttpState>,
+    client: ClientAddr,
     ctx: SiteCtx,
     Form(f): Form<ContactForm>,
 ) -> Response {
@@ -122,9 +123,9 @@ pub async fn send_code(
     }
     let lang = ctx.lang;
     let title = t(lang, "me.title");
-    let Some(tokens) = tokens(&s) else {
+    if tokens(&s).is_none() {
         return ctx.not_found();
-    };
+    }
     let again = |m: String| {
         let mut r = ctx.page(
             title,
@@ -139,13 +140,11 @@ pub async fn send_code(
         Err(DomainError::Invalid { message, .. }) => return again(message),
         Err(e) => return again(e.message_vi()),
     };
-    let window = TokenService::otp_window(Utc::now().timestamp());
-    let code = match tokens.otp(&to, window) {
-        Ok(c) => c,
-        Err(_) => return ctx.failure(&DomainError::Storage("otp".into())),
-    };
-    if let Err(e) = s.app.send_sign_in_code(&to, channel, &code, window).await {
-        return ctx.failure(&e);
+    // The same guarded flow as the API: one code per cool-down, per contact and per address.
+    match s.app.request_sign_in_code(&to, channel, &client.0).await {
+        Ok(()) => {}
+        Err(e @ DomainError::TooManyAttempts { .. }) => return again(e.message_vi()),
+        Err(e) => return ctx.failure(&e),
     }
     let body = html! {
         h1 { (title) }
@@ -172,6 +171,7 @@ fn code_form(ctx: &SiteCtx, contact: &str, error: Option<&str>) -> Markup {
 /// POST /me/verify: checks the code; signed in as the contact's citizen id.
 pub async fn verify(
     State(s): State<HttpState>,
+    client: ClientAddr,
     mut ctx: SiteCtx,
     Form(f): Form<ContactForm>,
 ) -> Response {
@@ -183,13 +183,18 @@ pub async fn verify(
     let Some(tokens) = tokens(&s) else {
         return ctx.not_found();
     };
-    let checked =
-        contact(&f.contact)
-            .ok()
-            .and_then(|(to, _)| match tokens.check_otp(&to, f.code.trim()) {
-                Ok(true) => tokens.citizen_id_for(&to).ok(),
-                _ => None,
-            });
+    // Single use, at most 5 tries per code (core's sign-in guards).
+    let checked = match contact(&f.contact) {
+        Ok((to, _)) => match s
+            .app
+            .verify_sign_in_code(&to, f.code.trim(), &client.0)
+            .await
+        {
+            Ok(()) => tokens.citizen_id_for(&to).ok(),
+            Err(_) => None,
+        },
+        Err(_) => None,
+    };
     let Some(id) = checked else {
         let mut r = ctx.page(
             title,

@@ -15,6 +15,7 @@
 
 pub mod cognito;
 pub mod dynamo;
+pub mod guards;
 pub mod iam;
 pub mod s3;
 pub mod ses;
@@ -38,6 +39,7 @@ pub use aws_sdk_sqs;
 #[cfg(feature = "cognito")]
 pub use cognito::CognitoAccounts;
 pub use dynamo::DynamoReportStore;
+pub use guards::DynamoGuards;
 pub use s3::S3MediaStore;
 pub use ses::SesMailer;
 pub use settings::{AwsClients, AwsSettings, SettingsError};

@@ -19,6 +19,7 @@
 //! | account           | `ACCOUNTS`         | `ACCOUNT#<id>`| —                                                 |
 //! | username          | `USERNAME#<name>`  | `USERNAME`    | —                                                 |
 //! | notification mark | `NOTIF#<id>`       | `NOTIF`       | —                                                 |
+//! | sign-in guard     | `GUARD#<key>`      | `GUARD`       | — (`version`, `doc`, TTL `expires_at`)            |
 //!
 //! (* sparse.) Instants in keys are [`time_key`]s, so string order is time order.
 
@@ -214,6 +215,11 @@ impl ItemKey {
     /// The dedupe marker of one notification id.
     pub(crate) fn notification(id: &str) -> Self {
         Self::new(format!("NOTIF#{id}"), "NOTIF")
+    }
+
+    /// One sign-in guard record of core (a keyed digest: no contact in the key).
+    pub(crate) fn guard(key: &str) -> Self {
+        Self::new(format!("GUARD#{key}"), "GUARD")
     }
 
     /// The key as an attribute map (a `Key`, or the start of an item).

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod db;
+pub mod guards;
 pub mod media;
 pub mod notify;
 pub mod queue;

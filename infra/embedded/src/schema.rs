@@ -155,6 +155,17 @@ const MIGRATIONS: &[&str] = &[
     -- alone does not rewrite the full-text index (NULL: re-indexed at the next update).
     ALTER TABLE report_search ADD COLUMN text_hash INTEGER;
     "#,
+    // 6: sign-in guards (one-time codes as keyed hashes, attempt counters, cool-downs) under
+    //    keyed digests; compare-and-swap on `version`; expired rows are swept on insert.
+    r#"
+    CREATE TABLE guards (
+        key        TEXT PRIMARY KEY,
+        version    INTEGER NOT NULL,
+        doc        TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX guards_expiry ON guards (expires_at);
+    "#,
 ];
 
 /// The migration after which existing reports must be indexed for search.

@@ -27,6 +27,7 @@ async fn everything_written_survives_a_restart() {
         password_hash: "$argon2id$x".into(),
         disabled: false,
         created_at: at(0),
+        sessions_valid_from: None,
     };
     {
         let store = open(&dir);

@@ -5,8 +5,10 @@
 //! so a runner can report them separately.
 
 pub mod accounts;
+pub mod audit;
 pub mod bus;
 pub mod delivery_log;
+pub mod guards;
 pub mod media;
 pub mod notifier;
 pub mod races;
@@ -19,8 +21,10 @@ use std::pin::Pin;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 pub use accounts::account_store_contract;
+pub use audit::audit_trail_contract;
 pub use bus::event_bus_contract;
 pub use delivery_log::delivery_log_contract;
+pub use guards::{guard_store_contract, sign_in_guards_contract};
 pub use media::media_store_contract;
 pub use notifier::notifier_contract;
 pub use races::two_staff_acting_at_once_one_wins_the_other_sees_the_current_version;

@@ -159,6 +159,7 @@ impl Inner {
             expires_at: DateTime::from_timestamp(c.exp, 0).unwrap_or_else(Utc::now),
             actor,
             name,
+            issued_at: None,
         })
     }
 

@@ -20,6 +20,8 @@ pub(super) async fn render(
     };
     let rules = s.app.rules();
     let now = s.app.now();
+    // Đ.6.2: every staff read verifies the audit trail; a break is shown loudly.
+    let audit = s.app.audit_check(&raw);
     // From here on only what staff may see: the raw report is not used again.
     let v = staff_view(&raw, actor, rules, now);
     drop(raw);
@@ -36,6 +38,13 @@ pub(super) async fn render(
             None
         };
     let body = html! {
+        @if let Some(bad) = &audit.first_bad {
+            div class="audit-broken" role="alert" data-audit="broken" data-audit-seq=(bad.seq) {
+                strong { "CẢNH BÁO: NHẬT KÝ XỬ LÝ CỦA PHẢN ÁNH NÀY ĐÃ BỊ CAN THIỆP." }
+                " Kiểm tra toàn vẹn thất bại ở " (bad.message)
+                ". Không dựa vào nội dung nhật ký cho đến khi Văn phòng đối chiếu với bản neo hằng ngày."
+            }
+        }
         @if extra.changed {
             p class="notice" role="alert" {
                 "Phản ánh vừa được cập nhật bởi người khác — đây là trạng thái hiện tại: "

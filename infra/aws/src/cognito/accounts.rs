@@ -78,6 +78,8 @@ impl User {
             role,
             password_hash: String::new(),
             disabled: !self.enabled,
+            // Revoking sessions is Cognito's global sign-out (AdminUserGlobalSignOut).
+            sessions_valid_from: None,
             created_at: self.created_at,
         }
     }
