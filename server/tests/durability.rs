@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{report_body, start, Server, TempData};
+use common::{config_without_rate_limits, report_body, start_with, Server, TempData};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -187,7 +187,10 @@ async fn submissions_answered_survive_sigkill_exactly_once_and_all_reach_screeni
     let started = Instant::now();
     let deadline = started + RUN_LIMIT;
     let data = TempData::new("durability");
-    let mut server = start(&data.0);
+    // Durability, not the rate limits: 48 phones on 127.0.0.1 would be refused by them.
+    let config_dir = TempData::new("durability-config");
+    let config = config_without_rate_limits(&config_dir.0);
+    let mut server = start_with(&data.0, Some(&config));
     let base = Arc::new(RwLock::new(server.base.clone()));
     let next = Arc::new(AtomicUsize::new(0));
     let answers = Arc::new(Mutex::new(Answers::default()));
@@ -203,20 +206,27 @@ async fn submissions_answered_survive_sigkill_exactly_once_and_all_reach_screeni
         })
         .collect();
 
-    // The killer: SIGKILL at random moments while the load runs, restart on the same data.
+    // The killer: SIGKILL at random moments spread over the load (the k-th kill once a random
+    // count of answers past k/(kills+1) of the total is reached), restart on the same data.
     let mut rng = Rng(seed);
     let mut done_kills = 0;
     let mut answered_at_kill = Vec::new();
+    let step = total / (kills + 1);
+    let mut next_kill = step / 2 + rng.between(0, step.max(4) as u64 / 2) as usize;
     while done_kills < kills && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(rng.between(50, 400))).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
         let answered = answers.lock().expect("answers").ids.len();
         if answered >= total {
             break;
         }
+        if answered < next_kill {
+            continue;
+        }
         server.kill9();
         answered_at_kill.push(answered);
         done_kills += 1;
-        server = start(&data.0);
+        next_kill = answered + step / 2 + rng.between(0, step.max(4) as u64 / 2) as usize;
+        server = start_with(&data.0, Some(&config));
         *base.write().expect("base") = server.base.clone();
     }
     for p in phones {
@@ -226,7 +236,7 @@ async fn submissions_answered_survive_sigkill_exactly_once_and_all_reach_screeni
 
     // One more kill after the last answer, then the final state.
     server.kill9();
-    let server = start(&data.0);
+    let server = start_with(&data.0, Some(&config));
     let answers = std::mem::take(&mut *answers.lock().expect("answers"));
     println!(
         "durability: {} kills at {:?} answered; {} attempts, {} failed and retried; load {:.1}s",

@@ -23,10 +23,11 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use tower::ServiceExt;
 
-/// The budget this code meets today (85 since the media pipeline checks each upload, keeps
-/// its slot and quota records and writes public copies: 28 S3 calls). The target is 15
-/// (issue 10); docs/aws.md, "Calls per report", says where the calls go and what removes them.
-const CALLS_PER_REPORT_BUDGET: usize = 85;
+/// The budget this code meets today: 97. The media pipeline checks each upload, keeps its slot
+/// and quota records and writes public copies (28 S3 calls); the reporter is told of receipt,
+/// assignment and resolution too (+10); staff tokens are checked against the account (+2).
+/// The target is 15 (issue 10); docs/aws.md, "Calls per report", says where the calls go.
+const CALLS_PER_REPORT_BUDGET: usize = 97;
 
 fn sample(name: &str) -> Value {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -56,7 +56,32 @@ impl Server {
 }
 
 pub fn start(data: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_phananh"))
+    start_with(data, None)
+}
+
+/// The shipped Lai Châu configuration copied to `dir` with the rate limits off: load tests
+/// send thousands of requests from 127.0.0.1, which the limits are there to refuse.
+pub fn config_without_rate_limits(dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/laichau");
+    std::fs::create_dir_all(dir).expect("config dir");
+    for entry in std::fs::read_dir(&src).expect("shipped config") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy config");
+    }
+    let city = dir.join("city.toml");
+    let mut text = std::fs::read_to_string(&city).expect("city.toml");
+    text.push_str("\n[rate_limits]\nenabled = false\n");
+    std::fs::write(&city, text).expect("city.toml");
+    dir.to_path_buf()
+}
+
+/// [`start`] with another city configuration directory.
+pub fn start_with(data: &Path, config: Option<&Path>) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_phananh"));
+    if let Some(c) = config {
+        cmd.args(["--config", c.to_str().unwrap()]);
+    }
+    let mut child = cmd
         .args([
             "--data",
             data.to_str().unwrap(),
