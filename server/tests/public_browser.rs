@@ -13,12 +13,11 @@
 
 mod common;
 
+use common::browser::*;
 use common::*;
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::{json, Map};
+use fantoccini::{Client, Locator};
+use serde_json::json;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const NAME: &str = "Trần Văn Bình";
@@ -27,103 +26,13 @@ const PHONE_E164: &str = "+84977123456";
 const EMAIL: &str = "binh.tran@example.vn";
 const TITLE: &str = "Quán ăn không niêm yết giá";
 
-/// A chromedriver process on a free local port, killed on drop.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
-async fn start_driver() -> Driver {
-    let port = free_port();
-    let child = Command::new("chromedriver")
-        .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver is installed (scripts/test.sh installs Debian's chromium-driver)");
-    let driver = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if http
-            .get(format!("{}/status", driver.url))
-            .send()
-            .await
-            .is_ok()
-        {
-            return driver;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not start on {}", driver.url);
-}
-
 /// A headless Chromium with its own empty profile (so nothing is cached), a phone's screen.
 async fn phone(driver: &Driver, lang: &str) -> Client {
-    let profile = std::env::temp_dir().join(format!(
-        "phananh-public-chromium-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    let mut caps = Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", format!("--lang={lang}"),
-                "--window-size=360,800", "--hide-scrollbars",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
-    );
-    let c = ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session");
-    c.set_window_size(360, 800).await.expect("window size");
-    c
-}
-
-fn screenshots_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("public-screenshots");
-    std::fs::create_dir_all(&d).expect("screenshot dir");
-    d
+    chromium(driver, 360, 800, lang, &["--hide-scrollbars"]).await
 }
 
 async fn screenshot(c: &Client, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
-}
-
-async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
-}
-
-async fn source(c: &Client) -> String {
-    c.source().await.expect("page source")
+    screenshot_to(c, "public-screenshots", name).await
 }
 
 async fn js(c: &Client, script: &str) -> serde_json::Value {

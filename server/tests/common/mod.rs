@@ -2,6 +2,8 @@
 //! data directory (127.0.0.1 only), its demo accounts, and a small API client.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::HashMap;
