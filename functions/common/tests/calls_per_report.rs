@@ -8,59 +8,27 @@
 //! checks every recorded call against the IAM table (`infra/aws/src/iam.rs`) of the function
 //! that made it: the table is what the code calls, not what someone believed it calls.
 
+mod support;
 use lambda_runtime::{Context, LambdaEvent};
 use phananh_aws::aws_config::{AppName, BehaviorVersion};
 use phananh_aws::iam::{function_needs, iam_action_of};
 use phananh_aws::AwsClients;
 use phananh_core::media::UploadCheck;
 use phananh_core::CityRules;
-use phananh_lambda::{consume, media_event, router, Consumer, Runtime};
+use phananh_lambda::{consume, media_event, Consumer, Runtime};
 use phananh_tests::moto::{
     delete_succeeded, provision, receive_as_lambda_event, Moto, Provisioned, RecordedRequest,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use tower::ServiceExt;
+use support::{call, request, sample};
 
 /// The budget this code meets today: 97. The media pipeline checks each upload, keeps its slot
 /// and quota records and writes public copies (28 S3 calls); the reporter is told of receipt,
 /// assignment and resolution too (+10); staff tokens are checked against the account (+2).
 /// The target is 15 (issue 10); docs/aws.md, "Calls per report", says where the calls go.
 const CALLS_PER_REPORT_BUDGET: usize = 97;
-
-fn sample(name: &str) -> Value {
-    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("sample")).expect("json")
-}
-
-fn request(name: &str, path: Option<&str>, body: Option<Value>, claims: Option<Value>) -> Value {
-    let mut ev = sample(name);
-    if let Some(p) = path {
-        ev["rawPath"] = json!(p);
-        ev["requestContext"]["http"]["path"] = json!(p);
-    }
-    if let Some(b) = body {
-        ev["body"] = json!(b.to_string());
-    }
-    if let Some(c) = claims {
-        ev["requestContext"]["authorizer"] = json!({"jwt": {"claims": c, "scopes": null}});
-    }
-    ev
-}
-
-async fn call(rt: &Runtime, ev: Value) -> (StatusCode, Value) {
-    let req = lambda_http::request::from_str(&ev.to_string()).expect("valid API Gateway event");
-    let resp = router(rt).oneshot(req).await.expect("router");
-    let status = StatusCode::from_u16(resp.status().as_u16()).expect("status");
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
-        .await
-        .expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
 
 fn citizen() -> Value {
     json!({"sub": "cognito-citizen-0001"})

@@ -3,12 +3,13 @@
 //! from submission to publication and escalation. Every handler is driven with an events/
 //! sample.
 
+mod support;
 use chrono::{Duration, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 use phananh_core::media::UploadCheck;
 use phananh_core::ports::MediaStore;
 use phananh_core::CityRules;
-use phananh_lambda::{consume, escalate, media_event, relay, router, Consumer, Runtime};
+use phananh_lambda::{consume, escalate, media_event, relay, Consumer, Runtime};
 use phananh_testkit::fakes::FixedClock;
 use phananh_tests::moto::{
     delete_succeeded, drain_bodies, provision, receive_as_lambda_event, Moto, Provisioned,
@@ -16,41 +17,7 @@ use phananh_tests::moto::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tower::ServiceExt;
-
-fn sample(name: &str) -> Value {
-    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-/// An API Gateway request from a sample, with its path, body and claims replaced.
-fn request(name: &str, path: Option<&str>, body: Option<Value>, claims: Option<Value>) -> Value {
-    let mut ev = sample(name);
-    if let Some(p) = path {
-        ev["rawPath"] = json!(p);
-        ev["requestContext"]["http"]["path"] = json!(p);
-    }
-    if let Some(b) = body {
-        ev["body"] = json!(b.to_string());
-    }
-    if let Some(c) = claims {
-        ev["requestContext"]["authorizer"] = json!({"jwt": {"claims": c, "scopes": null}});
-    }
-    ev
-}
-
-async fn call(rt: &Runtime, ev: Value) -> (StatusCode, Value) {
-    let req = lambda_http::request::from_str(&ev.to_string()).expect("valid API Gateway event");
-    let resp = router(rt).oneshot(req).await.expect("router");
-    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
+use support::{call, request, sample};
 
 fn ioc() -> Value {
     json!({"sub": "cognito-ioc-head-0001", "cognito:groups": "[ioc_head]", "custom:unit": "ioc"})

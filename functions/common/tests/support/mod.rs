@@ -1,0 +1,49 @@
+//! What the Lambda suites share: API Gateway events from the `events/` samples, and a call
+//! through an API function's router.
+#![allow(dead_code)]
+
+use phananh_lambda::{router, Runtime};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// A sample event of `events/`.
+pub fn sample(name: &str) -> Value {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("sample")).expect("json")
+}
+
+/// An API Gateway request from a sample, with its path, body and claims replaced.
+pub fn request(
+    name: &str,
+    path: Option<&str>,
+    body: Option<Value>,
+    claims: Option<Value>,
+) -> Value {
+    let mut ev = sample(name);
+    if let Some(p) = path {
+        ev["rawPath"] = json!(p);
+        ev["requestContext"]["http"]["path"] = json!(p);
+    }
+    if let Some(b) = body {
+        ev["body"] = json!(b.to_string());
+    }
+    if let Some(c) = claims {
+        ev["requestContext"]["authorizer"] = json!({"jwt": {"claims": c, "scopes": null}});
+    }
+    ev
+}
+
+/// The request through the API function's router: the status and the body as JSON.
+pub async fn call(rt: &Runtime, ev: Value) -> (StatusCode, Value) {
+    let req = lambda_http::request::from_str(&ev.to_string()).expect("valid API Gateway event");
+    let resp = router(rt).oneshot(req).await.expect("router");
+    let status = StatusCode::from_u16(resp.status().as_u16()).expect("status");
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
