@@ -9,13 +9,10 @@
 
 use crate::config::ScreeningConfig;
 use crate::model::CategorySuggestion;
-use crate::text::{self, Token};
+use crate::text::{self, Glued, Token};
 use serde::{Deserialize, Serialize};
-use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Đ.6.3: the text is a complaint, a denunciation or a legal-advice request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +42,8 @@ struct Term {
     exact: bool,
     folded: Vec<String>,
     plain: Vec<String>,
+    folded_glued: Glued,
+    plain_glued: Glued,
 }
 
 impl Term {
@@ -58,11 +57,15 @@ impl Term {
         if toks.is_empty() {
             return None;
         }
+        let folded: Vec<String> = toks.iter().map(|t| t.folded.clone()).collect();
+        let plain: Vec<String> = toks.into_iter().map(|t| t.plain).collect();
         Some(Term {
             display: body.to_string(),
             exact,
-            folded: toks.iter().map(|t| t.folded.clone()).collect(),
-            plain: toks.into_iter().map(|t| t.plain).collect(),
+            folded_glued: Glued::new(&folded),
+            plain_glued: Glued::new(&plain),
+            folded,
+            plain,
         })
     }
 
@@ -86,36 +89,49 @@ pub struct Screener {
 }
 
 /// A text split into words, ready for matching.
-struct Prepared {
-    tokens: Vec<Token>,
-    folded: Vec<String>,
-    plain: Vec<String>,
+struct Prepared<'a> {
+    tokens: &'a [Token],
+    folded: Vec<&'a str>,
+    plain: Vec<&'a str>,
     accented: bool,
     /// Positions of the words by their first letter, folded and plain: a term is tried only
     /// where a word begins like it (a text is screened against hundreds of terms).
-    folded_starts: HashMap<char, Vec<usize>>,
-    plain_starts: HashMap<char, Vec<usize>>,
+    folded_starts: Starts,
+    plain_starts: Starts,
 }
 
-fn index_starts(words: &[String]) -> HashMap<char, Vec<usize>> {
-    let mut m: HashMap<char, Vec<usize>> = HashMap::new();
-    for (i, w) in words.iter().enumerate() {
-        if let Some(c) = w.chars().next() {
-            m.entry(c).or_default().push(i);
+/// Word positions by first letter, sorted by letter (a text has a few dozen distinct ones).
+struct Starts(Vec<(char, Vec<usize>)>);
+
+impl Starts {
+    fn new(words: &[&str]) -> Starts {
+        let mut m: Vec<(char, Vec<usize>)> = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            if let Some(c) = w.chars().next() {
+                match m.binary_search_by_key(&c, |(k, _)| *k) {
+                    Ok(at) => m[at].1.push(i),
+                    Err(at) => m.insert(at, (c, vec![i])),
+                }
+            }
         }
+        Starts(m)
     }
-    m
+
+    fn get(&self, c: &char) -> Option<&Vec<usize>> {
+        let at = self.0.binary_search_by_key(c, |(k, _)| *k).ok()?;
+        self.0.get(at).map(|(_, v)| v)
+    }
 }
 
-impl Prepared {
-    fn new(s: &str) -> Self {
-        let tokens = text::tokens(s);
-        let folded: Vec<String> = tokens.iter().map(|t| t.folded.clone()).collect();
-        let plain: Vec<String> = tokens.iter().map(|t| t.plain.clone()).collect();
-        let accented = text::is_accented(&tokens);
+impl<'a> Prepared<'a> {
+    /// `tokens` are [`text::tokens`] of the text.
+    fn new(tokens: &'a [Token]) -> Self {
+        let folded: Vec<&str> = tokens.iter().map(|t| t.folded.as_str()).collect();
+        let plain: Vec<&str> = tokens.iter().map(|t| t.plain.as_str()).collect();
+        let accented = text::is_accented(tokens);
         Prepared {
-            folded_starts: index_starts(&folded),
-            plain_starts: index_starts(&plain),
+            folded_starts: Starts::new(&folded),
+            plain_starts: Starts::new(&plain),
             tokens,
             folded,
             plain,
@@ -125,19 +141,35 @@ impl Prepared {
 
     /// Word-index ranges where `term` occurs.
     fn find(&self, term: &Term) -> Vec<Range<usize>> {
-        let (words, starts, term_words) = if term.exact {
+        let (words, starts, term_words, glued) = if term.exact {
             if !self.accented {
                 return Vec::new();
             }
-            (&self.folded, &self.folded_starts, &term.folded)
+            (
+                &self.folded,
+                &self.folded_starts,
+                &term.folded,
+                &term.folded_glued,
+            )
         } else {
-            (&self.plain, &self.plain_starts, &term.plain)
+            (
+                &self.plain,
+                &self.plain_starts,
+                &term.plain,
+                &term.plain_glued,
+            )
         };
         let Some(first) = term_words.first().and_then(|w| w.chars().next()) else {
             return Vec::new();
         };
         match starts.get(&first) {
-            Some(at) => text::find_matches_at(words, term_words, text::word_eq, at.iter().copied()),
+            Some(at) => text::find_matches_glued(
+                words,
+                term_words,
+                glued,
+                text::word_eq,
+                at.iter().copied(),
+            ),
             None => Vec::new(),
         }
     }
@@ -179,7 +211,20 @@ impl Screener {
 
     /// See [`out_of_scope`].
     pub fn out_of_scope(&self, text: &str) -> Option<OutOfScopeMatch> {
-        let p = Prepared::new(text);
+        self.out_of_scope_in(&Prepared::new(&text::tokens(text)))
+    }
+
+    /// See [`assess`].
+    pub fn assess(&self, text: &str) -> Assessment {
+        let tokens = text::tokens(text);
+        let p = Prepared::new(&tokens);
+        Assessment {
+            abuse: self.check_abusive_in(&p),
+            suggestion: self.suggest_category_in(&p),
+        }
+    }
+
+    fn out_of_scope_in(&self, p: &Prepared) -> Option<OutOfScopeMatch> {
         for (code, guidance_key, phrases) in &self.out_of_scope {
             if let Some(phrase) = phrases.iter().find(|ph| !p.find(ph).is_empty()) {
                 return Some(OutOfScopeMatch {
@@ -194,7 +239,10 @@ impl Screener {
 
     /// See [`check_abusive`].
     pub fn check_abusive(&self, text: &str) -> AbuseCheck {
-        let p = Prepared::new(text);
+        self.check_abusive_in(&Prepared::new(&text::tokens(text)))
+    }
+
+    fn check_abusive_in(&self, p: &Prepared) -> AbuseCheck {
         let mut terms: Vec<String> = Vec::new();
         for term in &self.abusive {
             if !p.find_abusive(term).is_empty() && !terms.contains(&term.display) {
@@ -209,7 +257,8 @@ impl Screener {
 
     /// See [`mask_abusive`].
     pub fn mask_abusive(&self, text: &str) -> String {
-        let p = Prepared::new(text);
+        let tokens = text::tokens(text);
+        let p = Prepared::new(&tokens);
         let mut spans: Vec<Range<usize>> = self
             .abusive
             .iter()
@@ -240,7 +289,10 @@ impl Screener {
 
     /// See [`suggest_category`].
     pub fn suggest_category(&self, text: &str) -> Option<CategorySuggestion> {
-        let p = Prepared::new(text);
+        self.suggest_category_in(&Prepared::new(&text::tokens(text)))
+    }
+
+    fn suggest_category_in(&self, p: &Prepared) -> Option<CategorySuggestion> {
         let mut scores: Vec<(&str, f64, Vec<String>)> = Vec::new();
         for (code, terms) in &self.keywords {
             // (term, word range)
@@ -284,35 +336,28 @@ impl Screener {
     }
 }
 
-/// Fingerprint of a configuration, to reuse the compiled [`Screener`] of the last one seen.
-fn fingerprint(cfg: &ScreeningConfig) -> u64 {
-    let mut h = DefaultHasher::new();
-    for r in &cfg.out_of_scope {
-        (&r.code, &r.guidance_key, &r.phrases).hash(&mut h);
-    }
-    cfg.abusive_terms.hash(&mut h);
-    cfg.category_keywords.hash(&mut h);
-    h.finish()
-}
-
+/// The compiled [`Screener`] of a configuration, built on first use and kept with it.
 fn screener(cfg: &ScreeningConfig) -> Arc<Screener> {
-    static LAST: Mutex<Option<(u64, Arc<Screener>)>> = Mutex::new(None);
-    let key = fingerprint(cfg);
-    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((k, s)) = last.as_ref() {
-        if *k == key {
-            return Arc::clone(s);
-        }
-    }
-    let s = Arc::new(Screener::new(cfg));
-    *last = Some((key, Arc::clone(&s)));
-    s
+    cfg.screener()
 }
 
 /// Đ.6.3: whether the text is a complaint/denunciation letter or a legal-advice request.
 /// CityRules are tried in configuration order, phrases in order; the first match wins.
 pub fn out_of_scope(cfg: &ScreeningConfig, text: &str) -> Option<OutOfScopeMatch> {
     screener(cfg).out_of_scope(text)
+}
+
+/// What screening finds in a submitted text once it is accepted: abusive words (Đ.3.1.c) and
+/// a category suggestion (Đ.5), from one pass over the text's words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub abuse: AbuseCheck,
+    pub suggestion: Option<CategorySuggestion>,
+}
+
+/// [`check_abusive`] and [`suggest_category`] of one text, splitting it into words once.
+pub fn assess(cfg: &ScreeningConfig, text: &str) -> Assessment {
+    screener(cfg).assess(text)
 }
 
 /// Đ.3.1.c: rude, vulgar or insulting words in the text.
@@ -357,6 +402,7 @@ mod tests {
             ]
             .into_iter()
             .collect(),
+            ..ScreeningConfig::default()
         }
     }
 
@@ -387,5 +433,23 @@ mod tests {
         // urban_order: "vỉa hè" (2) + "rác" (1) vs environment "rác thải" (2).
         assert_eq!(s.category, "urban_order");
         assert!(s.matched_terms.contains(&"vỉa hè".to_string()));
+    }
+
+    #[test]
+    fn assessment_is_the_two_checks_at_once() {
+        let c = cfg();
+        for text in ["Đ.m, rác thải đổ đầy vỉa hè", "xe đỗ kín vỉa hè", "trời đẹp"] {
+            let a = assess(&c, text);
+            assert_eq!(a.abuse, check_abusive(&c, text));
+            assert_eq!(a.suggestion, suggest_category(&c, text));
+        }
+    }
+
+    #[test]
+    fn a_term_added_after_first_use_is_matched() {
+        let mut c = cfg();
+        assert!(!check_abusive(&c, "đồ khốn").abusive);
+        c.abusive_terms.push("khốn".into());
+        assert!(check_abusive(&c, "đồ khốn").abusive);
     }
 }

@@ -20,9 +20,11 @@ pub use rate_limits::{Limit, RateLimits};
 pub use validate::*;
 
 use crate::model::{ClockKind, EscalationLevel};
+use crate::screening::Screener;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CityConfig {
@@ -330,6 +332,38 @@ pub struct ScreeningConfig {
     pub abusive_terms: Vec<String>,
     /// Category keywords for suggestions: category code → terms.
     pub category_keywords: BTreeMap<String, Vec<String>>,
+    /// The lists compiled for matching, built on first use (see [`ScreeningConfig::screener`]).
+    #[serde(skip)]
+    pub(crate) compiled: OnceLock<(ListSizes, Arc<Screener>)>,
+}
+
+/// The number of entries in each list of a [`ScreeningConfig`], to notice lists changed after
+/// they were compiled.
+type ListSizes = (usize, usize, usize);
+
+impl ScreeningConfig {
+    fn list_sizes(&self) -> ListSizes {
+        (
+            self.out_of_scope.iter().map(|r| r.phrases.len() + 1).sum(),
+            self.abusive_terms.len(),
+            self.category_keywords.values().map(|l| l.len() + 1).sum(),
+        )
+    }
+
+    /// The lists split into words, ready to screen many texts: compiled once, on first use,
+    /// not once per text. The lists are not meant to change afterwards (a city's config is
+    /// loaded once); if entries were added or removed since, a fresh compilation is returned.
+    pub fn screener(&self) -> Arc<Screener> {
+        let sizes = self.list_sizes();
+        let (at, compiled) = self
+            .compiled
+            .get_or_init(|| (sizes, Arc::new(Screener::new(self))));
+        if *at == sizes {
+            Arc::clone(compiled)
+        } else {
+            Arc::new(Screener::new(self))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

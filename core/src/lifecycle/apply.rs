@@ -41,10 +41,10 @@ pub fn apply(
             possible_duplicates,
         } => {
             let text = format!("{}\n{}", r.title, r.description);
-            let abuse = screening::check_abusive(&rules.config.screening, &text);
-            r.flags.abusive = abuse.abusive;
-            r.flags.abusive_terms = abuse.terms;
-            r.flags.suggestion = screening::suggest_category(&rules.config.screening, &text);
+            let found = screening::assess(&rules.config.screening, &text);
+            r.flags.abusive = found.abuse.abusive;
+            r.flags.abusive_terms = found.abuse.terms;
+            r.flags.suggestion = found.suggestion;
             r.ward = routing::resolve_ward(&rules.config, r.location, r.reporter_ward.as_deref())
                 .map(|(w, _)| w);
             r.flags.possible_duplicates = possible_duplicates;

@@ -348,6 +348,36 @@ pub fn find_matches<S: AsRef<str>, T: AsRef<str>>(
     find_matches_at(text, term, eq, starts)
 }
 
+/// A term's words glued together, plain and with repeated letters squeezed, and where its words
+/// end in the squeezed spelling: what [`find_matches_glued`] compares spacing tricks with.
+/// Built once per configured term, not once per text.
+#[derive(Debug, Clone, Default)]
+pub struct Glued {
+    target: String,
+    target_sq: String,
+    /// Where the term's words end in `target_sq` (byte offsets), after the start (0).
+    bounds: Vec<usize>,
+}
+
+impl Glued {
+    pub fn new<T: AsRef<str>>(term: &[T]) -> Glued {
+        let mut g = Glued {
+            target: term.iter().map(|t| t.as_ref()).collect(),
+            target_sq: String::new(),
+            bounds: vec![0],
+        };
+        for w in term {
+            for c in w.as_ref().chars() {
+                if !g.target_sq.ends_with(c) {
+                    g.target_sq.push(c);
+                }
+            }
+            g.bounds.push(g.target_sq.len());
+        }
+        g
+    }
+}
+
 /// [`find_matches`] trying only `starts`, the ascending positions of the text words that begin
 /// with the term's first letter (a text screened against many terms indexes them once).
 pub fn find_matches_at<S: AsRef<str>, T: AsRef<str>>(
@@ -356,32 +386,37 @@ pub fn find_matches_at<S: AsRef<str>, T: AsRef<str>>(
     eq: impl Fn(&str, &str) -> bool,
     starts: impl IntoIterator<Item = usize>,
 ) -> Vec<Range<usize>> {
+    let mut starts = starts.into_iter().peekable();
+    if starts.peek().is_none() {
+        return Vec::new();
+    }
+    find_matches_glued(text, term, &Glued::new(term), eq, starts)
+}
+
+/// [`find_matches_at`] with the term's [`Glued`] spelling built beforehand.
+pub fn find_matches_glued<S: AsRef<str>, T: AsRef<str>>(
+    text: &[S],
+    term: &[T],
+    glued: &Glued,
+    eq: impl Fn(&str, &str) -> bool,
+    starts: impl IntoIterator<Item = usize>,
+) -> Vec<Range<usize>> {
     let mut found = Vec::new();
     let k = term.len();
     if k == 0 {
         return found;
     }
-    let mut target = String::new();
-    let mut target_sq = String::new();
-    // Where the term's words end in `target_sq` (byte offsets), after the start (0).
-    let mut bounds: Vec<usize> = vec![0];
+    let Glued {
+        target,
+        target_sq,
+        bounds,
+    } = glued;
     let n = text.len();
     // The next position a match may start at (matches do not overlap).
     let mut next = 0;
     for i in starts {
         if i < next || i >= n {
             continue;
-        }
-        if target.is_empty() {
-            target = term.iter().map(|t| t.as_ref()).collect();
-            for w in term {
-                for c in w.as_ref().chars() {
-                    if !target_sq.ends_with(c) {
-                        target_sq.push(c);
-                    }
-                }
-                bounds.push(target_sq.len());
-            }
         }
         if i + k <= n && (0..k).all(|m| eq(text[i + m].as_ref(), term[m].as_ref())) {
             found.push(i..i + k);
@@ -390,7 +425,7 @@ pub fn find_matches_at<S: AsRef<str>, T: AsRef<str>>(
         }
         // Spacing tricks: glue words while their squeezed spelling stays a prefix of the term's.
         // Most candidates fail at their first word: check that without building strings.
-        if !squeezed_is_prefix(text[i].as_ref(), &target_sq) {
+        if !squeezed_is_prefix(text[i].as_ref(), target_sq) {
             continue;
         }
         let mut acc = String::new();
@@ -419,7 +454,7 @@ pub fn find_matches_at<S: AsRef<str>, T: AsRef<str>>(
             }
             let width = j - i + 1;
             let trick = aligned && ((width >= 2 && has_single) || width < k);
-            if trick && acc_sq.len() == target_sq.len() && eq(&acc, &target) {
+            if trick && acc_sq.len() == target_sq.len() && eq(&acc, target) {
                 hit = Some(i..j + 1);
                 break;
             }
