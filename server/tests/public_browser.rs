@@ -7,7 +7,8 @@
 //! - the resident follows it by the link and rates the result;
 //! - the published result shows on the feed, its page and the map, with no name, phone or
 //!   e-mail anywhere in the HTML; the feed's weight before images is measured in the browser;
-//! - a tourist switches to English; a forged link answers the friendly 404 page.
+//! - a tourist switches to English; a forged link answers the friendly 404 page;
+//! - on a 1,366-pixel desktop screen the pages keep one centred column and never overflow.
 //!
 //! Screenshots go to `<target>/tmp/public-screenshots/` (docs/public-site.md).
 
@@ -482,7 +483,34 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
         .expect("scroll");
     screenshot(&tourist, "12-tourist-english").await;
 
-    for c in [resident, tourist] {
+    // A desktop screen: the same pages, centred in a readable column, nothing wider than the
+    // window (the phone layout above must not be stretched across 1,366 pixels).
+    let desktop = chromium(&driver, 1366, 900, "vi-VN", &["--hide-scrollbars"]).await;
+    for (path, ready, name) in [
+        ("/results", "article.result", "13-desktop-results"),
+        ("/report", "#report-form", "14-desktop-report-form"),
+        ("/transparency", "#last-30", "15-desktop-transparency"),
+    ] {
+        desktop
+            .goto(&format!("{}{path}", s.base))
+            .await
+            .expect("desktop page");
+        wait_for(&desktop, ready).await;
+        let fits = js(
+            &desktop,
+            "var m = document.querySelector('main').getBoundingClientRect(); \
+             return [document.documentElement.scrollWidth, window.innerWidth, m.width, m.left];",
+        )
+        .await;
+        let n = |i: usize| fits[i].as_f64().unwrap_or(f64::NAN);
+        assert!(n(0) <= n(1), "{path} overflows the window: {fits}");
+        assert!(n(2) <= 960.0 + 1.0, "{path}: main column {} px wide", n(2));
+        assert!(n(3) > 100.0, "{path}: main column not centred: {fits}");
+        assert_no_personal_data(&source(&desktop).await, path);
+        screenshot(&desktop, name).await;
+    }
+
+    for c in [resident, tourist, desktop] {
         let _ = c.close().await;
     }
 }
