@@ -62,3 +62,25 @@ async fn redelivered_twice_and_shuffled_on_dynamodb() {
     };
     contract::every_consumer_twice_and_shuffled_ends_as_one_in_order_delivery(fresh, seed).await;
 }
+
+fn embedded(dir: &TempDir) -> phananh_embedded::Embedded {
+    let cfg = phananh_embedded::EmbeddedConfig::new(
+        dir.path(),
+        "http://127.0.0.1:1",
+        b"redelivery-test-secret-0123".to_vec(),
+    );
+    phananh_embedded::Embedded::open(cfg).expect("open")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivered_twice_through_the_embedded_queue_worker() {
+    let (da, db) = (
+        TempDir::new("phananh-redelivery-a"),
+        TempDir::new("phananh-redelivery-b"),
+    );
+    let (a, b) = (embedded(&da), embedded(&db));
+    contract::redelivery::every_consumer_twice_through_the_embedded_queue_ends_as_one_delivery(
+        &a, &b,
+    )
+    .await;
+}

@@ -26,7 +26,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -37,7 +37,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
     pub fn chance(&mut self, one_in: usize) -> bool {
@@ -113,7 +113,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
             }
             1 if len > 0 => {
                 let i = rng.below(len);
-                out[i] = rng.next() as u8;
+                out[i] = rng.next_u64() as u8;
             }
             2 => {
                 let i = rng.below(len + 1);
@@ -162,7 +162,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
                 let n = rng.below(32);
                 for _ in 0..n {
                     let at = rng.below(out.len() + 1);
-                    out.insert(at, rng.next() as u8);
+                    out.insert(at, rng.next_u64() as u8);
                 }
             }
         }
@@ -176,7 +176,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
 pub fn input(rng: &mut Rng, corpus: &[Vec<u8>]) -> Vec<u8> {
     if corpus.is_empty() || rng.chance(16) {
         let n = rng.below(512);
-        (0..n).map(|_| rng.next() as u8).collect()
+        (0..n).map(|_| rng.next_u64() as u8).collect()
     } else {
         let base = &corpus[rng.below(corpus.len())];
         if rng.chance(8) {

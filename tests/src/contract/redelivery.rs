@@ -46,6 +46,17 @@ enum Delivery {
     OnceInOrder,
     /// Each (consumer, event) twice, shuffled by the seed; each sweep twice.
     TwiceShuffled(u64),
+    /// The embedded runtime's own outbox relay and queue worker, every consumer subscribed
+    /// once (`false`) or twice under two names (`true`, then each sweep runs twice too): the
+    /// worker runs a batch's handlers concurrently, so the two copies race.
+    EmbeddedQueue { twice: bool },
+}
+
+/// The embedded relay and worker of a world on the embedded runtime.
+struct Queue {
+    relay: phananh_embedded::OutboxRelay,
+    worker: phananh_embedded::QueueWorker,
+    handed: Arc<Mutex<HashMap<(Consumer, String), usize>>>,
 }
 
 struct World {
@@ -59,6 +70,7 @@ struct World {
     handed: HashMap<(Consumer, String), usize>,
     /// What each step of the scenario answered (state or error), compared between worlds.
     transcript: Vec<String>,
+    queue: Option<Queue>,
 }
 
 /// What the scenario left behind, comparable between worlds.
@@ -107,7 +119,7 @@ impl World {
         );
         let rng = match delivery {
             Delivery::TwiceShuffled(seed) => seed,
-            Delivery::OnceInOrder => 0,
+            _ => 0,
         };
         World {
             app,
@@ -118,12 +130,74 @@ impl World {
             rng,
             handed: HashMap::new(),
             transcript: Vec::new(),
+            queue: None,
         }
+    }
+
+    /// A world on the embedded runtime: its SQLite store, and its relay and worker with every
+    /// consumer subscribed once, or twice (`twice`).
+    fn embedded(emb: &phananh_embedded::Embedded, twice: bool) -> World {
+        let mut w = World::new(emb.store.clone(), Delivery::EmbeddedQueue { twice });
+        let handed: Arc<Mutex<HashMap<(Consumer, String), usize>>> = Arc::default();
+        for c in Consumer::ALL {
+            let names = if twice {
+                vec![c.as_str().to_string(), format!("{c}-again")]
+            } else {
+                vec![c.as_str().to_string()]
+            };
+            for name in names {
+                let app = w.app.clone();
+                let handed = handed.clone();
+                emb.consumers.register(
+                    &name,
+                    &c.kind_names(),
+                    phananh_embedded::handler(move |e: EventEnvelope| {
+                        let app = app.clone();
+                        let handed = handed.clone();
+                        async move {
+                            if let Ok(mut h) = handed.lock() {
+                                *h.entry((c, e.id.clone())).or_default() += 1;
+                            }
+                            app.handle_event(c, &e).await.map_err(|err| err.to_string())
+                        }
+                    }),
+                );
+            }
+        }
+        w.queue = Some(Queue {
+            relay: emb.relay(),
+            worker: emb.worker(),
+            handed,
+        });
+        w
+    }
+
+    /// The embedded relay and worker until nothing is left; a handler failure fails the test.
+    async fn deliver_through_queue(&mut self) {
+        let Some(q) = &self.queue else { return };
+        for _ in 0..50 {
+            let moved = q.relay.run_once().await.expect("relay");
+            let stats = q.worker.run_once(chrono::Utc::now()).await.expect("worker");
+            assert_eq!(
+                (stats.retried, stats.dead),
+                (0, 0),
+                "{:?}: every delivery succeeds",
+                self.delivery
+            );
+            if moved == 0 && stats.delivered == 0 {
+                self.handed = q.handed.lock().expect("handed").clone();
+                return;
+            }
+        }
+        panic!("the embedded queue did not drain in 50 passes");
     }
 
     /// Moves every pending outbox event to the consumers, round after round, until the
     /// consumers' own events (screening, escalations) are delivered too.
     async fn deliver(&mut self) {
+        if self.queue.is_some() {
+            return self.deliver_through_queue().await;
+        }
         for _round in 0..10 {
             let mut pending = self
                 .store
@@ -174,8 +248,8 @@ impl World {
     /// The escalation sweep (the timer on both runtimes): once, or twice in world B.
     async fn sweep(&mut self) {
         let times = match self.delivery {
-            Delivery::OnceInOrder => 1,
-            Delivery::TwiceShuffled(_) => 2,
+            Delivery::OnceInOrder | Delivery::EmbeddedQueue { twice: false } => 1,
+            Delivery::TwiceShuffled(_) | Delivery::EmbeddedQueue { twice: true } => 2,
         };
         let mut total = 0;
         for _ in 0..times {
@@ -478,4 +552,44 @@ where
         once.per_consumer
     );
     twice
+}
+
+/// The same scenario on the embedded runtime's real outbox relay and queue worker: world A
+/// subscribes each consumer once, world B twice (two queue names, one handler), so every event
+/// reaches every consumer twice, the copies running concurrently in the worker's batches.
+pub async fn every_consumer_twice_through_the_embedded_queue_ends_as_one_delivery(
+    a: &phananh_embedded::Embedded,
+    b: &phananh_embedded::Embedded,
+) {
+    let mut wa = World::embedded(a, false);
+    let once = play(&mut wa).await;
+    let mut wb = World::embedded(b, true);
+    let twice = play(&mut wb).await;
+    assert!(wa.handed.values().all(|&n| n == 1), "A: each once");
+    assert!(
+        !wb.handed.is_empty() && wb.handed.values().all(|&n| n == 2),
+        "B: each twice"
+    );
+    for c in Consumer::ALL {
+        assert!(
+            once.per_consumer.get(c.as_str()).copied().unwrap_or(0) > 0,
+            "{c} had work"
+        );
+    }
+    assert_eq!(
+        once.transcript, twice.transcript,
+        "the scenario answered alike"
+    );
+    assert_eq!(once.reports, twice.reports, "reports and timelines alike");
+    assert_eq!(
+        once.sent, twice.sent,
+        "the same notifications, each with one content"
+    );
+    eprintln!(
+        "redelivery through the embedded queue: {} reports, {} notifications, {} deliveries once, {} in B",
+        once.reports.len(),
+        once.sent.len(),
+        wa.handed.values().sum::<usize>(),
+        wb.handed.values().sum::<usize>()
+    );
 }
