@@ -5,7 +5,7 @@
 # request the document admits that the server refuses (`positive_data_acceptance`).
 #
 #   scripts/fuzz-api.sh            # CI: about 500 requests
-#   scripts/fuzz-api.sh --long     # 5,000+ requests (PHANANH_FUZZ_API_EXAMPLES per operation)
+#   scripts/fuzz-api.sh --long     # 5,000+ requests: 100 examples per operation (PHANANH_FUZZ_API_EXAMPLES)
 #
 # Starts `phananh serve` on a free 127.0.0.1 port with a fresh data directory and the shipped
 # Lai Châu config with rate limits off (schemathesis is one client sending thousands of
@@ -18,7 +18,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/phananh/target}"
 
 examples="${PHANANH_FUZZ_API_EXAMPLES:-}"
 if [ "${1:-}" = "--long" ]; then
-  examples="${examples:-60}"
+  examples="${examples:-100}"
 else
   examples="${examples:-6}"
 fi
