@@ -496,8 +496,17 @@ impl Target for LambdaTarget {
         let Ok(text) = std::str::from_utf8(input) else {
             return;
         };
-        // The API functions: the runtime's conversion of an API Gateway event to a request.
-        let _ = lambda_http::request::from_str(text);
+        // The API functions: the runtime's conversion of an API Gateway event to a request,
+        // with what API Gateway itself guarantees kept valid (see `api_gateway_guarantees`).
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(mut v) => {
+                api_gateway_guarantees(&mut v);
+                let _ = lambda_http::request::from_str(&v.to_string());
+            }
+            Err(_) => {
+                let _ = lambda_http::request::from_str(text);
+            }
+        }
         // The consumers: every SQS message body parsed on its own; a bad one is reported in
         // batchItemFailures, never a crash, and never drops a good one.
         if let Ok(ev) = serde_json::from_str::<aws_lambda_events::event::sqs::SqsEvent>(text) {
@@ -516,6 +525,32 @@ impl Target for LambdaTarget {
             }
         }
         let _ = phananh_lambda::url_decode(text);
+    }
+}
+
+/// What API Gateway sets itself, whatever the client sent: the host the request reached the
+/// API by (`Host`, `requestContext.domainName`), `X-Forwarded-Proto`, the stage, and a raw
+/// path that starts with `/`. lambda_http 1.3
+/// panics (an `unwrap` of `Url::parse` in `build_request_uri`) when these do not make a URL,
+/// as this target found on its first long run; a client cannot reach that, so the target
+/// keeps them valid and mutates everything else.
+fn api_gateway_guarantees(v: &mut serde_json::Value) {
+    if let Some(h) = v.get_mut("headers").and_then(|h| h.as_object_mut()) {
+        h.retain(|k, _| {
+            !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("x-forwarded-proto")
+        });
+    }
+    if let Some(rc) = v.get_mut("requestContext").and_then(|r| r.as_object_mut()) {
+        rc.insert(
+            "domainName".into(),
+            serde_json::Value::String("api.phananh.example".into()),
+        );
+        rc.insert("stage".into(), serde_json::Value::String("$default".into()));
+    }
+    if let Some(p) = v.get("rawPath").and_then(|p| p.as_str()) {
+        if !p.starts_with('/') {
+            v["rawPath"] = serde_json::Value::String(format!("/{p}"));
+        }
     }
 }
 
