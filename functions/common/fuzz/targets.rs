@@ -529,8 +529,12 @@ impl Target for LambdaTarget {
 }
 
 /// What API Gateway sets itself, whatever the client sent: the host the request reached the
-/// API by (`Host`, `requestContext.domainName`), `X-Forwarded-Proto`, the stage, and a raw
-/// path that starts with `/`. lambda_http 1.3
+/// API by (`Host`, `requestContext.domainName`), `X-Forwarded-Proto`, the stage and a raw path
+/// that starts with `/`. And a path and query as a conforming client sends them (RFC 3986
+/// characters, anything else percent-encoded): lambda_http 1.3 also panics ("failed to build
+/// request: InvalidUriChar") on a raw `"`, `{`, `|`, space... in the query, which a
+/// non-conforming client could send if API Gateway forwarded it unencoded. Not fixed here
+/// (third-party conversion before our code); see docs/RELIABILITY.md. lambda_http 1.3
 /// panics (an `unwrap` of `Url::parse` in `build_request_uri`) when these do not make a URL,
 /// as this target found on its first long run; a client cannot reach that, so the target
 /// keeps them valid and mutates everything else.
@@ -548,10 +552,30 @@ fn api_gateway_guarantees(v: &mut serde_json::Value) {
         rc.insert("stage".into(), serde_json::Value::String("$default".into()));
     }
     if let Some(p) = v.get("rawPath").and_then(|p| p.as_str()) {
-        if !p.starts_with('/') {
-            v["rawPath"] = serde_json::Value::String(format!("/{p}"));
+        let p = request_line_chars(p);
+        let p = if p.starts_with('/') {
+            p
+        } else {
+            format!("/{p}")
+        };
+        v["rawPath"] = serde_json::Value::String(p);
+    }
+    if let Some(q) = v.get("rawQueryString").and_then(|q| q.as_str()) {
+        v["rawQueryString"] = serde_json::Value::String(request_line_chars(q));
+    }
+}
+
+/// `s` with every byte outside RFC 3986's characters (unreserved, reserved, `%`) encoded.
+fn request_line_chars(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:/?[]@!$&'()*+,;=%".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
     }
+    out
 }
 
 fn phananh_media_key(raw: &str) -> bool {
