@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY=0
 
 step() { printf '\n==> %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
 
-step "tools: moto, cargo-lambda, aws-sam-cli, cfn-lint (pip, cached)"
+step "tools: moto, cargo-lambda, aws-sam-cli, cfn-lint, schemathesis (pip, cached)"
 VENV="$(scripts/tools.sh | tail -n 1)"
 export PHANANH_TOOLS_DIR="$(dirname "$VENV")"
 # cargo-lambda finds zig through the first python3 on PATH: the venv's.
@@ -37,6 +37,9 @@ step "cargo test (all crates; AWS tests start moto on 127.0.0.1 themselves)"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/phananh-test.log"
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || { echo "cargo test failed"; exit "$status"; }
+
+step "API fuzz: schemathesis against serve with its OpenAPI document (short; --long: 5,000+)"
+scripts/fuzz-api.sh
 
 if [ -f template.yaml ]; then
   step "cfn-lint template.yaml"

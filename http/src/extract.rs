@@ -150,3 +150,27 @@ impl<T: DeserializeOwned> FromRequestParts<HttpState> for Query<T> {
             })
     }
 }
+
+/// A whole number in a JSON body, also when written with a fraction of zero (`3.0`): JSON
+/// Schema's `integer`, which the OpenAPI document promises, admits it (found by the API fuzz).
+/// Anything else (a fraction, a negative number, out of range) is refused like a wrong type.
+pub(crate) fn whole_number<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::{Deserialize, Error};
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = match n.as_u64() {
+        Some(u) => Some(u),
+        None => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
+            .map(|f| f as u64),
+    };
+    whole.and_then(|u| T::try_from(u).ok()).ok_or_else(|| {
+        D::Error::custom(format!(
+            "invalid value: {n}, expected a whole number in range"
+        ))
+    })
+}

@@ -470,8 +470,12 @@ async fn every_endpoint_refuses_a_token_of_the_wrong_role_or_unit() {
     );
     let (st, v) = api.post("/v1/reports", Some(&citizen), cam.clone()).await;
     assert_eq!(
-        (st, v["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("camera_id"))
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("forbidden_role"),
+            Some("camera_id")
+        )
     );
     let (st, _) = api.post("/v1/reports", Some(&unit), cam).await;
     assert_eq!(st, StatusCode::FORBIDDEN);

@@ -207,6 +207,9 @@ impl App {
         id: &str,
         disabled: bool,
     ) -> Result<StaffAccount, DomainError> {
+        // The role first: someone who may not manage accounts is told so (403), also about
+        // their own account, before any rule about what a manager may do (found by the API fuzz).
+        require_manager(by)?;
         if disabled && id == by.id {
             return Err(DomainError::invalid(
                 "id",

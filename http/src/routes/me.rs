@@ -40,6 +40,7 @@ pub async fn my_report(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateBody {
+    #[serde(deserialize_with = "crate::extract::whole_number")]
     stars: u8,
     #[serde(default)]
     comment: Option<String>,

@@ -20,6 +20,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct UploadBody {
     content_type: String,
+    #[serde(deserialize_with = "crate::extract::whole_number")]
     size: u64,
 }
 
@@ -89,12 +90,13 @@ pub async fn submit_report(
     Json(b): Json<SubmitBody>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
+    // A role rule, so 403 (the API fuzz found it answered 400, outside the document).
     if actor.role == Role::Citizen && b.camera_id.is_some() {
-        return Err(Problem::bad_request(
-            "invalid_field",
-            "camera_id",
+        return Err(Problem::forbidden(
+            "forbidden_role",
             "Chỉ cán bộ IOC được tạo phản ánh từ camera.",
-        ));
+        )
+        .with_field("camera_id"));
     }
     let input = NewReport {
         category: b.category,

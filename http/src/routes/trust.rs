@@ -3,7 +3,7 @@
 
 use super::{ok, report_id, require_staff};
 use crate::extract::Authed;
-use crate::problem::ApiResult;
+use crate::problem::{ApiResult, Problem};
 use crate::HttpState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -76,10 +76,11 @@ pub struct ShareDecisionBody {
 pub async fn decide_share(
     State(s): State<HttpState>,
     Authed(actor): Authed,
-    Path((id, request)): Path<(String, u32)>,
+    Path((id, request)): Path<(String, String)>,
     crate::extract::Json(b): crate::extract::Json<ShareDecisionBody>,
 ) -> ApiResult<Response> {
     require_staff(&actor)?;
+    let request = share_request(&request)?;
     s.app
         .decide_share(&actor, &report_id(id)?, request, b.approve, b.note)
         .await?;
@@ -93,12 +94,19 @@ pub async fn decide_share(
 pub async fn release_share(
     State(s): State<HttpState>,
     Authed(actor): Authed,
-    Path((id, request)): Path<(String, u32)>,
+    Path((id, request)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     require_staff(&actor)?;
+    let request = share_request(&request)?;
     let export = s
         .app
         .release_share(&actor, &report_id(id)?, request)
         .await?;
     Ok(ok(export))
+}
+
+/// A share request's id from the path: a timeline seq (u32). Anything else names no request:
+/// `404 not_found` as problem+json, where axum's own path rejection would answer plain text.
+fn share_request(raw: &str) -> ApiResult<u32> {
+    raw.parse::<u32>().map_err(|_| Problem::not_found())
 }

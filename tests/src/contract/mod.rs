@@ -12,6 +12,7 @@ pub mod guards;
 pub mod media;
 pub mod notifier;
 pub mod races;
+pub mod redelivery;
 pub mod reports;
 
 use std::future::Future;
@@ -28,4 +29,5 @@ pub use guards::{guard_store_contract, sign_in_guards_contract};
 pub use media::media_store_contract;
 pub use notifier::notifier_contract;
 pub use races::two_staff_acting_at_once_one_wins_the_other_sees_the_current_version;
+pub use redelivery::every_consumer_twice_and_shuffled_ends_as_one_in_order_delivery;
 pub use reports::report_store_contract;
