@@ -38,9 +38,9 @@ pub fn hotp(secret: &[u8], counter: u64, digits: u32) -> u32 {
     mac.update(&counter.to_be_bytes());
     let h = mac.finalize().into_bytes();
     let off = (h[19] & 0x0f) as usize;
-    let bin = (u32::from(h[off]) & 0x7f) << 24
-        | u32::from(h[off + 1]) << 16
-        | u32::from(h[off + 2]) << 8
+    let bin = ((u32::from(h[off]) & 0x7f) << 24)
+        | (u32::from(h[off + 1]) << 16)
+        | (u32::from(h[off + 2]) << 8)
         | u32::from(h[off + 3]);
     bin % 10u32.pow(digits)
 }
