@@ -59,6 +59,10 @@ pub enum DomainError {
     /// revoked after it was issued.
     #[error("session ended")]
     SessionEnded,
+    /// The password was right but the account signs in with a second factor (TOTP): the
+    /// 6-digit code of the authenticator app is needed too.
+    #[error("second factor required")]
+    SecondFactorRequired,
 }
 
 impl DomainError {
@@ -90,6 +94,7 @@ impl DomainError {
             DomainError::TooManyAttempts { .. } => "too_many_requests",
             DomainError::InvalidCode => "invalid_otp",
             DomainError::SessionEnded => "session_ended",
+            DomainError::SecondFactorRequired => "second_factor_required",
         }
     }
 
@@ -151,6 +156,10 @@ impl DomainError {
             DomainError::InvalidCode => "Mã xác thực không đúng hoặc đã hết hạn.".into(),
             DomainError::SessionEnded => {
                 "Phiên đăng nhập đã kết thúc (tài khoản bị khóa, đổi vai trò/đơn vị hoặc phiên bị thu hồi). Vui lòng đăng nhập lại."
+                    .into()
+            }
+            DomainError::SecondFactorRequired => {
+                "Tài khoản này dùng xác thực hai lớp: hãy nhập mã 6 chữ số trong ứng dụng xác thực."
                     .into()
             }
         }

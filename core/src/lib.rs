@@ -37,6 +37,7 @@ pub mod redact;
 pub mod routing;
 pub mod screening;
 pub mod text;
+pub mod totp;
 pub mod tracking;
 pub mod views;
 

@@ -261,6 +261,10 @@ pub struct StaffAccount {
     /// or the office revoking them). None: every unexpired token of the account counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions_valid_from: Option<DateTime<Utc>>,
+    /// The optional second factor (issue 12): a TOTP secret sealed under a key kept outside
+    /// the database. Never returned by any view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<crate::totp::TotpFactor>,
 }
 
 #[async_trait]

@@ -391,3 +391,27 @@ fn unknown_placeholders_are_refused() {
         ]
     );
 }
+
+/// Đ.8.2: the neutral text that stands for a secret report's title may not give it away (no
+/// placeholder) nor be empty; without it the built-in default stands.
+#[test]
+fn the_secret_title_is_neutral_and_optional() {
+    let mut cfg = default_rules().config;
+    assert!(cfg.messages.texts.contains_key("secret.title"));
+    cfg.messages
+        .texts
+        .insert("secret.title".into(), "Mật: {title}".into());
+    let err = config::validate(&cfg).unwrap_err();
+    assert_eq!(
+        lines(&err),
+        vec!["messages.toml: secret.title: no placeholder allowed: it stands for a secret report's title"]
+    );
+    cfg.messages.texts.insert("secret.title".into(), " ".into());
+    let err = config::validate(&cfg).unwrap_err();
+    assert_eq!(
+        lines(&err),
+        vec!["messages.toml: secret.title: empty message"]
+    );
+    cfg.messages.texts.remove("secret.title");
+    assert!(config::validate(&cfg).is_ok(), "optional, with a default");
+}

@@ -315,6 +315,18 @@ fn sample(action: Action) -> Option<(Command, Actor)> {
             },
             leader(),
         ),
+        Action::FlagSecret => (
+            Command::FlagSecret {
+                reason: "Liên quan khu vực quân sự".into(),
+            },
+            head_of(LEAD),
+        ),
+        Action::ClearSecretFlag => (
+            Command::ClearSecretFlag {
+                note: "Không thuộc danh mục bí mật".into(),
+            },
+            ioc_head(),
+        ),
         Action::Reject => (
             Command::Reject {
                 reason: "Ngoài phạm vi".into(),
@@ -363,7 +375,7 @@ fn sample(action: Action) -> Option<(Command, Actor)> {
     })
 }
 
-const ALL_ACTIONS: [Action; 24] = [
+const ALL_ACTIONS: [Action; 26] = [
     Action::Screen,
     Action::Assign,
     Action::Refer,
@@ -380,6 +392,8 @@ const ALL_ACTIONS: [Action; 24] = [
     Action::Urge,
     Action::Publish,
     Action::MarkSecret,
+    Action::FlagSecret,
+    Action::ClearSecretFlag,
     Action::Reject,
     Action::Close,
     Action::Reopen,
@@ -823,6 +837,89 @@ fn d8_a_report_touching_state_secrets_is_published_only_by_a_leader_with_nothing
         v.public_answer.as_deref(),
         Some("Đã được xử lý theo quy định.")
     );
+}
+
+#[test]
+fn d8_2_a_unit_head_flags_a_possibly_secret_report_for_the_ioc_head_or_a_leader_to_decide() {
+    let r = rules();
+    let rep = report_in(&r, State::InProgress);
+    let flag = Command::FlagSecret {
+        reason: "Gần khu vực quân sự".into(),
+    };
+    // Only the head of the lead unit raises it: not its staff, not another unit's head, not
+    // a coordinating unit, not the IOC.
+    for (who, want) in [
+        (staff_of(LEAD), "forbidden"),
+        (head_of(OTHER_UNIT), "scope"),
+        (ioc_head(), "forbidden"),
+    ] {
+        let err = apply(&rep, flag.clone(), &who, t0(), &r).unwrap_err();
+        let ok = match want {
+            "forbidden" => matches!(err, DomainError::Forbidden { .. }),
+            _ => matches!(err, DomainError::OutOfUnitScope { .. }),
+        };
+        assert!(ok, "{who:?}: {err:?}");
+    }
+    // A reason is required.
+    let no_reason = Command::FlagSecret { reason: " ".into() };
+    assert!(matches!(
+        apply(&rep, no_reason, &head_of(LEAD), t0(), &r),
+        Err(DomainError::Invalid { .. })
+    ));
+    let flagged = step(&r, &rep, flag.clone(), &head_of(LEAD), t0());
+    assert!(flagged.flags.possibly_secret && !flagged.flags.state_secret);
+    let e = flagged.timeline.last().unwrap();
+    assert_eq!(e.action, Action::FlagSecret);
+    assert_eq!(e.note.as_deref(), Some("Gần khu vực quân sự"));
+    assert!(
+        !e.visible_to_reporter,
+        "the reporter does not see the question"
+    );
+    // Raised once.
+    assert!(matches!(
+        apply(&flagged, flag.clone(), &head_of(LEAD), t0(), &r),
+        Err(DomainError::InvalidState { .. })
+    ));
+    // The decision is the IOC head's or a leader's, not the unit's nor the office's.
+    let clear = Command::ClearSecretFlag {
+        note: "Không thuộc danh mục bí mật nhà nước".into(),
+    };
+    for who in [head_of(LEAD), office(), ioc_op()] {
+        assert!(matches!(
+            apply(&flagged, clear.clone(), &who, t0(), &r),
+            Err(DomainError::Forbidden { .. })
+        ));
+    }
+    assert!(lifecycle::available_actions(&flagged, &ioc_head()).contains(&Action::ClearSecretFlag));
+    assert!(!lifecycle::available_actions(&rep, &ioc_head()).contains(&Action::ClearSecretFlag));
+    assert!(lifecycle::available_actions(&rep, &head_of(LEAD)).contains(&Action::FlagSecret));
+    assert!(!lifecycle::available_actions(&flagged, &head_of(LEAD)).contains(&Action::FlagSecret));
+    // Cleared: no longer flagged, recorded; a flag that is not raised cannot be cleared.
+    let cleared = step(&r, &flagged, clear.clone(), &ioc_head(), t0());
+    assert!(!cleared.flags.possibly_secret && !cleared.flags.state_secret);
+    assert_eq!(
+        cleared.timeline.last().map(|e| e.action),
+        Some(Action::ClearSecretFlag)
+    );
+    assert!(matches!(
+        apply(&cleared, clear, &leader(), t0(), &r),
+        Err(DomainError::InvalidState { .. })
+    ));
+    // Or marked secret by a leader: the flag is decided, and a secret report is not flagged.
+    let secret = step(
+        &r,
+        &flagged,
+        Command::MarkSecret {
+            note: "Thuộc danh mục bí mật nhà nước".into(),
+        },
+        &leader(),
+        t0(),
+    );
+    assert!(secret.flags.state_secret && !secret.flags.possibly_secret);
+    assert!(matches!(
+        apply(&secret, flag, &head_of(LEAD), t0(), &r),
+        Err(DomainError::InvalidState { .. })
+    ));
 }
 
 #[test]

@@ -70,6 +70,8 @@ route_table! {
     post "/v1/auth/device" => routes::auth::device_token;
     post "/v1/auth/citizen/otp" => routes::auth::citizen_otp;
     post "/v1/auth/citizen/verify" => routes::auth::citizen_verify;
+    post "/v1/auth/totp/enrol" => routes::second_factor::enrol;
+    post "/v1/auth/totp/confirm" => routes::second_factor::confirm;
     post "/v1/uploads" => routes::reports::request_upload;
     get "/v1/uploads/{id}" => routes::uploads::upload_status;
     post "/v1/reports" => routes::reports::submit_report;
@@ -103,6 +105,7 @@ route_table! {
     post "/v1/admin/accounts/{id}/enable" => routes::accounts::enable_account;
     post "/v1/admin/accounts/{id}/reset-password" => routes::accounts::reset_password;
     post "/v1/admin/accounts/{id}/revoke-sessions" => routes::trust::revoke_sessions;
+    post "/v1/admin/accounts/{id}/totp/reset" => routes::second_factor::reset;
 }
 
 /// The whole API: the route table, problem+json answers for unknown paths and methods, and

@@ -158,6 +158,9 @@ impl From<DomainError> for Problem {
                 StatusCode::UNAUTHORIZED,
                 "Chưa đăng nhập hoặc phiên đăng nhập không hợp lệ",
             ),
+            DomainError::SecondFactorRequired => {
+                (StatusCode::UNAUTHORIZED, "Cần mã xác thực hai lớp")
+            }
         };
         if let DomainError::Storage(msg) = &e {
             tracing::error!(error = %msg, "storage error");

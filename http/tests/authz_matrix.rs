@@ -79,6 +79,9 @@ struct Case {
     lead: Option<String>,
     coordinating: Vec<String>,
     reporter: String,
+    /// Đ.8.2: flagged by the lead unit's head as possibly secret (the Deferred case here).
+    possibly_secret: bool,
+    state_secret: bool,
 }
 
 fn is_staff(a: &Actor) -> bool {
@@ -117,6 +120,15 @@ fn expect_staff_action(c: &Case, a: &Actor, action: Action) -> Expect {
         return Expect::Forbidden;
     }
     if !allowed_states(action).contains(&c.state) {
+        return Expect::WrongState;
+    }
+    // Đ.8.2: a flag is raised once on a report not secret yet, and cleared only while raised.
+    let flags_allow = match action {
+        Action::FlagSecret => !c.possibly_secret && !c.state_secret,
+        Action::ClearSecretFlag => c.possibly_secret,
+        _ => true,
+    };
+    if !flags_allow {
         return Expect::WrongState;
     }
     // Đ.7.4.k: from triage the office reassigns only categories it routes itself ("other");
@@ -167,6 +179,10 @@ fn body(action: Action, evidence: Option<&str>) -> Value {
         Action::Urge => json!({"action": "urge", "note": "Đề nghị khẩn trương xử lý"}),
         Action::Publish => json!({"action": "publish", "public_answer": "Đã xử lý xong."}),
         Action::MarkSecret => json!({"action": "mark_secret", "note": "Liên quan bí mật nhà nước"}),
+        Action::FlagSecret => json!({"action": "flag_secret", "reason": "Gần khu vực quân sự"}),
+        Action::ClearSecretFlag => {
+            json!({"action": "clear_secret_flag", "note": "Không thuộc danh mục bí mật"})
+        }
         Action::Reject => json!({"action": "reject", "reason": "Không thuộc phạm vi tiếp nhận"}),
         Action::Close => json!({"action": "close"}),
         Action::RevealReporter => {
@@ -240,6 +256,11 @@ async fn report_in(w: &World, state: State) -> Case {
                 expected_date: chrono::NaiveDate::from_ymd_opt(2027, 3, 31).expect("a date"),
             };
             act(staff.clone(), cmd).await;
+            // Đ.8.2: the deferred case is the one flagged as possibly secret.
+            let flag = Command::FlagSecret {
+                reason: "Gần khu vực quân sự".into(),
+            };
+            act(actors::unit_head(LEAD), flag).await;
         }
         Resolved | Published | Closed => {
             let evidence = upload(w, &staff).await;
@@ -293,6 +314,8 @@ async fn report_in(w: &World, state: State) -> Case {
             .map(|a| a.coordinating_units.clone())
             .unwrap_or_default(),
         reporter: actors::citizen().id,
+        possibly_secret: r.flags.possibly_secret,
+        state_secret: r.flags.state_secret,
     }
 }
 

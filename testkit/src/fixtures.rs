@@ -212,6 +212,7 @@ pub fn account(id: &str, username: &str, role: Role, unit: Option<&str>) -> Staf
         disabled: false,
         created_at: t0(),
         sessions_valid_from: None,
+        totp: None,
     }
 }
 

@@ -129,6 +129,7 @@ impl App {
             disabled: false,
             created_at: self.now(),
             sessions_valid_from: None,
+            totp: None,
         };
         self.accounts
             .create_account(&acc)

@@ -421,12 +421,32 @@ impl App {
         password: &str,
         client: &str,
     ) -> Result<Actor, DomainError> {
+        self.login_with_code(username, password, None, client).await
+    }
+
+    /// [`App::login_from`] with the second factor: an account that enrolled a TOTP needs
+    /// its current code too (`SecondFactorRequired` without one). A wrong or replayed code
+    /// counts as a failed attempt for the growing delay, like a wrong password.
+    pub async fn login_with_code(
+        &self,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+        client: &str,
+    ) -> Result<Actor, DomainError> {
         let name = username.trim().to_lowercase();
         self.login_allowed(&name, client).await?;
-        let r = self.login(username, password).await;
+        let mut r = self.login(username, password).await;
+        if let Ok(actor) = &r {
+            if let Err(e) = self.second_factor(actor, code).await {
+                r = Err(e);
+            }
+        }
         match &r {
             Ok(_) => self.login_record(&name, client, true).await,
-            Err(DomainError::InvalidCredentials) => self.login_record(&name, client, false).await,
+            Err(DomainError::InvalidCredentials | DomainError::InvalidCode) => {
+                self.login_record(&name, client, false).await
+            }
             Err(_) => {}
         }
         r

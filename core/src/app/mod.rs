@@ -23,6 +23,7 @@ pub mod share;
 pub mod sign_in;
 pub mod stats;
 pub mod timers;
+pub mod totp;
 pub mod tracking;
 pub mod transparency;
 pub mod triage;

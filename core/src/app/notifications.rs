@@ -133,6 +133,31 @@ pub fn render_sms(rules: &CityRules, key: &str, vars: &[(&str, &str)]) -> String
     }
 }
 
+/// The neutral text that stands for the title of a secret report when `secret.title` is not
+/// configured in messages.toml.
+pub const DEFAULT_SECRET_TITLE: &str = "Phản ánh có nội dung cần bảo mật";
+
+/// The title as messages may carry it. Đ.8.2: a report marked secret (or flagged as possibly
+/// secret, until the IOC head or a leader decides) never has its title in an SMS or e-mail, to
+/// units, leaders or the reporter: the city's neutral `secret.title` stands for it. No template
+/// carries the description.
+pub fn notified_title(rules: &CityRules, r: &Report) -> String {
+    if r.flags.state_secret || r.flags.possibly_secret {
+        rules
+            .config
+            .messages
+            .texts
+            .get(SECRET_TITLE_KEY)
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_SECRET_TITLE.to_string())
+    } else {
+        r.title.clone()
+    }
+}
+
+/// The messages.toml key of the neutral text that replaces a secret report's title.
+pub const SECRET_TITLE_KEY: &str = "secret.title";
+
 /// The notifications an event produces. Pure; an address that is not a valid phone number or
 /// e-mail address is left out (and logged), so it cannot hold up the other recipients.
 pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<Notification> {
@@ -161,11 +186,12 @@ pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> 
         .find(|e| e.visible_to_reporter && e.action == Action::Reject)
         .and_then(|e| e.note.clone())
         .unwrap_or_default();
+    let title = notified_title(rules, r);
     let vars = [
         ("report_id", short_id),
         ("category", category.as_str()),
         ("due", due.as_str()),
-        ("title", r.title.as_str()),
+        ("title", title.as_str()),
         ("expected_date", expected_date.as_str()),
         ("reason", reason.as_str()),
     ];

@@ -432,6 +432,20 @@ fn validate_messages(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
             Some(_) => {}
         }
     }
+    // Đ.8.2: the neutral text standing for a secret report's title (optional, with a default)
+    // may not be empty nor carry a placeholder: it must not give the title away.
+    let secret = crate::app::notifications::SECRET_TITLE_KEY;
+    if let Some(t) = texts.get(secret) {
+        if t.trim().is_empty() {
+            errs.push(ConfigError::new(MESSAGES_FILE, secret, "empty message"));
+        } else if t.contains('{') {
+            errs.push(ConfigError::new(
+                MESSAGES_FILE,
+                secret,
+                "no placeholder allowed: it stands for a secret report's title",
+            ));
+        }
+    }
     for (key, t) in texts {
         if let Err(problem) = check_placeholders(t) {
             errs.push(ConfigError::new(MESSAGES_FILE, key.clone(), problem));

@@ -286,6 +286,18 @@ pub fn apply(
             entry.note = Some(required_text("note", &note, MAX_NOTE)?);
             entry.visible_to_reporter = false;
             r.flags.state_secret = true;
+            // Đ.8.2: the decision on a unit's flag, if one was pending.
+            r.flags.possibly_secret = false;
+        }
+        Command::FlagSecret { reason } => {
+            entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
+            entry.visible_to_reporter = false;
+            r.flags.possibly_secret = true;
+        }
+        Command::ClearSecretFlag { note } => {
+            entry.note = Some(required_text("note", &note, MAX_NOTE)?);
+            entry.visible_to_reporter = false;
+            r.flags.possibly_secret = false;
         }
         Command::Reject { reason } => {
             entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);

@@ -110,6 +110,10 @@ pub enum Command {
     },
     /// Đ.8.2: the report touches state secrets.
     MarkSecret { note: String },
+    /// Đ.8.2: the lead unit's head flags the report as possibly secret, with the reason.
+    FlagSecret { reason: String },
+    /// Đ.8.2: the IOC head or a leader clears a unit's flag, with the reason.
+    ClearSecretFlag { note: String },
     /// Out of scope or abusive; the reason is shown to the citizen.
     Reject { reason: String },
     /// End of the case after publication.
@@ -167,6 +171,8 @@ impl Command {
             Command::Urge { .. } => Action::Urge,
             Command::Publish { .. } => Action::Publish,
             Command::MarkSecret { .. } => Action::MarkSecret,
+            Command::FlagSecret { .. } => Action::FlagSecret,
+            Command::ClearSecretFlag { .. } => Action::ClearSecretFlag,
             Command::Reject { .. } => Action::Reject,
             Command::Close { .. } => Action::Close,
             Command::Reopen { .. } => Action::Reopen,

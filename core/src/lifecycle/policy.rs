@@ -34,6 +34,10 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         Action::Urge => &[OfficeAdmin],                // Đ.9.2
         Action::Publish => &[IocHead, Leader],         // Đ.8.1 (Leader: Đ.8.2 secrets)
         Action::MarkSecret => &[IocHead, Leader],      // Đ.8.2
+        // Đ.8.2: the head of the unit handling it raises the question; the IOC head or a
+        // leader decides (mark_secret, or clear_secret_flag).
+        Action::FlagSecret => &[UnitHead],
+        Action::ClearSecretFlag => &[IocHead, Leader],
         Action::Reject => &[IocOperator, IocHead],
         Action::Close => &[IocHead, System],
         Action::Reopen | Action::Rate => &[Citizen],
@@ -81,6 +85,9 @@ pub fn allowed_states(action: Action) -> &'static [State] {
         Action::MarkSecret => &[
             Submitted, Screened, Assigned, InProgress, Resolved, Referred, Deferred, Returned,
         ],
+        // While the unit handles it (the lead unit's scope is checked in `authorize`).
+        Action::FlagSecret => &[Assigned, InProgress, Deferred, Resolved],
+        Action::ClearSecretFlag => &State::ALL,
         Action::Reject => &[Submitted, Screened, Referred],
         Action::Close => &[Published],
         Action::Reopen => &[Published],
@@ -149,7 +156,14 @@ pub fn authorize(report: &Report, action: Action, actor: &Actor) -> Result<(), D
 }
 
 pub(super) fn check_state(report: &Report, action: Action) -> Result<(), DomainError> {
-    if allowed_states(action).contains(&report.state) {
+    // Đ.8.2: the secrecy flags are part of the report's state: a flag is raised once, on a
+    // report not yet secret, and cleared only while raised.
+    let flags_allow = match action {
+        Action::FlagSecret => !report.flags.possibly_secret && !report.flags.state_secret,
+        Action::ClearSecretFlag => report.flags.possibly_secret,
+        _ => true,
+    };
+    if flags_allow && allowed_states(action).contains(&report.state) {
         Ok(())
     } else {
         Err(DomainError::InvalidState {
@@ -172,7 +186,7 @@ pub fn available_actions(report: &Report, actor: &Actor) -> Vec<Action> {
 }
 
 /// The actions a person takes on an existing report (what pages offer as forms).
-pub const REPORT_ACTIONS: [Action; 18] = [
+pub const REPORT_ACTIONS: [Action; 20] = [
     Action::Assign,
     Action::Refer,
     Action::Directive,
@@ -188,6 +202,8 @@ pub const REPORT_ACTIONS: [Action; 18] = [
     Action::Urge,
     Action::Publish,
     Action::MarkSecret,
+    Action::FlagSecret,
+    Action::ClearSecretFlag,
     Action::Reject,
     Action::Close,
     Action::RevealReporter,

@@ -218,6 +218,10 @@ pub struct Flags {
     /// Đ.8.2: touches state secrets; nothing public beyond what an authorised person approved.
     #[serde(default)]
     pub state_secret: bool,
+    /// Đ.8.2: a unit head flagged it as possibly secret; pending the IOC head's or a leader's
+    /// decision (`mark_secret` or `clear_secret_flag`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub possibly_secret: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<CategorySuggestion>,
     /// Possible duplicates (same category, near, recent).

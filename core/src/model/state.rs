@@ -108,6 +108,11 @@ pub enum Action {
     /// Đ.4.4: the approved share is released (a watermarked export).
     ReleaseShare,
     MarkSecret,
+    /// Đ.8.2: the lead unit's head flags a report as possibly touching state secrets, for the
+    /// IOC head or a leader to decide (mark it secret, or clear the flag).
+    FlagSecret,
+    /// Đ.8.2: the IOC head or a leader decides a flag is unfounded and clears it.
+    ClearSecretFlag,
     ViewStats,
     /// Đ.4.1, Đ.9.2: create, disable, enable staff accounts and reset their passwords.
     ManageAccounts,
@@ -146,6 +151,8 @@ impl Action {
             Action::DecideShare => "decide_share",
             Action::ReleaseShare => "release_share",
             Action::MarkSecret => "mark_secret",
+            Action::FlagSecret => "flag_secret",
+            Action::ClearSecretFlag => "clear_secret_flag",
             Action::ViewStats => "view_stats",
             Action::ManageAccounts => "manage_accounts",
             Action::ManageNotifications => "manage_notifications",

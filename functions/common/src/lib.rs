@@ -252,6 +252,7 @@ pub fn url_decode(s: &str) -> String {
 pub async fn escalate(rt: &Runtime, _event: LambdaEvent<EventBridgeEvent>) -> Result<usize, Error> {
     let n = rt.app.run_escalations(500).await?;
     info!(count = n, "escalation pass");
+    anchor::daily(rt).await;
     Ok(n)
 }
 
@@ -265,6 +266,8 @@ pub async fn relay(rt: &Runtime, _event: LambdaEvent<EventBridgeEvent>) -> Resul
 }
 
 pub use phananh_core::app::Consumer;
+
+mod anchor;
 
 /// The password port of functions that never see a password (consumers, timers, media):
 /// staff sign in at Cognito and only the API functions manage accounts.

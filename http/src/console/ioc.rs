@@ -69,7 +69,7 @@ async fn queue(s: &HttpState, ctx: &Ctx) -> Markup {
                             None => span class="ward muted" { "Chưa xác định phường, xã" },
                         }
                     }
-                    @if r.flags.abusive || !r.flags.possible_duplicates.is_empty() || r.flags.state_secret {
+                    @if r.flags.abusive || !r.flags.possible_duplicates.is_empty() || r.flags.state_secret || r.flags.possibly_secret {
                         p class="flags" {
                             @if r.flags.abusive {
                                 span class="badge flag" title="Điều 3.1.c" {
@@ -79,6 +79,9 @@ async fn queue(s: &HttpState, ctx: &Ctx) -> Markup {
                             }
                             @if r.flags.state_secret {
                                 span class="badge flag" { "Bí mật nhà nước" }
+                            }
+                            @if r.flags.possibly_secret {
+                                span class="badge flag possibly-secret" title="Điều 8.2" { "Có thể bí mật" }
                             }
                             @if !r.flags.possible_duplicates.is_empty() {
                                 span class="badge dup" {

@@ -104,6 +104,7 @@ pub fn page(
                             span.name { (s.name) }
                             " · " span.role { (role_name(s.actor.role)) }
                             @if let Some(u) = &s.actor.unit { " · " span.unit { (u) } }
+                            " · " a.security href="/console/security" { "Bảo mật" }
                             form.logout method="post" action="/console/logout" {
                                 input type="hidden" name="_csrf" value=(csrf);
                                 button type="submit" { "Đăng xuất" }

@@ -22,6 +22,9 @@ pub struct LoginQuery {
 pub struct LoginForm {
     username: String,
     password: String,
+    /// The authenticator app's code, for an account with a second factor.
+    #[serde(default)]
+    code: Option<String>,
     #[serde(default)]
     next: Option<String>,
     #[serde(rename = "_csrf", default)]
@@ -50,6 +53,8 @@ fn login_page(
                 input id="username" name="username" value=(username) autocomplete="username" required autofocus;
                 label for="password" { "Mật khẩu" }
                 input id="password" name="password" type="password" autocomplete="current-password" required;
+                label for="code" { "Mã xác thực hai lớp " span.muted { "(chỉ khi tài khoản đã bật)" } }
+                input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6";
                 button type="submit" { "Đăng nhập" }
             }
         }
@@ -101,7 +106,12 @@ pub async fn login_submit(
         return Redirect::to("/console/login").into_response();
     };
     let next = safe_next(f.next.as_deref());
-    let actor = match s.app.login_from(&f.username, &f.password, &client.0).await {
+    let code = f.code.as_deref();
+    let actor = match s
+        .app
+        .login_with_code(&f.username, &f.password, code, &client.0)
+        .await
+    {
         Ok(a) => a,
         Err(e) => {
             return login_page(&headers, secure, &next, &f.username, Some(&e.message_vi()));

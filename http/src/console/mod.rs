@@ -23,6 +23,7 @@ pub(crate) mod notifications;
 mod office;
 mod report;
 mod search;
+mod second_factor;
 pub mod session;
 mod unit;
 mod uploads;
@@ -101,4 +102,5 @@ pub fn routes() -> Router<HttpState> {
         .merge(cognito::routes())
         .merge(uploads::routes())
         .merge(notifications::routes())
+        .merge(second_factor::routes())
 }

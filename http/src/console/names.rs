@@ -82,6 +82,8 @@ pub(super) fn action_label(a: Action) -> &'static str {
         Action::DecideShare => "Quyết định chia sẻ cho bên thứ ba",
         Action::ReleaseShare => "Cung cấp cho bên thứ ba",
         Action::MarkSecret => "Đánh dấu bí mật",
+        Action::FlagSecret => "Báo có thể liên quan bí mật nhà nước",
+        Action::ClearSecretFlag => "Bỏ cờ có thể bí mật",
         Action::ViewStats => "Xem thống kê",
         Action::ManageAccounts => "Quản lý tài khoản",
         Action::ManageNotifications => "Theo dõi gửi thông báo",

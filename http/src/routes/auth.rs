@@ -21,6 +21,9 @@ use serde_json::json;
 pub struct LoginBody {
     username: String,
     password: String,
+    /// The authenticator app's 6-digit code, for an account with a second factor.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 fn token_response(s: &HttpState, actor: &Actor) -> ApiResult<Response> {
@@ -47,7 +50,7 @@ pub async fn login(
     }
     let actor = s
         .app
-        .login_from(&b.username, &b.password, &client.0)
+        .login_with_code(&b.username, &b.password, b.code.as_deref(), &client.0)
         .await?;
     token_response(&s, &actor)
 }

@@ -14,6 +14,7 @@ pub mod deliveries;
 pub mod me;
 pub mod public;
 pub mod reports;
+pub mod second_factor;
 pub mod staff;
 pub mod stats;
 pub mod trust;

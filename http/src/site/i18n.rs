@@ -243,6 +243,8 @@ pub fn action_name(lang: Lang, a: Action) -> &'static str {
         Action::Escalate => ("Nhắc hạn", "Deadline reminder"),
         Action::RevealReporter
         | Action::MarkSecret
+        | Action::FlagSecret
+        | Action::ClearSecretFlag
         | Action::ViewStats
         | Action::ManageAccounts
         | Action::ManageNotifications

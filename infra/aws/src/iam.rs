@@ -33,6 +33,10 @@ pub enum On {
     StaffPool,
     /// SES sending identities (the grant is conditioned on the configured sender address).
     SesIdentities,
+    /// `AnchorBucket` itself (listing: a day not anchored yet answers 404, not 403).
+    AnchorBucket,
+    /// `AnchorBucket`'s objects: the daily audit anchors (Object Lock).
+    AnchorObjects,
 }
 
 /// One IAM action a function needs on one resource, and the code that needs it.
@@ -192,6 +196,27 @@ const MANAGE_STAFF: &[Need] = &[
     ),
 ];
 
+/// The daily audit anchors (`S3Anchors`, issue 12): read a day's anchor, write a missing one
+/// locked in COMPLIANCE mode (a PutObject with a retention needs `s3:PutObjectRetention`).
+const ANCHOR: &[Need] = &[
+    need(
+        "s3:GetObject",
+        On::AnchorObjects,
+        "S3Anchors::get (anchor_pending, verify_day)",
+    ),
+    need(
+        "s3:ListBucket",
+        On::AnchorBucket,
+        "GetObject of a day not anchored yet answers 404, not 403",
+    ),
+    need("s3:PutObject", On::AnchorObjects, "S3Anchors::put"),
+    need(
+        "s3:PutObjectRetention",
+        On::AnchorObjects,
+        "S3Anchors::put: object_lock_mode + retain-until date",
+    ),
+];
+
 /// A function (logical id in `template.yaml`) and what its code needs.
 #[derive(Debug, Clone)]
 pub struct FunctionNeeds {
@@ -280,7 +305,8 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                 SEND_EMAIL,
             ],
         ),
-        of("EscalateFunction", &[READ_REPORTS, WRITE_REPORTS]),
+        // Deadline sweeps; the daily audit anchors (functions/common/src/anchor.rs).
+        of("EscalateFunction", &[READ_REPORTS, WRITE_REPORTS, ANCHOR]),
         of(
             "RelayFunction",
             &[

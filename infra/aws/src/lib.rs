@@ -13,6 +13,7 @@
 //! from the SDK's standard configuration (`AWS_ENDPOINT_URL`, ...), so the same code runs on
 //! AWS and against a local emulator.
 
+pub mod anchors;
 pub mod cognito;
 pub mod dynamo;
 pub mod guards;

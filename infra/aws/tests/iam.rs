@@ -43,6 +43,8 @@ fn resource_of(v: &Value) -> On {
         "!Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*" => {
             On::SesIdentities
         }
+        "!GetAtt:AnchorBucket.Arn" => On::AnchorBucket,
+        "!Sub:${AnchorBucket.Arn}/*" => On::AnchorObjects,
         _ if t == format!("!Sub:{BUCKET}") => On::MediaBucket,
         _ if t == format!("!Sub:{BUCKET}/*") => On::MediaObjects,
         _ if t.starts_with("!If:")

@@ -28,6 +28,7 @@ async fn everything_written_survives_a_restart() {
         disabled: false,
         created_at: at(0),
         sessions_valid_from: None,
+        totp: None,
     };
     {
         let store = open(&dir);

@@ -15,10 +15,11 @@ pub(super) fn form_fields(a: Action) -> &'static [&'static str] {
         | Action::Resume
         | Action::Urge
         | Action::MarkSecret
+        | Action::ClearSecretFlag
         | Action::Close
         | Action::AddNote => &["note"],
         Action::Progress => &["note", "attachments"],
-        Action::Reject | Action::RevealReporter => &["reason"],
+        Action::Reject | Action::RevealReporter | Action::FlagSecret => &["reason"],
         Action::Reclassify => &["category", "note"],
         Action::Resolve => &["summary", "evidence", "attachments"],
         Action::Defer => &["reason", "expected_date"],
@@ -175,6 +176,15 @@ pub(super) fn action_form(
         Action::Refer => textarea(a, "note", "Nội dung xin ý kiến lãnh đạo", &f, None, true),
         Action::Urge => textarea(a, "note", "Nội dung đôn đốc", &f, None, true),
         Action::MarkSecret => textarea(a, "note", "Căn cứ đánh dấu bí mật", &f, None, true),
+        Action::FlagSecret => textarea(
+            a,
+            "reason",
+            "Căn cứ cho rằng phản ánh có thể liên quan bí mật nhà nước (IOC hoặc Lãnh đạo quyết định)",
+            &f,
+            None,
+            true,
+        ),
+        Action::ClearSecretFlag => textarea(a, "note", "Lý do bỏ cờ", &f, None, true),
         Action::AddNote => textarea(
             a,
             "note",

@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 mod command;
 mod forms;
 mod page;
+mod share;
 
 use command::*;
 use forms::*;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<HttpState> {
             "/console/reports/{id}/attachments/{attachment_id}",
             get(attachment),
         )
+        .merge(share::routes())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -51,7 +53,11 @@ pub fn routes() -> Router<HttpState> {
 fn action_by_name(name: &str) -> Option<Action> {
     phananh_core::lifecycle::REPORT_ACTIONS
         .into_iter()
-        .chain([Action::CreateFromCamera])
+        .chain([
+            Action::CreateFromCamera,
+            Action::RequestShare,
+            Action::DecideShare,
+        ])
         .find(|a| a.as_str() == name)
 }
 

@@ -72,6 +72,7 @@ pub(super) async fn render(
                     (crate::console::notifications::table(rules, d, &ctx.csrf, &report_url(&r.id)))
                 }
             }
+            (super::share::section(r, actor, &ctx.csrf))
             section class="actions" {
                 h2 { "Thao tác" }
                 @if actions.is_empty() {
@@ -107,6 +108,9 @@ pub(super) fn details(v: &StaffView, rules: &CityRules, now: DateTime<Utc>) -> M
                 }
                 @if r.flags.state_secret {
                     span class="badge flag" { "Bí mật nhà nước" }
+                }
+                @if r.flags.possibly_secret {
+                    span class="badge flag possibly-secret" title="Điều 8.2" { "Có thể liên quan bí mật nhà nước — chờ IOC hoặc Lãnh đạo quyết định" }
                 }
             }
         }

@@ -80,6 +80,7 @@ impl User {
             disabled: !self.enabled,
             // Revoking sessions is Cognito's global sign-out (AdminUserGlobalSignOut).
             sessions_valid_from: None,
+            totp: None,
             created_at: self.created_at,
         }
     }
