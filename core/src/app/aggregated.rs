@@ -221,9 +221,15 @@ impl App {
                 })
                 .await
                 .map_err(storage)?;
-            for r in &page.items {
-                self.count_in_stats(r).await?;
+            // A page's reports at once (the embedded writer commits them together).
+            let mut set = tokio::task::JoinSet::new();
+            for r in page.items {
+                let app = self.clone();
+                set.spawn(async move { app.count_in_stats(&r).await });
                 n += 1;
+            }
+            while let Some(done) = set.join_next().await {
+                done.map_err(|e| DomainError::Storage(format!("statistics rebuild: {e}")))??;
             }
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
