@@ -18,6 +18,7 @@
 //!   the capability of a tracking link (no account) and what its holder sees.
 //! - [`ports`]: the small traits the adapters implement; [`media`]: file type sniffing.
 
+pub mod aggregates;
 pub mod app;
 pub mod audit;
 pub mod calendar;

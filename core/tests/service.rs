@@ -757,6 +757,8 @@ async fn statistics_count_reports_by_local_month_and_units_on_time() {
     stored_for_stats(&w, "s-2", november, Some(("ubnd_tan_phong", false))).await;
     stored_for_stats(&w, "s-3", november, Some(("phong_tnmt", true))).await;
     stored_for_stats(&w, "s-4", november, None).await;
+    // Stored around the use cases: counted by the rebuild from the reports.
+    w.app.rebuild_stats(&Actor::system()).await.unwrap();
     let office = Actor::new("office-1", Role::OfficeAdmin, None);
     let stats = w.app.stats(&office, None, None, 100).await.unwrap();
     assert_eq!(stats.total, 4);

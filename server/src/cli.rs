@@ -68,11 +68,22 @@ pub(crate) enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Statistics' aggregates (Đ.9.2).
+    Stats {
+        #[command(subcommand)]
+        action: StatsCmd,
+    },
     /// Verify the audit trail (hash and MAC chains, daily anchors; Đ.6.2).
     Audit {
         #[command(subcommand)]
         action: AuditCmd,
     },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum StatsCmd {
+    /// Recompute every figure from the stored reports (after a migration or a repair).
+    Rebuild,
 }
 
 #[derive(Subcommand)]

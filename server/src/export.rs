@@ -80,3 +80,14 @@ pub(crate) async fn run(
     }
     Ok(())
 }
+
+/// `phananh stats rebuild`: recomputes the statistics' aggregate rows from the stored reports.
+pub(crate) async fn rebuild_stats(data: &Path, config: Option<&Path>) -> Result<(), BoxError> {
+    let emb = open_embedded(data, "http://127.0.0.1")?;
+    let app = build_app(&emb, load_rules(config)?)?;
+    let n = app
+        .rebuild_stats(&phananh_core::model::Actor::system())
+        .await?;
+    println!("Đã tính lại thống kê từ {n} phản ánh.");
+    Ok(())
+}

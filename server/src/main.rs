@@ -26,7 +26,7 @@ mod serve;
 mod system;
 
 use clap::Parser;
-use cli::{AuditCmd, Cli, Command, ConfigCmd};
+use cli::{AuditCmd, Cli, Command, ConfigCmd, StatsCmd};
 
 /// The error every subcommand returns; `main` prints it and exits with failure.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -105,6 +105,9 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             format,
             out,
         } => export::run(&cli.data, cli.config.as_deref(), from, to, format, out).await,
+        Command::Stats {
+            action: StatsCmd::Rebuild,
+        } => export::rebuild_stats(&cli.data, cli.config.as_deref()).await,
         Command::Audit {
             action: AuditCmd::Verify { from },
         } => audit::verify(&cli.data, cli.config.as_deref(), from).await,

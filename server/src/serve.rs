@@ -36,6 +36,13 @@ pub(crate) async fn run(
     let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
     let emb = open_embedded(data, &base_url)?;
     let app = build_app(&emb, rules)?;
+    // A database from before the statistics' aggregates: count its reports once.
+    if emb.store.stats_need_rebuild().await? {
+        let n = app
+            .rebuild_stats(&phananh_core::model::Actor::system())
+            .await?;
+        info!(target: LOG_TARGET, reports = n, "statistics rebuilt from the stored reports");
+    }
     for consumer in Consumer::ALL {
         let app = app.clone();
         emb.consumers.register(

@@ -45,6 +45,9 @@ pub(crate) fn build_app(emb: &Embedded, rules: CityRules) -> Result<App, BoxErro
     )
     .with_delivery_log(Some(emb.notifier.clone()))
     .with_guards(emb.store.clone())
+    // Statistics (issue 13 item 6): counted right after each change, and by the `stats`
+    // consumer from its event should that fail.
+    .with_aggregates(emb.store.clone(), true)
     .with_audit_key(&audit_key)
     .with_known_accounts_only(true))
 }

@@ -188,3 +188,12 @@ async fn a_directive_edited_in_the_dynamodb_item_is_caught_and_named() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_aggregates_pass_the_aggregate_contract() {
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    contract::aggregate_store_contract(&phananh_aws::DynamoAggregates::from_settings(
+        &clients, &settings,
+    ))
+    .await;
+}

@@ -168,3 +168,10 @@ async fn guard_store_contract_on_sqlite() {
     contract::guard_store_contract(store.clone()).await;
     contract::sign_in_guards_contract(store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregate_store_contract_on_sqlite() {
+    let dir = TempDir::new("phananh-contract-aggregates");
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
+    contract::aggregate_store_contract(store.as_ref()).await;
+}

@@ -55,3 +55,9 @@ async fn guard_store_contract_on_memory() {
     contract::guard_store_contract(store.clone()).await;
     contract::sign_in_guards_contract(store).await;
 }
+
+#[tokio::test]
+async fn aggregate_store_contract_on_memory() {
+    contract::aggregate_store_contract(&phananh_core::aggregates::MemoryAggregates::default())
+        .await;
+}

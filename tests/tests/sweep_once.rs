@@ -240,3 +240,127 @@ async fn on_dynamodb_a_report_left_at_triage_alerts_the_ioc_head_once_through_sn
         .count();
     assert_eq!(publishes, 1, "one SMS to the IOC head");
 }
+
+/// Who a sweep at `at` tells (recipients, sorted), after delivering its events.
+async fn sweep_at(
+    app: &App,
+    store: &dyn ReportStore,
+    clock: &FixedClock,
+    recorder: &RecordingNotifier,
+    report: &ReportId,
+    at: DateTime<Utc>,
+) -> Vec<String> {
+    let before = recorder.all().len();
+    clock.set(at);
+    app.run_escalations(100).await.expect("sweep");
+    pump(app, store, report).await;
+    let mut to: Vec<String> = recorder.all()[before..]
+        .iter()
+        .map(|n| n.to.clone())
+        .collect();
+    to.sort();
+    to
+}
+
+/// Every SMS number and e-mail address of a unit (its head's when `head`).
+fn unit_contacts(app: &App, unit: &str, head: bool) -> Vec<String> {
+    let c = &app.rules().config.unit(unit).expect("unit").contacts;
+    let (sms, email) = if head {
+        (&c.head_sms, &c.head_email)
+    } else {
+        (&c.sms, &c.email)
+    };
+    let mut v: Vec<String> = sms.iter().chain(email.iter()).cloned().collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_dynamodb_friday_afternoon_before_a_holiday_monday_and_a_deferral_past_its_date() {
+    let p = moto::provision().await.expect("moto");
+    let store = Arc::new(DynamoReportStore::from_settings(&p.clients, &p.settings));
+    // Friday 24/04/2026 14:50; Monday 27/04 is the Hùng Kings holiday (calendar.toml).
+    let clock = Arc::new(FixedClock::new(local(2026, 4, 24, 14, 50)));
+    let recorder = Arc::new(RecordingNotifier::default());
+    let app = app(
+        store.clone(),
+        store.clone(),
+        recorder.clone(),
+        clock.clone(),
+    );
+    let citizen = Actor::new(format!("dev-{}", uuid::Uuid::now_v7()), Role::Citizen, None);
+    let input = |category: &str| NewReport {
+        category: category.into(),
+        title: "Thái độ phục vụ chưa đúng mực".into(),
+        description: "Cán bộ tiếp dân trả lời thiếu tôn trọng người dân.".into(),
+        location: None,
+        address: Some("Tổ 5, phường Tân Phong".into()),
+        reporter_ward: None,
+        attachments: vec![],
+        reporter: None,
+        camera_id: None,
+    };
+    let (r, _) = app
+        .submit(&citizen, input("service_attitude"), &[], None)
+        .await
+        .expect("submit");
+    pump(&app, store.as_ref(), &r.id).await;
+    clock.set(local(2026, 4, 24, 15, 0));
+    let assign = |unit: &str| Command::Assign {
+        lead_unit: unit.into(),
+        coordinating_units: vec![],
+        note: None,
+    };
+    app.act(&r.id, &actors::ioc_head(), assign("phong_noi_vu"))
+        .await
+        .expect("assign");
+    pump(&app, store.as_ref(), &r.id).await;
+    let s = |at| sweep_at(&app, store.as_ref(), &clock, &recorder, &r.id, at);
+    // 8 working hours: 75 % Tue 11:00, due Tue 15:00, 150 % Wed 09:00; the holiday counts not.
+    assert_eq!(s(local(2026, 4, 27, 12, 0)).await, Vec::<String>::new());
+    assert_eq!(s(local(2026, 4, 28, 10, 59)).await, Vec::<String>::new());
+    assert_eq!(
+        s(local(2026, 4, 28, 11, 0)).await,
+        unit_contacts(&app, "phong_noi_vu", true)
+    );
+    assert_eq!(
+        s(local(2026, 4, 28, 15, 0)).await,
+        unit_contacts(&app, "ioc", false)
+    );
+    assert_eq!(
+        s(local(2026, 4, 29, 9, 0)).await,
+        unit_contacts(&app, "lanh_dao_ubnd", false)
+    );
+
+    // A deferral (Đ.7.5) past its expected date: the unit head and the office, once.
+    clock.set(local(2026, 11, 25, 8, 0));
+    let (d, _) = app
+        .submit(&citizen, input("food_safety"), &[], None)
+        .await
+        .expect("submit");
+    pump(&app, store.as_ref(), &d.id).await;
+    clock.set(local(2026, 11, 25, 8, 10));
+    app.act(&d.id, &actors::ioc_head(), assign("trung_tam_y_te"))
+        .await
+        .expect("assign");
+    clock.set(local(2026, 11, 25, 8, 30));
+    let defer = Command::Defer {
+        reason: "Chờ kết quả xét nghiệm mẫu thực phẩm.".into(),
+        expected_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("date"),
+    };
+    app.act(&d.id, &actors::unit_staff("trung_tam_y_te"), defer)
+        .await
+        .expect("defer");
+    pump(&app, store.as_ref(), &d.id).await;
+    let s = |at| sweep_at(&app, store.as_ref(), &clock, &recorder, &d.id, at);
+    assert_eq!(s(local(2026, 11, 27, 23, 59)).await, Vec::<String>::new());
+    let mut want = unit_contacts(&app, "trung_tam_y_te", true);
+    want.extend(unit_contacts(&app, "van_phong", false));
+    want.sort();
+    assert_eq!(s(local(2026, 11, 28, 0, 0)).await, want);
+    assert_eq!(
+        s(local(2026, 11, 30, 9, 0)).await,
+        Vec::<String>::new(),
+        "once"
+    );
+}

@@ -23,10 +23,17 @@ pub enum Consumer {
     Notify,
     /// The reporter told of a published answer or a rejection (Đ.8.1).
     Publish,
+    /// The statistics' aggregate rows (Đ.9.2): the report counted again as it is now.
+    Stats,
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 3] = [Consumer::Classify, Consumer::Notify, Consumer::Publish];
+    pub const ALL: [Consumer; 4] = [
+        Consumer::Classify,
+        Consumer::Notify,
+        Consumer::Publish,
+        Consumer::Stats,
+    ];
 
     /// The queue name.
     pub fn as_str(self) -> &'static str {
@@ -34,6 +41,7 @@ impl Consumer {
             Consumer::Classify => "classify",
             Consumer::Notify => "notify",
             Consumer::Publish => "publish",
+            Consumer::Stats => "stats",
         }
     }
 
@@ -61,6 +69,17 @@ impl Consumer {
                 ReportReopened,
             ],
             Consumer::Publish => &[ReportPublished, ReportRejected],
+            // Only the events that can change a figure (received, unit, category, open,
+            // resolved, on time, handling time); the others leave every row as it is.
+            Consumer::Stats => &[
+                ReportSubmitted,
+                ReportAssigned,
+                ReportResolved,
+                ReportReclassified,
+                ReportRejected,
+                ReportClosed,
+                ReportReopened,
+            ],
         }
     }
 
@@ -89,6 +108,7 @@ impl App {
         match consumer {
             Consumer::Classify => self.classify(&env.report_id).await,
             Consumer::Notify | Consumer::Publish => self.notify_for(env).await,
+            Consumer::Stats => self.count_from_event(&env.report_id).await,
         }
     }
 

@@ -21,37 +21,46 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// The header line of the CSV export.
+pub const CSV_HEADER: &str =
+    "id,created_at,category,ward,state,lead_unit,assigned_at,due_at,resolved_at,on_time,overdue,title\n";
+
+/// One CSV line of a report (no reporter data), overdue as of `now`.
+pub fn csv_row(r: &Report, now: DateTime<Utc>) -> String {
+    let a = r.assignment.as_ref();
+    let res = r.resolution.as_ref();
+    let row = [
+        r.id.to_string(),
+        r.created_at.to_rfc3339(),
+        r.category.clone(),
+        r.ward.clone().unwrap_or_default(),
+        r.state.as_str().to_string(),
+        a.map(|a| a.lead_unit.clone()).unwrap_or_default(),
+        a.map(|a| a.assigned_at.to_rfc3339()).unwrap_or_default(),
+        a.map(|a| a.due_at.to_rfc3339()).unwrap_or_default(),
+        res.map(|x| x.resolved_at.to_rfc3339()).unwrap_or_default(),
+        res.map(|x| x.on_time.to_string()).unwrap_or_default(),
+        r.is_overdue(now).to_string(),
+        r.title.clone(),
+    ];
+    let line: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+    let mut out = line.join(",");
+    out.push('\n');
+    out
+}
+
 /// CSV rows of reports (no reporter data), overdue as of `now`.
 pub fn reports_csv(reports: &[Report], now: DateTime<Utc>) -> String {
-    let mut out = String::from(
-        "id,created_at,category,ward,state,lead_unit,assigned_at,due_at,resolved_at,on_time,overdue,title\n",
-    );
+    let mut out = String::from(CSV_HEADER);
     for r in reports {
-        let a = r.assignment.as_ref();
-        let res = r.resolution.as_ref();
-        let row = [
-            r.id.to_string(),
-            r.created_at.to_rfc3339(),
-            r.category.clone(),
-            r.ward.clone().unwrap_or_default(),
-            r.state.as_str().to_string(),
-            a.map(|a| a.lead_unit.clone()).unwrap_or_default(),
-            a.map(|a| a.assigned_at.to_rfc3339()).unwrap_or_default(),
-            a.map(|a| a.due_at.to_rfc3339()).unwrap_or_default(),
-            res.map(|x| x.resolved_at.to_rfc3339()).unwrap_or_default(),
-            res.map(|x| x.on_time.to_string()).unwrap_or_default(),
-            r.is_overdue(now).to_string(),
-            r.title.clone(),
-        ];
-        let line: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
+        out.push_str(&csv_row(r, now));
     }
     out
 }
 
 impl App {
-    /// The CSV export of reports created in [from, to), for those who may see statistics.
+    /// The CSV export of reports created in [from, to), for those who may see statistics,
+    /// read page by page ([`App::export_page`]), at most about `max` reports.
     pub async fn export_csv(
         &self,
         actor: &Actor,
@@ -59,9 +68,18 @@ impl App {
         to: Option<DateTime<Utc>>,
         max: usize,
     ) -> Result<String, DomainError> {
-        Self::check_stats_access(actor)?;
-        let reports = self.collect(from, to, max).await?;
-        Ok(reports_csv(&reports, self.now()))
+        let mut out = String::from(CSV_HEADER);
+        let mut cursor = None;
+        // Bounded: at most max / page + 1 pages.
+        for _ in 0..=(max / super::aggregated::EXPORT_PAGE as usize + 1) {
+            let (rows, next) = self.export_page(actor, from, to, cursor.take()).await?;
+            out.push_str(&rows);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(out)
     }
 }
 

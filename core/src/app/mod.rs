@@ -11,6 +11,7 @@
 //! (the public aggregates).
 
 pub mod accounts;
+pub mod aggregated;
 pub mod audit;
 pub mod consumers;
 pub mod deliveries;
@@ -79,6 +80,11 @@ pub struct App {
     /// The keys kept outside the database ([`App::with_audit_key`]).
     keys: Arc<Keys>,
     session_cache: Arc<guards::SessionCache>,
+    /// The statistics' aggregate rows (issue 13 item 6), see [`aggregated`].
+    aggregates: Arc<dyn crate::aggregates::AggregateStore>,
+    /// Whether a change updates the aggregates right after it is stored (embedded, tests);
+    /// else only the statistics consumer does (AWS).
+    inline_aggregates: bool,
     /// A staff token whose account the accounts port does not know is refused.
     known_accounts_only: bool,
 }
@@ -130,6 +136,8 @@ impl App {
             guards: Arc::new(MemoryGuards::default()),
             keys: Arc::new(Keys::unkeyed()),
             session_cache: Arc::default(),
+            aggregates: Arc::new(crate::aggregates::MemoryAggregates::default()),
+            inline_aggregates: true,
             known_accounts_only: false,
         }
     }

@@ -56,6 +56,7 @@ impl App {
                 info!(report_id = %t.report.id, category = %t.report.category, "report submitted");
                 self.mark_attached(&t.report.id, resolved, scoped_key.as_deref())
                     .await;
+                self.count_inline(&t.report).await;
                 self.publish_now(&t.events).await;
                 Ok((t.report, true))
             }
@@ -126,6 +127,7 @@ impl App {
             match self.store.update(&report, current.version, &events).await {
                 Ok(()) => {
                     info!(report_id = %id, action = cmd.action().as_str(), role = actor.role.as_str(), state = report.state.as_str(), "report updated");
+                    self.count_inline(&report).await;
                     self.publish_now(&events).await;
                     return Ok(report);
                 }

@@ -33,6 +33,25 @@ pub struct Stats {
     /// Resolutions by the unit that resolved them, with the share on time.
     #[serde(default)]
     pub on_time_by_unit: BTreeMap<String, UnitOnTime>,
+    /// Reports still open (a reopened report counts as open).
+    #[serde(default)]
+    pub open: usize,
+    /// 90th percentile minutes from assignment to resolution (from the aggregate histogram).
+    #[serde(default)]
+    pub p90_minutes_to_resolve: Option<i64>,
+    /// More overdue reports exist than `overdue` lists.
+    #[serde(default)]
+    pub overdue_more: bool,
+    /// The unit these figures are limited to (a unit head's own unit).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// The local months counted, `YYYY-MM` bounds inclusive (statistics from aggregates count
+    /// whole months of creation).
+    #[serde(default)]
+    pub months: Option<(String, String)>,
+    /// Every figure by unit, category, ward and month.
+    #[serde(default)]
+    pub figures: Option<super::aggregated::Breakdown>,
 }
 
 /// One unit's resolutions and how many were on time.
@@ -67,19 +86,6 @@ impl App {
                 action: Action::ViewStats,
             })
         }
-    }
-
-    /// Statistics over reports created in [from, to) (Đ.9.2). Bounded to `max` reports.
-    pub async fn stats(
-        &self,
-        actor: &Actor,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        max: usize,
-    ) -> Result<Stats, DomainError> {
-        Self::check_stats_access(actor)?;
-        let reports = self.collect(from, to, max).await?;
-        Ok(compute_stats(&reports, self.now(), &self.rules))
     }
 
     /// All reports created in [from, to), newest first, at most `max` (paged through the store).

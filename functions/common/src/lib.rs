@@ -156,7 +156,15 @@ impl Runtime {
         .with_publisher(Some(bus.clone()))
         .with_guards(Arc::new(phananh_aws::DynamoGuards::from_settings(
             clients, &settings,
-        )));
+        )))
+        // Statistics read from the month items; counted only by the stats consumer, so the
+        // API functions make no extra call per change.
+        .with_aggregates(
+            Arc::new(phananh_aws::DynamoAggregates::from_settings(
+                clients, &settings,
+            )),
+            false,
+        );
         let app = trust::with_audit_key(app);
         Runtime {
             app,

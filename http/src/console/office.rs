@@ -32,8 +32,8 @@ pub fn routes() -> Router<HttpState> {
 
 const TITLE: &str = "Thống kê phản ánh";
 const HERE: &str = "/console/office";
-/// The most reports one statistics page or export reads (the newest first).
-pub(super) const STATS_MAX: usize = 50_000;
+/// The most overdue reports one statistics page lists (figures come from the aggregates).
+pub(super) const STATS_MAX: usize = 200;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RangeQuery {
@@ -149,24 +149,45 @@ fn totals(s: &Stats) -> Markup {
                     @match s.median_minutes_to_resolve { Some(m) => (duration_words(m, true)), None => "—" }
                 }
             }
-            div.card.total { h3 { "Đang quá hạn" } p.figure { (s.overdue.len()) } }
+            div.card.total {
+                h3 { "Thời gian giải quyết (90% phản ánh)" }
+                p.figure id="p90" {
+                    @match s.p90_minutes_to_resolve { Some(m) => (duration_words(m, true)), None => "—" }
+                }
+            }
+            div.card.total { h3 { "Đang mở" } p.figure id="open-count" { (s.open) } }
+            div.card.total {
+                h3 { "Đang quá hạn" }
+                p.figure { (s.overdue.len()) @if s.overdue_more { "+" } }
+            }
         }
     }
 }
 
+fn minutes(m: Option<i64>) -> String {
+    m.map_or_else(|| "—".to_string(), |m| duration_words(m, true))
+}
+
 fn on_time_table(s: &Stats, rules: &CityRules) -> Markup {
+    let rows = s.figures.as_ref().map(|f| &f.by_unit);
     html! {
         @if !s.on_time_by_unit.is_empty() {
             div.table-wrap {
                 table id="on-time-by-unit" {
-                    thead { tr { th { "Đơn vị" } th { "Đã giải quyết" } th { "Đúng hạn" } th { "Tỷ lệ" } } }
+                    thead { tr {
+                        th { "Đơn vị" } th { "Đã giải quyết" } th { "Đúng hạn" } th { "Tỷ lệ" }
+                        th { "Trung vị" } th { "90%" }
+                    } }
                     tbody {
                         @for (u, f) in &s.on_time_by_unit {
+                            @let row = rows.and_then(|r| r.get(u));
                             tr data-unit=(u) {
                                 td { (unit_name(rules, u)) }
                                 td { (f.resolved) }
                                 td { (f.on_time) }
                                 td { (percent(f.rate)) }
+                                td { (minutes(row.and_then(|r| r.median_minutes))) }
+                                td { (minutes(row.and_then(|r| r.p90_minutes))) }
                             }
                         }
                     }
@@ -280,8 +301,13 @@ async fn office_page(
             @if q.done.is_some() { p.notice role="status" { "Đã thực hiện xong." } }
             (filter_form(&r))
             p.export { a.button id="export-csv" href=(export_href(&r)) download { "Tải CSV" } }
-            @if stats.total >= STATS_MAX {
-                p.warning { "Chỉ tính " (STATS_MAX) " phản ánh mới nhất; hãy thu hẹp khoảng thời gian." }
+            @if let Some((from, to)) = &stats.months {
+                p.muted id="months" { "Số liệu tính theo tháng tiếp nhận: "
+                    (if from.starts_with("0000") { "từ đầu" } else { from.as_str() }) " – "
+                    (if to.starts_with("9999") { "nay" } else { to.as_str() }) "." }
+            }
+            @if let Some(u) = &stats.unit {
+                p.notice { "Số liệu của đơn vị " (unit_name(rules, u)) "." }
             }
             (totals(&stats))
             h2 { "Tỷ lệ đúng hạn theo đơn vị" }
@@ -313,7 +339,8 @@ async fn export_csv(
         )
             .into_response();
     }
-    match s.app.export_csv(&actor, r.from, r.to, STATS_MAX).await {
+    // A byte-order mark first, so spreadsheets read the Vietnamese text as UTF-8.
+    match crate::routes::stats::csv_body(s.app.clone(), actor, r.from, r.to, "\u{feff}").await {
         Ok(csv) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -323,8 +350,7 @@ async fn export_csv(
                 ),
                 (header::CACHE_CONTROL, "no-store"),
             ],
-            // A byte-order mark, so spreadsheets read the Vietnamese text as UTF-8.
-            format!("\u{feff}{csv}"),
+            csv,
         )
             .into_response(),
         Err(e @ DomainError::Forbidden { .. }) => forbidden(&ctx, TITLE, HERE, &e.message_vi()),

@@ -103,6 +103,8 @@ impl World {
     /// Puts `r` straight into the store.
     pub async fn store(&self, r: &Report) {
         self.store.create(r, &[], None).await.expect("stored");
+        // Counted in the statistics as the stats consumer would count it.
+        self.state.app.count_in_stats(r).await.expect("counted");
     }
 
     /// A citizen's report titled `title`, with [`NAME`], [`PHONE`] and [`EMAIL`], submitted

@@ -5,7 +5,7 @@
 //! also that every SDK operation the adapters call is in this table.
 //!
 //! IAM names differ from API names: `TransactWriteItems` needs the action of each item
-//! (`PutItem`, `DeleteItem`); SNS `PublishBatch` needs `sns:Publish`; S3 `HeadObject` and
+//! (`PutItem`, `DeleteItem`, `UpdateItem`); SNS `PublishBatch` needs `sns:Publish`; S3 `HeadObject` and
 //! presigned GETs need `s3:GetObject`, presigned PUTs `s3:PutObject`; `HeadObject` on a
 //! missing key answers 404 only with `s3:ListBucket` on the bucket (403 otherwise, which
 //! would turn "not uploaded yet" into a server error).
@@ -124,6 +124,14 @@ const SEND_EMAIL: &[Need] = &[need(
     "ses:SendEmail",
     On::SesIdentities,
     "SesMailer: e-mail to each recipient (SESv2 SendEmail)",
+)];
+
+/// Reading the statistics' month items (`AggregateStore::months`: a query of the table's
+/// `STATS` partition, not of an index).
+const READ_STATS: &[Need] = &[need(
+    "dynamodb:Query",
+    On::Table,
+    "DynamoAggregates::months (statistics, Đ.9.2)",
 )];
 
 /// Reading media: HEAD and GET of uploads, presigned GET URLs.
@@ -261,6 +269,7 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
             &[
                 READ_REPORTS,
                 WRITE_REPORTS,
+                READ_STATS,
                 READ_MEDIA,
                 WRITE_MEDIA,
                 MANAGE_STAFF,
@@ -271,6 +280,7 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
             &[
                 READ_REPORTS,
                 WRITE_REPORTS,
+                READ_STATS,
                 READ_MEDIA,
                 WRITE_MEDIA,
                 MANAGE_STAFF,
@@ -305,6 +315,28 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                 SEND_EMAIL,
             ],
         ),
+        // The statistics consumer: the report and its recorded share, then one transaction
+        // (the share's put, the month item's ADD) when a figure changes.
+        of(
+            "StatsFunction",
+            &[&[
+                need(
+                    "dynamodb:GetItem",
+                    On::Table,
+                    "the report of the event, DynamoAggregates' recorded share",
+                ),
+                need(
+                    "dynamodb:PutItem",
+                    On::Table,
+                    "TransactWriteItems put: the report's share",
+                ),
+                need(
+                    "dynamodb:UpdateItem",
+                    On::Table,
+                    "TransactWriteItems update: ADD to the month item",
+                ),
+            ]],
+        ),
         // Deadline sweeps; the daily audit anchors (functions/common/src/anchor.rs).
         of("EscalateFunction", &[READ_REPORTS, WRITE_REPORTS, ANCHOR]),
         of(
@@ -332,9 +364,9 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
 /// the check that every operation the adapters call is covered by the table.
 pub fn iam_action_of(service: &str, operation: &str) -> Vec<String> {
     match (service, operation) {
-        ("dynamodb", "TransactWriteItems") => {
-            vec!["dynamodb:PutItem".into(), "dynamodb:DeleteItem".into()]
-        }
+        // Every transaction here puts; the action of its other items is the function's own:
+        // report writes also delete (WRITE_REPORTS), the statistics' also update (StatsFunction).
+        ("dynamodb", "TransactWriteItems") => vec!["dynamodb:PutItem".into()],
         ("sns", "PublishBatch") => vec!["sns:Publish".into()],
         ("s3", "HeadObject") => vec!["s3:GetObject".into()],
         ("sesv2", "SendEmail") => vec!["ses:SendEmail".into()],

@@ -23,6 +23,7 @@ pub mod ses;
 pub mod settings;
 pub mod sns;
 pub mod sqs;
+pub mod stats;
 pub mod table;
 pub mod topology;
 
@@ -46,6 +47,7 @@ pub use ses::SesMailer;
 pub use settings::{AwsClients, AwsSettings, SettingsError};
 pub use sns::{SnsEventBus, SnsNotifier};
 pub use sqs::{process_sqs_batch, unwrap_envelope, SqsMessageError};
+pub use stats::DynamoAggregates;
 
 impl DynamoReportStore {
     /// The store of the table in `settings`.

@@ -20,6 +20,8 @@
 //! | username          | `USERNAME#<name>`  | `USERNAME`    | —                                                 |
 //! | notification mark | `NOTIF#<id>`       | `NOTIF`       | —                                                 |
 //! | sign-in guard     | `GUARD#<key>`      | `GUARD`       | — (`version`, `doc`, TTL `expires_at`)            |
+//! | statistics month  | `STATS`            | `MONTH#<YYYY-MM>` | — (one number per `<row key>\|<figure>`)    |
+//! | report's share    | `STATSREP`         | `REPORT#<id>` | — (`version`, `doc`: its contribution)            |
 //!
 //! (* sparse.) Instants in keys are [`time_key`]s, so string order is time order.
 
@@ -38,6 +40,13 @@ pub const SK: &str = "sk";
 pub const CSK: &str = "csk";
 /// TTL attribute (epoch seconds) of idempotency and notification markers.
 pub const TTL_ATTR: &str = "expires_at";
+
+/// The partition of the statistics' month items.
+pub(crate) const STATS_PK: &str = "STATS";
+/// The partition of the reports' contributions to the statistics.
+pub(crate) const STATS_SHARES_PK: &str = "STATSREP";
+/// The sort key prefix of a statistics month item.
+pub(crate) const STATS_MONTH_PREFIX: &str = "MONTH#";
 
 /// The value of [`TTL_ATTR`] for an item that may be removed after `at`.
 pub(crate) fn ttl_value(at: DateTime<Utc>) -> AttributeValue {
@@ -220,6 +229,17 @@ impl ItemKey {
     /// One sign-in guard record of core (a keyed digest: no contact in the key).
     pub(crate) fn guard(key: &str) -> Self {
         Self::new(format!("GUARD#{key}"), "GUARD")
+    }
+
+    /// The statistics' rows of one local month (`YYYY-MM`), in the [`STATS_PK`] partition.
+    pub(crate) fn stats_month(month: &str) -> Self {
+        Self::new(STATS_PK.to_string(), format!("{STATS_MONTH_PREFIX}{month}"))
+    }
+
+    /// A report's contribution to the statistics, with the version it was computed from.
+    /// In one partition, so a rebuild can find and forget them all without a scan.
+    pub(crate) fn stats_share(report_id: &str) -> Self {
+        Self::new(STATS_SHARES_PK.to_string(), format!("REPORT#{report_id}"))
     }
 
     /// The key as an attribute map (a `Key`, or the start of an item).

@@ -6,7 +6,7 @@
 pub use phananh_core::app::Consumer;
 
 /// Every consumer queue of the events topic (core's one list).
-pub const CONSUMERS: [Consumer; 3] = Consumer::ALL;
+pub const CONSUMERS: [Consumer; 4] = Consumer::ALL;
 
 /// Messages delivered this many times without success move to the consumer's DLQ.
 pub const MAX_RECEIVE_COUNT: u32 = 5;

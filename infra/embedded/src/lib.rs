@@ -22,6 +22,7 @@ pub mod reports;
 pub mod schema;
 pub mod sms;
 pub mod smtp;
+pub mod stats;
 
 pub use db::{SqliteStore, StoreOptions, DB_FILE};
 pub use media::{

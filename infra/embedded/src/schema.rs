@@ -166,6 +166,23 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX guards_expiry ON guards (expires_at);
     "#,
+    // 7: statistics from aggregates (issue 13 item 6): the rows per local month and key
+    //    (`all`, `unit:..`, `category:..`, `ward:..`) as JSON figures, and each report's
+    //    contribution with the version it was computed from. Existing reports are counted by
+    //    `App::rebuild_stats` (`serve` runs it when reports exist and no contribution does).
+    r#"
+    CREATE TABLE stats_rows (
+        month TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        doc   TEXT NOT NULL,
+        PRIMARY KEY (month, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_contrib (
+        report_id TEXT PRIMARY KEY,
+        version   INTEGER NOT NULL,
+        doc       TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The migration after which existing reports must be indexed for search.

@@ -5,6 +5,7 @@
 //! so a runner can report them separately.
 
 pub mod accounts;
+pub mod aggregates;
 pub mod audit;
 pub mod bus;
 pub mod delivery_log;
@@ -22,6 +23,7 @@ use std::pin::Pin;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 pub use accounts::account_store_contract;
+pub use aggregates::aggregate_store_contract;
 pub use audit::audit_trail_contract;
 pub use bus::event_bus_contract;
 pub use delivery_log::delivery_log_contract;

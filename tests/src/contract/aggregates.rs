@@ -1,0 +1,138 @@
+//! `AggregateStore` contract (issue 13 item 6): a report's contribution is counted in its
+//! month's rows; a newer version replaces it (the old share subtracted); a duplicate or an
+//! older version changes nothing; rows that reach zero disappear; months are read by range, in
+//! order; `clear` forgets rows and shares, so a rebuild counts every report again. The store
+//! must be empty when handed over.
+
+use phananh_core::aggregates::{bucket_of, AggregateStore, Contribution, Figures};
+use phananh_core::model::ReportId;
+
+fn share(month: &str, unit: Option<&str>, open: bool, on_time: Option<bool>) -> Contribution {
+    Contribution {
+        month: month.into(),
+        unit: unit.map(str::to_string),
+        category: "food_safety".into(),
+        ward: "tan_phong".into(),
+        open,
+        resolved: on_time.is_some(),
+        on_time: on_time.unwrap_or(false),
+        handling_bucket: on_time.map(|_| bucket_of(90)),
+    }
+}
+
+async fn row(store: &dyn AggregateStore, month: &str, key: &str) -> Option<Figures> {
+    store
+        .months(month, month)
+        .await
+        .expect("months")
+        .into_iter()
+        .find(|m| m.month == month)
+        .and_then(|m| m.rows.get(key).cloned())
+}
+
+pub async fn aggregate_store_contract(store: &dyn AggregateStore) {
+    let a = ReportId("agg-a".into());
+    let b = ReportId("agg-b".into());
+    // Received (v1), then assigned (v3), then resolved on time (v5).
+    assert!(store
+        .apply(&a, 1, &share("2026-11", None, true, None))
+        .await
+        .expect("apply v1"));
+    let all = row(store, "2026-11", "all").await.expect("all row");
+    assert_eq!((all.received, all.open, all.resolved), (1, 1, 0));
+    assert!(store
+        .apply(&a, 3, &share("2026-11", Some("trung_tam_y_te"), true, None))
+        .await
+        .expect("apply v3"));
+    assert!(store
+        .apply(
+            &a,
+            5,
+            &share("2026-11", Some("trung_tam_y_te"), false, Some(true))
+        )
+        .await
+        .expect("apply v5"));
+    // A duplicate and an older version (reordered events) change nothing.
+    assert!(!store
+        .apply(
+            &a,
+            5,
+            &share("2026-11", Some("trung_tam_y_te"), false, Some(true))
+        )
+        .await
+        .expect("duplicate"));
+    assert!(!store
+        .apply(&a, 3, &share("2026-11", Some("trung_tam_y_te"), true, None))
+        .await
+        .expect("older"));
+    let all = row(store, "2026-11", "all").await.expect("all row");
+    assert_eq!(
+        (all.received, all.open, all.resolved, all.on_time),
+        (1, 0, 1, 1),
+        "{all:?}"
+    );
+    assert_eq!(all.handling.get(&bucket_of(90)), Some(&1));
+    let unit = row(store, "2026-11", "unit:trung_tam_y_te")
+        .await
+        .expect("unit row");
+    assert_eq!((unit.received, unit.resolved, unit.on_time), (1, 1, 1));
+    assert_eq!(
+        row(store, "2026-11", "category:food_safety")
+            .await
+            .map(|f| f.received),
+        Some(1)
+    );
+    assert_eq!(
+        row(store, "2026-11", "ward:tan_phong")
+            .await
+            .map(|f| f.received),
+        Some(1)
+    );
+
+    // Another report in another month; then reassigned elsewhere: the old unit's row goes.
+    store
+        .apply(&b, 2, &share("2026-12", Some("phong_tnmt"), true, None))
+        .await
+        .expect("apply b");
+    store
+        .apply(&b, 4, &share("2026-12", Some("ubnd_tan_phong"), true, None))
+        .await
+        .expect("apply b v4");
+    assert_eq!(row(store, "2026-12", "unit:phong_tnmt").await, None);
+    assert_eq!(
+        row(store, "2026-12", "unit:ubnd_tan_phong")
+            .await
+            .map(|f| f.open),
+        Some(1)
+    );
+    let months = store.months("2026-01", "2026-12").await.expect("range");
+    assert_eq!(
+        months.iter().map(|m| m.month.as_str()).collect::<Vec<_>>(),
+        vec!["2026-11", "2026-12"]
+    );
+    assert!(store
+        .months("2027-01", "2027-12")
+        .await
+        .expect("empty range")
+        .is_empty());
+    let only_dec = store.months("2026-12", "9999-99").await.expect("open end");
+    assert_eq!(only_dec.len(), 1);
+
+    // Cleared: nothing left, and the same versions count again (a rebuild).
+    store.clear().await.expect("clear");
+    assert!(store
+        .months("0000-00", "9999-99")
+        .await
+        .expect("after clear")
+        .is_empty());
+    assert!(store
+        .apply(
+            &a,
+            5,
+            &share("2026-11", Some("trung_tam_y_te"), false, Some(true))
+        )
+        .await
+        .expect("counted again after clear"));
+    let all = row(store, "2026-11", "all").await.expect("all row again");
+    assert_eq!((all.received, all.resolved, all.on_time), (1, 1, 1));
+}
