@@ -36,6 +36,7 @@ pub(crate) async fn run(
     let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
     let emb = open_embedded(data, &base_url)?;
     let app = build_app(&emb, rules)?;
+    crate::system::seal_personal_data(&emb).await?;
     for consumer in Consumer::ALL {
         let app = app.clone();
         emb.consumers.register(

@@ -17,6 +17,7 @@ pub mod db;
 pub mod guards;
 pub mod media;
 pub mod notify;
+pub mod pii;
 pub mod queue;
 pub mod reports;
 pub mod schema;
