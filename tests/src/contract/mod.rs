@@ -11,6 +11,7 @@ pub mod delivery_log;
 pub mod guards;
 pub mod media;
 pub mod notifier;
+pub mod pii;
 pub mod races;
 pub mod reports;
 
@@ -27,5 +28,6 @@ pub use delivery_log::delivery_log_contract;
 pub use guards::{guard_store_contract, sign_in_guards_contract};
 pub use media::media_store_contract;
 pub use notifier::notifier_contract;
+pub use pii::pii_at_rest_contract;
 pub use races::two_staff_acting_at_once_one_wins_the_other_sees_the_current_version;
 pub use reports::report_store_contract;
