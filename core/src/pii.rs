@@ -208,15 +208,22 @@ pub fn seal_reporter(c: &dyn PiiCipher, r: &mut Reporter) -> Result<bool, PiiErr
     let mut changed = false;
     for f in fields(r) {
         let Some(v) = f.as_deref() else { continue };
-        let sealed = match key_id_of(v) {
-            Some(id) if id == c.current_key_id() => continue,
-            Some(_) => c.seal(&c.open(v)?)?,
-            None => c.seal(v)?,
-        };
-        *f = Some(sealed);
-        changed = true;
+        if let Some(sealed) = reseal(c, v)? {
+            *f = Some(sealed);
+            changed = true;
+        }
     }
     Ok(changed)
+}
+
+/// `v` sealed with the current key: None when it already is, else the new sealed value (a
+/// plaintext sealed, a value of an older key opened and sealed again).
+pub fn reseal(c: &dyn PiiCipher, v: &str) -> Result<Option<String>, PiiError> {
+    match key_id_of(v) {
+        Some(id) if id == c.current_key_id() => Ok(None),
+        Some(_) => Ok(Some(c.seal(&c.open(v)?)?)),
+        None => Ok(Some(c.seal(v)?)),
+    }
 }
 
 /// Opens the reporter's name, phone and e-mail in place. A plaintext stored before encryption

@@ -23,6 +23,7 @@ pub(crate) fn open_embedded(data: &Path, base_url: &str) -> Result<Embedded, Box
     let env = |k: &str| std::env::var(k).ok();
     cfg.smtp = SmtpConfig::from_env(env)?;
     cfg.sms = SmsSettings::from_env(env)?;
+    cfg.pii = Some(pii_keyring(data)?);
     Ok(Embedded::open(cfg)?)
 }
 

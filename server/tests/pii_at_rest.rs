@@ -10,6 +10,7 @@ use common::{report_body, start, TempData};
 use phananh_core::app::{App, Ports};
 use phananh_core::lifecycle::NewReport;
 use phananh_core::model::{Actor, Reporter, Role};
+use phananh_core::ports::{Channel, Notification, Notifier};
 use phananh_embedded::{SqliteStore, StoreOptions, DB_FILE};
 use phananh_testkit::fakes::{FastPasswords, FixedClock, MemoryMedia, RecordingNotifier, SeqIds};
 use phananh_testkit::fixtures::{rules, t0};
@@ -27,10 +28,20 @@ const PHONE_DIGITS: &str = "987654321";
 
 /// Every text of every row of the `reports` table, read straight from the file.
 fn reports_table(data: &Path) -> Vec<String> {
+    rows(data, "SELECT id, COALESCE(reporter, ''), doc FROM reports")
+}
+
+/// Every row of the delivery log that was sent to the reporter (by SMS or e-mail).
+fn reporter_deliveries(data: &Path) -> Vec<String> {
+    rows(
+        data,
+        "SELECT id, channel, doc || COALESCE(error, '') FROM notifications WHERE id LIKE '%:reporter'",
+    )
+}
+
+fn rows(data: &Path, sql: &str) -> Vec<String> {
     let conn = rusqlite::Connection::open(data.join(DB_FILE)).expect("db");
-    let mut st = conn
-        .prepare("SELECT id, COALESCE(reporter, ''), doc FROM reports")
-        .expect("select");
+    let mut st = conn.prepare(sql).expect("select");
     let rows = st
         .query_map([], |r| {
             Ok(format!(
@@ -123,10 +134,21 @@ async fn the_database_holds_no_reporter_data_in_plaintext_and_only_the_allowed_v
         // The reporter's own list is found without the contact (by the citizen id).
         let (_, mine) = api.get("/v1/me/reports", Some(&citizen)).await;
         assert_eq!(mine["items"].as_array().map(Vec::len), Some(1), "{mine}");
+        // The acknowledgement to the reporter (SMS and e-mail) is in the delivery log.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while reporter_deliveries(&data.0).len() < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no delivery to the reporter"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
-    // The file, read directly: no name, phone or e-mail, only sealed values.
+    // The file, read directly: no name, phone or e-mail, only sealed values, in the reports
+    // and in the delivery log of the messages sent to the reporter.
     assert_no_plaintext(&reports_table(&data.0), NAME, PHONE_DIGITS, EMAIL);
+    assert_no_plaintext(&reporter_deliveries(&data.0), NAME, PHONE_DIGITS, EMAIL);
     let key_file = data.0.join("pii.key");
     let mode = std::fs::metadata(&key_file)
         .expect("pii.key")
@@ -225,9 +247,23 @@ async fn reports_stored_in_plaintext_before_are_sealed_once_at_start_up() {
                 .expect("submitted");
             ids.push(r.id.0);
         }
+        // And a delivery-log row of a message sent to the reporter before.
+        phananh_embedded::OutboxNotifier::new(store.clone(), None)
+            .send(&Notification {
+                id: format!("{}:0:0:sms:reporter", ids[0]),
+                channel: Channel::Sms,
+                to: "+84912345678".into(),
+                unit: None,
+                subject: None,
+                body: "Da nhan phan anh".into(),
+                report_id: None,
+            })
+            .await
+            .expect("recorded");
         store.close();
         ids
     };
+    assert!(reporter_deliveries(&data.0)[0].contains("912345678"));
     assert!(reports_table(&data.0)
         .iter()
         .all(|r| r.contains("Lò Văn Sơn")));
@@ -249,6 +285,12 @@ async fn reports_stored_in_plaintext_before_are_sealed_once_at_start_up() {
     drop(s);
     assert_no_plaintext(
         &reports_table(&data.0),
+        "Lò Văn Sơn",
+        "912345678",
+        "son@example.vn",
+    );
+    assert_no_plaintext(
+        &reporter_deliveries(&data.0),
         "Lò Văn Sơn",
         "912345678",
         "son@example.vn",

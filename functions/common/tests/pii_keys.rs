@@ -20,16 +20,24 @@ async fn a_cold_start_unwraps_the_data_key_and_the_table_holds_no_reporter_data(
     let wrapped = generate_wrapped_key(&kms, &key_id).await.expect("wrapped");
 
     std::env::set_var(ENV_PII_WRAPPED_KEYS, "bm90IGEgd3JhcHBlZCBrZXk=");
-    let refused = Runtime::new(&clients, settings.clone(), CityRules::laichau_default().unwrap())
-        .with_pii_keys(&clients)
-        .await;
+    let refused = Runtime::new(
+        &clients,
+        settings.clone(),
+        CityRules::laichau_default().unwrap(),
+    )
+    .with_pii_keys(&clients)
+    .await;
     assert!(matches!(refused, Err(InitError::PiiKeys(_))));
 
     std::env::set_var(ENV_PII_WRAPPED_KEYS, &wrapped);
-    let rt = Runtime::new(&clients, settings.clone(), CityRules::laichau_default().unwrap())
-        .with_pii_keys(&clients)
-        .await
-        .expect("cold start");
+    let rt = Runtime::new(
+        &clients,
+        settings.clone(),
+        CityRules::laichau_default().unwrap(),
+    )
+    .with_pii_keys(&clients)
+    .await
+    .expect("cold start");
     let citizen = Actor::new("cit-kms", Role::Citizen, None);
     let (r, _) = rt
         .app
