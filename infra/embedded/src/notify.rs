@@ -96,7 +96,7 @@ impl RowData {
                 .ok_or_else(|| StoreError::Backend(format!("unknown status {s}")))?,
         };
         Ok(DeliveryRecord {
-            notification: notifier.from_doc(&self.doc)?,
+            notification: notifier.read_doc(&self.doc)?,
             status,
             attempts: u32::try_from(self.attempts).unwrap_or(0),
             provider: self.provider,
@@ -131,7 +131,7 @@ impl OutboxNotifier {
     }
 
     /// The row's document: the notification with its recipient sealed.
-    fn to_doc(&self, n: &Notification) -> Result<String, String> {
+    fn write_doc(&self, n: &Notification) -> Result<String, String> {
         match &self.pii {
             Some(c) if !pii::is_sealed(&n.to) => {
                 let mut sealed = n.clone();
@@ -144,7 +144,7 @@ impl OutboxNotifier {
 
     /// The notification of a row's document, its recipient opened (a row stored before
     /// sealing is read as it is).
-    fn from_doc(&self, doc: &str) -> Result<Notification, StoreError> {
+    fn read_doc(&self, doc: &str) -> Result<Notification, StoreError> {
         let mut n: Notification = serde_json::from_str(doc).map_err(backend)?;
         if pii::is_sealed(&n.to) {
             let c = self.pii.as_ref().ok_or_else(|| {
@@ -343,7 +343,7 @@ impl Notifier for OutboxNotifier {
     /// recorded and retried later by [`DeliveryLog::retry_due`]; only a failure to record is an
     /// error, so one unreachable recipient never makes the others be sent again.
     async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
-        let doc = self.to_doc(n).map_err(NotifyError)?;
+        let doc = self.write_doc(n).map_err(NotifyError)?;
         let row = (
             n.id.clone(),
             channel_str(n.channel),
@@ -435,7 +435,7 @@ impl DeliveryLog for OutboxNotifier {
             "pending" => return Err(StoreError::Conflict),
             _ => {}
         }
-        let n: Notification = self.from_doc(&doc)?;
+        let n: Notification = self.read_doc(&doc)?;
         // A dead letter has no due instant: give it one, then claim it like a retry.
         let expected = match next {
             Some(t) => t,
@@ -501,7 +501,7 @@ impl DeliveryLog for OutboxNotifier {
             if !self.claim(&id, expected, false).await? {
                 continue;
             }
-            let notification: Notification = self.from_doc(&doc)?;
+            let notification: Notification = self.read_doc(&doc)?;
             self.attempt(&notification, u32::try_from(attempts).unwrap_or(0))
                 .await?;
             n += 1;
