@@ -33,6 +33,7 @@ pub mod imaging;
 pub mod lifecycle;
 pub mod media;
 pub mod model;
+pub mod pii;
 pub mod ports;
 pub mod redact;
 pub mod routing;

@@ -6,7 +6,7 @@
 
 use phananh_core::lifecycle::NewReport;
 use phananh_core::model::{Actor, GeoPoint, Reporter, Role};
-use phananh_core::ports::Channel;
+use phananh_core::ports::{Channel, ReportStore};
 use phananh_core::redact::RedactingWriter;
 use phananh_core::views;
 use phananh_testkit::app::TestApp;
@@ -81,7 +81,11 @@ proptest! {
         let _guard = tracing::subscriber::set_default(subscriber);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let t = TestApp::new();
-        let app = t.app.clone().with_audit_key(b"redaction-test-key");
+        // Issue 12 item 5: the reporter's data sealed at rest as on both runtimes.
+        let ring = std::sync::Arc::new(
+            phananh_core::pii::Keyring::new(&[phananh_core::pii::Keyring::generate_key()]).unwrap(),
+        );
+        let app = t.app.clone().with_audit_key(b"redaction-test-key").with_pii_cipher(ring);
         let citizen = Actor::new("cit-prop", Role::Citizen, None);
         let report = rt.block_on(async {
             let input = NewReport {
@@ -110,8 +114,17 @@ proptest! {
             tracing::info!(to = %e164, contact = %email, "a careless line the layer must catch");
             r
         });
-        let stored = report.clone();
         let secret = [name.as_str(), phone.as_str(), e164.as_str(), email.as_str()];
+        // What the store holds (below the sealing) has none of it; what the application
+        // loads has all of it back.
+        let raw = rt.block_on(t.store.get(&report.id)).unwrap().unwrap();
+        let raw_json = serde_json::to_string(&raw).unwrap();
+        for s in secret {
+            prop_assert!(!raw_json.contains(s), "{s} stored in plaintext");
+        }
+        let stored = rt.block_on(app.load(&report.id)).unwrap();
+        prop_assert_eq!(stored.reporter.as_ref().and_then(|r| r.name.as_deref()), Some(name.as_str()));
+        prop_assert_eq!(stored.reporter.as_ref().and_then(|r| r.email.as_deref()), Some(email.as_str()));
 
         // The unit's view: no reporter, no citizen id.
         let unit = Actor::new("u-1", Role::UnitStaff, Some("phong_tai_nguyen"));

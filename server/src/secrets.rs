@@ -18,7 +18,7 @@ pub(crate) fn secret(data: &Path, env: &str, file: &str) -> Result<Vec<u8>, BoxE
         return Ok(v.into_bytes());
     }
     let path = data.join(file);
-    if let Ok(v) = std::fs::read_to_string(&path) {
+    if let Some(v) = read_private(&path)? {
         let v = v.trim().to_string();
         if v.len() >= 32 {
             return Ok(v.into_bytes());
@@ -29,6 +29,69 @@ pub(crate) fn secret(data: &Path, env: &str, file: &str) -> Result<Vec<u8>, BoxE
     let v = hex::encode(bytes);
     write_private(&path, &v)?;
     Ok(v.into_bytes())
+}
+
+/// The content of a private file, None when it does not exist. A file that others than its
+/// owner may read or write is refused (the process does not start with a leaked key).
+pub(crate) fn read_private(path: &Path) -> Result<Option<String>, BoxError> {
+    let content = match std::fs::read_to_string(path) {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display()).into()),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} has mode {mode:03o}: others than its owner may read it; \
+                 run `chmod 600 {}` (and treat the key as leaked if it was read)",
+                path.display(),
+                path.display()
+            )
+            .into());
+        }
+    }
+    Ok(Some(content))
+}
+
+/// Data keys of `len` bytes, hex, the current one first: from `env` (comma-separated) when
+/// set, else one per line of `file` in the data directory, created with one new key (mode
+/// 0600) on first start. Rotation: put a new key on the first line and keep the old ones
+/// below it.
+pub(crate) fn data_keys(
+    data: &Path,
+    env: &str,
+    file: &str,
+    len: usize,
+) -> Result<Vec<Vec<u8>>, BoxError> {
+    let parse = |text: &str, from: &str| -> Result<Vec<Vec<u8>>, BoxError> {
+        let keys = text
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| match hex::decode(l) {
+                Ok(k) if k.len() == len => Ok(k),
+                _ => Err(format!("{from}: each key must be {} hex digits", len * 2)),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(format!("{from}: no key").into());
+        }
+        Ok(keys)
+    };
+    if let Ok(v) = std::env::var(env) {
+        return parse(&v, env);
+    }
+    let path = data.join(file);
+    if let Some(v) = read_private(&path)? {
+        return parse(&v, &path.display().to_string());
+    }
+    let mut key = vec![0u8; len];
+    rand::thread_rng().fill_bytes(&mut key);
+    write_private(&path, &format!("{}\n", hex::encode(&key)))?;
+    Ok(vec![key])
 }
 
 /// Writes `content` to `path`, created (on Unix) with mode 0600, and syncs it to disk.

@@ -36,6 +36,7 @@ pub(crate) async fn run(
     let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
     let emb = open_embedded(data, &base_url)?;
     let app = build_app(&emb, rules)?;
+    crate::system::seal_personal_data(&emb).await?;
     // A database from before the statistics' aggregates: count its reports once.
     if emb.store.stats_need_rebuild().await? {
         let n = app

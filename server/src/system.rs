@@ -2,9 +2,10 @@
 //! optional SMTP (`Embedded`), and the `App` wired to them. Every subcommand that touches data
 //! (serve, accounts, export) opens it the same way, so it is done here once.
 
-use crate::secrets::secret;
+use crate::secrets::{data_keys, secret};
 use crate::BoxError;
 use phananh_core::app::{App, Ports};
+use phananh_core::pii::{self, Keyring, PiiCipher};
 use phananh_core::ports::{SystemClock, UuidV7Ids};
 use phananh_core::CityRules;
 use phananh_embedded::{Embedded, EmbeddedConfig, SmsSettings, SmtpConfig};
@@ -22,15 +23,18 @@ pub(crate) fn open_embedded(data: &Path, base_url: &str) -> Result<Embedded, Box
     let env = |k: &str| std::env::var(k).ok();
     cfg.smtp = SmtpConfig::from_env(env)?;
     cfg.sms = SmsSettings::from_env(env)?;
+    cfg.pii = Some(pii_keyring(data)?);
     Ok(Embedded::open(cfg)?)
 }
 
 /// The application on the embedded adapters: system clock, UUIDv7 ids, argon2 passwords, no
 /// publisher (events wait in the outbox for the in-process relay); the sign-in guards in the
 /// database, the audit key from `PHANANH_AUDIT_KEY` or the data directory's `audit.key`
-/// (created on first start, mode 0600), and staff tokens only for accounts it knows.
+/// (created on first start, mode 0600), the reporter's personal data sealed with the data keys
+/// of [`pii_keyring`], and staff tokens only for accounts it knows.
 pub(crate) fn build_app(emb: &Embedded, rules: CityRules) -> Result<App, BoxError> {
     let audit_key = secret(&emb.config.data_dir, "PHANANH_AUDIT_KEY", AUDIT_KEY_FILE)?;
+    let pii = pii_keyring(&emb.config.data_dir)?;
     Ok(App::new(
         Arc::new(rules),
         Ports {
@@ -49,8 +53,36 @@ pub(crate) fn build_app(emb: &Embedded, rules: CityRules) -> Result<App, BoxErro
     // consumer from its event should that fail.
     .with_aggregates(emb.store.clone(), true)
     .with_audit_key(&audit_key)
+    .with_pii_cipher(pii)
     .with_known_accounts_only(true))
 }
+
+/// The data keys of the reporter's personal data (issue 12 item 5): `PHANANH_PII_KEYS`
+/// (comma-separated hex), else `pii.key` in the data directory (one hex key per line, the
+/// current one first), created on first start with mode 0600; a key file others may read
+/// is refused.
+pub(crate) fn pii_keyring(data: &Path) -> Result<Arc<Keyring>, BoxError> {
+    let keys = data_keys(data, "PHANANH_PII_KEYS", PII_KEY_FILE, pii::KEY_LEN)?;
+    Ok(Arc::new(Keyring::new(&keys)?))
+}
+
+/// Seals the personal data of reports stored before encryption at rest, or under an older
+/// key (once per key; idempotent). Run at start-up, before serving.
+pub(crate) async fn seal_personal_data(emb: &Embedded) -> Result<(), BoxError> {
+    let ring = pii_keyring(&emb.config.data_dir)?;
+    let n = emb.store.seal_personal_data(ring.as_ref()).await?;
+    if n > 0 {
+        tracing::info!(
+            reports = n,
+            key_id = ring.current_key_id(),
+            "sealed stored personal data"
+        );
+    }
+    Ok(())
+}
+
+/// The file of the personal-data keys in the data directory (kept outside the database).
+pub(crate) const PII_KEY_FILE: &str = "pii.key";
 
 /// The audit key's file in the data directory (kept outside the database).
 pub(crate) const AUDIT_KEY_FILE: &str = "audit.key";

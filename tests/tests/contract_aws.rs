@@ -197,3 +197,48 @@ async fn dynamo_aggregates_pass_the_aggregate_contract() {
     ))
     .await;
 }
+
+/// Issue 12 item 5: the reporter's data sealed with a data key that KMS wrapped
+/// (`GenerateDataKeyWithoutPlaintext`) and unwrapped at start (`Decrypt`); the table, scanned
+/// raw, holds no name, phone or e-mail. A wrapped key KMS cannot unwrap is a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_report_store_keeps_reporter_data_sealed_under_a_kms_wrapped_key() {
+    use phananh_aws::aws_sdk_kms;
+    use phananh_aws::kms::{generate_wrapped_key, unwrap_keyring, KmsKeyError};
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let kms = aws_sdk_kms::Client::new(&clients.config);
+    let key = kms
+        .create_key()
+        .description("phananh personal data")
+        .send()
+        .await
+        .expect("KMS key");
+    let key_id = key.key_metadata().expect("metadata").key_id().to_string();
+    let wrapped = generate_wrapped_key(&kms, &key_id).await.expect("wrapped");
+    let ring = unwrap_keyring(&kms, &wrapped).await.expect("unwrapped");
+    // The same wrapped key unwraps to the same key (same key id) at every cold start.
+    assert_eq!(
+        unwrap_keyring(&kms, &wrapped)
+            .await
+            .expect("again")
+            .key_ids(),
+        ring.key_ids()
+    );
+    let e = unwrap_keyring(&kms, "bm90IGEgd3JhcHBlZCBrZXk=")
+        .await
+        .expect_err("not a KMS blob");
+    assert!(matches!(e, KmsKeyError::Kms { index: 0, .. }), "{e}");
+
+    let store = Arc::new(DynamoReportStore::from_settings(&clients, &settings));
+    let (dynamo, table) = (clients.dynamodb.clone(), settings.table.clone());
+    contract::pii_at_rest_contract(store, Arc::new(ring), move |_id: ReportId| {
+        let (dynamo, table) = (dynamo.clone(), table.clone());
+        let fut: BoxFuture<'static, String> = Box::pin(async move {
+            // Every item of the table, every attribute, read without the adapter.
+            let out = dynamo.scan().table_name(table).send().await.expect("scan");
+            format!("{:?}", out.items())
+        });
+        fut
+    })
+    .await;
+}

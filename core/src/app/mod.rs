@@ -18,6 +18,7 @@ pub mod deliveries;
 pub mod export;
 pub mod guards;
 pub mod notifications;
+pub mod personal_data;
 pub mod published;
 pub mod reports;
 pub mod share;

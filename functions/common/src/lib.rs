@@ -52,6 +52,8 @@ pub enum InitError {
     Config(#[from] phananh_core::config::ConfigErrors),
     #[error("{ENV_TOKEN_SECRET} must hold at least {MIN_TOKEN_SECRET_CHARS} characters")]
     WeakTokenSecret,
+    #[error("personal-data keys: {0}")]
+    PiiKeys(#[from] phananh_aws::kms::KmsKeyError),
     #[error("PHANANH_CITY={0}: no such bundled city configuration (bundled: laichau); set PHANANH_CONFIG_DIR for another city")]
     UnknownCity(String),
 }
@@ -101,10 +103,12 @@ impl Runtime {
             };
             let mut rt = Runtime::with_accounts(&clients, settings, rules, pool.as_deref());
             rt.tokens = tokens;
-            Ok(rt)
+            rt.with_pii_keys(&clients).await
         }
         #[cfg(not(feature = "http"))]
-        Ok(Runtime::new(&clients, settings, rules))
+        Runtime::new(&clients, settings, rules)
+            .with_pii_keys(&clients)
+            .await
     }
 
     /// The runtime with accounts in the table (no user pool) and no citizen tokens.

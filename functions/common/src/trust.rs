@@ -30,6 +30,31 @@ pub fn with_audit_key(app: App) -> App {
     }
 }
 
+impl crate::Runtime {
+    /// The reporter's personal data sealed at rest (issue 12 item 5) with the data keys of
+    /// `PHANANH_PII_WRAPPED_KEYS`, unwrapped by KMS once per cold start (`phananh_aws::kms`).
+    /// A wrapped key KMS does not unwrap stops the cold start (never plaintext writes, never
+    /// unreadable reads); without the variable the data is stored as given and a warning says so.
+    pub async fn with_pii_keys(
+        mut self,
+        clients: &phananh_aws::AwsClients,
+    ) -> Result<crate::Runtime, crate::InitError> {
+        use phananh_aws::kms::{unwrap_keyring, ENV_PII_WRAPPED_KEYS};
+        match std::env::var(ENV_PII_WRAPPED_KEYS) {
+            Ok(w) if !w.trim().is_empty() => {
+                let kms = phananh_aws::aws_sdk_kms::Client::new(&clients.config);
+                let ring = unwrap_keyring(&kms, &w).await?;
+                self.app = self.app.with_pii_cipher(std::sync::Arc::new(ring));
+                Ok(self)
+            }
+            _ => {
+                warn!("{ENV_PII_WRAPPED_KEYS} is not set: reporter personal data is not sealed at rest");
+                Ok(self)
+            }
+        }
+    }
+}
+
 /// The router with each request's client address taken from API Gateway's request context.
 #[cfg(feature = "http")]
 pub fn with_client_addr(router: Router) -> Router {

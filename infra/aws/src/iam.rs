@@ -37,6 +37,8 @@ pub enum On {
     AnchorBucket,
     /// `AnchorBucket`'s objects: the daily audit anchors (Object Lock).
     AnchorObjects,
+    /// `PiiKey`, the KMS key wrapping the personal-data key.
+    PiiKey,
 }
 
 /// One IAM action a function needs on one resource, and the code that needs it.
@@ -232,9 +234,16 @@ pub struct FunctionNeeds {
     pub needs: Vec<Need>,
 }
 
+/// Every function's cold start unwraps the personal-data key (`kms::unwrap_keyring`).
+const PII_KEY: &[Need] = &[need(
+    "kms:Decrypt",
+    On::PiiKey,
+    "cold start: unwraps PHANANH_PII_WRAPPED_KEYS",
+)];
+
 fn of(function: &'static str, parts: &[&[Need]]) -> FunctionNeeds {
     let mut needs: Vec<Need> = Vec::new();
-    for n in parts.iter().flat_map(|p| p.iter()) {
+    for n in parts.iter().chain([&PII_KEY]).flat_map(|p| p.iter()) {
         if !needs.iter().any(|m| m.action == n.action && m.on == n.on) {
             needs.push(*n);
         }

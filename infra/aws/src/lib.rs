@@ -18,6 +18,7 @@ pub mod cognito;
 pub mod dynamo;
 pub mod guards;
 pub mod iam;
+pub mod kms;
 pub mod s3;
 pub mod ses;
 pub mod settings;
@@ -33,6 +34,7 @@ pub use aws_lambda_events;
 #[cfg(feature = "cognito")]
 pub use aws_sdk_cognitoidentityprovider;
 pub use aws_sdk_dynamodb;
+pub use aws_sdk_kms;
 pub use aws_sdk_s3;
 pub use aws_sdk_sesv2;
 pub use aws_sdk_sns;

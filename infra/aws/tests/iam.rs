@@ -39,6 +39,7 @@ fn resource_of(v: &Value) -> On {
         "!GetAtt:ReportsTable.Arn" => On::Table,
         "!Sub:${ReportsTable.Arn}/index/*" => On::TableIndexes,
         "!Ref:EventsTopic" => On::EventsTopic,
+        "!GetAtt:PiiKey.Arn" => On::PiiKey,
         "!Ref:AlertsTopic" => On::AlertsTopic,
         "!Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*" => {
             On::SesIdentities
@@ -205,6 +206,7 @@ const OPERATIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("sesv2", &["send_email"]),
+    ("kms", &["decrypt"]),
 ];
 
 /// Every SDK operation called in the adapters' source (`.operation()` on a builder chain),
@@ -267,6 +269,7 @@ fn every_sdk_call_in_the_adapters_is_in_the_table() {
         ("sns", "PublishBatch"),
         ("s3", "HeadObject"),
         ("cognito-idp", "AdminDisableUser"),
+        ("kms", "Decrypt"),
     ] {
         assert!(
             ops.contains(&(must.0.to_string(), must.1.to_string())),

@@ -17,6 +17,7 @@ pub mod db;
 pub mod guards;
 pub mod media;
 pub mod notify;
+pub mod pii;
 pub mod queue;
 pub mod reports;
 pub mod schema;
@@ -58,6 +59,9 @@ pub struct EmbeddedConfig {
     pub retry: RetryPolicy,
     /// Longest wait of the background relay and worker between passes.
     pub pump_interval: Duration,
+    /// Seals each notification's recipient in the delivery log (issue 12 item 5); None
+    /// stores it as given.
+    pub pii: Option<Arc<phananh_core::pii::Keyring>>,
 }
 
 impl EmbeddedConfig {
@@ -75,6 +79,7 @@ impl EmbeddedConfig {
             store: StoreOptions::default(),
             retry: RetryPolicy::default(),
             pump_interval: Duration::from_secs(1),
+            pii: None,
         }
     }
 }
@@ -156,8 +161,11 @@ impl Embedded {
                     None,
                 ),
             };
-        let notifier =
-            Arc::new(OutboxNotifier::new(store.clone(), config.smtp.clone()).with_sms(sms));
+        let mut notifier = OutboxNotifier::new(store.clone(), config.smtp.clone()).with_sms(sms);
+        if let Some(ring) = &config.pii {
+            notifier = notifier.with_pii_cipher(ring.clone());
+        }
+        let notifier = Arc::new(notifier);
         let consumers = ConsumerRegistry::new();
         let bus = Arc::new(EmbeddedBus::new(store.clone(), consumers.clone()));
         Ok(Embedded {

@@ -14,6 +14,7 @@ use phananh_core::delivery::{
     status_after, Attempt, DeliveryLog, DeliveryRecord, DeliveryStatus, RetrySchedule, SmsProvider,
 };
 use phananh_core::model::ReportId;
+use phananh_core::pii::{self, PiiCipher};
 use phananh_core::ports::{
     Channel, Clock, Notification, Notifier, NotifyError, StoreError, SystemClock,
 };
@@ -36,6 +37,8 @@ pub struct OutboxNotifier {
     sms: Option<Arc<dyn SmsProvider>>,
     clock: Arc<dyn Clock>,
     schedule: RetrySchedule,
+    /// Seals the recipient (`to`) in the stored row (issue 12 item 5).
+    pii: Option<Arc<dyn PiiCipher>>,
 }
 
 fn channel_str(c: Channel) -> &'static str {
@@ -85,7 +88,7 @@ struct RowData {
 }
 
 impl RowData {
-    fn into_record(self) -> Result<DeliveryRecord, StoreError> {
+    fn into_record(self, notifier: &OutboxNotifier) -> Result<DeliveryRecord, StoreError> {
         let status = match self.status.as_str() {
             // Rows of the first outbox, before the delivery-log migration.
             "failed" => DeliveryStatus::Retrying,
@@ -93,7 +96,7 @@ impl RowData {
                 .ok_or_else(|| StoreError::Backend(format!("unknown status {s}")))?,
         };
         Ok(DeliveryRecord {
-            notification: serde_json::from_str(&self.doc).map_err(backend)?,
+            notification: notifier.read_doc(&self.doc)?,
             status,
             attempts: u32::try_from(self.attempts).unwrap_or(0),
             provider: self.provider,
@@ -116,7 +119,40 @@ impl OutboxNotifier {
             sms: None,
             clock: Arc::new(SystemClock),
             schedule: RetrySchedule::default(),
+            pii: None,
         }
+    }
+
+    /// The recipient of each notification is stored sealed with `cipher` and opened when read
+    /// (issue 12 item 5: a reporter's phone or e-mail is never plaintext in the database).
+    pub fn with_pii_cipher(mut self, cipher: Arc<dyn PiiCipher>) -> OutboxNotifier {
+        self.pii = Some(cipher);
+        self
+    }
+
+    /// The row's document: the notification with its recipient sealed.
+    fn write_doc(&self, n: &Notification) -> Result<String, String> {
+        match &self.pii {
+            Some(c) if !pii::is_sealed(&n.to) => {
+                let mut sealed = n.clone();
+                sealed.to = c.seal(&n.to).map_err(|e| e.to_string())?;
+                serde_json::to_string(&sealed).map_err(|e| e.to_string())
+            }
+            _ => serde_json::to_string(n).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The notification of a row's document, its recipient opened (a row stored before
+    /// sealing is read as it is).
+    fn read_doc(&self, doc: &str) -> Result<Notification, StoreError> {
+        let mut n: Notification = serde_json::from_str(doc).map_err(backend)?;
+        if pii::is_sealed(&n.to) {
+            let c = self.pii.as_ref().ok_or_else(|| {
+                StoreError::Backend("a sealed recipient and no personal-data key".into())
+            })?;
+            n.to = c.open(&n.to).map_err(backend)?;
+        }
+        Ok(n)
     }
 
     /// SMS go through this provider.
@@ -189,7 +225,7 @@ impl OutboxNotifier {
                 rows.map_err(backend)
             })
             .await?;
-        rows.into_iter().map(RowData::into_record).collect()
+        rows.into_iter().map(|r| r.into_record(self)).collect()
     }
 
     /// Hands the notification to its channel's transport.
@@ -307,7 +343,7 @@ impl Notifier for OutboxNotifier {
     /// recorded and retried later by [`DeliveryLog::retry_due`]; only a failure to record is an
     /// error, so one unreachable recipient never makes the others be sent again.
     async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
-        let doc = serde_json::to_string(n).map_err(|e| NotifyError(e.to_string()))?;
+        let doc = self.write_doc(n).map_err(NotifyError)?;
         let row = (
             n.id.clone(),
             channel_str(n.channel),
@@ -399,7 +435,7 @@ impl DeliveryLog for OutboxNotifier {
             "pending" => return Err(StoreError::Conflict),
             _ => {}
         }
-        let n: Notification = serde_json::from_str(&doc).map_err(backend)?;
+        let n: Notification = self.read_doc(&doc)?;
         // A dead letter has no due instant: give it one, then claim it like a retry.
         let expected = match next {
             Some(t) => t,
@@ -465,7 +501,7 @@ impl DeliveryLog for OutboxNotifier {
             if !self.claim(&id, expected, false).await? {
                 continue;
             }
-            let notification: Notification = serde_json::from_str(&doc).map_err(backend)?;
+            let notification: Notification = self.read_doc(&doc)?;
             self.attempt(&notification, u32::try_from(attempts).unwrap_or(0))
                 .await?;
             n += 1;

@@ -183,6 +183,16 @@ const MIGRATIONS: &[&str] = &[
         doc       TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 8: reporter personal data sealed at rest (issue 12 item 5): the ids of the data keys
+    //    every stored report has been sealed with (`SqliteStore::seal_personal_data`, which
+    //    needs the key and so runs at start-up, not here).
+    r#"
+    CREATE TABLE pii_sealing (
+        key_id    TEXT PRIMARY KEY,
+        sealed_at INTEGER NOT NULL,
+        reports   INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The migration after which existing reports must be indexed for search.

@@ -413,3 +413,46 @@ async fn header_injection_in_the_recipient_is_refused() {
         "{rec:?}"
     );
 }
+
+/// Issue 12 item 5: with the personal-data key, a recipient's number is sealed in the
+/// `notifications` row (read straight from the file), and a retry still reaches
+/// the number itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sealed_recipient_is_never_plaintext_in_the_row_and_still_reached_on_retry() {
+    let dir = TempDir::new("phananh-notify-pii");
+    let clock = Arc::new(FixedClock::new(t0()));
+    let fake = Arc::new(FakeSmsProvider::new());
+    fake.set_failing(true);
+    let ring = Arc::new(
+        phananh_core::pii::Keyring::new(&[phananh_core::pii::Keyring::generate_key()]).unwrap(),
+    );
+    let n = OutboxNotifier::new(open(&dir), None)
+        .with_sms(Some(fake.clone()))
+        .with_clock(clock.clone())
+        .with_schedule(schedule())
+        .with_pii_cipher(ring);
+    let mut to_reporter = sms("s9:reporter", "r9");
+    to_reporter.unit = None;
+    n.send(&to_reporter).await.unwrap();
+    let row: String = rusqlite::Connection::open(dir.path().join(phananh_embedded::DB_FILE))
+        .unwrap()
+        .query_row(
+            "SELECT doc FROM notifications WHERE id = 's9:reporter'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!row.contains("912345678"), "{row}");
+    assert!(row.contains("\"to\":\"pii1:"), "{row}");
+    // Listed with the number (the core view then labels it "người phản ánh").
+    let rec = &n
+        .deliveries_for_report(&ReportId("r9".into()), 10)
+        .await
+        .unwrap()[0];
+    assert_eq!(rec.notification.to, "+84912345678");
+
+    fake.set_failing(false);
+    clock.set(t0() + ChronoDuration::minutes(1));
+    assert_eq!(n.retry_due(clock.now(), 10).await.unwrap(), 1);
+    assert_eq!(fake.messages()[0].to, "+84912345678");
+}

@@ -1,0 +1,55 @@
+//! Reporter personal data at rest (issue 12 item 5): the contract on the in-memory fake and on
+//! SQLite, where what the store holds is read straight from the `reports` row. DynamoDB (with
+//! the data key unwrapped by KMS) runs the same contract in `contract_aws.rs`.
+
+use phananh_core::model::ReportId;
+use phananh_core::pii::Keyring;
+use phananh_core::ports::ReportStore;
+use phananh_embedded::{SqliteStore, StoreOptions, DB_FILE};
+use phananh_testkit::fakes::MemoryStore;
+use phananh_tests::contract::{self, BoxFuture};
+use phananh_tests::fixtures::TempDir;
+use std::sync::Arc;
+
+fn ring() -> Arc<Keyring> {
+    Arc::new(Keyring::new(&[Keyring::generate_key()]).expect("ring"))
+}
+
+#[tokio::test]
+async fn reporter_data_is_sealed_at_rest_on_memory() {
+    let store = Arc::new(MemoryStore::default());
+    let raw = store.clone();
+    contract::pii_at_rest_contract(store, ring(), move |id: ReportId| {
+        let raw = raw.clone();
+        let fut: BoxFuture<'static, String> = Box::pin(async move {
+            let r = raw.get(&id).await.expect("read").expect("report");
+            serde_json::to_string(&r).expect("json")
+        });
+        fut
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reporter_data_is_sealed_at_rest_in_the_sqlite_file() {
+    let dir = TempDir::new("phananh-pii-sqlite");
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
+    let db = dir.path().join(DB_FILE);
+    contract::pii_at_rest_contract(store, ring(), move |id: ReportId| {
+        let db = db.clone();
+        let fut: BoxFuture<'static, String> = Box::pin(async move {
+            // The row itself, every column, with a connection of its own.
+            let conn = rusqlite::Connection::open(&db).expect("open the database file");
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .expect("busy timeout");
+            conn.query_row(
+                "SELECT id || ' ' || COALESCE(reporter, '') || ' ' || doc FROM reports WHERE id = ?1",
+                [&id.0],
+                |r| r.get(0),
+            )
+            .expect("the row")
+        });
+        fut
+    })
+    .await;
+}
