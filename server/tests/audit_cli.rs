@@ -65,6 +65,15 @@ async fn audit_verify_fails_on_an_edited_directive_and_the_anchor_catches_a_reco
     std::fs::create_dir_all(&dir.0).expect("data dir");
     // The key file the binary reads (as `serve` creates it on first start).
     std::fs::write(dir.0.join("audit.key"), KEY).expect("key file");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Like `serve`'s own: readable by its owner only, or the binary refuses it.
+        std::fs::set_permissions(
+            dir.0.join("audit.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .expect("key file mode");
+    }
     let store = SqliteStore::open(&dir.0, StoreOptions::default()).expect("store");
     let app = App::new(
         Arc::new(rules().clone()),
