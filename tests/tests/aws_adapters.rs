@@ -3,16 +3,19 @@
 //! specifics. (The port contracts themselves run in `contract_aws.rs`.)
 
 use phananh_aws::aws_sdk_s3::types::ServerSideEncryption;
+use phananh_aws::dynamo::stream::{events_of, StreamEvent};
 use phananh_aws::topology::{Consumer, Topology, CONSUMERS, MAX_RECEIVE_COUNT};
 use phananh_aws::{
     process_sqs_batch, unwrap_envelope, DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier,
 };
 use phananh_core::model::{DomainEvent, EscalationLevel, EventEnvelope};
 use phananh_core::ports::{
-    Channel, EventBus, MediaStore, Notification, Notifier, ReportQuery, ReportStore, StoreError,
+    Channel, EventBus, EventDelivery, MediaStore, Notification, Notifier, ReportQuery, ReportStore,
+    StoreError,
 };
 use phananh_tests::fixtures::*;
 use phananh_tests::moto::{self, Moto};
+use phananh_tests::stream_tap::StreamTap;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -220,18 +223,85 @@ async fn a_redelivered_message_changes_nothing_thanks_to_the_version_check() {
     assert_eq!(*applied.lock().expect("lock"), 1, "applied once");
     let stored = store.get(&r.id).await.expect("get").expect("present");
     assert_eq!(stored.version, 2);
-    let pending: Vec<String> = store
-        .pending_events(100)
+    // The table's stream carried the events of the create and of the one applied update.
+    let mut tap = StreamTap::open(&p.clients, &p.settings.table)
         .await
-        .expect("pending")
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
-    assert_eq!(pending, vec![submitted(&r).id, format!("{}:2:0", r.id)]);
-    // Marking published twice is harmless.
-    store.mark_published(&pending).await.expect("mark");
-    store.mark_published(&pending).await.expect("mark again");
-    assert_eq!(store.pending_events(100).await.expect("pending"), vec![]);
+        .expect("stream");
+    assert_eq!(
+        streamed_ids(&mut tap).await,
+        vec![submitted(&r).id, format!("{}:2:0", r.id)]
+    );
+}
+
+/// The ids of the events the stream carried since the last read, as the relay reads them.
+async fn streamed_ids(tap: &mut StreamTap) -> Vec<String> {
+    let batch: StreamEvent =
+        serde_json::from_value(tap.next_batch().await.expect("records")).expect("stream event");
+    let got = events_of(&batch);
+    assert!(got.unreadable.is_empty(), "{:?}", got.unreadable);
+    got.events.into_iter().map(|e| e.id).collect()
+}
+
+/// Events through DynamoDB Streams: exactly the events of committed changes reach the
+/// stream, in commit order — none of a refused create, a stale update or a reused
+/// idempotency key — and the store keeps no outbox to poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_carries_exactly_the_events_of_committed_changes() {
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let store = DynamoReportStore::from_settings(&clients, &settings);
+    assert_eq!(store.event_delivery(), EventDelivery::Stream);
+    let mut tap = StreamTap::open(&clients, &settings.table)
+        .await
+        .expect("stream");
+    let r = report(&unique("st"), at(0));
+    let e0 = submitted(&r);
+    let e1 = event(
+        &r,
+        1,
+        DomainEvent::ReportScreened {
+            auto_assignable: true,
+        },
+    );
+    let key = unique("citizen:key");
+    store
+        .create(&r, &[e0.clone(), e1.clone()], Some(&key))
+        .await
+        .expect("create");
+    // Refused: same id; same idempotency key; stale version.
+    let mut other = report(r.id.as_str(), at(5));
+    other.title = "Khác".into();
+    let refused = event(&other, 7, DomainEvent::ReportSubmitted);
+    assert_eq!(
+        store
+            .create(&other, std::slice::from_ref(&refused), None)
+            .await,
+        Err(StoreError::AlreadyExists)
+    );
+    let again = report(&unique("st"), at(1));
+    let replay = submitted(&again);
+    store
+        .create(&again, std::slice::from_ref(&replay), Some(&key))
+        .await
+        .expect("replayed");
+    let r2 = next_version(&r, "x");
+    let e2 = event(&r2, 0, DomainEvent::ReportAccepted);
+    store
+        .update(&r2, 1, std::slice::from_ref(&e2))
+        .await
+        .expect("update");
+    let stale = next_version(&r, "cũ");
+    let e_stale = event(&stale, 3, DomainEvent::ReportAccepted);
+    assert_eq!(
+        store.update(&stale, 1, &[e_stale]).await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(streamed_ids(&mut tap).await, vec![e0.id, e1.id, e2.id]);
+    assert_eq!(
+        streamed_ids(&mut tap).await,
+        Vec::<String>::new(),
+        "read once"
+    );
+    assert_eq!(store.pending_events(100).await, Ok(vec![]), "no outbox");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

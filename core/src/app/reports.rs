@@ -76,6 +76,10 @@ impl App {
     /// idempotent).
     pub(super) async fn publish_now(&self, events: &[EventEnvelope]) {
         let Some(bus) = &self.publisher else { return };
+        // A streamed store's change stream publishes the events (docs/aws.md, "Events").
+        if self.store.event_delivery() == EventDelivery::Stream {
+            return;
+        }
         let Some(first) = events.first() else { return };
         let report_id = &first.report_id;
         if let Err(e) = bus.publish(events).await {

@@ -1,4 +1,4 @@
-//! The `ReportStore` port: create, read and update a report with its outbox events in one
+//! The `ReportStore` port: create, read and update a report with its events in one
 //! transaction, optimistically locked by `version`.
 //!
 //! Why it exists: a report, its unit memberships, its events and its idempotency key must
@@ -17,7 +17,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use phananh_core::model::{EventEnvelope, Report, ReportId};
-use phananh_core::ports::{CreateOutcome, Page, ReportQuery, ReportStore, StoreError};
+use phananh_core::ports::{
+    CreateOutcome, EventDelivery, Page, ReportQuery, ReportStore, StoreError,
+};
 
 /// Idempotency keys are kept this long (then DynamoDB TTL removes them).
 const IDEM_TTL_DAYS: i64 = 30;
@@ -25,7 +27,7 @@ const IDEM_TTL_DAYS: i64 = 30;
 impl DynamoReportStore {
     /// What follows the report item (and the idempotency item) in the transaction of a create
     /// or an update: the memberships of the involved units, the deletes of the units no longer
-    /// involved, and the outbox events.
+    /// involved, and the event items (which the table's stream carries to the relay).
     fn companion_items(
         &self,
         report: &Report,
@@ -230,11 +232,18 @@ impl ReportStore for DynamoReportStore {
         self.due_escalations(until, limit).await
     }
 
-    async fn pending_events(&self, limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.outbox_pending(limit).await
+    /// Nothing is pending here: the table's stream carries every event written with its
+    /// change to the relay function (`EventDelivery::Stream`).
+    async fn pending_events(&self, _limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
+        Ok(Vec::new())
     }
 
-    async fn mark_published(&self, event_ids: &[String]) -> Result<(), StoreError> {
-        self.outbox_mark_published(event_ids).await
+    /// Nothing to mark: event items expire by TTL once the stream carried them.
+    async fn mark_published(&self, _event_ids: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn event_delivery(&self) -> EventDelivery {
+        EventDelivery::Stream
     }
 }
