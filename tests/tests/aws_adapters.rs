@@ -500,6 +500,15 @@ async fn a_failed_send_is_retried_not_swallowed_as_a_duplicate() {
         .filter(|r| r.form().values().any(|v| v == &good.id))
         .count();
     assert_eq!(count, 1);
+    // Two calls per message: the claim that records it sent, and the send; a repeat is one
+    // refused claim (no third "mark sent" write).
+    let ops: Vec<String> = Moto::shared()
+        .recorded_requests()
+        .into_iter()
+        .filter(|r| r.body.contains(&good.id) || r.form().values().any(|v| v == &good.id))
+        .filter_map(|r| r.operation())
+        .collect();
+    assert_eq!(ops, ["PutItem", "Publish", "PutItem"], "{ops:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

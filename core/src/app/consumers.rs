@@ -117,9 +117,10 @@ impl App {
             .await
             .map_err(storage)?;
         let dups = routing::duplicate_candidates(&self.rules.config, &r, &recent);
+        // One read per step: the screening acts on the report read above.
         let screened = match self
-            .act(
-                id,
+            .act_on(
+                r,
                 &system,
                 Command::Screen {
                     possible_duplicates: dups,
@@ -138,7 +139,7 @@ impl App {
                     coordinating_units: route.coordinating_units,
                     note: Some(route.reason),
                 };
-                match self.act(id, &system, cmd).await {
+                match self.act_on(screened, &system, cmd).await {
                     Ok(_) | Err(DomainError::InvalidState { .. }) => {}
                     Err(e) => return Err(e),
                 }

@@ -87,12 +87,7 @@ const NOTIFY: &[Need] = &[
     need(
         "dynamodb:PutItem",
         On::Table,
-        "SnsNotifier claims NOTIF#<id>",
-    ),
-    need(
-        "dynamodb:UpdateItem",
-        On::Table,
-        "SnsNotifier marks NOTIF#<id> sent",
+        "SnsNotifier claims NOTIF#<id>, recorded sent in the same put",
     ),
     need(
         "dynamodb:DeleteItem",

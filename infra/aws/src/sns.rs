@@ -119,8 +119,6 @@ pub struct SnsNotifier {
     ses: Option<crate::ses::SesMailer>,
 }
 
-/// A claim on a notification id is held this long before another attempt may take it over.
-const CLAIM_LEASE_SECS: i64 = 120;
 /// Notification markers are kept this long (DynamoDB TTL).
 const MARK_TTL_DAYS: i64 = 30;
 
@@ -167,15 +165,13 @@ impl SnsNotifier {
         )
     }
 
-    /// Takes the notification id; `false` when it was sent already or is being sent.
+    /// Takes the notification id and records it sent, in one conditional put; `false` when
+    /// it was taken already. (Markers of the older three-call protocol in state `sending`
+    /// are taken over once their lease has run out.)
     async fn claim(&self, id: &str) -> Result<bool, NotifyError> {
         let now = Utc::now();
         let mut item = ItemKey::notification(id).into_item();
-        item.insert("state".into(), AttributeValue::S("sending".into()));
-        item.insert(
-            "lease_until".into(),
-            AttributeValue::N((now.timestamp() + CLAIM_LEASE_SECS).to_string()),
-        );
+        item.insert("state".into(), AttributeValue::S("sent".into()));
         item.insert(
             TTL_ATTR.into(),
             ttl_value(now + chrono::Duration::days(MARK_TTL_DAYS)),
@@ -206,35 +202,17 @@ impl SnsNotifier {
         }
     }
 
+    /// Gives the id back after a failed send, so the retry (SQS redelivery) sends it.
     async fn release(&self, id: &str) {
         let res = self
             .dynamodb
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(ItemKey::notification(id).into_item()))
-            .condition_expression("#st = :sending")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
             .send()
             .await;
         if let Err(e) = res {
             tracing::warn!(notification_id = id, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "claim not released");
-        }
-    }
-
-    async fn mark_sent(&self, id: &str) {
-        let res = self
-            .dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(ItemKey::notification(id).into_item()))
-            .update_expression("SET #st = :sent")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
-            .send()
-            .await;
-        if let Err(e) = res {
-            tracing::warn!(notification_id = id, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "notification not marked sent");
         }
     }
 
@@ -345,12 +323,13 @@ pub fn sns_subject(s: &str) -> String {
 
 #[async_trait]
 impl Notifier for SnsNotifier {
-    /// At most once per `n.id`: a conditional put of a `NOTIF#<id>` marker claims the id
-    /// (with a lease), then SNS is called, then the marker is set to `sent`. A failed send
-    /// releases the claim so the retry (SQS redelivery) sends again. Trade-off: a crash
-    /// between the SNS call and the claim's expiry can at worst delay a retry by the lease
-    /// (120 s); a crash after SNS accepted the message but before `sent` was written can lead to
-    /// one duplicate once the lease expired — never to a lost notification.
+    /// At most once per `n.id`, in two calls: a conditional put of a `NOTIF#<id>` marker that
+    /// claims the id and records it sent at once, then the send. A send that fails deletes
+    /// the marker, so the retry (SQS redelivery) sends again. Trade-off (docs/aws.md,
+    /// "Calls per report"): a crash or timeout of the function between the put and the
+    /// provider's answer leaves the id marked without a message — the escalation timers
+    /// still raise an unhandled case; the three-call protocol it replaces (claim with a lease,
+    /// send, mark) risked a duplicate there instead, for one more write per message.
     async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
         if !self.claim(&n.id).await? {
             tracing::info!(notification_id = %n.id, report_id = ?n.report_id, "duplicate notification skipped");
@@ -358,7 +337,6 @@ impl Notifier for SnsNotifier {
         }
         match self.deliver(n).await {
             Ok(()) => {
-                self.mark_sent(&n.id).await;
                 tracing::info!(notification_id = %n.id, report_id = ?n.report_id, channel = ?n.channel, "notification sent");
                 Ok(())
             }

@@ -161,6 +161,53 @@ impl ReportStore for DynamoReportStore {
         expected_version: u64,
         events: &[EventEnvelope],
     ) -> Result<(), StoreError> {
+        let res = self.write_update(report, expected_version, events).await;
+        if res.is_ok() {
+            // What was written is what a next step of this instance acts on (the classifier
+            // assigns the report it screened): its units are known without a read.
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.remember(report.id.as_str(), report.version, involved_units(report));
+            }
+        }
+        res
+    }
+
+    async fn query(&self, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
+        self.run_query(q).await
+    }
+
+    async fn escalations_due(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Report>, StoreError> {
+        self.due_escalations(until, limit).await
+    }
+
+    /// Nothing is pending here: the table's stream carries every event written with its
+    /// change to the relay function (`EventDelivery::Stream`).
+    async fn pending_events(&self, _limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Nothing to mark: event items expire by TTL once the stream carried them.
+    async fn mark_published(&self, _event_ids: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn event_delivery(&self) -> EventDelivery {
+        EventDelivery::Stream
+    }
+}
+
+impl DynamoReportStore {
+    /// The update of [`ReportStore::update`]: one transaction when the units are known.
+    async fn write_update(
+        &self,
+        report: &Report,
+        expected_version: u64,
+        events: &[EventEnvelope],
+    ) -> Result<(), StoreError> {
         let units = involved_units(report);
         // The units stored with the version this store read: an assignment or reassignment
         // writes its membership changes in the same single transaction.
@@ -218,32 +265,5 @@ impl ReportStore for DynamoReportStore {
             }
             Err(_) => Err(StoreError::Conflict),
         }
-    }
-
-    async fn query(&self, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
-        self.run_query(q).await
-    }
-
-    async fn escalations_due(
-        &self,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Report>, StoreError> {
-        self.due_escalations(until, limit).await
-    }
-
-    /// Nothing is pending here: the table's stream carries every event written with its
-    /// change to the relay function (`EventDelivery::Stream`).
-    async fn pending_events(&self, _limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
-        Ok(Vec::new())
-    }
-
-    /// Nothing to mark: event items expire by TTL once the stream carried them.
-    async fn mark_published(&self, _event_ids: &[String]) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    fn event_delivery(&self) -> EventDelivery {
-        EventDelivery::Stream
     }
 }
