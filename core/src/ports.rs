@@ -435,6 +435,17 @@ pub struct NotifyError(pub String);
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn send(&self, n: &Notification) -> Result<(), NotifyError>;
+
+    /// Sends the messages of one event, each at most once by id, one result per message in
+    /// order; one failure does not keep the others from being sent. An adapter may claim
+    /// them together (the AWS one claims all ids in one conditional write).
+    async fn send_all(&self, ns: &[Notification]) -> Vec<Result<(), NotifyError>> {
+        let mut out = Vec::with_capacity(ns.len());
+        for n in ns {
+            out.push(self.send(n).await);
+        }
+        out
+    }
 }
 
 /// Time source, so deadlines and escalations are testable to the second.

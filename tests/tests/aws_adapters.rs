@@ -589,3 +589,58 @@ fn a_started_emulator_answers_and_stops_when_dropped() {
     }
     assert!(closed, "moto still listening on {addr}");
 }
+
+/// The messages of one event are claimed in one transaction, then sent; a redelivered event
+/// sends none again; a failed one gives its claim back, so only it is sent on the retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_events_messages_are_claimed_together_and_sent_once() {
+    let p = moto::provision().await.expect("provision");
+    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings);
+    let tag = unique("batch");
+    let sms = |i: u32, to: &str| Notification {
+        id: format!("{tag}:sms:{i}"),
+        channel: Channel::Sms,
+        to: to.into(),
+        unit: None,
+        subject: None,
+        body: "Phan anh moi".into(),
+        report_id: None,
+    };
+    let ns = vec![
+        sms(1, "+84912000001"),
+        sms(2, "not a phone"),
+        sms(3, "+84912000003"),
+    ];
+    let ops = |from: usize| -> Vec<String> {
+        Moto::shared().recorded_requests()[from..]
+            .iter()
+            .filter(|r| r.body.contains(&tag) || r.form().values().any(|v| v.contains(&tag)))
+            .filter_map(|r| r.operation())
+            .collect()
+    };
+    let start = Moto::shared().recorded_requests().len();
+    let first = notifier.send_all(&ns).await;
+    assert!(
+        first[0].is_ok() && first[1].is_err() && first[2].is_ok(),
+        "{first:?}"
+    );
+    assert_eq!(
+        ops(start),
+        ["TransactWriteItems", "Publish", "DeleteItem", "Publish"],
+        "one claim for all, the failed one released"
+    );
+    // The event again (SQS redelivery): the two sent are skipped, the failed one is tried.
+    let again_from = Moto::shared().recorded_requests().len();
+    let again = notifier.send_all(&ns).await;
+    assert!(
+        again[0].is_ok() && again[1].is_err() && again[2].is_ok(),
+        "{again:?}"
+    );
+    let again_ops = ops(again_from);
+    assert_eq!(
+        again_ops.iter().filter(|o| *o == "Publish").count(),
+        0,
+        "{again_ops:?}"
+    );
+    assert_eq!(again_ops[0], "TransactWriteItems", "{again_ops:?}");
+}

@@ -157,8 +157,10 @@ impl App {
             return Ok(());
         };
         let mut failed = Vec::new();
-        for n in self.notifications_for(env, &r) {
-            match self.notifier.send(&n).await {
+        let all = self.notifications_for(env, &r);
+        let results = self.notifier.send_all(&all).await;
+        for (n, res) in all.into_iter().zip(results) {
+            match res {
                 Ok(()) => {
                     info!(report_id = %r.id, notification_id = %n.id, channel = ?n.channel, unit = ?n.unit, "notification sent")
                 }

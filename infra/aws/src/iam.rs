@@ -87,7 +87,7 @@ const NOTIFY: &[Need] = &[
     need(
         "dynamodb:PutItem",
         On::Table,
-        "SnsNotifier claims NOTIF#<id>, recorded sent in the same put",
+        "SnsNotifier claims NOTIF#<id> (one put, or one transaction for an event's messages), recorded sent",
     ),
     need(
         "dynamodb:DeleteItem",
