@@ -148,6 +148,18 @@ impl Report {
     }
 }
 
+/// How a store hands the events written with a change to the bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventDelivery {
+    /// The writer publishes after the write and marks the events published; a relay
+    /// publishes what a crash left in the outbox (`pending_events`).
+    Outbox,
+    /// The store's change stream carries every event written with its change to a function
+    /// that publishes it (DynamoDB Streams): the writer publishes nothing, there is no
+    /// outbox to poll, and an event cannot be lost between the write and the publish.
+    Stream,
+}
+
 /// A page of results, newest first, with the cursor of the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
@@ -193,11 +205,17 @@ pub trait ReportStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Report>, StoreError>;
 
-    /// Events stored but not yet marked published, oldest first.
+    /// Events stored but not yet marked published, oldest first. Always empty for a
+    /// [`EventDelivery::Stream`] store (its change stream carries the events).
     async fn pending_events(&self, limit: usize) -> Result<Vec<EventEnvelope>, StoreError>;
 
     /// Marks outbox events as published (idempotent).
     async fn mark_published(&self, event_ids: &[String]) -> Result<(), StoreError>;
+
+    /// How the events written with a change reach the bus (default: an outbox).
+    fn event_delivery(&self) -> EventDelivery {
+        EventDelivery::Outbox
+    }
 
     /// What the duplicate check reads (Đ.5 hints): the reports of `category` created in
     /// `[from, to)`, newest first, at most `limit`, as points in time and space only — no text,
@@ -421,6 +439,17 @@ pub struct NotifyError(pub String);
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn send(&self, n: &Notification) -> Result<(), NotifyError>;
+
+    /// Sends the messages of one event, each at most once by id, one result per message in
+    /// order; one failure does not keep the others from being sent. An adapter may claim
+    /// them together (the AWS one claims all ids in one conditional write).
+    async fn send_all(&self, ns: &[Notification]) -> Vec<Result<(), NotifyError>> {
+        let mut out = Vec::with_capacity(ns.len());
+        for n in ns {
+            out.push(self.send(n).await);
+        }
+        out
+    }
 }
 
 /// Time source, so deadlines and escalations are testable to the second.

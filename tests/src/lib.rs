@@ -4,6 +4,7 @@
 pub mod contract;
 pub mod moto;
 pub mod pipeline;
+pub mod stream_tap;
 pub mod upload;
 
 pub use phananh_testkit::fixtures;

@@ -434,6 +434,16 @@ pub async fn provision_user_pool(clients: &AwsClients) -> Result<String, String>
 
 /// Only a fresh table (for the store suites, which need no topics or queues).
 pub async fn provision_table() -> Result<(AwsClients, AwsSettings), String> {
+    provision_table_with(true).await
+}
+
+/// [`provision_table`] without the table's stream: for the suites that race writers
+/// (`phananh_aws::table::create_table_with` says why).
+pub async fn provision_table_without_stream() -> Result<(AwsClients, AwsSettings), String> {
+    provision_table_with(false).await
+}
+
+async fn provision_table_with(stream: bool) -> Result<(AwsClients, AwsSettings), String> {
     let _ = Moto::shared();
     let suffix = uuid::Uuid::now_v7().simple().to_string();
     let settings = AwsSettings {
@@ -447,7 +457,7 @@ pub async fn provision_table() -> Result<(AwsClients, AwsSettings), String> {
         ses_from: None,
     };
     let clients = AwsClients::from_env(&settings).await;
-    phananh_aws::table::create_table(&clients.dynamodb, &settings.table)
+    phananh_aws::table::create_table_with(&clients.dynamodb, &settings.table, stream)
         .await
         .map_err(err)?;
     Ok((clients, settings))

@@ -3,16 +3,19 @@
 //! specifics. (The port contracts themselves run in `contract_aws.rs`.)
 
 use phananh_aws::aws_sdk_s3::types::ServerSideEncryption;
+use phananh_aws::dynamo::stream::{events_of, StreamEvent};
 use phananh_aws::topology::{Consumer, Topology, CONSUMERS, MAX_RECEIVE_COUNT};
 use phananh_aws::{
     process_sqs_batch, unwrap_envelope, DynamoReportStore, S3MediaStore, SnsEventBus, SnsNotifier,
 };
 use phananh_core::model::{DomainEvent, EscalationLevel, EventEnvelope};
 use phananh_core::ports::{
-    Channel, EventBus, MediaStore, Notification, Notifier, ReportQuery, ReportStore, StoreError,
+    Channel, EventBus, EventDelivery, MediaStore, Notification, Notifier, ReportQuery, ReportStore,
+    StoreError,
 };
 use phananh_tests::fixtures::*;
 use phananh_tests::moto::{self, Moto};
+use phananh_tests::stream_tap::StreamTap;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -220,18 +223,85 @@ async fn a_redelivered_message_changes_nothing_thanks_to_the_version_check() {
     assert_eq!(*applied.lock().expect("lock"), 1, "applied once");
     let stored = store.get(&r.id).await.expect("get").expect("present");
     assert_eq!(stored.version, 2);
-    let pending: Vec<String> = store
-        .pending_events(100)
+    // The table's stream carried the events of the create and of the one applied update.
+    let mut tap = StreamTap::open(&p.clients, &p.settings.table)
         .await
-        .expect("pending")
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
-    assert_eq!(pending, vec![submitted(&r).id, format!("{}:2:0", r.id)]);
-    // Marking published twice is harmless.
-    store.mark_published(&pending).await.expect("mark");
-    store.mark_published(&pending).await.expect("mark again");
-    assert_eq!(store.pending_events(100).await.expect("pending"), vec![]);
+        .expect("stream");
+    assert_eq!(
+        streamed_ids(&mut tap).await,
+        vec![submitted(&r).id, format!("{}:2:0", r.id)]
+    );
+}
+
+/// The ids of the events the stream carried since the last read, as the relay reads them.
+async fn streamed_ids(tap: &mut StreamTap) -> Vec<String> {
+    let batch: StreamEvent =
+        serde_json::from_value(tap.next_batch().await.expect("records")).expect("stream event");
+    let got = events_of(&batch);
+    assert!(got.unreadable.is_empty(), "{:?}", got.unreadable);
+    got.events.into_iter().map(|e| e.id).collect()
+}
+
+/// Events through DynamoDB Streams: exactly the events of committed changes reach the
+/// stream, in commit order — none of a refused create, a stale update or a reused
+/// idempotency key — and the store keeps no outbox to poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_carries_exactly_the_events_of_committed_changes() {
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let store = DynamoReportStore::from_settings(&clients, &settings);
+    assert_eq!(store.event_delivery(), EventDelivery::Stream);
+    let mut tap = StreamTap::open(&clients, &settings.table)
+        .await
+        .expect("stream");
+    let r = report(&unique("st"), at(0));
+    let e0 = submitted(&r);
+    let e1 = event(
+        &r,
+        1,
+        DomainEvent::ReportScreened {
+            auto_assignable: true,
+        },
+    );
+    let key = unique("citizen:key");
+    store
+        .create(&r, &[e0.clone(), e1.clone()], Some(&key))
+        .await
+        .expect("create");
+    // Refused: same id; same idempotency key; stale version.
+    let mut other = report(r.id.as_str(), at(5));
+    other.title = "Khác".into();
+    let refused = event(&other, 7, DomainEvent::ReportSubmitted);
+    assert_eq!(
+        store
+            .create(&other, std::slice::from_ref(&refused), None)
+            .await,
+        Err(StoreError::AlreadyExists)
+    );
+    let again = report(&unique("st"), at(1));
+    let replay = submitted(&again);
+    store
+        .create(&again, std::slice::from_ref(&replay), Some(&key))
+        .await
+        .expect("replayed");
+    let r2 = next_version(&r, "x");
+    let e2 = event(&r2, 0, DomainEvent::ReportAccepted);
+    store
+        .update(&r2, 1, std::slice::from_ref(&e2))
+        .await
+        .expect("update");
+    let stale = next_version(&r, "cũ");
+    let e_stale = event(&stale, 3, DomainEvent::ReportAccepted);
+    assert_eq!(
+        store.update(&stale, 1, &[e_stale]).await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(streamed_ids(&mut tap).await, vec![e0.id, e1.id, e2.id]);
+    assert_eq!(
+        streamed_ids(&mut tap).await,
+        Vec::<String>::new(),
+        "read once"
+    );
+    assert_eq!(store.pending_events(100).await, Ok(vec![]), "no outbox");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,6 +500,15 @@ async fn a_failed_send_is_retried_not_swallowed_as_a_duplicate() {
         .filter(|r| r.form().values().any(|v| v == &good.id))
         .count();
     assert_eq!(count, 1);
+    // Two calls per message: the claim that records it sent, and the send; a repeat is one
+    // refused claim (no third "mark sent" write).
+    let ops: Vec<String> = Moto::shared()
+        .recorded_requests()
+        .into_iter()
+        .filter(|r| r.body.contains(&good.id) || r.form().values().any(|v| v == &good.id))
+        .filter_map(|r| r.operation())
+        .collect();
+    assert_eq!(ops, ["PutItem", "Publish", "PutItem"], "{ops:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -509,4 +588,59 @@ fn a_started_emulator_answers_and_stops_when_dropped() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(closed, "moto still listening on {addr}");
+}
+
+/// The messages of one event are claimed in one transaction, then sent; a redelivered event
+/// sends none again; a failed one gives its claim back, so only it is sent on the retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_events_messages_are_claimed_together_and_sent_once() {
+    let p = moto::provision().await.expect("provision");
+    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings);
+    let tag = unique("batch");
+    let sms = |i: u32, to: &str| Notification {
+        id: format!("{tag}:sms:{i}"),
+        channel: Channel::Sms,
+        to: to.into(),
+        unit: None,
+        subject: None,
+        body: "Phan anh moi".into(),
+        report_id: None,
+    };
+    let ns = vec![
+        sms(1, "+84912000001"),
+        sms(2, "not a phone"),
+        sms(3, "+84912000003"),
+    ];
+    let ops = |from: usize| -> Vec<String> {
+        Moto::shared().recorded_requests()[from..]
+            .iter()
+            .filter(|r| r.body.contains(&tag) || r.form().values().any(|v| v.contains(&tag)))
+            .filter_map(|r| r.operation())
+            .collect()
+    };
+    let start = Moto::shared().recorded_requests().len();
+    let first = notifier.send_all(&ns).await;
+    assert!(
+        first[0].is_ok() && first[1].is_err() && first[2].is_ok(),
+        "{first:?}"
+    );
+    assert_eq!(
+        ops(start),
+        ["TransactWriteItems", "Publish", "DeleteItem", "Publish"],
+        "one claim for all, the failed one released"
+    );
+    // The event again (SQS redelivery): the two sent are skipped, the failed one is tried.
+    let again_from = Moto::shared().recorded_requests().len();
+    let again = notifier.send_all(&ns).await;
+    assert!(
+        again[0].is_ok() && again[1].is_err() && again[2].is_ok(),
+        "{again:?}"
+    );
+    let again_ops = ops(again_from);
+    assert_eq!(
+        again_ops.iter().filter(|o| *o == "Publish").count(),
+        0,
+        "{again_ops:?}"
+    );
+    assert_eq!(again_ops[0], "TransactWriteItems", "{again_ops:?}");
 }

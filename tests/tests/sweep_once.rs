@@ -3,6 +3,7 @@
 //! recorded on the report under its version check, so only one sweep's escalation is stored.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use phananh_aws::dynamo::stream::{events_of, StreamEvent};
 use phananh_aws::{DynamoReportStore, SnsNotifier};
 use phananh_core::app::{App, Consumer, Ports};
 use phananh_core::lifecycle::{Command, NewReport};
@@ -14,6 +15,7 @@ use phananh_testkit::actors;
 use phananh_testkit::fakes::{FastPasswords, FixedClock, MemoryMedia, RecordingNotifier};
 use phananh_tests::fixtures::TempDir;
 use phananh_tests::moto;
+use phananh_tests::stream_tap::StreamTap;
 use std::sync::Arc;
 
 fn local(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -40,13 +42,26 @@ fn app(
     )
 }
 
-async fn pump(app: &App, store: &dyn ReportStore, report: &ReportId) -> Vec<EventEnvelope> {
+/// The events of the changes so far, to every consumer: from the outbox (SQLite), or from
+/// the table's stream as the relay reads it (DynamoDB: `tap`).
+async fn pump(
+    app: &App,
+    store: &dyn ReportStore,
+    tap: &mut Option<StreamTap>,
+    report: &ReportId,
+) -> Vec<EventEnvelope> {
     let mut seen = Vec::new();
     for _ in 0..10 {
-        let pending: Vec<EventEnvelope> = store
-            .pending_events(500)
-            .await
-            .expect("outbox")
+        let written = match tap {
+            Some(t) => {
+                let batch: StreamEvent =
+                    serde_json::from_value(t.next_batch().await.expect("stream"))
+                        .expect("stream event");
+                events_of(&batch).events
+            }
+            None => store.pending_events(500).await.expect("outbox"),
+        };
+        let pending: Vec<EventEnvelope> = written
             .into_iter()
             .filter(|e| &e.report_id == report)
             .collect();
@@ -67,7 +82,12 @@ async fn pump(app: &App, store: &dyn ReportStore, report: &ReportId) -> Vec<Even
 
 /// A 2-hour report assigned at 22:30, both sweeps at 01:30 (75 %, 100 % and 150 % due): three
 /// escalations, each once.
-async fn two_sweeps_send_once(app: &App, store: &dyn ReportStore, clock: &FixedClock) {
+async fn two_sweeps_send_once(
+    app: &App,
+    store: &dyn ReportStore,
+    tap: &mut Option<StreamTap>,
+    clock: &FixedClock,
+) {
     clock.set(local(2026, 11, 25, 22, 0));
     let citizen = Actor::new(format!("dev-{}", uuid::Uuid::now_v7()), Role::Citizen, None);
     let input = NewReport {
@@ -88,7 +108,7 @@ async fn two_sweeps_send_once(app: &App, store: &dyn ReportStore, clock: &FixedC
         .submit(&citizen, input, &[], None)
         .await
         .expect("submit");
-    pump(app, store, &r.id).await;
+    pump(app, store, tap, &r.id).await;
     clock.set(local(2026, 11, 25, 22, 30));
     let cmd = Command::Assign {
         lead_unit: "trung_tam_y_te".into(),
@@ -98,13 +118,13 @@ async fn two_sweeps_send_once(app: &App, store: &dyn ReportStore, clock: &FixedC
     app.act(&r.id, &actors::ioc_head(), cmd)
         .await
         .expect("assign");
-    pump(app, store, &r.id).await;
+    pump(app, store, tap, &r.id).await;
 
     clock.set(local(2026, 11, 26, 1, 30));
     let (a, b) = tokio::join!(app.run_escalations(100), app.run_escalations(100));
     let (a, b) = (a.expect("sweep a"), b.expect("sweep b"));
     assert!(a + b >= 1, "someone escalated");
-    let events = pump(app, store, &r.id).await;
+    let events = pump(app, store, tap, &r.id).await;
     let mut keys: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.event {
@@ -120,7 +140,7 @@ async fn two_sweeps_send_once(app: &App, store: &dyn ReportStore, clock: &FixedC
     );
     // A third sweep finds nothing due.
     assert_eq!(app.run_escalations(100).await.expect("again"), 0);
-    assert!(pump(app, store, &r.id).await.is_empty());
+    assert!(pump(app, store, tap, &r.id).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +160,7 @@ async fn on_sqlite_two_sweeps_at_once_send_each_message_once() {
         notifier.clone(),
         clock.clone(),
     );
-    two_sweeps_send_once(&app, store.as_ref(), &clock).await;
+    two_sweeps_send_once(&app, store.as_ref(), &mut None, &clock).await;
     // Every SMS handed to the provider once: one provider message per logged notification,
     // and the three thresholds' recipients among them exactly once each.
     use phananh_core::delivery::DeliveryLog;
@@ -178,11 +198,16 @@ async fn on_dynamodb_two_sweeps_at_once_send_each_message_once() {
         recorder.clone(),
         clock.clone(),
     );
-    two_sweeps_send_once(&app_rec, store.as_ref(), &clock).await;
+    let mut tap = Some(
+        StreamTap::open(&p.clients, &p.settings.table)
+            .await
+            .expect("stream"),
+    );
+    two_sweeps_send_once(&app_rec, store.as_ref(), &mut tap, &clock).await;
     // And through SNS: the same sweep pair on a new report, SMS published once per id.
     let sns = Arc::new(SnsNotifier::from_settings(&p.clients, &p.settings));
     let app_sns = app(store.clone(), store.clone(), sns, clock.clone());
-    two_sweeps_send_once(&app_sns, store.as_ref(), &clock).await;
+    two_sweeps_send_once(&app_sns, store.as_ref(), &mut tap, &clock).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,18 +229,23 @@ async fn on_dynamodb_a_report_left_at_triage_alerts_the_ioc_head_once_through_sn
         reporter: None,
         camera_id: None,
     };
+    let mut tap = Some(
+        StreamTap::open(&p.clients, &p.settings.table)
+            .await
+            .expect("stream"),
+    );
     let (r, _) = app
         .submit(&citizen, input, &[], None)
         .await
         .expect("submit");
-    pump(&app, store.as_ref(), &r.id).await;
+    pump(&app, store.as_ref(), &mut tap, &r.id).await;
     // Wednesday 09:00 + 60 working minutes: the IOC head at 10:00, by both sweeps at once.
     clock.set(local(2026, 11, 25, 9, 59));
     assert_eq!(app.run_escalations(100).await.expect("early"), 0);
     clock.set(local(2026, 11, 25, 10, 0));
     let (a, b) = tokio::join!(app.run_escalations(100), app.run_escalations(100));
     assert!(a.expect("a") + b.expect("b") >= 1);
-    let events = pump(&app, store.as_ref(), &r.id).await;
+    let events = pump(&app, store.as_ref(), &mut tap, &r.id).await;
     let keys: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.event {

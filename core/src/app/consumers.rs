@@ -137,9 +137,10 @@ impl App {
             .await
             .map_err(storage)?;
         let dups = routing::duplicate_candidates(&self.rules.config, &r, &recent);
+        // One read per step: the screening acts on the report read above.
         let screened = match self
-            .act(
-                id,
+            .act_on(
+                r,
                 &system,
                 Command::Screen {
                     possible_duplicates: dups,
@@ -158,7 +159,7 @@ impl App {
                     coordinating_units: route.coordinating_units,
                     note: Some(route.reason),
                 };
-                match self.act(id, &system, cmd).await {
+                match self.act_on(screened, &system, cmd).await {
                     Ok(_) | Err(DomainError::InvalidState { .. }) => {}
                     Err(e) => return Err(e),
                 }
@@ -176,8 +177,10 @@ impl App {
             return Ok(());
         };
         let mut failed = Vec::new();
-        for n in self.notifications_for(env, &r) {
-            match self.notifier.send(&n).await {
+        let all = self.notifications_for(env, &r);
+        let results = self.notifier.send_all(&all).await;
+        for (n, res) in all.into_iter().zip(results) {
+            match res {
                 Ok(()) => {
                     info!(report_id = %r.id, notification_id = %n.id, channel = ?n.channel, unit = ?n.unit, "notification sent")
                 }

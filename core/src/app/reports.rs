@@ -77,6 +77,10 @@ impl App {
     /// idempotent).
     pub(super) async fn publish_now(&self, events: &[EventEnvelope]) {
         let Some(bus) = &self.publisher else { return };
+        // A streamed store's change stream publishes the events (docs/aws.md, "Events").
+        if self.store.event_delivery() == EventDelivery::Stream {
+            return;
+        }
         let Some(first) = events.first() else { return };
         let report_id = &first.report_id;
         if let Err(e) = bus.publish(events).await {
@@ -110,8 +114,37 @@ impl App {
         cmd: Command,
         seen_version: Option<u64>,
     ) -> Result<Report, DomainError> {
+        self.act_from(id, actor, cmd, seen_version, None).await
+    }
+
+    /// Applies a command to `current`, the report as the caller just read it (one read per
+    /// step: the classifier acts on the report it screened); a version conflict reads it
+    /// again and re-checks every rule, as [`App::act`] does.
+    pub async fn act_on(
+        &self,
+        current: Report,
+        actor: &Actor,
+        cmd: Command,
+    ) -> Result<Report, DomainError> {
+        let id = current.id.clone();
+        self.act_from(&id, actor, cmd, None, Some(current)).await
+    }
+
+    /// [`App::act_at`], starting from `first` when the caller read the report already.
+    async fn act_from(
+        &self,
+        id: &ReportId,
+        actor: &Actor,
+        cmd: Command,
+        seen_version: Option<u64>,
+        mut first: Option<Report>,
+    ) -> Result<Report, DomainError> {
         for _ in 0..MAX_CONFLICT_RETRIES {
-            let current = self.get_for(id, actor).await?;
+            let current = match first.take() {
+                Some(r) if lifecycle::can_view(&r, actor) => r,
+                Some(_) => return Err(DomainError::NotFound),
+                None => self.get_for(id, actor).await?,
+            };
             if let Some(seen) = seen_version.filter(|v| *v != current.version) {
                 info!(report_id = %id, seen, current = current.version, "action on a stale version refused");
                 return Err(DomainError::Stale {
@@ -162,6 +195,8 @@ impl App {
         seen_version: Option<u64>,
     ) -> Result<Report, DomainError> {
         let mut attached = Vec::new();
+        // The report as read for the attachment counts, acted on without a second read.
+        let mut read: Option<Report> = None;
         for field in ["attachments", "evidence"] {
             let Some(v) = body.get(field) else { continue };
             let ids: Vec<String> = serde_json::from_value(v.clone())
@@ -170,7 +205,13 @@ impl App {
                 continue;
             }
             // Per-kind counts include the files the report has already (issue 11).
-            let existing = self.get_for(id, actor).await?.attachments;
+            if read.is_none() {
+                read = Some(self.get_for(id, actor).await?);
+            }
+            let existing = read
+                .as_ref()
+                .map(|r| r.attachments.clone())
+                .unwrap_or_default();
             let resolved = self.resolve_uploads(actor, &ids, &existing, None).await?;
             let json = serde_json::to_value(&resolved.attachments)
                 .map_err(|e| DomainError::Storage(e.to_string()))?;
@@ -184,7 +225,7 @@ impl App {
                 action: cmd.action(),
             });
         }
-        let report = self.act_at(id, actor, cmd, seen_version).await?;
+        let report = self.act_from(id, actor, cmd, seen_version, read).await?;
         for resolved in attached {
             self.mark_attached(id, resolved, None).await;
         }

@@ -42,6 +42,9 @@ impl App {
         bus: &dyn EventBus,
         limit: usize,
     ) -> Result<usize, DomainError> {
+        if self.store.event_delivery() == EventDelivery::Stream {
+            return Ok(0);
+        }
         let cutoff = self.now() - ChronoDuration::seconds(RELAY_MIN_AGE_SECS);
         let pending: Vec<EventEnvelope> = self
             .store

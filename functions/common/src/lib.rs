@@ -268,13 +268,32 @@ pub async fn escalate(rt: &Runtime, _event: LambdaEvent<EventBridgeEvent>) -> Re
     Ok(n)
 }
 
-/// The outbox relay (EventBridge schedule): publishes events a crash left unpublished.
-pub async fn relay(rt: &Runtime, _event: LambdaEvent<EventBridgeEvent>) -> Result<usize, Error> {
-    let n = rt.app.relay_outbox(rt.bus.as_ref(), 500).await?;
-    if n > 0 {
-        warn!(count = n, "relayed events left in the outbox");
+/// The relay (DynamoDB Streams event source on the table): publishes to the events topic the
+/// events written with each change, in stream order. A failed publish fails the batch, which
+/// the event source mapping retries (bisecting it) and finally sends to the on-failure queue:
+/// no event is dropped silently; consumers are idempotent, so a retried batch is harmless.
+pub async fn relay_stream(
+    rt: &Runtime,
+    event: LambdaEvent<phananh_aws::dynamo::stream::StreamEvent>,
+) -> Result<usize, Error> {
+    use phananh_core::ports::EventBus;
+    let batch = phananh_aws::dynamo::stream::events_of(&event.payload);
+    for seq in &batch.unreadable {
+        tracing::error!(sequence_number = %seq, "stream record of an event item that cannot be read: skipped");
     }
-    Ok(n)
+    if batch.events.is_empty() {
+        return Ok(0);
+    }
+    if let Err(e) = rt.bus.publish(&batch.events).await {
+        for env in &batch.events {
+            warn!(report_id = %env.report_id, event_id = %env.id, error = %e, "publish failed; the batch is retried");
+        }
+        return Err(e.to_string().into());
+    }
+    for env in &batch.events {
+        info!(report_id = %env.report_id, event_id = %env.id, kind = env.kind(), "event published");
+    }
+    Ok(batch.events.len())
 }
 
 pub use phananh_core::app::Consumer;

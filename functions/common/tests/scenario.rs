@@ -1,5 +1,6 @@
 //! The AWS runtime end to end, in-process against the local AWS-API emulator (moto):
-//! API function → DynamoDB + SNS → SQS (filter policies) → consumer functions → SNS alerts,
+//! API function → DynamoDB → its stream → relay function → SNS → SQS (filter policies) →
+//! consumer functions → SNS alerts,
 //! from submission to publication and escalation. Every handler is driven with an events/
 //! sample.
 
@@ -9,7 +10,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use phananh_core::media::UploadCheck;
 use phananh_core::ports::MediaStore;
 use phananh_core::CityRules;
-use phananh_lambda::{consume, escalate, media_event, relay, Consumer, Runtime};
+use phananh_lambda::{consume, escalate, media_event, relay_stream, Consumer, Runtime};
 use phananh_testkit::fakes::FixedClock;
 use phananh_tests::moto::{
     delete_succeeded, drain_bodies, provision, receive_as_lambda_event, Moto, Provisioned,
@@ -17,7 +18,7 @@ use phananh_tests::moto::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use support::{call, request, sample};
+use support::{call, request, sample, StreamRelay};
 
 fn ioc() -> Value {
     json!({"sub": "cognito-ioc-head-0001", "cognito:groups": "[ioc_head]", "custom:unit": "ioc"})
@@ -71,8 +72,16 @@ async fn upload(rt: &Runtime, claims: Value) -> String {
     t["attachment_id"].as_str().unwrap().to_string()
 }
 
-/// What an SQS event source mapping does: receive, invoke, delete what succeeded.
-async fn deliver(p: &Provisioned, rt: &Runtime, consumer: Consumer) -> usize {
+/// What the event source mappings do: the table's stream to the relay (which publishes the
+/// events of the writes so far), then the consumer's queue: receive, invoke, delete what
+/// succeeded, and the consumer's own writes through the relay again.
+async fn deliver(
+    p: &Provisioned,
+    relay: &mut StreamRelay,
+    rt: &Runtime,
+    consumer: Consumer,
+) -> usize {
+    relay.pump(rt).await;
     let q = &p.queues[consumer.as_str()];
     let mut handled = 0;
     for _ in 0..5 {
@@ -99,6 +108,7 @@ async fn deliver(p: &Provisioned, rt: &Runtime, consumer: Consumer) -> usize {
         delete_succeeded(&p.clients, &q.url, &ev, &failed)
             .await
             .unwrap();
+        relay.pump(rt).await;
         handled += n;
     }
     handled
@@ -129,6 +139,7 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     );
     let clock = Arc::new(FixedClock::new(Utc::now()));
     rt.app = rt.app.clone().with_clock(clock.clone());
+    let mut relay = StreamRelay::open(&p).await;
     let calls_before = Moto::shared().recorded_requests().len();
 
     // Intake: a citizen uploads a photo and submits.
@@ -152,7 +163,7 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     assert_eq!((st, &again["id"]), (StatusCode::OK, &r["id"]));
 
     // SNS → SQS (filter policy) → classify.
-    assert_eq!(deliver(&p, &rt, Consumer::Classify).await, 1);
+    assert_eq!(deliver(&p, &mut relay, &rt, Consumer::Classify).await, 1);
     let staff_path = format!("/v1/staff/reports/{id}");
     let (_, v) = call(
         &rt,
@@ -174,7 +185,7 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     let at = chrono::DateTime::parse_from_rfc3339(a["assigned_at"].as_str().unwrap()).unwrap();
     assert_eq!(due - at, Duration::hours(4));
     drain_bodies(&p.clients, &p.alerts_tap_url).await.unwrap();
-    assert!(deliver(&p, &rt, Consumer::Notify).await >= 2);
+    assert!(deliver(&p, &mut relay, &rt, Consumer::Notify).await >= 2);
     let mut units = alert_units(&p).await;
     units.sort();
     units.dedup();
@@ -195,8 +206,8 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     assert_eq!(st, StatusCode::OK, "{v}");
     let (st, v) = call(&rt, request("api-staff-action-assign.json", Some(&actions), Some(json!({"action": "publish", "public_answer": "Cơ sở đã bị xử phạt.", "public_attachments": [evidence]})), None)).await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    deliver(&p, &rt, Consumer::Notify).await;
-    assert_eq!(deliver(&p, &rt, Consumer::Publish).await, 1);
+    deliver(&p, &mut relay, &rt, Consumer::Notify).await;
+    assert_eq!(deliver(&p, &mut relay, &rt, Consumer::Publish).await, 1);
     let (st, public) = call(
         &rt,
         request(
@@ -222,7 +233,7 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     let (st, r2) = call(&rt, ev2).await;
     assert_eq!(st, StatusCode::CREATED, "{r2}");
     let id2 = r2["id"].as_str().unwrap().to_string();
-    deliver(&p, &rt, Consumer::Classify).await;
+    deliver(&p, &mut relay, &rt, Consumer::Classify).await;
     let (st, _) = call(
         &rt,
         request(
@@ -234,7 +245,7 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     )
     .await;
     assert_eq!(st, StatusCode::OK);
-    deliver(&p, &rt, Consumer::Notify).await;
+    deliver(&p, &mut relay, &rt, Consumer::Notify).await;
     drain_bodies(&p.clients, &p.alerts_tap_url).await.unwrap();
     let schedule = || {
         LambdaEvent::new(
@@ -254,14 +265,14 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
         0,
         "each threshold exactly once"
     );
-    assert_eq!(deliver(&p, &rt, Consumer::Notify).await, 1);
+    assert_eq!(deliver(&p, &mut relay, &rt, Consumer::Notify).await, 1);
     assert!(alert_units(&p).await.iter().any(|u| u == "phong_kinh_te"));
 
-    // A crash between write and publish: the relay sends what the outbox kept.
-    let mut crashed = rt.clone();
-    crashed.app = crashed.app.clone().with_publisher(None);
+    // The writer publishes nothing: the unit's acceptance reaches the events topic only
+    // when the relay reads it from the table's stream, and only once.
+    drain_bodies(&p.clients, &p.events_tap_url).await.unwrap();
     let (st, _) = call(
-        &crashed,
+        &rt,
         request(
             "api-unit-action-accept.json",
             Some(&format!("/v1/staff/reports/{id2}/actions")),
@@ -271,15 +282,28 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     )
     .await;
     assert_eq!(st, StatusCode::OK);
-    clock.advance(Duration::minutes(1));
-    let relay_ev = || {
-        LambdaEvent::new(
-            serde_json::from_value(sample("schedule-relay.json")).unwrap(),
-            Context::default(),
-        )
-    };
-    assert_eq!(relay(&rt, relay_ev()).await.unwrap(), 1);
-    assert_eq!(relay(&rt, relay_ev()).await.unwrap(), 0);
+    assert!(
+        drain_bodies(&p.clients, &p.events_tap_url)
+            .await
+            .unwrap()
+            .is_empty(),
+        "published by the writer"
+    );
+    // A relay that cannot publish fails its batch (the event source mapping retries it,
+    // bisecting, then hands it to the on-failure queue): nothing is dropped silently.
+    let mut settings = p.settings.clone();
+    settings.events_topic_arn = format!("{}-missing", p.settings.events_topic_arn);
+    let broken = Runtime::new(&p.clients, settings, CityRules::laichau_default().unwrap());
+    let mut again = StreamRelay::open(&p).await;
+    assert!(
+        again.try_pump(&broken).await.is_err(),
+        "a failed publish fails the batch"
+    );
+    assert_eq!(relay.pump(&rt).await, 1);
+    assert_eq!(relay.pump(&rt).await, 0, "each event once");
+    let tapped = drain_bodies(&p.clients, &p.events_tap_url).await.unwrap();
+    assert_eq!(tapped.len(), 1);
+    assert!(tapped[0].contains("report_accepted"), "{tapped:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,4 +430,18 @@ async fn a_bad_message_fails_alone_and_foreign_uploads_are_ignored() {
     )
     .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // The relay with the stream sample: the report item and the unreadable event item are
+    // skipped, the one event is published.
+    drain_bodies(&p.clients, &p.events_tap_url).await.unwrap();
+    let ev = serde_json::from_value(sample("dynamodb-stream-relay.json")).unwrap();
+    assert_eq!(
+        relay_stream(&rt, LambdaEvent::new(ev, Context::default()))
+            .await
+            .unwrap(),
+        1
+    );
+    let tapped = drain_bodies(&p.clients, &p.events_tap_url).await.unwrap();
+    assert_eq!(tapped.len(), 1);
+    assert!(tapped[0].contains("report_accepted"), "{tapped:?}");
 }

@@ -12,6 +12,7 @@
 //!
 //! Not listed: what the Lambda service itself does with the role (SQS polling, logs, X-Ray):
 //! SAM attaches AWS-managed policies for those (`AWSLambdaSQSQueueExecutionRole`,
+//! `AWSLambdaDynamoDBExecutionRole` for the relay's stream, the on-failure destination,
 //! `AWSLambdaBasicExecutionRole`, `AWSXrayWriteOnlyAccess`).
 
 /// A resource of the stack, as the template names it.
@@ -67,31 +68,22 @@ const READ_REPORTS: &[Need] = &[
     need(
         "dynamodb:Query",
         On::TableIndexes,
-        "ReportStore::query, escalations_due, pending_events",
+        "ReportStore::query, escalations_due, recent_points",
     ),
 ];
 
-/// Changing reports and publishing their events (publish-after-write with the outbox).
+/// Changing reports: one transaction (report, memberships, event items, idempotency); the
+/// table's stream carries the events to the relay, so writers publish nothing.
 const WRITE_REPORTS: &[Need] = &[
     need(
         "dynamodb:PutItem",
         On::Table,
-        "TransactWriteItems puts: report, memberships, outbox, idempotency",
+        "TransactWriteItems puts: report, memberships, events, idempotency",
     ),
     need(
         "dynamodb:DeleteItem",
         On::Table,
         "TransactWriteItems deletes: memberships of units no longer involved",
-    ),
-    need(
-        "dynamodb:BatchWriteItem",
-        On::Table,
-        "ReportStore::mark_published deletes outbox items",
-    ),
-    need(
-        "sns:Publish",
-        On::EventsTopic,
-        "SnsEventBus::publish (PublishBatch)",
     ),
 ];
 
@@ -101,12 +93,7 @@ const NOTIFY: &[Need] = &[
     need(
         "dynamodb:PutItem",
         On::Table,
-        "SnsNotifier claims NOTIF#<id>",
-    ),
-    need(
-        "dynamodb:UpdateItem",
-        On::Table,
-        "SnsNotifier marks NOTIF#<id> sent",
+        "SnsNotifier claims NOTIF#<id> (one put, or one transaction for an event's messages), recorded sent",
     ),
     need(
         "dynamodb:DeleteItem",
@@ -348,23 +335,15 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
         ),
         // Deadline sweeps; the daily audit anchors (functions/common/src/anchor.rs).
         of("EscalateFunction", &[READ_REPORTS, WRITE_REPORTS, ANCHOR]),
+        // The stream relay: publishes the events of each change (the stream reads are the
+        // Lambda service's, under SAM's AWSLambdaDynamoDBExecutionRole).
         of(
             "RelayFunction",
-            &[
-                &[need(
-                    "dynamodb:Query",
-                    On::TableIndexes,
-                    "ReportStore::pending_events",
-                )],
-                &[
-                    need(
-                        "dynamodb:BatchWriteItem",
-                        On::Table,
-                        "ReportStore::mark_published",
-                    ),
-                    need("sns:Publish", On::EventsTopic, "SnsEventBus::publish"),
-                ],
-            ],
+            &[&[need(
+                "sns:Publish",
+                On::EventsTopic,
+                "SnsEventBus::publish (PublishBatch) of the stream's events",
+            )]],
         ),
     ]
 }

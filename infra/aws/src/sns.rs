@@ -4,12 +4,14 @@ use crate::table::{ttl_value, ItemKey, TTL_ATTR};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError as DynamoSdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use chrono::Utc;
 use phananh_core::model::EventEnvelope;
 use phananh_core::ports::{BusError, Channel, EventBus, Notification, Notifier, NotifyError};
+use std::collections::HashMap;
 
 /// Message attribute carrying `EventEnvelope::kind()`; subscriptions filter on it.
 pub const ATTR_EVENT_TYPE: &str = "event_type";
@@ -119,8 +121,6 @@ pub struct SnsNotifier {
     ses: Option<crate::ses::SesMailer>,
 }
 
-/// A claim on a notification id is held this long before another attempt may take it over.
-const CLAIM_LEASE_SECS: i64 = 120;
 /// Notification markers are kept this long (DynamoDB TTL).
 const MARK_TTL_DAYS: i64 = 30;
 
@@ -167,30 +167,19 @@ impl SnsNotifier {
         )
     }
 
-    /// Takes the notification id; `false` when it was sent already or is being sent.
+    /// Takes the notification id and records it sent, in one conditional put; `false` when
+    /// it was taken already. (Markers of the older three-call protocol in state `sending`
+    /// are taken over once their lease has run out.)
     async fn claim(&self, id: &str) -> Result<bool, NotifyError> {
         let now = Utc::now();
-        let mut item = ItemKey::notification(id).into_item();
-        item.insert("state".into(), AttributeValue::S("sending".into()));
-        item.insert(
-            "lease_until".into(),
-            AttributeValue::N((now.timestamp() + CLAIM_LEASE_SECS).to_string()),
-        );
-        item.insert(
-            TTL_ATTR.into(),
-            ttl_value(now + chrono::Duration::days(MARK_TTL_DAYS)),
-        );
         let res = self
             .dynamodb
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(
-                "attribute_not_exists(pk) OR (#st = :sending AND lease_until < :now)",
-            )
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
-            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .set_item(Some(marker_item(id, now)))
+            .condition_expression(CLAIM_CONDITION)
+            .set_expression_attribute_names(Some(claim_names()))
+            .set_expression_attribute_values(Some(claim_values(now)))
             .send()
             .await;
         match res {
@@ -206,35 +195,70 @@ impl SnsNotifier {
         }
     }
 
+    /// Claims every id of `ns` in one transaction (each recorded sent); `false` when any was
+    /// taken already (a redelivery: the caller then claims them one by one).
+    async fn claim_all(&self, ns: &[Notification]) -> Result<bool, NotifyError> {
+        let now = Utc::now();
+        let mut items = Vec::with_capacity(ns.len());
+        for n in ns {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(marker_item(&n.id, now)))
+                .condition_expression(CLAIM_CONDITION)
+                .set_expression_attribute_names(Some(claim_names()))
+                .set_expression_attribute_values(Some(claim_values(now)))
+                .build()
+                .map_err(|e| NotifyError(e.to_string()))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        match self
+            .dynamodb
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(DynamoSdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(NotifyError(
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+            )),
+        }
+    }
+
+    /// Sends one claimed notification; a failure gives the claim back.
+    async fn deliver_claimed(&self, n: &Notification) -> Result<(), NotifyError> {
+        match self.deliver(n).await {
+            Ok(()) => {
+                tracing::info!(notification_id = %n.id, report_id = ?n.report_id, channel = ?n.channel, "notification sent");
+                Ok(())
+            }
+            Err(e) => {
+                self.release(&n.id).await;
+                tracing::warn!(notification_id = %n.id, report_id = ?n.report_id, error = %e, "notification failed");
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives the id back after a failed send, so the retry (SQS redelivery) sends it.
     async fn release(&self, id: &str) {
         let res = self
             .dynamodb
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(ItemKey::notification(id).into_item()))
-            .condition_expression("#st = :sending")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
             .send()
             .await;
         if let Err(e) = res {
             tracing::warn!(notification_id = id, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "claim not released");
-        }
-    }
-
-    async fn mark_sent(&self, id: &str) {
-        let res = self
-            .dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(ItemKey::notification(id).into_item()))
-            .update_expression("SET #st = :sent")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
-            .send()
-            .await;
-        if let Err(e) = res {
-            tracing::warn!(notification_id = id, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "notification not marked sent");
         }
     }
 
@@ -345,30 +369,72 @@ pub fn sns_subject(s: &str) -> String {
 
 #[async_trait]
 impl Notifier for SnsNotifier {
-    /// At most once per `n.id`: a conditional put of a `NOTIF#<id>` marker claims the id
-    /// (with a lease), then SNS is called, then the marker is set to `sent`. A failed send
-    /// releases the claim so the retry (SQS redelivery) sends again. Trade-off: a crash
-    /// between the SNS call and the claim's expiry can at worst delay a retry by the lease
-    /// (120 s); a crash after SNS accepted the message but before `sent` was written can lead to
-    /// one duplicate once the lease expired — never to a lost notification.
+    /// At most once per `n.id`, in two calls: a conditional put of a `NOTIF#<id>` marker that
+    /// claims the id and records it sent at once, then the send. A send that fails deletes
+    /// the marker, so the retry (SQS redelivery) sends again. Trade-off (docs/aws.md,
+    /// "Calls per report"): a crash or timeout of the function between the put and the
+    /// provider's answer leaves the id marked without a message — the escalation timers
+    /// still raise an unhandled case; the three-call protocol it replaces (claim with a lease,
+    /// send, mark) risked a duplicate there instead, for one more write per message.
     async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
         if !self.claim(&n.id).await? {
             tracing::info!(notification_id = %n.id, report_id = ?n.report_id, "duplicate notification skipped");
             return Ok(());
         }
-        match self.deliver(n).await {
-            Ok(()) => {
-                self.mark_sent(&n.id).await;
-                tracing::info!(notification_id = %n.id, report_id = ?n.report_id, channel = ?n.channel, "notification sent");
-                Ok(())
-            }
-            Err(e) => {
-                self.release(&n.id).await;
-                tracing::warn!(notification_id = %n.id, report_id = ?n.report_id, error = %e, "notification failed");
-                Err(e)
-            }
-        }
+        self.deliver_claimed(n).await
     }
+
+    /// The messages of one event: all ids claimed in one `TransactWriteItems` (one call
+    /// instead of one per message), then each sent; when any id was taken already (a
+    /// redelivered event), each is claimed and sent on its own as [`SnsNotifier::send`] does.
+    async fn send_all(&self, ns: &[Notification]) -> Vec<Result<(), NotifyError>> {
+        let mut ids: Vec<&str> = ns.iter().map(|n| n.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let together = ns.len() > 1 && ns.len() <= MAX_CLAIMS_AT_ONCE && ids.len() == ns.len();
+        let claimed = together && matches!(self.claim_all(ns).await, Ok(true));
+        let mut out = Vec::with_capacity(ns.len());
+        for n in ns {
+            out.push(if claimed {
+                self.deliver_claimed(n).await
+            } else {
+                self.send(n).await
+            });
+        }
+        out
+    }
+}
+
+/// Most markers one transaction claims (the `TransactWriteItems` limit).
+const MAX_CLAIMS_AT_ONCE: usize = 100;
+
+/// A claim takes a free id, or one of the older protocol's `sending` claims whose lease ran
+/// out.
+const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (#st = :sending AND lease_until < :now)";
+
+/// The `NOTIF#<id>` marker of a claim: recorded sent at once, kept 30 days (TTL).
+fn marker_item(id: &str, now: chrono::DateTime<Utc>) -> HashMap<String, AttributeValue> {
+    let mut item = ItemKey::notification(id).into_item();
+    item.insert("state".into(), AttributeValue::S("sent".into()));
+    item.insert(
+        TTL_ATTR.into(),
+        ttl_value(now + chrono::Duration::days(MARK_TTL_DAYS)),
+    );
+    item
+}
+
+fn claim_names() -> HashMap<String, String> {
+    HashMap::from([("#st".to_string(), "state".to_string())])
+}
+
+fn claim_values(now: chrono::DateTime<Utc>) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (":sending".to_string(), AttributeValue::S("sending".into())),
+        (
+            ":now".to_string(),
+            AttributeValue::N(now.timestamp().to_string()),
+        ),
+    ])
 }
 
 #[cfg(test)]

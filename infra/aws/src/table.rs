@@ -14,7 +14,7 @@
 //! |-------------------|--------------------|---------------|---------------------------------------------------|
 //! | report            | `REPORT#<id>`      | `REPORT`      | `state_pk`, `reporter_pk`, `public_pk`*, `esc_pk`/`esc_sk`*, `csk` |
 //! | unit membership   | `REPORT#<id>`      | `UNIT#<unit>` | `unit_pk`, `csk`                                  |
-//! | outbox event      | `EVENT#<event id>` | `EVENT`       | `outbox_pk`/`outbox_sk` (removed when published)  |
+//! | event             | `EVENT#<event id>` | `EVENT`       | — (`event`, TTL `expires_at`; the stream carries it) |
 //! | idempotency key   | `IDEM#<key>`       | `IDEM`        | —                                                 |
 //! | account           | `ACCOUNTS`         | `ACCOUNT#<id>`| —                                                 |
 //! | username          | `USERNAME#<name>`  | `USERNAME`    | —                                                 |
@@ -27,7 +27,8 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
@@ -52,6 +53,10 @@ pub(crate) const STATS_MONTH_PREFIX: &str = "MONTH#";
 pub(crate) fn ttl_value(at: DateTime<Utc>) -> AttributeValue {
     AttributeValue::N(at.timestamp().to_string())
 }
+
+/// The table's stream carries each written item's new image: the relay reads the events
+/// (`EVENT#` items) from it (`crate::stream`).
+pub const STREAM_VIEW: StreamViewType = StreamViewType::NewImage;
 
 /// One global secondary index (all are `ProjectionType::All`, both keys strings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,13 +96,6 @@ pub const GSI_ESCALATION: GsiDef = GsiDef {
     pk: "esc_pk",
     sk: "esc_sk",
 };
-/// Sparse: outbox events not yet published, oldest first.
-pub const GSI_OUTBOX: GsiDef = GsiDef {
-    name: "outbox",
-    pk: "outbox_pk",
-    sk: "outbox_sk",
-};
-
 /// Reports by category, newest first: the duplicate check (same category within a time
 /// window) is one bounded query instead of one per state partition.
 pub const GSI_CATEGORY: GsiDef = GsiDef {
@@ -106,13 +104,12 @@ pub const GSI_CATEGORY: GsiDef = GsiDef {
     sk: CSK,
 };
 
-pub const GSIS: [GsiDef; 7] = [
+pub const GSIS: [GsiDef; 6] = [
     GSI_STATE,
     GSI_UNIT,
     GSI_REPORTER,
     GSI_PUBLIC,
     GSI_ESCALATION,
-    GSI_OUTBOX,
     GSI_CATEGORY,
 ];
 
@@ -138,7 +135,7 @@ pub(crate) fn time_key(t: DateTime<Utc>) -> String {
 }
 
 /// `<time_key(at)>#<id>`: every sort key that orders by an instant (`csk` by creation,
-/// `esc_sk` by next escalation, `outbox_sk` by event time).
+/// `esc_sk` by next escalation).
 pub(crate) fn timed_key(at: DateTime<Utc>, id: &str) -> String {
     format!("{}#{id}", time_key(at))
 }
@@ -171,8 +168,6 @@ pub(crate) fn unit_key(unit: &str) -> String {
 pub(crate) const PUBLIC_PK: &str = "PUBLIC";
 /// `esc_pk` of every report with a pending escalation threshold.
 pub(crate) const ESCALATION_PK: &str = "ESC";
-/// `outbox_pk` of every outbox event not yet published.
-pub(crate) const OUTBOX_PENDING_PK: &str = "PENDING";
 /// `pk` of the account items (one partition: the list of accounts is one query).
 pub(crate) const ACCOUNTS_PK: &str = "ACCOUNTS";
 
@@ -201,7 +196,7 @@ impl ItemKey {
         }
     }
 
-    /// One outbox event.
+    /// One event, written with its change for the table's stream.
     pub(crate) fn event(event_id: &str) -> Self {
         Self::new(format!("EVENT#{event_id}"), "EVENT")
     }
@@ -255,10 +250,33 @@ impl ItemKey {
 /// harness and by anyone provisioning outside CloudFormation; `template.yaml` is the
 /// production definition.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), TableError> {
+    create_table_with(client, name, true).await
+}
+
+/// [`create_table`], with or without the stream. Without: only for emulator suites of the
+/// store alone that race writers against each other (moto checks a transaction's
+/// conditions without a lock, and the copies of the stream's records it makes in each
+/// transaction widen that window); the store writes the same items either way.
+pub async fn create_table_with(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    stream: bool,
+) -> Result<(), TableError> {
     let mut req = client
         .create_table()
         .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
+        .billing_mode(BillingMode::PayPerRequest);
+    if stream {
+        // The events written with each change reach the bus through the stream.
+        req = req.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(STREAM_VIEW)
+                .build()
+                .map_err(TableError::build)?,
+        );
+    }
+    req = req
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?);
     for a in key_attributes() {

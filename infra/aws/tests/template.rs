@@ -629,3 +629,50 @@ fn only_the_citizen_function_holds_the_app_token_secret() {
         );
     }
 }
+
+/// Events through DynamoDB Streams: the table streams new images (as `table.rs` creates it),
+/// the relay is triggered by that stream only for event items, retries by bisecting the
+/// batch and keeps what still fails in its on-failure queue; no schedule polls an outbox.
+#[test]
+fn the_relay_reads_the_table_stream_and_nothing_polls_an_outbox() {
+    let t = template();
+    let table = &resource(&t, "ReportsTable")["Properties"];
+    assert_eq!(
+        table["StreamSpecification"]["StreamViewType"].as_str(),
+        Some(phananh_aws::table::STREAM_VIEW.as_str())
+    );
+    let relay = &resource(&t, "RelayFunction")["Properties"];
+    let events = relay["Events"].as_mapping().expect("relay events");
+    assert_eq!(events.len(), 1, "only the stream triggers the relay");
+    let (_, ev) = events.iter().next().expect("one event");
+    assert_eq!(ev["Type"].as_str(), Some("DynamoDB"));
+    let p = &ev["Properties"];
+    assert_eq!(intrinsic(&p["Stream"]), "!GetAtt:ReportsTable.StreamArn");
+    assert_eq!(p["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    assert!(p["MaximumRetryAttempts"].as_u64().is_some_and(|n| n > 0));
+    let dest = &p["DestinationConfig"]["OnFailure"];
+    assert_eq!(dest["Type"].as_str(), Some("SQS"));
+    assert_eq!(
+        intrinsic(&dest["Destination"]),
+        "!GetAtt:RelayDeadLetterQueue.Arn"
+    );
+    resource(&t, "RelayDeadLetterQueue");
+    let pattern: serde_json::Value = serde_json::from_str(
+        p["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .expect("filter pattern"),
+    )
+    .expect("pattern is JSON");
+    assert_eq!(pattern["dynamodb"]["Keys"]["sk"]["S"][0], "EVENT");
+    // No function runs on a schedule to publish events, and no index lists pending ones.
+    for (name, f) in functions(&t) {
+        if name == "EscalateFunction" {
+            continue;
+        }
+        for (_, e) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            assert_ne!(e["Type"].as_str(), Some("ScheduleV2"), "{name} polls");
+        }
+    }
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template");
+    assert!(!text.contains("outbox_pk"), "no outbox index");
+}

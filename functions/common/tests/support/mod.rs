@@ -47,3 +47,40 @@ pub async fn call(rt: &Runtime, ev: Value) -> (StatusCode, Value) {
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
 }
+
+/// What the relay's DynamoDB Streams event source mapping does (harness requests, not
+/// counted): reads the table's stream since the last read and invokes the relay function
+/// with the records. Returns how many events the relay published.
+pub struct StreamRelay {
+    tap: phananh_tests::stream_tap::StreamTap,
+}
+
+impl StreamRelay {
+    pub async fn open(p: &phananh_tests::moto::Provisioned) -> StreamRelay {
+        StreamRelay {
+            tap: phananh_tests::stream_tap::StreamTap::open(&p.clients, &p.settings.table)
+                .await
+                .expect("table stream"),
+        }
+    }
+
+    /// One invocation of `relay` with what the stream carried since the last one (none when
+    /// nothing was written).
+    pub async fn pump(&mut self, relay: &Runtime) -> usize {
+        self.try_pump(relay).await.expect("relay")
+    }
+
+    /// [`StreamRelay::pump`], with the relay's error.
+    pub async fn try_pump(&mut self, relay: &Runtime) -> Result<usize, phananh_lambda::Error> {
+        let batch = self.tap.next_batch().await.expect("stream records");
+        if batch["Records"].as_array().is_none_or(|r| r.is_empty()) {
+            return Ok(0);
+        }
+        let ev = serde_json::from_value(batch).expect("stream event");
+        phananh_lambda::relay_stream(
+            relay,
+            lambda_runtime::LambdaEvent::new(ev, lambda_runtime::Context::default()),
+        )
+        .await
+    }
+}

@@ -1,4 +1,4 @@
-//! Item <-> domain encoding: the attribute maps written for reports, unit memberships, outbox
+//! Item <-> domain encoding: the attribute maps written for reports, unit memberships,
 //! events, idempotency keys and staff accounts, and the decoding of what the table returns.
 //!
 //! Why it exists: every write and every query must agree on the attributes of an item, so they
@@ -8,8 +8,8 @@
 use super::backend;
 use crate::table::{
     category_pk, reporter_pk, state_pk, timed_key, ttl_value, unit_key, ItemKey, CSK,
-    ESCALATION_PK, GSI_CATEGORY, GSI_ESCALATION, GSI_OUTBOX, GSI_PUBLIC, GSI_REPORTER, GSI_STATE,
-    GSI_UNIT, OUTBOX_PENDING_PK, PUBLIC_PK, TTL_ATTR,
+    ESCALATION_PK, GSI_CATEGORY, GSI_ESCALATION, GSI_PUBLIC, GSI_REPORTER, GSI_STATE, GSI_UNIT,
+    PUBLIC_PK, TTL_ATTR,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
@@ -27,12 +27,12 @@ pub(super) const DOC: &str = "doc";
 pub(super) const VERSION: &str = "version";
 /// The involved units of a report as one string (see [`units_attr`]).
 pub(super) const UNITS: &str = "units";
-/// The report an idempotency key or an outbox event belongs to.
+/// The report an idempotency key or an event belongs to.
 pub(super) const REPORT_ID: &str = "report_id";
 /// The account a username item points to.
 pub(super) const ACCOUNT_ID: &str = "account_id";
-/// The envelope JSON of an outbox event.
-const EVENT: &str = "event";
+/// The envelope JSON of an event item.
+pub(super) const EVENT: &str = "event";
 /// The folded title, description and address of a report (lowercase ASCII words), each word
 /// preceded by a space, so `contains(search, " " + term)` means "a word starts with term".
 /// On the report item and its membership copies: a query's filter expression reads it.
@@ -172,25 +172,23 @@ pub(super) fn idempotency_item(key: &str, r: &Report, expires: DateTime<Utc>) ->
 }
 
 // ---------------------------------------------------------------------------------------------
-// Outbox events
+// Events
 
-/// A pending outbox event (indexed by `outbox` until it is published).
+/// How long an event item is kept after its instant (DynamoDB TTL deletes it, free of
+/// charge): the stream, which keeps records 24 hours, has long carried it by then.
+const EVENT_TTL_DAYS: i64 = 2;
+
+/// An event, written in its change's transaction: the table's stream carries its new image
+/// to the relay (`super::stream`); nothing reads or deletes it afterwards.
 pub(super) fn event_item(e: &EventEnvelope) -> Result<Item, StoreError> {
     let mut item = ItemKey::event(&e.id).into_item();
     item.insert(EVENT.into(), s(to_json(e)?));
     item.insert(REPORT_ID.into(), s(e.report_id.as_str()));
-    item.insert(GSI_OUTBOX.pk.into(), s(OUTBOX_PENDING_PK));
-    item.insert(GSI_OUTBOX.sk.into(), s(timed_key(e.at, &e.id)));
+    item.insert(
+        TTL_ATTR.into(),
+        ttl_value(e.at + chrono::Duration::days(EVENT_TTL_DAYS)),
+    );
     Ok(item)
-}
-
-pub(super) fn event_from_item(item: &Item) -> Result<EventEnvelope, StoreError> {
-    from_json_attr(
-        item,
-        EVENT,
-        "outbox item without event",
-        "corrupt outbox event",
-    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! `ReportStore` and `AccountStore` on one DynamoDB table.
 //!
-//! Why it exists: the core owns the rules, this module only keeps reports, their outbox events
+//! Why it exists: the core owns the rules, this module only keeps reports, their events
 //! and staff accounts durable on the single table of [`crate::table`] (item kinds, key formats
 //! and indexes are described and spelled there). It must never decide anything the core
 //! decides (states, permissions, deadlines), never scan the table, and never spell a key
@@ -9,7 +9,8 @@
 //! Table design: report and membership items carry the whole report as JSON in `doc` and its
 //! `version`, so every index query returns complete reports without a second read. A create or
 //! update is ONE `TransactWriteItems`: report item (conditional on `version`), membership items,
-//! outbox events and the idempotency item.
+//! event items and the idempotency item. The table's stream carries the event items to the
+//! relay function, which publishes them ([`stream`]); the writer publishes nothing.
 //!
 //! One room per concern:
 //!
@@ -18,15 +19,15 @@
 //! - [`transact`]: transaction items and the reading of a cancelled transaction.
 //! - [`queries`]: report lists (k-way merge over index partitions) and due escalations.
 //! - [`reports`]: the `ReportStore` port: create, get, update.
-//! - [`outbox`]: pending outbox events and marking them published.
+//! - [`stream`]: the events of a batch of the table's stream records.
 //! - [`accounts`]: the `AccountStore` port.
 
 mod accounts;
 mod codec;
-mod outbox;
 mod paging;
 mod queries;
 mod reports;
+pub mod stream;
 mod transact;
 
 use crate::table::ItemKey;

@@ -1,4 +1,4 @@
-//! The `ReportStore` port: create, read and update a report with its outbox events in one
+//! The `ReportStore` port: create, read and update a report with its events in one
 //! transaction, optimistically locked by `version`.
 //!
 //! Why it exists: a report, its unit memberships, its events and its idempotency key must
@@ -17,7 +17,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use phananh_core::model::{EventEnvelope, Report, ReportId};
-use phananh_core::ports::{CreateOutcome, Page, ReportQuery, ReportStore, StoreError};
+use phananh_core::ports::{
+    CreateOutcome, EventDelivery, Page, ReportQuery, ReportStore, StoreError,
+};
 
 /// Idempotency keys are kept this long (then DynamoDB TTL removes them).
 const IDEM_TTL_DAYS: i64 = 30;
@@ -25,7 +27,7 @@ const IDEM_TTL_DAYS: i64 = 30;
 impl DynamoReportStore {
     /// What follows the report item (and the idempotency item) in the transaction of a create
     /// or an update: the memberships of the involved units, the deletes of the units no longer
-    /// involved, and the outbox events.
+    /// involved, and the event items (which the table's stream carries to the relay).
     fn companion_items(
         &self,
         report: &Report,
@@ -159,6 +161,53 @@ impl ReportStore for DynamoReportStore {
         expected_version: u64,
         events: &[EventEnvelope],
     ) -> Result<(), StoreError> {
+        let res = self.write_update(report, expected_version, events).await;
+        if res.is_ok() {
+            // What was written is what a next step of this instance acts on (the classifier
+            // assigns the report it screened): its units are known without a read.
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.remember(report.id.as_str(), report.version, involved_units(report));
+            }
+        }
+        res
+    }
+
+    async fn query(&self, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
+        self.run_query(q).await
+    }
+
+    async fn escalations_due(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Report>, StoreError> {
+        self.due_escalations(until, limit).await
+    }
+
+    /// Nothing is pending here: the table's stream carries every event written with its
+    /// change to the relay function (`EventDelivery::Stream`).
+    async fn pending_events(&self, _limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Nothing to mark: event items expire by TTL once the stream carried them.
+    async fn mark_published(&self, _event_ids: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn event_delivery(&self) -> EventDelivery {
+        EventDelivery::Stream
+    }
+}
+
+impl DynamoReportStore {
+    /// The update of [`ReportStore::update`]: one transaction when the units are known.
+    async fn write_update(
+        &self,
+        report: &Report,
+        expected_version: u64,
+        events: &[EventEnvelope],
+    ) -> Result<(), StoreError> {
         let units = involved_units(report);
         // The units stored with the version this store read: an assignment or reassignment
         // writes its membership changes in the same single transaction.
@@ -216,25 +265,5 @@ impl ReportStore for DynamoReportStore {
             }
             Err(_) => Err(StoreError::Conflict),
         }
-    }
-
-    async fn query(&self, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
-        self.run_query(q).await
-    }
-
-    async fn escalations_due(
-        &self,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Report>, StoreError> {
-        self.due_escalations(until, limit).await
-    }
-
-    async fn pending_events(&self, limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.outbox_pending(limit).await
-    }
-
-    async fn mark_published(&self, event_ids: &[String]) -> Result<(), StoreError> {
-        self.outbox_mark_published(event_ids).await
     }
 }
