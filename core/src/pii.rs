@@ -237,10 +237,18 @@ pub fn open_reporter(c: &dyn PiiCipher, r: &mut Reporter) -> Result<(), PiiError
     Ok(())
 }
 
+/// `r` with every reporter value sealed afresh. What the application writes is always the
+/// plaintext (it reads only opened reports), so a value that merely looks sealed (a name typed
+/// as `pii1:…`) is sealed like any other, never stored as it is.
 fn sealed_copy(c: &dyn PiiCipher, r: &Report) -> Result<Report, StoreError> {
     let mut r = r.clone();
+    let id = r.id.clone();
     if let Some(rep) = r.reporter.as_mut() {
-        seal_reporter(c, rep).map_err(|e| pii_error(&r.id, e))?;
+        for f in fields(rep) {
+            if let Some(v) = f.as_deref() {
+                *f = Some(c.seal(v).map_err(|e| pii_error(&id, e))?);
+            }
+        }
     }
     Ok(r)
 }

@@ -133,7 +133,8 @@ impl OutboxNotifier {
     /// The row's document: the notification with its recipient sealed.
     fn write_doc(&self, n: &Notification) -> Result<String, String> {
         match &self.pii {
-            Some(c) if !pii::is_sealed(&n.to) => {
+            // Always the plaintext here (the application never holds a sealed recipient).
+            Some(c) => {
                 let mut sealed = n.clone();
                 sealed.to = c.seal(&n.to).map_err(|e| e.to_string())?;
                 serde_json::to_string(&sealed).map_err(|e| e.to_string())

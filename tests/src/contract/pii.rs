@@ -112,6 +112,23 @@ where
     // The reveal itself is stored, still sealed.
     assert_no_plaintext(&raw(r.id.clone()).await);
 
+    // A name typed to look sealed is sealed like any other and reads back as typed.
+    let mut lookalike = input("Đèn đường hỏng");
+    let fake = format!(
+        "{}{}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        pii::SEALED_PREFIX,
+        cipher.current_key_id()
+    );
+    if let Some(rep) = lookalike.reporter.as_mut() {
+        rep.name = Some(fake.clone());
+    }
+    let (l, _) = sealed
+        .submit(&citizen, lookalike, &[], None)
+        .await
+        .expect("submitted");
+    let back = sealed.get_for(&l.id, &ioc).await.expect("readable");
+    assert_eq!(back.reporter.and_then(|r| r.name), Some(fake));
+
     // Another key: a clear error naming the key, never garbage.
     let stranger = plain.clone().with_pii_cipher(Arc::new(
         Keyring::new(&[Keyring::generate_key()]).expect("ring"),
