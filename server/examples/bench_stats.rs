@@ -5,7 +5,7 @@
 //! (defaults 1,000,000 stored reports, 1,000 requests).
 //!
 //! The reports are bulk-inserted with plain SQL (two years of them, across every unit, category
-//! and ward: nine in ten resolved, most on time, the rest open, 2,000 of them overdue), then
+//! and ward: nine in ten resolved, the rest open, 2,000 of them overdue), then
 //! the aggregates are computed by ONE rebuild through `App::rebuild_stats` (the migration path).
 //! Then the HTTP server answers `requests` sequential `GET /v1/stats` as the office (whole
 //! period) and prints p50/p99/max, then the same for a year's range and for a unit head.
@@ -79,8 +79,11 @@ async fn main() -> Result<(), BoxError> {
                 r.version = 3;
                 let overdue = i % 500 == 0;
                 let open = overdue || i % 10 == 1;
+                // Open reports not overdue are due later; closed ones were due after creation.
                 let due = if overdue {
                     now - Duration::hours(1 + (i % 48) as i64)
+                } else if open {
+                    now + Duration::hours(1 + (i % 48) as i64)
                 } else {
                     created + Duration::hours(8 + (i % 40) as i64)
                 };
