@@ -66,6 +66,9 @@ async fn main() -> Result<(), BoxError> {
                    created_at, due_at, clock_running, next_escalation_at, public, doc)
                  VALUES (?1, 3, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, NULL, 0, ?9)",
             )?;
+            let mut member = tx.prepare(
+                "INSERT INTO report_units (unit, report_id, created_at) VALUES (?1, ?2, ?3)",
+            )?;
             let span = 2 * 365 * 24 * 60;
             for i in 0..total {
                 let id = format!("r-{i:08}");
@@ -116,6 +119,7 @@ async fn main() -> Result<(), BoxError> {
                     i64::from(open),
                     serde_json::to_string(&r)?
                 ])?;
+                member.execute(params![unit, id, nanos(created)])?;
             }
         }
         tx.commit()?;
