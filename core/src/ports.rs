@@ -238,6 +238,28 @@ pub trait ReportStore: Send + Sync {
             .await?;
         Ok(page.items.iter().map(RecentPoint::of).collect())
     }
+
+    /// The reports overdue at `at` (on the unit's clock, past the due instant), of `unit` (lead
+    /// or coordinating) when given, most late first, at most `limit` (statistics' overdue
+    /// list). Adapters with an index on the due instant override this to read only `limit`.
+    async fn overdue(
+        &self,
+        at: DateTime<Utc>,
+        unit: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Report>, StoreError> {
+        let page = self
+            .query(&ReportQuery {
+                overdue_at: Some(at),
+                unit: unit.map(str::to_string),
+                limit,
+                ..Default::default()
+            })
+            .await?;
+        let mut items = page.items;
+        items.sort_by_key(|r| r.due_at());
+        Ok(items)
+    }
 }
 
 /// One recent report as the duplicate check sees it: where and when, and whether it still

@@ -5,7 +5,7 @@
 //! (defaults 1,000,000 stored reports, 1,000 requests).
 //!
 //! The reports are bulk-inserted with plain SQL (two years of them, across every unit, category
-//! and ward: nine in ten resolved, most on time, the rest open, 2,000 of them overdue), then
+//! and ward: nine in ten resolved, the rest open, 2,000 of them overdue), then
 //! the aggregates are computed by ONE rebuild through `App::rebuild_stats` (the migration path).
 //! Then the HTTP server answers `requests` sequential `GET /v1/stats` as the office (whole
 //! period) and prints p50/p99/max, then the same for a year's range and for a unit head.
@@ -66,6 +66,9 @@ async fn main() -> Result<(), BoxError> {
                    created_at, due_at, clock_running, next_escalation_at, public, doc)
                  VALUES (?1, 3, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, NULL, 0, ?9)",
             )?;
+            let mut member = tx.prepare(
+                "INSERT INTO report_units (unit, report_id, created_at) VALUES (?1, ?2, ?3)",
+            )?;
             let span = 2 * 365 * 24 * 60;
             for i in 0..total {
                 let id = format!("r-{i:08}");
@@ -79,8 +82,11 @@ async fn main() -> Result<(), BoxError> {
                 r.version = 3;
                 let overdue = i % 500 == 0;
                 let open = overdue || i % 10 == 1;
+                // Open reports not overdue are due later; closed ones were due after creation.
                 let due = if overdue {
                     now - Duration::hours(1 + (i % 48) as i64)
+                } else if open {
+                    now + Duration::hours(1 + (i % 48) as i64)
                 } else {
                     created + Duration::hours(8 + (i % 40) as i64)
                 };
@@ -113,6 +119,7 @@ async fn main() -> Result<(), BoxError> {
                     i64::from(open),
                     serde_json::to_string(&r)?
                 ])?;
+                member.execute(params![unit, id, nanos(created)])?;
             }
         }
         tx.commit()?;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tracing::{info, warn};
 
 /// The most overdue reports one statistics answer lists (one store page).
-pub const OVERDUE_LIST_MAX: usize = 200;
+pub const OVERDUE_LIST_MAX: usize = 100;
 /// Reports per page of the CSV export and of the rebuild.
 pub const EXPORT_PAGE: u32 = 200;
 /// The rebuild stops after this many pages (200 million reports).
@@ -242,7 +242,7 @@ impl App {
 
     /// Statistics of reports created in the local months `[from, to)` touches (Đ.9.2), from
     /// the aggregate rows; the overdue list is the `max` (at most [`OVERDUE_LIST_MAX`]) most
-    /// recently created overdue reports. A unit head gets their unit's figures only.
+    /// late reports. A unit head gets their unit's figures only.
     pub async fn stats(
         &self,
         actor: &Actor,
@@ -263,18 +263,16 @@ impl App {
             StatsScope::Unit(u) => Some(u.clone()),
             StatsScope::City => None,
         };
-        let page = self
+        let limit = max.clamp(1, OVERDUE_LIST_MAX);
+        // One more than listed tells whether there are more.
+        let mut late = self
             .store
-            .query(&ReportQuery {
-                overdue_at: Some(now),
-                unit: unit.clone(),
-                limit: max.clamp(1, OVERDUE_LIST_MAX) as u32,
-                ..Default::default()
-            })
+            .overdue(now, unit.as_deref(), limit as u32 + 1)
             .await
             .map_err(storage)?;
-        let mut overdue: Vec<OverdueItem> = page
-            .items
+        let overdue_more = late.len() > limit;
+        late.truncate(limit);
+        let mut overdue: Vec<OverdueItem> = late
             .iter()
             .filter_map(|r| {
                 let a = r.assignment.as_ref()?;
@@ -331,7 +329,7 @@ impl App {
             on_time_by_unit,
             open: count(total.open),
             p90_minutes_to_resolve: total.handling_quantile(0.9),
-            overdue_more: page.next_cursor.is_some(),
+            overdue_more,
             unit,
             months: Some((from_m, to_m)),
             figures: Some(breakdown),

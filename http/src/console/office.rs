@@ -33,7 +33,7 @@ pub fn routes() -> Router<HttpState> {
 const TITLE: &str = "Thống kê phản ánh";
 const HERE: &str = "/console/office";
 /// The most overdue reports one statistics page lists (figures come from the aggregates).
-pub(super) const STATS_MAX: usize = 200;
+pub(super) const STATS_MAX: usize = 100;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RangeQuery {

@@ -25,7 +25,7 @@ pub struct RangeParams {
 }
 
 /// The most overdue reports one statistics answer lists (the figures come from aggregates).
-const STATS_MAX: usize = 200;
+const STATS_MAX: usize = 100;
 
 pub async fn stats(
     State(s): State<HttpState>,

@@ -134,6 +134,28 @@ impl ReportStore for SqliteStore {
             .await
     }
 
+    /// By the `reports_overdue` index in due order: reads the `limit` most late, however many
+    /// are overdue.
+    async fn overdue(
+        &self,
+        at: DateTime<Utc>,
+        unit: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Report>, StoreError> {
+        use rusqlite::types::Value;
+        let mut args = vec![Value::Integer(nanos(at))];
+        let mut sql = String::from(
+            "SELECT doc FROM reports WHERE clock_running = 1 AND due_at IS NOT NULL AND due_at < ?",
+        );
+        if let Some(u) = unit {
+            sql.push_str(" AND id IN (SELECT report_id FROM report_units WHERE unit = ?)");
+            args.push(Value::Text(u.to_string()));
+        }
+        sql.push_str(" ORDER BY due_at LIMIT ?");
+        args.push(Value::Integer(i64::from(limit.clamp(1, 1000))));
+        self.read(move |conn| load_reports(conn, &sql, &args)).await
+    }
+
     async fn pending_events(&self, limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |conn| outbox::pending_tx(conn, limit)).await
