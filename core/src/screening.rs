@@ -438,7 +438,11 @@ mod tests {
     #[test]
     fn assessment_is_the_two_checks_at_once() {
         let c = cfg();
-        for text in ["Đ.m, rác thải đổ đầy vỉa hè", "xe đỗ kín vỉa hè", "trời đẹp"] {
+        for text in [
+            "Đ.m, rác thải đổ đầy vỉa hè",
+            "xe đỗ kín vỉa hè",
+            "trời đẹp",
+        ] {
             let a = assess(&c, text);
             assert_eq!(a.abuse, check_abusive(&c, text));
             assert_eq!(a.suggestion, suggest_category(&c, text));
