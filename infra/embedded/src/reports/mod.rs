@@ -145,10 +145,14 @@ impl ReportStore for SqliteStore {
         use rusqlite::types::Value;
         let mut args = vec![Value::Integer(nanos(at))];
         let mut sql = String::from(
-            "SELECT doc FROM reports WHERE clock_running = 1 AND due_at IS NOT NULL AND due_at < ?",
+            "SELECT doc FROM reports r WHERE clock_running = 1 AND due_at IS NOT NULL AND due_at < ?",
         );
         if let Some(u) = unit {
-            sql.push_str(" AND id IN (SELECT report_id FROM report_units WHERE unit = ?)");
+            // Correlated, so the due-order walk of the index stays the plan (an `IN` list made
+            // SQLite read every report of the unit and sort them: 1.65 s p99 at 62,500).
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM report_units u WHERE u.unit = ? AND u.report_id = r.id)",
+            );
             args.push(Value::Text(u.to_string()));
         }
         sql.push_str(" ORDER BY due_at LIMIT ?");
