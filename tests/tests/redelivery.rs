@@ -9,6 +9,7 @@ use phananh_testkit::fakes::MemoryStore;
 use phananh_tests::contract::{self, redelivery::redelivery_seed};
 use phananh_tests::fixtures::TempDir;
 use phananh_tests::moto;
+use phananh_tests::stream_tap::StreamTap;
 use std::sync::{Arc, Mutex};
 
 /// Seeds to play: the one given (or from the clock), then k-1 more derived from it.
@@ -56,9 +57,15 @@ async fn redelivered_twice_and_shuffled_on_dynamodb() {
     let seed = redelivery_seed();
     let fresh = || async {
         let (clients, settings) = moto::provision_table().await.expect("table");
-        Arc::new(phananh_aws::DynamoReportStore::from_settings(
-            &clients, &settings,
-        )) as Arc<dyn ReportStore>
+        let stream = StreamTap::open(&clients, &settings.table)
+            .await
+            .expect("stream");
+        contract::redelivery::Fresh {
+            store: Arc::new(phananh_aws::DynamoReportStore::from_settings(
+                &clients, &settings,
+            )),
+            stream: Some(stream),
+        }
     };
     contract::every_consumer_twice_and_shuffled_ends_as_one_in_order_delivery(fresh, seed).await;
 }

@@ -10,9 +10,12 @@
 //! see the delivery-log contract), and both worlds must send the same set of notifications.
 
 use crate::fixtures::{rules, t0};
+use crate::stream_tap::StreamTap;
 use async_trait::async_trait;
 use chrono::Duration as ChronoDuration;
-use phananh_core::app::{App, Consumer, Ports};
+use phananh_aws::dynamo::stream::{events_of, StreamEvent};
+use phananh_core::aggregates::MemoryAggregates;
+use phananh_core::app::{App, Consumer, Ports, Stats};
 use phananh_core::lifecycle::{Command, NewReport};
 use phananh_core::model::{
     Actor, Attachment, EventEnvelope, GeoPoint, MediaKind, ReportId, Reporter, State,
@@ -71,6 +74,24 @@ struct World {
     /// What each step of the scenario answered (state or error), compared between worlds.
     transcript: Vec<String>,
     queue: Option<Queue>,
+    /// Where the written events are read on a store without an outbox (DynamoDB).
+    stream: Option<StreamTap>,
+}
+
+/// A fresh store for a world, and, for a store that delivers its events through a stream
+/// (DynamoDB), the tap that reads them as the relay does.
+pub struct Fresh {
+    pub store: Arc<dyn ReportStore>,
+    pub stream: Option<StreamTap>,
+}
+
+impl From<Arc<dyn ReportStore>> for Fresh {
+    fn from(store: Arc<dyn ReportStore>) -> Fresh {
+        Fresh {
+            store,
+            stream: None,
+        }
+    }
 }
 
 /// What the scenario left behind, comparable between worlds.
@@ -83,6 +104,9 @@ pub struct Snapshot {
     pub transcript: Vec<String>,
     /// Pairs handed to consumers, per consumer (distinct).
     pub per_consumer: BTreeMap<&'static str, usize>,
+    /// The office's statistics (Đ.9.2), counted by the stats consumer alone: a duplicate or
+    /// reordered event must not count a report twice or count an older version last.
+    pub stats: Stats,
 }
 
 /// splitmix64: a small seeded generator, enough for a reproducible shuffle.
@@ -102,7 +126,8 @@ fn shuffle<T>(v: &mut [T], state: &mut u64) {
 }
 
 impl World {
-    fn new(store: Arc<dyn ReportStore>, delivery: Delivery) -> World {
+    fn new(fresh: impl Into<Fresh>, delivery: Delivery) -> World {
+        let Fresh { store, stream } = fresh.into();
         let clock = Arc::new(FixedClock::new(t0()));
         let calls = Arc::new(CallLog::default());
         let app = App::new(
@@ -116,7 +141,9 @@ impl World {
                 ids: Arc::new(SeqIds::default()),
                 passwords: Arc::new(FastPasswords::default()),
             },
-        );
+        )
+        // Only the consumer counts (no count at the change itself), so its deliveries show.
+        .with_aggregates(Arc::new(MemoryAggregates::default()), false);
         let rng = match delivery {
             Delivery::TwiceShuffled(seed) => seed,
             _ => 0,
@@ -131,13 +158,15 @@ impl World {
             handed: HashMap::new(),
             transcript: Vec::new(),
             queue: None,
+            stream,
         }
     }
 
     /// A world on the embedded runtime: its SQLite store, and its relay and worker with every
     /// consumer subscribed once, or twice (`twice`).
     fn embedded(emb: &phananh_embedded::Embedded, twice: bool) -> World {
-        let mut w = World::new(emb.store.clone(), Delivery::EmbeddedQueue { twice });
+        let store: Arc<dyn ReportStore> = emb.store.clone();
+        let mut w = World::new(store, Delivery::EmbeddedQueue { twice });
         let handed: Arc<Mutex<HashMap<(Consumer, String), usize>>> = Arc::default();
         for c in Consumer::ALL {
             let names = if twice {
@@ -199,19 +228,31 @@ impl World {
             return self.deliver_through_queue().await;
         }
         for _round in 0..10 {
-            let mut pending = self
-                .store
-                .pending_events(1000)
-                .await
-                .expect("pending events");
+            let mut pending = match &mut self.stream {
+                // DynamoDB: the events the changes wrote, as the relay reads them.
+                Some(tap) => {
+                    let batch: StreamEvent =
+                        serde_json::from_value(tap.next_batch().await.expect("stream"))
+                            .expect("stream event");
+                    events_of(&batch).events
+                }
+                None => {
+                    let pending = self
+                        .store
+                        .pending_events(1000)
+                        .await
+                        .expect("pending events");
+                    let ids: Vec<String> = pending.iter().map(|e| e.id.clone()).collect();
+                    self.store
+                        .mark_published(&ids)
+                        .await
+                        .expect("mark published");
+                    pending
+                }
+            };
             if pending.is_empty() {
                 return;
             }
-            let ids: Vec<String> = pending.iter().map(|e| e.id.clone()).collect();
-            self.store
-                .mark_published(&ids)
-                .await
-                .expect("mark published");
             // "In order": as they happened, by report and version.
             pending.sort_by(|a, b| {
                 (a.at, a.report_id.as_str(), a.version, &a.id).cmp(&(
@@ -316,11 +357,17 @@ impl World {
         for (c, _) in self.handed.keys() {
             *per_consumer.entry(c.as_str()).or_default() += 1;
         }
+        let stats = self
+            .app
+            .stats(&actors::office(), None, None, 1_000)
+            .await
+            .expect("statistics");
         Snapshot {
             reports,
             sent,
             transcript: self.transcript.clone(),
             per_consumer,
+            stats,
         }
     }
 }
@@ -474,7 +521,8 @@ pub async fn every_consumer_twice_and_shuffled_ends_as_one_in_order_delivery<F, 
 ) -> Snapshot
 where
     F: Fn() -> Fut,
-    Fut: Future<Output = Arc<dyn ReportStore>>,
+    Fut: Future,
+    Fut::Output: Into<Fresh>,
 {
     eprintln!("redelivery seed: {seed} (replay with PHANANH_REDELIVERY_SEED={seed})");
     let mut a = World::new(fresh().await, Delivery::OnceInOrder);
@@ -544,6 +592,18 @@ where
     assert_eq!(ids_a, ids_b, "seed {seed}: the same notifications sent");
     assert_eq!(once.sent, twice.sent, "seed {seed}: with the same content");
     assert_eq!(once.per_consumer, twice.per_consumer);
+    // The figures the stats consumer kept: every report counted once, the result resolved.
+    assert_eq!(
+        once.stats.total,
+        once.reports.len(),
+        "every report counted: {:?}",
+        once.stats
+    );
+    assert!(once.stats.resolved >= 1, "{:?}", once.stats);
+    assert_eq!(
+        once.stats, twice.stats,
+        "seed {seed}: the statistics counted each report once, at its last version"
+    );
     eprintln!(
         "redelivery: {} reports, {} notifications, {} deliveries per world (B: each twice), consumers {:?}",
         once.reports.len(),
