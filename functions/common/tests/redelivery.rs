@@ -20,7 +20,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use support::{call, request, sample};
+use support::{call, request, sample, StreamRelay};
 
 fn ioc() -> Value {
     json!({"sub": "cognito-ioc-head-0001", "cognito:groups": "[ioc_head]", "custom:unit": "ioc"})
@@ -53,11 +53,14 @@ struct World {
     alerts: Vec<String>,
     handled: usize,
     poison_failed: usize,
+    /// The relay's stream event source: the events the changes wrote reach the topic here.
+    relay: StreamRelay,
 }
 
 impl World {
     async fn new(shuffle: Option<u64>) -> World {
         let p = provision().await.expect("provision");
+        let relay = StreamRelay::open(&p).await;
         let mut rt = Runtime::new(
             &p.clients,
             p.settings.clone(),
@@ -78,6 +81,7 @@ impl World {
             alerts: Vec::new(),
             handled: 0,
             poison_failed: 0,
+            relay,
         }
     }
 
@@ -116,6 +120,8 @@ impl World {
     /// One round of what the SQS event source mappings do, for every consumer queue.
     async fn deliver(&mut self) {
         for _ in 0..6 {
+            // The relay publishes what the last changes wrote (the table's stream).
+            self.relay.pump(&self.rt).await;
             let mut moved = 0;
             for consumer in Consumer::ALL {
                 let url = self.p.queues[consumer.as_str()].url.clone();
