@@ -115,6 +115,11 @@ impl Moto {
             .arg(&moto)
             .arg(port.to_string())
             .arg(&recording)
+            // Atomic conditional writes, as DynamoDB guarantees (tests/moto_site/sitecustomize.py).
+            .env(
+                "PYTHONPATH",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/moto_site"),
+            )
             .env("MOTO_ENABLE_RECORDING", "True")
             .env("MOTO_RECORDER_FILEPATH", &recording)
             .stdin(Stdio::piped())
