@@ -73,6 +73,9 @@ impl Consumer {
             // resolved, on time, handling time); the others leave every row as it is.
             Consumer::Stats => &[
                 ReportSubmitted,
+                // Screening sets the ward (a row of the figures): counted again after it,
+                // whichever consumer ran first on the submission.
+                ReportScreened,
                 ReportAssigned,
                 ReportResolved,
                 ReportReclassified,
