@@ -85,6 +85,14 @@ impl StreamTap {
         serde_json::from_str(&text).map_err(err)
     }
 
+    /// The events written since the last read, decoded as the relay decodes them
+    /// ([`phananh_aws::dynamo::stream::events_of`]).
+    pub async fn next_events(&mut self) -> Result<Vec<phananh_core::model::EventEnvelope>, String> {
+        let batch: phananh_aws::dynamo::stream::StreamEvent =
+            serde_json::from_value(self.next_batch().await?).map_err(err)?;
+        Ok(phananh_aws::dynamo::stream::events_of(&batch).events)
+    }
+
     /// The records written since the last call, in stream order, as the relay's event
     /// (`{"Records": [...]}`, each with `eventSource` `aws:dynamodb` as Lambda adds it).
     /// A fresh iterator after the last record read each time: the emulator replaces a table's

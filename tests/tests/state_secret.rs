@@ -369,12 +369,11 @@ async fn d8_2_a_report_flagged_possibly_secret_by_the_unit_head_is_kept_out_of_m
 /// Hands `report`'s events to every consumer, as the relay and the queues do on AWS: the
 /// events the changes wrote, read from the table's stream.
 async fn pump_stream(app: &App, tap: &mut phananh_tests::stream_tap::StreamTap, report: &ReportId) {
-    use phananh_aws::dynamo::stream::{events_of, StreamEvent};
     for _ in 0..10 {
-        let batch: StreamEvent =
-            serde_json::from_value(tap.next_batch().await.expect("stream")).expect("records");
-        let pending: Vec<EventEnvelope> = events_of(&batch)
-            .events
+        let pending: Vec<EventEnvelope> = tap
+            .next_events()
+            .await
+            .expect("stream")
             .into_iter()
             .filter(|e| &e.report_id == report)
             .collect();

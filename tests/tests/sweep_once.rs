@@ -3,7 +3,6 @@
 //! recorded on the report under its version check, so only one sweep's escalation is stored.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use phananh_aws::dynamo::stream::{events_of, StreamEvent};
 use phananh_aws::{DynamoReportStore, SnsNotifier};
 use phananh_core::app::{App, Consumer, Ports};
 use phananh_core::lifecycle::{Command, NewReport};
@@ -53,12 +52,7 @@ async fn pump(
     let mut seen = Vec::new();
     for _ in 0..10 {
         let written = match tap {
-            Some(t) => {
-                let batch: StreamEvent =
-                    serde_json::from_value(t.next_batch().await.expect("stream"))
-                        .expect("stream event");
-                events_of(&batch).events
-            }
+            Some(t) => t.next_events().await.expect("stream"),
             None => store.pending_events(500).await.expect("outbox"),
         };
         let pending: Vec<EventEnvelope> = written

@@ -13,7 +13,6 @@ use crate::fixtures::{rules, t0};
 use crate::stream_tap::StreamTap;
 use async_trait::async_trait;
 use chrono::Duration as ChronoDuration;
-use phananh_aws::dynamo::stream::{events_of, StreamEvent};
 use phananh_core::aggregates::MemoryAggregates;
 use phananh_core::app::{App, Consumer, Ports, Stats};
 use phananh_core::lifecycle::{Command, NewReport};
@@ -230,12 +229,7 @@ impl World {
         for _round in 0..10 {
             let mut pending = match &mut self.stream {
                 // DynamoDB: the events the changes wrote, as the relay reads them.
-                Some(tap) => {
-                    let batch: StreamEvent =
-                        serde_json::from_value(tap.next_batch().await.expect("stream"))
-                            .expect("stream event");
-                    events_of(&batch).events
-                }
+                Some(tap) => tap.next_events().await.expect("stream"),
                 None => {
                     let pending = self
                         .store
