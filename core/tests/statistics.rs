@@ -398,3 +398,96 @@ async fn statistics_count_whole_local_months_of_creation() {
     let s = w.app.stats(&office(), None, Some(dec), 100).await.unwrap();
     assert_eq!((s.total, s.by_month.get("2026-11")), (1, Some(&1)));
 }
+
+/// The aggregate store, counting the month reads.
+#[derive(Default)]
+struct CountingAggregates {
+    inner: MemoryAggregates,
+    month_reads: AtomicUsize,
+}
+
+#[async_trait]
+impl AggregateStore for CountingAggregates {
+    async fn apply(
+        &self,
+        id: &ReportId,
+        version: u64,
+        contribution: &phananh_core::aggregates::Contribution,
+    ) -> Result<bool, StoreError> {
+        self.inner.apply(id, version, contribution).await
+    }
+    async fn months(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<phananh_core::aggregates::MonthFigures>, StoreError> {
+        self.month_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.months(from, to).await
+    }
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.inner.clear().await
+    }
+}
+
+#[tokio::test]
+async fn the_public_transparency_figures_are_the_aggregate_rows_and_read_no_report() {
+    let aggregates = Arc::new(CountingAggregates::default());
+    let w = world_with(aggregates.clone(), true);
+    let mut ids = Vec::new();
+    for _ in 0..60 {
+        ids.push(assigned(&w).await.id);
+    }
+    w.clock.advance(Duration::minutes(30));
+    for id in ids.iter().take(20) {
+        resolve(&w, id).await;
+    }
+    // Ten more resolved after the regulated deadline (Đ.7.4): late.
+    w.clock.advance(Duration::days(5));
+    for id in ids.iter().skip(20).take(10) {
+        resolve(&w, id).await;
+    }
+    w.store.reset();
+    aggregates.month_reads.store(0, Ordering::SeqCst);
+
+    let x = w.app.transparency(12).await.unwrap();
+    assert_eq!(
+        (
+            w.store.gets.load(Ordering::SeqCst),
+            w.store.queries.load(Ordering::SeqCst),
+            w.store.reports_read.load(Ordering::SeqCst)
+        ),
+        (0, 0, 0),
+        "no report is read"
+    );
+    assert_eq!(aggregates.month_reads.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        (x.from_month.as_str(), x.to_month.as_str()),
+        ("2025-12", "2026-11")
+    );
+
+    // The same figures the office reads from the same rows.
+    let s = w.app.stats(&office(), None, None, 1).await.unwrap();
+    assert_eq!(
+        (x.received, x.resolved, x.on_time, x.on_time_rate),
+        (s.total, s.resolved, s.resolved_on_time, s.on_time_rate)
+    );
+    assert_eq!((x.received, x.resolved, x.on_time), (60, 30, 20));
+    let unit = x
+        .by_unit
+        .iter()
+        .find(|u| u.code == "trung_tam_y_te")
+        .unwrap();
+    assert_eq!((unit.received, unit.resolved, unit.on_time), (60, 30, 20));
+    let food = x
+        .by_category
+        .iter()
+        .find(|c| c.code == "food_safety")
+        .unwrap();
+    assert_eq!(food.received, s.by_category["food_safety"]);
+    // Public figures only: names and counts, nothing about a report or a person.
+    let json = serde_json::to_string(&x).unwrap();
+    for id in &ids {
+        assert!(!json.contains(id.as_str()));
+    }
+    assert!(!json.contains("dev-1"), "no reporter");
+}

@@ -171,37 +171,36 @@ async fn the_link_holder_rates_and_reopens_as_the_reporter_only() {
 #[tokio::test]
 async fn transparency_counts_per_unit_and_category_in_the_period_only() {
     let t = TestApp::new();
-    let mut late = fixtures::assigned(
-        fixtures::report("r-a", t0() - chrono::Duration::days(3)),
-        "phong_tnmt",
-        &[],
-        at(600),
-    );
+    // t0 is Monday 3 March 2025 in Lai Châu; the page is read five days later.
+    t.clock.set(at(5 * 24 * 60));
+    let mut late = fixtures::assigned(fixtures::report("r-a", at(0)), "phong_tnmt", &[], at(600));
     late.resolution = Some(phananh_core::model::Resolution {
         unit: "phong_tnmt".into(),
         summary: "Đã xử lý".into(),
-        resolved_at: at(0),
+        resolved_at: at(600 + 24 * 60),
         on_time: false,
         evidence: vec![],
     });
-    stored(&t, &late).await;
-    stored(
-        &t,
-        &fixtures::in_category(
-            fixtures::report("r-b", t0() - chrono::Duration::days(10)),
-            "traffic_security",
-        ),
-    )
-    .await;
-    stored(
-        &t,
-        &fixtures::report("r-old", t0() - chrono::Duration::days(100)),
-    )
-    .await;
-    let month = t.app.transparency(30).await.expect("figures");
+    let other = fixtures::in_category(fixtures::report("r-b", at(24 * 60)), "traffic_security");
+    // November 2024: in the last 12 months, not in this one.
+    let old = fixtures::report("r-old", t0() - chrono::Duration::days(100));
+    for r in [&late, &other, &old] {
+        stored(&t, r).await;
+        // The statistics' aggregate rows, as the runtime keeps them after each change.
+        t.app.count_in_stats(r).await.expect("counted");
+    }
+    let month = t.app.transparency(1).await.expect("figures");
+    assert_eq!(
+        (month.from_month.as_str(), month.to_month.as_str()),
+        ("2025-03", "2025-03")
+    );
     assert_eq!(month.received, 2);
     assert_eq!(month.resolved, 1);
-    assert_eq!(month.on_time_rate, Some(0.0));
+    assert_eq!(
+        month.on_time_rate,
+        Some(0.0),
+        "Đ.7.4: resolved after the deadline"
+    );
     let env = month
         .by_category
         .iter()
@@ -215,7 +214,8 @@ async fn transparency_counts_per_unit_and_category_in_the_period_only() {
         .expect("unit row");
     assert_eq!((unit.received, unit.resolved), (1, 1));
     assert!(month.by_category.len() >= 10, "every configured category");
-    let year = t.app.transparency(365).await.expect("figures");
+    let year = t.app.transparency(12).await.expect("figures");
+    assert_eq!(year.from_month, "2024-04");
     assert_eq!(year.received, 3);
 }
 

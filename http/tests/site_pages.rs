@@ -582,10 +582,13 @@ async fn transparency_shows_only_aggregates_per_unit_and_category() {
         at(120),
     );
     s.t.store.create(&r, &[], None).await.expect("stored");
+    s.t.app.count_in_stats(&r).await.expect("counted");
     let mut b = Browser::default();
     let p = b.get(&s, "/transparency").await;
     assert_eq!(p.status, StatusCode::OK);
-    assert!(p.body.contains("id=\"last-30\"") && p.body.contains("id=\"last-365\""));
+    assert!(p.body.contains("id=\"this-month\"") && p.body.contains("id=\"last-12-months\""));
+    // The figures are the statistics' aggregate rows: one report received and resolved.
+    assert!(p.body.contains("<dd>1</dd>"), "{}", p.body);
     assert!(p.body.contains("data-code=\"phong_tnmt\""));
     assert!(p.body.contains("data-code=\"environment\""));
     assert!(!p.body.contains("Rác thải ùn ứ"), "no report's title");

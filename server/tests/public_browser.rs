@@ -439,7 +439,7 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
         .goto(&format!("{}/transparency", s.base))
         .await
         .expect("transparency");
-    wait_for(&resident, "#last-30 tr[data-code=phong_kinh_te]").await;
+    wait_for(&resident, "#this-month tr[data-code=phong_kinh_te]").await;
     screenshot(&resident, "10-transparency").await;
 
     // A forged link: the friendly 404 page.
@@ -489,7 +489,7 @@ async fn a_resident_reports_follows_and_rates_and_a_tourist_reads_in_english() {
     for (path, ready, name) in [
         ("/results", "article.result", "13-desktop-results"),
         ("/report", "#report-form", "14-desktop-report-form"),
-        ("/transparency", "#last-30", "15-desktop-transparency"),
+        ("/transparency", "#this-month", "15-desktop-transparency"),
     ] {
         desktop
             .goto(&format!("{}{path}", s.base))

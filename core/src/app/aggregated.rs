@@ -109,7 +109,7 @@ fn month_bounds(
 }
 
 /// Adds up the rows of `months` into the totals and the breakdown, within `scope`.
-fn fold(months: &[MonthFigures], scope: &StatsScope) -> (Figures, Breakdown) {
+pub(super) fn fold(months: &[MonthFigures], scope: &StatsScope) -> (Figures, Breakdown) {
     let mut total = Figures::default();
     let mut by: [BTreeMap<String, Figures>; 4] = Default::default();
     let unit_key = match scope {

@@ -1,6 +1,7 @@
-//! The transparency page: for the last 30 and 365 days, reports received, resolved and the
-//! on-time rate, per unit and per category. Only core's aggregates
-//! ([`phananh_core::app::transparency`]): no report, no title, no person.
+//! The transparency page: for the current month and the last 12 months, reports received,
+//! resolved and the on-time rate, per unit and per category. Only core's aggregates
+//! ([`phananh_core::app::transparency`], read from the statistics' aggregate rows): no
+//! report, no title, no person.
 
 use super::i18n::{t, Lang};
 use super::SiteCtx;
@@ -45,6 +46,14 @@ fn table(lang: Lang, caption: &str, first: &str, rows: &[TransparencyRow]) -> Ma
     }
 }
 
+/// `YYYY-MM` as the page shows it: `MM/YYYY`.
+fn month_label(m: &str) -> String {
+    match m.split_once('-') {
+        Some((y, mm)) => format!("{mm}/{y}"),
+        None => m.to_string(),
+    }
+}
+
 fn period(lang: Lang, title: &str, id: &str, x: &Transparency) -> Markup {
     html! {
         section.period id=(id) {
@@ -54,7 +63,7 @@ fn period(lang: Lang, title: &str, id: &str, x: &Transparency) -> Markup {
                 div { dt { (t(lang, "tr.resolved")) } dd { (x.resolved) } }
                 div { dt { (t(lang, "tr.rate")) } dd.rate { (percent(x.on_time_rate)) } }
             }
-            @if x.truncated { p.status { (t(lang, "tr.truncated")) } }
+            p.months { (t(lang, "tr.months")) " " (month_label(&x.from_month)) " – " (month_label(&x.to_month)) }
             (table(lang, t(lang, "tr.by_unit"), t(lang, "tr.unit"), &x.by_unit))
             (table(lang, t(lang, "tr.by_category"), t(lang, "tr.category"), &x.by_category))
         }
@@ -64,19 +73,19 @@ fn period(lang: Lang, title: &str, id: &str, x: &Transparency) -> Markup {
 /// GET /transparency
 pub async fn page(State(s): State<HttpState>, ctx: SiteCtx) -> Response {
     let lang = ctx.lang;
-    let month = match s.app.transparency(30).await {
+    let month = match s.app.transparency(1).await {
         Ok(x) => x,
         Err(e) => return ctx.failure(&e),
     };
-    let year = match s.app.transparency(365).await {
+    let year = match s.app.transparency(12).await {
         Ok(x) => x,
         Err(e) => return ctx.failure(&e),
     };
     let body = html! {
         h1 { (t(lang, "tr.title")) }
         p.intro { (t(lang, "tr.intro")) }
-        (period(lang, t(lang, "tr.last30"), "last-30", &month))
-        (period(lang, t(lang, "tr.last365"), "last-365", &year))
+        (period(lang, t(lang, "tr.this_month"), "this-month", &month))
+        (period(lang, t(lang, "tr.last12"), "last-12-months", &year))
     };
     ctx.page(t(lang, "tr.title"), "/transparency", body)
 }
