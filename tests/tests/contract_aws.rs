@@ -243,3 +243,10 @@ async fn dynamo_report_store_keeps_reporter_data_sealed_under_a_kms_wrapped_key(
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_notifier_passes_the_delivery_log_contract_on_dynamodb() {
+    let p = moto::provision().await.expect("provision");
+    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings);
+    contract::delivery_log_contract(&notifier, &notifier).await;
+}

@@ -86,6 +86,13 @@ impl App {
         self
     }
 
+    /// Another notifier (a runtime that learns its personal-data key after building the
+    /// application seals the recipients of its delivery log with it).
+    pub fn with_notifier(mut self, notifier: Arc<dyn crate::ports::Notifier>) -> App {
+        self.notifier = notifier;
+        self
+    }
+
     /// Whether this runtime keeps a delivery log.
     pub fn has_delivery_log(&self) -> bool {
         self.deliveries.is_some()

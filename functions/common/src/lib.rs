@@ -142,13 +142,14 @@ impl Runtime {
         accounts: Arc<dyn AccountStore>,
     ) -> Runtime {
         let bus = Arc::new(SnsEventBus::from_settings(clients, &settings));
+        let notifier = Arc::new(SnsNotifier::from_settings(clients, &settings));
         let app = App::new(
             Arc::new(rules),
             Ports {
                 store: store.clone(),
                 accounts,
                 media: Arc::new(S3MediaStore::from_settings(clients, &settings)),
-                notifier: Arc::new(SnsNotifier::from_settings(clients, &settings)),
+                notifier: notifier.clone(),
                 clock: Arc::new(SystemClock),
                 ids: Arc::new(UuidV7Ids),
                 #[cfg(feature = "http")]
@@ -158,6 +159,8 @@ impl Runtime {
             },
         )
         .with_publisher(Some(bus.clone()))
+        // The notifier's records are the delivery log the office and the IOC read (Đ.7.2).
+        .with_delivery_log(Some(notifier))
         .with_guards(Arc::new(phananh_aws::DynamoGuards::from_settings(
             clients, &settings,
         )))

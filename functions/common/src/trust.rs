@@ -43,8 +43,17 @@ impl crate::Runtime {
         match std::env::var(ENV_PII_WRAPPED_KEYS) {
             Ok(w) if !w.trim().is_empty() => {
                 let kms = phananh_aws::aws_sdk_kms::Client::new(&clients.config);
-                let ring = unwrap_keyring(&kms, &w).await?;
-                self.app = self.app.with_pii_cipher(std::sync::Arc::new(ring));
+                let ring = std::sync::Arc::new(unwrap_keyring(&kms, &w).await?);
+                // The delivery log keeps each recipient sealed with the same keys.
+                let notifier = std::sync::Arc::new(
+                    phananh_aws::SnsNotifier::from_settings(clients, &self.settings)
+                        .with_pii_cipher(ring.clone()),
+                );
+                self.app = self
+                    .app
+                    .with_pii_cipher(ring)
+                    .with_notifier(notifier.clone())
+                    .with_delivery_log(Some(notifier));
                 Ok(self)
             }
             _ => {

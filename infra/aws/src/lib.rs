@@ -15,6 +15,7 @@
 
 pub mod anchors;
 pub mod cognito;
+pub mod deliveries;
 pub mod dynamo;
 pub mod guards;
 pub mod iam;

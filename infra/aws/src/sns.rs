@@ -1,17 +1,21 @@
 //! `EventBus` and `Notifier` over SNS.
 
-use crate::table::{ttl_value, ItemKey, TTL_ATTR};
+use crate::deliveries::{claim_item, doc_of, lambda_retry_schedule, outcome_update};
+use crate::table::ItemKey;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError as DynamoSdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use chrono::Utc;
+use phananh_core::delivery::{Attempt, RetrySchedule};
 use phananh_core::model::EventEnvelope;
+use phananh_core::pii::PiiCipher;
 use phananh_core::ports::{BusError, Channel, EventBus, Notification, Notifier, NotifyError};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Message attribute carrying `EventEnvelope::kind()`; subscriptions filter on it.
 pub const ATTR_EVENT_TYPE: &str = "event_type";
@@ -107,22 +111,35 @@ impl EventBus for SnsEventBus {
     }
 }
 
-/// Sends SMS through SNS direct publish and e-mail through the alerts topic, at most once per
-/// notification id (see [`SnsNotifier::send`]).
-#[derive(Debug, Clone)]
+/// Sends SMS through SNS direct publish and e-mail through SES (or the alerts topic), at most
+/// once per notification id, and keeps the delivery log ([`crate::deliveries`]).
+#[derive(Clone)]
 pub struct SnsNotifier {
-    sns: aws_sdk_sns::Client,
-    dynamodb: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(crate) sns: aws_sdk_sns::Client,
+    pub(crate) dynamodb: aws_sdk_dynamodb::Client,
+    pub(crate) table: String,
     alerts_topic_arn: String,
     sms_sender_id: Option<String>,
     sms_country_code: String,
     /// E-mail to individuals through SES when set (else to the alerts topic).
     ses: Option<crate::ses::SesMailer>,
+    /// Attempts of one send in the function before the dead letter.
+    pub(crate) schedule: RetrySchedule,
+    /// Seals the recipient in the stored record (issue 12 item 5).
+    pub(crate) pii: Option<Arc<dyn PiiCipher>>,
 }
 
-/// Notification markers are kept this long (DynamoDB TTL).
-const MARK_TTL_DAYS: i64 = 30;
+impl std::fmt::Debug for SnsNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnsNotifier")
+            .field("table", &self.table)
+            .field("alerts_topic_arn", &self.alerts_topic_arn)
+            .field("ses", &self.ses)
+            .field("schedule", &self.schedule)
+            .field("sealed", &self.pii.is_some())
+            .finish_non_exhaustive()
+    }
+}
 
 impl SnsNotifier {
     pub fn new(
@@ -140,12 +157,26 @@ impl SnsNotifier {
             sms_sender_id,
             sms_country_code: "84".into(),
             ses: None,
+            schedule: lambda_retry_schedule(),
+            pii: None,
         }
     }
 
     /// E-mail goes to each recipient through SES.
     pub fn with_ses(mut self, ses: Option<crate::ses::SesMailer>) -> Self {
         self.ses = ses;
+        self
+    }
+
+    /// Other attempts and backoff of one send (tests: no wait).
+    pub fn with_schedule(mut self, schedule: RetrySchedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// The recipient of each record is stored sealed with `cipher`.
+    pub fn with_pii_cipher(mut self, cipher: Arc<dyn PiiCipher>) -> Self {
+        self.pii = Some(cipher);
         self
     }
 
@@ -167,16 +198,17 @@ impl SnsNotifier {
         )
     }
 
-    /// Takes the notification id and records it sent, in one conditional put; `false` when
-    /// it was taken already. (Markers of the older three-call protocol in state `sending`
-    /// are taken over once their lease has run out.)
-    async fn claim(&self, id: &str) -> Result<bool, NotifyError> {
+    /// Takes the notification id and records it `pending` with its content, in one
+    /// conditional put; `false` when it was taken already. (Markers of the older protocol in
+    /// state `sending` are taken over once their lease has run out.)
+    async fn claim(&self, n: &Notification) -> Result<bool, NotifyError> {
         let now = Utc::now();
+        let doc = doc_of(n, self.pii.as_deref()).map_err(|e| NotifyError(e.to_string()))?;
         let res = self
             .dynamodb
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(marker_item(id, now)))
+            .set_item(Some(claim_item(n, doc, now)))
             .condition_expression(CLAIM_CONDITION)
             .set_expression_attribute_names(Some(claim_names()))
             .set_expression_attribute_values(Some(claim_values(now)))
@@ -195,15 +227,16 @@ impl SnsNotifier {
         }
     }
 
-    /// Claims every id of `ns` in one transaction (each recorded sent); `false` when any was
-    /// taken already (a redelivery: the caller then claims them one by one).
+    /// Claims every id of `ns` in one transaction (each recorded `pending`); `false` when any
+    /// was taken already (a redelivery: the caller then claims them one by one).
     async fn claim_all(&self, ns: &[Notification]) -> Result<bool, NotifyError> {
         let now = Utc::now();
         let mut items = Vec::with_capacity(ns.len());
         for n in ns {
+            let doc = doc_of(n, self.pii.as_deref()).map_err(|e| NotifyError(e.to_string()))?;
             let put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(marker_item(&n.id, now)))
+                .set_item(Some(claim_item(n, doc, now)))
                 .condition_expression(CLAIM_CONDITION)
                 .set_expression_attribute_names(Some(claim_names()))
                 .set_expression_attribute_values(Some(claim_values(now)))
@@ -233,103 +266,194 @@ impl SnsNotifier {
         }
     }
 
-    /// Sends one claimed notification; a failure gives the claim back.
-    async fn deliver_claimed(&self, n: &Notification) -> Result<(), NotifyError> {
-        match self.deliver(n).await {
-            Ok(()) => {
-                tracing::info!(notification_id = %n.id, report_id = ?n.report_id, channel = ?n.channel, "notification sent");
-                Ok(())
-            }
-            Err(e) => {
-                self.release(&n.id).await;
-                tracing::warn!(notification_id = %n.id, report_id = ?n.report_id, error = %e, "notification failed");
-                Err(e)
+    /// Sends one claimed notification, retrying a failure with backoff in the function
+    /// ([`RetrySchedule`], bounded); the outcome and the attempts made.
+    pub(crate) async fn attempt(&self, n: &Notification) -> (Attempt, u32) {
+        let max = self.schedule.max_attempts.clamp(1, 10);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let outcome = match self.deliver(n).await {
+                Ok((provider, message_id)) => Attempt::Sent {
+                    provider: provider.to_string(),
+                    message_id,
+                },
+                Err((provider, e)) => Attempt::Failed {
+                    provider: provider.to_string(),
+                    error: e.0,
+                },
+            };
+            let report_id = n.report_id.as_ref().map(|r| r.as_str()).unwrap_or("-");
+            match &outcome {
+                Attempt::Failed { error, .. } => {
+                    let now = Utc::now();
+                    let next = (attempts < max)
+                        .then(|| self.schedule.after_failure(attempts, now))
+                        .flatten();
+                    tracing::warn!(report_id = %report_id, notification_id = %n.id, attempts, dead = next.is_none(), error = %error, "notification not delivered");
+                    match next.and_then(|t| (t - now).to_std().ok()) {
+                        Some(wait) => tokio::time::sleep(wait).await,
+                        None => return (outcome, attempts),
+                    }
+                }
+                _ => {
+                    tracing::info!(report_id = %report_id, notification_id = %n.id, channel = ?n.channel, "notification sent");
+                    return (outcome, attempts);
+                }
             }
         }
     }
 
-    /// Gives the id back after a failed send, so the retry (SQS redelivery) sends it.
-    async fn release(&self, id: &str) {
-        let res = self
-            .dynamodb
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(ItemKey::notification(id).into_item()))
-            .send()
-            .await;
-        if let Err(e) = res {
-            tracing::warn!(notification_id = id, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "claim not released");
+    /// Records the outcomes of claimed notifications: one update, or one transaction for
+    /// several (an event's messages).
+    pub(crate) async fn record(
+        &self,
+        done: &[(&Notification, Attempt, u32)],
+    ) -> Result<(), NotifyError> {
+        let now = Utc::now();
+        let err = |e: String| NotifyError(e);
+        if let [(n, attempt, attempts)] = done {
+            let o = outcome_update(n, attempt, *attempts, now);
+            self.dynamodb
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(ItemKey::notification(&n.id).into_item()))
+                .update_expression(o.expression)
+                .set_expression_attribute_names(Some(o.names))
+                .set_expression_attribute_values(Some(o.values))
+                .send()
+                .await
+                .map_err(|e| err(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()))?;
+            return Ok(());
         }
+        for chunk in done.chunks(MAX_CLAIMS_AT_ONCE) {
+            let mut items = Vec::with_capacity(chunk.len());
+            for (n, attempt, attempts) in chunk {
+                let o = outcome_update(n, attempt, *attempts, now);
+                let u = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(ItemKey::notification(&n.id).into_item()))
+                    .update_expression(o.expression)
+                    .set_expression_attribute_names(Some(o.names))
+                    .set_expression_attribute_values(Some(o.values))
+                    .build()
+                    .map_err(|e| err(e.to_string()))?;
+                items.push(TransactWriteItem::builder().update(u).build());
+            }
+            self.dynamodb
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+                .map_err(|e| err(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()))?;
+        }
+        Ok(())
     }
 
-    async fn deliver(&self, n: &Notification) -> Result<(), NotifyError> {
+    /// One send: the provider's name and message id, or the provider's name and the error.
+    async fn deliver(
+        &self,
+        n: &Notification,
+    ) -> Result<(&'static str, String), (&'static str, NotifyError)> {
         let err = |e: String| NotifyError(e);
         match n.channel {
             Channel::Sms => {
+                let sns = |e: NotifyError| ("sns", e);
                 let phone = e164(&n.to, &self.sms_country_code)
-                    .ok_or_else(|| NotifyError(format!("not a phone number: {:?}", n.to)))?;
+                    .ok_or_else(|| sns(NotifyError(format!("not a phone number: {:?}", n.to))))?;
                 let mut req = self
                     .sns
                     .publish()
                     .phone_number(phone)
                     .message(&n.body)
-                    .message_attributes("AWS.SNS.SMS.SMSType", attr("Transactional").map_err(err)?)
-                    .message_attributes(ATTR_CHANNEL, attr("sms").map_err(err)?)
-                    .message_attributes(ATTR_TO, attr(&n.to).map_err(err)?)
-                    .message_attributes(ATTR_NOTIFICATION_ID, attr(&n.id).map_err(err)?);
+                    .message_attributes(
+                        "AWS.SNS.SMS.SMSType",
+                        attr("Transactional").map_err(err).map_err(sns)?,
+                    )
+                    .message_attributes(ATTR_CHANNEL, attr("sms").map_err(err).map_err(sns)?)
+                    .message_attributes(ATTR_TO, attr(&n.to).map_err(err).map_err(sns)?)
+                    .message_attributes(
+                        ATTR_NOTIFICATION_ID,
+                        attr(&n.id).map_err(err).map_err(sns)?,
+                    );
                 if let Some(unit) = &n.unit {
-                    req = req.message_attributes(ATTR_UNIT, attr(unit).map_err(err)?);
+                    req = req.message_attributes(ATTR_UNIT, attr(unit).map_err(err).map_err(sns)?);
                 }
                 if let Some(id) = &n.report_id {
-                    req = req.message_attributes(ATTR_REPORT_ID, attr(id.as_str()).map_err(err)?);
+                    req = req.message_attributes(
+                        ATTR_REPORT_ID,
+                        attr(id.as_str()).map_err(err).map_err(sns)?,
+                    );
                 }
                 if let Some(sender) = &self.sms_sender_id {
-                    req =
-                        req.message_attributes("AWS.SNS.SMS.SenderID", attr(sender).map_err(err)?);
+                    req = req.message_attributes(
+                        "AWS.SNS.SMS.SenderID",
+                        attr(sender).map_err(err).map_err(sns)?,
+                    );
                 }
-                req.send()
+                let out = req
+                    .send()
                     .await
-                    .map_err(|e| NotifyError(DisplayErrorContext(&e).to_string()))?;
+                    .map_err(|e| sns(NotifyError(DisplayErrorContext(&e).to_string())))?;
+                Ok(("sns", out.message_id().unwrap_or_default().to_string()))
             }
-            Channel::Email if self.ses.is_some() => {
-                if let Some(ses) = &self.ses {
+            Channel::Email => match &self.ses {
+                Some(ses) => {
                     let subject = n
                         .subject
                         .as_deref()
                         .unwrap_or("Thông báo phản ánh hiện trường");
-                    let id = ses.send(&n.to, subject, &n.body).await?;
-                    tracing::info!(notification_id = %n.id, report_id = ?n.report_id, ses_message_id = %id, "e-mail accepted by SES");
+                    let id = ses
+                        .send(&n.to, subject, &n.body)
+                        .await
+                        .map_err(|e| ("ses", e))?;
+                    Ok(("ses", id))
                 }
-            }
-            Channel::Email => {
-                let mut req = self
-                    .sns
-                    .publish()
-                    .topic_arn(&self.alerts_topic_arn)
-                    .message(&n.body)
-                    .message_attributes(ATTR_CHANNEL, attr("email").map_err(err)?)
-                    .message_attributes(ATTR_TO, attr(&n.to).map_err(err)?)
-                    .message_attributes(ATTR_NOTIFICATION_ID, attr(&n.id).map_err(err)?);
-                if let Some(unit) = &n.unit {
-                    req = req.message_attributes(ATTR_UNIT, attr(unit).map_err(err)?);
+                None => {
+                    let topic = |e: NotifyError| ("sns-topic", e);
+                    let mut req = self
+                        .sns
+                        .publish()
+                        .topic_arn(&self.alerts_topic_arn)
+                        .message(&n.body)
+                        .message_attributes(
+                            ATTR_CHANNEL,
+                            attr("email").map_err(err).map_err(topic)?,
+                        )
+                        .message_attributes(ATTR_TO, attr(&n.to).map_err(err).map_err(topic)?)
+                        .message_attributes(
+                            ATTR_NOTIFICATION_ID,
+                            attr(&n.id).map_err(err).map_err(topic)?,
+                        );
+                    if let Some(unit) = &n.unit {
+                        req = req
+                            .message_attributes(ATTR_UNIT, attr(unit).map_err(err).map_err(topic)?);
+                    }
+                    if let Some(id) = &n.report_id {
+                        req = req.message_attributes(
+                            ATTR_REPORT_ID,
+                            attr(id.as_str()).map_err(err).map_err(topic)?,
+                        );
+                    }
+                    if let Some(subject) = n
+                        .subject
+                        .as_deref()
+                        .map(sns_subject)
+                        .filter(|s| !s.is_empty())
+                    {
+                        req = req.subject(subject);
+                    }
+                    let out = req
+                        .send()
+                        .await
+                        .map_err(|e| topic(NotifyError(DisplayErrorContext(&e).to_string())))?;
+                    Ok((
+                        "sns-topic",
+                        out.message_id().unwrap_or_default().to_string(),
+                    ))
                 }
-                if let Some(id) = &n.report_id {
-                    req = req.message_attributes(ATTR_REPORT_ID, attr(id.as_str()).map_err(err)?);
-                }
-                if let Some(subject) = n
-                    .subject
-                    .as_deref()
-                    .map(sns_subject)
-                    .filter(|s| !s.is_empty())
-                {
-                    req = req.subject(subject);
-                }
-                req.send()
-                    .await
-                    .map_err(|e| NotifyError(DisplayErrorContext(&e).to_string()))?;
-            }
+            },
         }
-        Ok(())
     }
 }
 
@@ -369,59 +493,56 @@ pub fn sns_subject(s: &str) -> String {
 
 #[async_trait]
 impl Notifier for SnsNotifier {
-    /// At most once per `n.id`, in two calls: a conditional put of a `NOTIF#<id>` marker that
-    /// claims the id and records it sent at once, then the send. A send that fails deletes
-    /// the marker, so the retry (SQS redelivery) sends again. Trade-off (docs/aws.md,
-    /// "Calls per report"): a crash or timeout of the function between the put and the
-    /// provider's answer leaves the id marked without a message — the escalation timers
-    /// still raise an unhandled case; the three-call protocol it replaces (claim with a lease,
-    /// send, mark) risked a duplicate there instead, for one more write per message.
+    /// At most once per `n.id`: a conditional put of the `NOTIF#<id>` record claims the id
+    /// (`pending`, with the notification), the send (retried with backoff in the function),
+    /// then one update with the outcome: `sent` with the provider's message id, or `dead`
+    /// with the error, where the office sees and re-sends it. Only a failure to record is an
+    /// error (the SQS message is retried); a crash between the claim and the outcome leaves
+    /// the record `pending`, which the office may re-send once its lease is over.
     async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
-        if !self.claim(&n.id).await? {
+        if !self.claim(n).await? {
             tracing::info!(notification_id = %n.id, report_id = ?n.report_id, "duplicate notification skipped");
             return Ok(());
         }
-        self.deliver_claimed(n).await
+        let (attempt, attempts) = self.attempt(n).await;
+        self.record(&[(n, attempt, attempts)]).await
     }
 
-    /// The messages of one event: all ids claimed in one `TransactWriteItems` (one call
-    /// instead of one per message), then each sent; when any id was taken already (a
-    /// redelivered event), each is claimed and sent on its own as [`SnsNotifier::send`] does.
+    /// The messages of one event: all ids claimed in one `TransactWriteItems`, each sent,
+    /// then all outcomes recorded in one more transaction (two writes per event, not two per
+    /// message); when any id was taken already (a redelivered event), each is claimed, sent
+    /// and recorded on its own as [`SnsNotifier::send`] does.
     async fn send_all(&self, ns: &[Notification]) -> Vec<Result<(), NotifyError>> {
         let mut ids: Vec<&str> = ns.iter().map(|n| n.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
         let together = ns.len() > 1 && ns.len() <= MAX_CLAIMS_AT_ONCE && ids.len() == ns.len();
         let claimed = together && matches!(self.claim_all(ns).await, Ok(true));
-        let mut out = Vec::with_capacity(ns.len());
-        for n in ns {
-            out.push(if claimed {
-                self.deliver_claimed(n).await
-            } else {
-                self.send(n).await
-            });
+        if !claimed {
+            let mut out = Vec::with_capacity(ns.len());
+            for n in ns {
+                out.push(self.send(n).await);
+            }
+            return out;
         }
-        out
+        let mut done = Vec::with_capacity(ns.len());
+        for n in ns {
+            let (attempt, attempts) = self.attempt(n).await;
+            done.push((n, attempt, attempts));
+        }
+        match self.record(&done).await {
+            Ok(()) => ns.iter().map(|_| Ok(())).collect(),
+            Err(e) => ns.iter().map(|_| Err(NotifyError(e.0.clone()))).collect(),
+        }
     }
 }
 
-/// Most markers one transaction claims (the `TransactWriteItems` limit).
+/// Most records one transaction claims or updates (the `TransactWriteItems` limit).
 const MAX_CLAIMS_AT_ONCE: usize = 100;
 
 /// A claim takes a free id, or one of the older protocol's `sending` claims whose lease ran
 /// out.
 const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (#st = :sending AND lease_until < :now)";
-
-/// The `NOTIF#<id>` marker of a claim: recorded sent at once, kept 30 days (TTL).
-fn marker_item(id: &str, now: chrono::DateTime<Utc>) -> HashMap<String, AttributeValue> {
-    let mut item = ItemKey::notification(id).into_item();
-    item.insert("state".into(), AttributeValue::S("sent".into()));
-    item.insert(
-        TTL_ATTR.into(),
-        ttl_value(now + chrono::Duration::days(MARK_TTL_DAYS)),
-    );
-    item
-}
 
 fn claim_names() -> HashMap<String, String> {
     HashMap::from([("#st".to_string(), "state".to_string())])

@@ -18,7 +18,7 @@
 //! | idempotency key   | `IDEM#<key>`       | `IDEM`        | —                                                 |
 //! | account           | `ACCOUNTS`         | `ACCOUNT#<id>`| —                                                 |
 //! | username          | `USERNAME#<name>`  | `USERNAME`    | —                                                 |
-//! | notification mark | `NOTIF#<id>`       | `NOTIF`       | —                                                 |
+//! | notification      | `NOTIF#<id>`       | `NOTIF`       | `unit_pk` = `DELIVREP#<report>`*, `state_pk` = `DELIV#<channel>#<status>`, `csk` (the delivery log) |
 //! | sign-in guard     | `GUARD#<key>`      | `GUARD`       | — (`version`, `doc`, TTL `expires_at`)            |
 //! | statistics month  | `STATS`            | `MONTH#<YYYY-MM>` | — (one number per `<row key>\|<figure>`)    |
 //! | report's share    | `STATSREP`         | `REPORT#<id>` | — (`version`, `doc`: its contribution)            |
@@ -152,6 +152,16 @@ pub(crate) fn state_pk(state: &str) -> String {
 
 pub(crate) fn category_pk(category: &str) -> String {
     format!("CAT#{category}")
+}
+
+/// `unit_pk` of the delivery records about one report (the `by_unit` index).
+pub(crate) fn delivery_report_pk(report_id: &str) -> String {
+    format!("DELIVREP#{report_id}")
+}
+
+/// `state_pk` of the delivery records of one channel in one status (the `by_state` index).
+pub(crate) fn delivery_state_pk(channel: &str, status: &str) -> String {
+    format!("DELIV#{channel}#{status}")
 }
 
 /// `reporter_pk` of the reports of one citizen.

@@ -1,0 +1,514 @@
+//! The delivery log on DynamoDB (issue 13 items 1–2): who was told what about a report, when,
+//! by which channel, with the provider's message id (SNS `MessageId`, SES `MessageId`) or the
+//! error; the dead letters newest first; the office's re-send.
+//!
+//! Each notification is one item, the same `NOTIF#<id>` item whose conditional put claims the
+//! id (so the record costs no call of its own): written `pending` with the notification, then
+//! updated once with the outcome, for all the messages of an event in one transaction. Reads
+//! go through two existing indexes, bounded pages each:
+//!
+//! | read                                 | index      | partition                         | order          |
+//! |--------------------------------------|------------|-----------------------------------|----------------|
+//! | per report                           | `by_unit`  | `DELIVREP#<report id>`            | `csk`, newest first |
+//! | by channel and status (dead letters) | `by_state` | `DELIV#<channel>#<status>`        | `csk`, newest first |
+//!
+//! A failed send is retried in the function with backoff ([`RetrySchedule`], a few seconds at
+//! most), then recorded `dead` with the error: the SQS message is done, the office sees the
+//! dead letter in the console and the API and re-sends it ([`DeliveryLog::resend`]).
+
+use crate::sns::SnsNotifier;
+use crate::table::{
+    delivery_report_pk, delivery_state_pk, time_key, timed_key, ttl_value, ItemKey, CSK, GSI_STATE,
+    GSI_UNIT, TTL_ATTR,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use phananh_core::delivery::{Attempt, DeliveryLog, DeliveryRecord, DeliveryStatus, RetrySchedule};
+use phananh_core::model::ReportId;
+use phananh_core::pii::{self, PiiCipher};
+use phananh_core::ports::{Channel, Notification, StoreError};
+use std::collections::HashMap;
+
+/// A claim (status `pending`) is held this long; after it the office may re-send.
+pub(crate) const CLAIM_LEASE_SECS: i64 = 120;
+/// Markers of messages about no report (sign-in codes) are kept this long (TTL); the log of a
+/// report's notifications is kept with the report.
+pub(crate) const MARK_TTL_DAYS: i64 = 30;
+/// Most records one read returns.
+pub(crate) const MAX_PAGE: usize = 500;
+/// The statuses this log writes (a send is retried in the function, never scheduled).
+pub(crate) const WRITTEN: [DeliveryStatus; 3] = [
+    DeliveryStatus::Pending,
+    DeliveryStatus::Sent,
+    DeliveryStatus::Dead,
+];
+
+/// Retries of one send in the function: 3 attempts, after 0.5 s and 1 s.
+pub fn lambda_retry_schedule() -> RetrySchedule {
+    RetrySchedule {
+        max_attempts: 3,
+        first_backoff: ChronoDuration::milliseconds(500),
+        max_backoff: ChronoDuration::seconds(2),
+    }
+}
+
+pub(crate) fn channel_str(c: Channel) -> &'static str {
+    match c {
+        Channel::Sms => "sms",
+        Channel::Email => "email",
+    }
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn num(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// The stored document: the notification with its recipient sealed when a key is set.
+pub(crate) fn doc_of(n: &Notification, pii: Option<&dyn PiiCipher>) -> Result<String, StoreError> {
+    match pii {
+        Some(c) => {
+            let mut sealed = n.clone();
+            sealed.to = c.seal(&n.to).map_err(backend)?;
+            serde_json::to_string(&sealed).map_err(backend)
+        }
+        None => serde_json::to_string(n).map_err(backend),
+    }
+}
+
+/// The notification of a stored document, its recipient opened.
+pub(crate) fn notification_of(
+    doc: &str,
+    pii: Option<&dyn PiiCipher>,
+) -> Result<Notification, StoreError> {
+    let mut n: Notification = serde_json::from_str(doc).map_err(backend)?;
+    if pii::is_sealed(&n.to) {
+        let c = pii.ok_or_else(|| {
+            StoreError::Backend("a sealed recipient and no personal-data key".into())
+        })?;
+        n.to = c.open(&n.to).map_err(backend)?;
+    }
+    Ok(n)
+}
+
+/// The item a claim puts: the notification, `pending`, its index keys.
+pub(crate) fn claim_item(
+    n: &Notification,
+    doc: String,
+    now: DateTime<Utc>,
+) -> HashMap<String, AttributeValue> {
+    let mut item = ItemKey::notification(&n.id).into_item();
+    item.insert("state".into(), s(DeliveryStatus::Pending.as_str()));
+    item.insert("doc".into(), s(doc));
+    item.insert("attempts".into(), n_attr(0));
+    item.insert("created_at".into(), s(time_key(now)));
+    item.insert("updated_at".into(), s(time_key(now)));
+    item.insert(
+        "lease_until".into(),
+        num((now + ChronoDuration::seconds(CLAIM_LEASE_SECS)).timestamp()),
+    );
+    item.insert(CSK.into(), s(timed_key(now, &n.id)));
+    item.insert(
+        GSI_STATE.pk.into(),
+        s(delivery_state_pk(
+            channel_str(n.channel),
+            DeliveryStatus::Pending.as_str(),
+        )),
+    );
+    match &n.report_id {
+        Some(r) => {
+            item.insert(GSI_UNIT.pk.into(), s(delivery_report_pk(r.as_str())));
+        }
+        None => {
+            item.insert(
+                TTL_ATTR.into(),
+                ttl_value(now + ChronoDuration::days(MARK_TTL_DAYS)),
+            );
+        }
+    }
+    item
+}
+
+fn n_attr(v: u32) -> AttributeValue {
+    num(v)
+}
+
+/// The update that records an outcome: expression, names, values.
+pub(crate) struct Outcome {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+/// Records `attempt` (after `attempts` attempts) on a claimed item.
+pub(crate) fn outcome_update(
+    n: &Notification,
+    attempt: &Attempt,
+    attempts: u32,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let (status, provider, id, error) = match attempt {
+        Attempt::Sent {
+            provider,
+            message_id,
+        } => (DeliveryStatus::Sent, Some(provider), Some(message_id), None),
+        Attempt::Recorded => (DeliveryStatus::Recorded, None, None, None),
+        Attempt::Failed { provider, error } => {
+            (DeliveryStatus::Dead, Some(provider), None, Some(error))
+        }
+    };
+    let mut set = vec!["#st = :st", "attempts = :a", "updated_at = :u", "#sp = :sp"];
+    let mut remove = vec!["lease_until"];
+    let mut values = HashMap::from([
+        (":st".to_string(), s(status.as_str())),
+        (":a".to_string(), n_attr(attempts)),
+        (":u".to_string(), s(time_key(now))),
+        (
+            ":sp".to_string(),
+            s(delivery_state_pk(channel_str(n.channel), status.as_str())),
+        ),
+    ]);
+    match provider {
+        Some(p) => {
+            set.push("provider = :p");
+            values.insert(":p".into(), s(p.as_str()));
+        }
+        None => remove.push("provider"),
+    }
+    match id {
+        Some(m) => {
+            set.push("provider_message_id = :m");
+            values.insert(":m".into(), s(m.as_str()));
+        }
+        None => remove.push("provider_message_id"),
+    }
+    match error {
+        Some(e) => {
+            set.push("#err = :e");
+            values.insert(":e".into(), s(e.as_str()));
+        }
+        None => remove.push("#err"),
+    }
+    Outcome {
+        expression: format!("SET {} REMOVE {}", set.join(", "), remove.join(", ")),
+        names: HashMap::from([
+            ("#st".to_string(), "state".to_string()),
+            ("#sp".to_string(), GSI_STATE.pk.to_string()),
+            ("#err".to_string(), "error".to_string()),
+        ]),
+        values,
+    }
+}
+
+fn attr_s<'a>(item: &'a HashMap<String, AttributeValue>, k: &str) -> Option<&'a str> {
+    item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn parse_time(v: Option<&str>) -> Result<DateTime<Utc>, StoreError> {
+    let v = v.ok_or_else(|| StoreError::Backend("delivery record without a time".into()))?;
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(backend)
+}
+
+/// A stored item as a delivery record; `None` for a bare marker of the older protocol.
+pub(crate) fn record_of(
+    item: &HashMap<String, AttributeValue>,
+    pii: Option<&dyn PiiCipher>,
+) -> Result<Option<DeliveryRecord>, StoreError> {
+    let Some(doc) = attr_s(item, "doc") else {
+        return Ok(None);
+    };
+    let state = attr_s(item, "state").unwrap_or_default();
+    let status = DeliveryStatus::parse(state)
+        .ok_or_else(|| StoreError::Backend(format!("unknown delivery status {state:?}")))?;
+    let attempts = item
+        .get("attempts")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
+    Ok(Some(DeliveryRecord {
+        notification: notification_of(doc, pii)?,
+        status,
+        attempts,
+        provider: attr_s(item, "provider").map(str::to_string),
+        provider_message_id: attr_s(item, "provider_message_id").map(str::to_string),
+        error: attr_s(item, "error").map(str::to_string),
+        created_at: parse_time(attr_s(item, "created_at"))?,
+        updated_at: parse_time(attr_s(item, "updated_at"))?,
+        next_attempt_at: None,
+    }))
+}
+
+/// The sort key of a stored item (newest first merges of several partitions).
+pub(crate) fn csk_of(item: &HashMap<String, AttributeValue>) -> String {
+    attr_s(item, CSK).unwrap_or_default().to_string()
+}
+
+/// Whether a pending claim's lease has run out at `now`.
+pub(crate) fn lease_over(item: &HashMap<String, AttributeValue>, now: DateTime<Utc>) -> bool {
+    item.get("lease_until")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .is_none_or(|t| t < now.timestamp())
+}
+
+impl SnsNotifier {
+    /// One bounded, newest-first page of an index partition.
+    async fn query_partition(
+        &self,
+        index: &str,
+        key_attr: &str,
+        key: String,
+        limit: usize,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let limit = i32::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(1);
+        let out = self
+            .dynamodb
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", key_attr)
+            .expression_attribute_values(":k", s(key))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| backend(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+        Ok(out.items.unwrap_or_default())
+    }
+
+    fn records(
+        &self,
+        items: Vec<HashMap<String, AttributeValue>>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let mut out = Vec::with_capacity(items.len().min(limit));
+        for item in items {
+            if out.len() >= limit {
+                break;
+            }
+            if let Some(r) = record_of(&item, self.pii.as_deref())? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for SnsNotifier {
+    /// One query of the report's partition of the `by_unit` index, newest first.
+    async fn deliveries_for_report(
+        &self,
+        report_id: &ReportId,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let items = self
+            .query_partition(
+                GSI_UNIT.name,
+                GSI_UNIT.pk,
+                delivery_report_pk(report_id.as_str()),
+                limit,
+            )
+            .await?;
+        self.records(items, limit)
+    }
+
+    /// One bounded query per (channel, status) partition asked for (at most six), merged
+    /// newest first.
+    async fn recent_deliveries(
+        &self,
+        channel: Option<Channel>,
+        status: Option<DeliveryStatus>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let channels: Vec<Channel> = match channel {
+            Some(c) => vec![c],
+            None => vec![Channel::Sms, Channel::Email],
+        };
+        let statuses: Vec<DeliveryStatus> = match status {
+            Some(st) if WRITTEN.contains(&st) => vec![st],
+            Some(_) => vec![],
+            None => WRITTEN.to_vec(),
+        };
+        let mut items = Vec::new();
+        for c in &channels {
+            for st in &statuses {
+                items.extend(
+                    self.query_partition(
+                        GSI_STATE.name,
+                        GSI_STATE.pk,
+                        delivery_state_pk(channel_str(*c), st.as_str()),
+                        limit,
+                    )
+                    .await?,
+                );
+            }
+        }
+        items.sort_by_key(|i| std::cmp::Reverse(csk_of(i)));
+        self.records(items, limit)
+    }
+
+    /// Re-sends a dead notification (or one left `pending` past its lease) now: one
+    /// conditional update takes it back (`pending`, attempts from zero; two re-sends at once:
+    /// one wins), the send with its retries, one update with the outcome.
+    async fn resend(&self, id: &str) -> Result<DeliveryRecord, StoreError> {
+        let key = ItemKey::notification(id).into_item();
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?
+            .item
+            .ok_or(StoreError::NotFound)?;
+        // A bare marker of the older protocol was sent.
+        let Some(current) = record_of(&item, self.pii.as_deref())? else {
+            return Err(StoreError::Conflict);
+        };
+        let now = Utc::now();
+        match current.status {
+            DeliveryStatus::Sent | DeliveryStatus::Recorded => return Err(StoreError::Conflict),
+            DeliveryStatus::Pending if !lease_over(&item, now) => return Err(StoreError::Conflict),
+            _ => {}
+        }
+        let n = current.notification;
+        let taken = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(
+                "SET #st = :pending, attempts = :zero, updated_at = :u, lease_until = :lease, #sp = :sp",
+            )
+            .condition_expression("#st = :was AND updated_at = :was_at")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_names("#sp", GSI_STATE.pk)
+            .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
+            .expression_attribute_values(":zero", n_attr(0))
+            .expression_attribute_values(":u", s(time_key(now)))
+            .expression_attribute_values(
+                ":lease",
+                num((now + ChronoDuration::seconds(CLAIM_LEASE_SECS)).timestamp()),
+            )
+            .expression_attribute_values(
+                ":sp",
+                s(delivery_state_pk(
+                    channel_str(n.channel),
+                    DeliveryStatus::Pending.as_str(),
+                )),
+            )
+            .expression_attribute_values(":was", s(current.status.as_str()))
+            .expression_attribute_values(":was_at", s(time_key(current.updated_at)))
+            .send()
+            .await;
+        match taken {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                return Err(StoreError::Conflict)
+            }
+            Err(e) => return Err(backend(aws_sdk_dynamodb::error::DisplayErrorContext(&e))),
+        }
+        let (attempt, attempts) = self.attempt(&n).await;
+        self.record(&[(&n, attempt.clone(), attempts)])
+            .await
+            .map_err(|e| StoreError::Backend(e.0))?;
+        let done = Utc::now();
+        let (status, provider, provider_message_id, error) = match attempt {
+            Attempt::Sent {
+                provider,
+                message_id,
+            } => (DeliveryStatus::Sent, Some(provider), Some(message_id), None),
+            Attempt::Recorded => (DeliveryStatus::Recorded, None, None, None),
+            Attempt::Failed { provider, error } => {
+                (DeliveryStatus::Dead, Some(provider), None, Some(error))
+            }
+        };
+        Ok(DeliveryRecord {
+            notification: n,
+            status,
+            attempts,
+            provider,
+            provider_message_id,
+            error,
+            created_at: current.created_at,
+            updated_at: done,
+            next_attempt_at: None,
+        })
+    }
+
+    /// Nothing is scheduled on AWS: a failed send is retried in the function, then dead.
+    async fn retry_due(&self, _now: DateTime<Utc>, _limit: usize) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sms() -> Notification {
+        Notification {
+            id: "r1:assigned:sms:+84912345678".into(),
+            channel: Channel::Sms,
+            to: "+84912345678".into(),
+            unit: Some("phong_tnmt".into()),
+            subject: None,
+            body: "PA moi".into(),
+            report_id: Some(ReportId("r1".into())),
+        }
+    }
+
+    #[test]
+    fn a_claim_is_pending_under_its_report_and_channel_and_reads_back() {
+        let now = Utc::now();
+        let item = claim_item(&sms(), doc_of(&sms(), None).unwrap(), now);
+        assert_eq!(attr_s(&item, "unit_pk"), Some("DELIVREP#r1"));
+        assert_eq!(attr_s(&item, "state_pk"), Some("DELIV#sms#pending"));
+        assert!(!item.contains_key(TTL_ATTR), "a report's log is kept");
+        let rec = record_of(&item, None).unwrap().unwrap();
+        assert_eq!(rec.notification, sms());
+        assert_eq!(rec.status, DeliveryStatus::Pending);
+        assert!(!lease_over(&item, now));
+    }
+
+    #[test]
+    fn a_failure_is_dead_with_its_error_and_moves_to_the_dead_partition() {
+        let o = outcome_update(
+            &sms(),
+            &Attempt::Failed {
+                provider: "sns".into(),
+                error: "Invalid parameter".into(),
+            },
+            3,
+            Utc::now(),
+        );
+        assert_eq!(o.values[":st"], s("dead"));
+        assert_eq!(o.values[":sp"], s("DELIV#sms#dead"));
+        assert_eq!(o.values[":e"], s("Invalid parameter"));
+        assert!(o
+            .expression
+            .contains("REMOVE lease_until, provider_message_id"));
+    }
+}
