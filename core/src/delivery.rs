@@ -89,6 +89,36 @@ pub struct DeliveryRecord {
     pub updated_at: DateTime<Utc>,
     /// When the next attempt is due (status `retrying`).
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The rounds of attempts before each re-send, oldest first (the dead letter the office
+    /// re-sent, with its error). Kept by the DynamoDB log; the embedded log keeps the latest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<EarlierRound>,
+}
+
+/// How one round of attempts ended, before the notification was re-sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlierRound {
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub provider: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub error: Option<String>,
+    /// When the round ended.
+    pub at: DateTime<Utc>,
+}
+
+impl EarlierRound {
+    /// The round a record stands at now.
+    pub fn of(r: &DeliveryRecord) -> EarlierRound {
+        EarlierRound {
+            status: r.status,
+            attempts: r.attempts,
+            provider: r.provider.clone(),
+            provider_message_id: r.provider_message_id.clone(),
+            error: r.error.clone(),
+            at: r.updated_at,
+        }
+    }
 }
 
 /// Attempts and backoff of one recipient's delivery.

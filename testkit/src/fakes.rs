@@ -378,6 +378,7 @@ fn delivery_record(
         created_at: now,
         updated_at: now,
         next_attempt_at: None,
+        earlier: Vec::new(),
     }
 }
 

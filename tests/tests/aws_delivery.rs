@@ -3,6 +3,7 @@
 //! the phone number; each notification id sent once.
 
 use phananh_aws::{SesMailer, SnsNotifier};
+use phananh_core::delivery::{DeliveryLog, DeliveryStatus};
 use phananh_core::model::ReportId;
 use phananh_core::ports::{Channel, Notification, Notifier};
 use phananh_tests::fixtures::unique;
@@ -89,11 +90,19 @@ async fn e_mail_goes_to_the_person_through_ses_and_sms_through_sns_once_each() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unverified_sender_is_an_error_and_the_notification_can_be_sent_again() {
+async fn a_send_ses_refuses_is_retried_then_kept_as_a_dead_letter_with_the_error() {
     let p = moto::provision().await.expect("provision");
-    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings).with_ses(Some(
-        SesMailer::new(p.clients.sesv2.clone(), "nobody@unverified.example"),
-    ));
+    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings)
+        .with_ses(Some(SesMailer::new(
+            p.clients.sesv2.clone(),
+            "nobody@unverified.example",
+        )))
+        .with_schedule(phananh_core::delivery::RetrySchedule {
+            max_attempts: 2,
+            first_backoff: chrono::Duration::milliseconds(5),
+            max_backoff: chrono::Duration::milliseconds(5),
+        });
+    let report_id = ReportId(unique("dead"));
     let mail = Notification {
         id: unique("mail"),
         channel: Channel::Email,
@@ -101,10 +110,33 @@ async fn an_unverified_sender_is_an_error_and_the_notification_can_be_sent_again
         unit: Some("phong_tnmt".into()),
         subject: Some("Thử".into()),
         body: "Nội dung".into(),
-        report_id: None,
+        report_id: Some(report_id.clone()),
     };
-    let err = notifier.send(&mail).await.unwrap_err();
-    assert!(err.0.contains("ses"), "{err}");
-    // The claim was released: a retry (SQS redelivery) tries again, and fails again here.
-    assert!(notifier.send(&mail).await.is_err());
+    // Recorded, not an error: the SQS message is done, the office re-sends from the log.
+    notifier.send(&mail).await.expect("recorded");
+    let log = notifier
+        .deliveries_for_report(&report_id, 10)
+        .await
+        .expect("log");
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].status, DeliveryStatus::Dead);
+    assert_eq!(log[0].attempts, 2);
+    assert_eq!(log[0].provider.as_deref(), Some("ses"));
+    assert!(
+        log[0].error.as_deref().unwrap_or_default().contains("ses"),
+        "{:?}",
+        log[0]
+    );
+    let dead = notifier
+        .recent_deliveries(Some(Channel::Email), Some(DeliveryStatus::Dead), 50)
+        .await
+        .expect("dead letters");
+    assert!(dead.iter().any(|r| r.notification.id == mail.id));
+    // A redelivered event does not send it again.
+    notifier.send(&mail).await.expect("again");
+    let log = notifier
+        .deliveries_for_report(&report_id, 10)
+        .await
+        .expect("log");
+    assert_eq!((log.len(), log[0].attempts), (1, 2));
 }

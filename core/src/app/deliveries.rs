@@ -3,7 +3,7 @@
 //! went (or would go) out; the notifications that could not be delivered, and their re-send.
 
 use super::{storage, App};
-use crate::delivery::{DeliveryLog, DeliveryRecord, DeliveryStatus};
+use crate::delivery::{DeliveryLog, DeliveryRecord, DeliveryStatus, EarlierRound};
 use crate::error::DomainError;
 use crate::lifecycle;
 use crate::model::{Action, Actor, ReportId};
@@ -33,6 +33,9 @@ pub struct DeliveryView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The rounds of attempts before each re-send, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<EarlierRound>,
 }
 
 /// What staff see instead of a sign-in code.
@@ -72,6 +75,7 @@ impl DeliveryView {
             created_at: r.created_at,
             updated_at: r.updated_at,
             next_attempt_at: r.next_attempt_at,
+            earlier: r.earlier,
         }
     }
 }

@@ -26,7 +26,9 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use phananh_core::delivery::{Attempt, DeliveryLog, DeliveryRecord, DeliveryStatus, RetrySchedule};
+use phananh_core::delivery::{
+    Attempt, DeliveryLog, DeliveryRecord, DeliveryStatus, EarlierRound, RetrySchedule,
+};
 use phananh_core::model::ReportId;
 use phananh_core::pii::{self, PiiCipher};
 use phananh_core::ports::{Channel, Notification, StoreError};
@@ -37,6 +39,8 @@ pub(crate) const CLAIM_LEASE_SECS: i64 = 120;
 /// Markers of messages about no report (sign-in codes) are kept this long (TTL); the log of a
 /// report's notifications is kept with the report.
 pub(crate) const MARK_TTL_DAYS: i64 = 30;
+/// The attribute of the rounds before each re-send.
+const EARLIER: &str = "earlier";
 /// Most records one read returns.
 pub(crate) const MAX_PAGE: usize = 500;
 /// The statuses this log writes (a send is retried in the function, never scheduled).
@@ -247,7 +251,23 @@ pub(crate) fn record_of(
         created_at: parse_time(attr_s(item, "created_at"))?,
         updated_at: parse_time(attr_s(item, "updated_at"))?,
         next_attempt_at: None,
+        earlier: earlier_of(item)?,
     }))
+}
+
+/// The `earlier` list: one JSON document per round before a re-send.
+fn earlier_of(item: &HashMap<String, AttributeValue>) -> Result<Vec<EarlierRound>, StoreError> {
+    let Some(list) = item.get(EARLIER).and_then(|v| v.as_l().ok()) else {
+        return Ok(Vec::new());
+    };
+    list.iter()
+        .map(|v| {
+            let json = v
+                .as_s()
+                .map_err(|_| StoreError::Backend("an earlier round that is not a string".into()))?;
+            serde_json::from_str(json).map_err(backend)
+        })
+        .collect()
 }
 
 /// The sort key of a stored item (newest first merges of several partitions).
@@ -388,14 +408,22 @@ impl DeliveryLog for SnsNotifier {
             DeliveryStatus::Pending if !lease_over(&item, now) => return Err(StoreError::Conflict),
             _ => {}
         }
-        let n = current.notification;
+        let n = current.notification.clone();
         let taken = self
             .dynamodb
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key))
             .update_expression(
-                "SET #st = :pending, attempts = :zero, updated_at = :u, lease_until = :lease, #sp = :sp",
+                "SET #st = :pending, attempts = :zero, updated_at = :u, lease_until = :lease, #sp = :sp, \
+                 #earlier = list_append(if_not_exists(#earlier, :none), :round)",
+            )
+            .expression_attribute_names("#earlier", EARLIER)
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":round",
+                AttributeValue::L(vec![s(serde_json::to_string(&EarlierRound::of(&current))
+                    .map_err(backend)?)]),
             )
             .condition_expression("#st = :was AND updated_at = :was_at")
             .expression_attribute_names("#st", "state")
@@ -455,6 +483,11 @@ impl DeliveryLog for SnsNotifier {
             created_at: current.created_at,
             updated_at: done,
             next_attempt_at: None,
+            earlier: {
+                let mut e = current.earlier.clone();
+                e.push(EarlierRound::of(&current));
+                e
+            },
         })
     }
 

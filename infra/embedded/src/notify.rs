@@ -105,6 +105,7 @@ impl RowData {
             created_at: from_nanos(self.created_at),
             updated_at: from_nanos(self.updated_at),
             next_attempt_at: self.next_attempt_at.map(from_nanos),
+            earlier: Vec::new(),
         })
     }
 }
