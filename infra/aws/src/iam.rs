@@ -87,18 +87,18 @@ const WRITE_REPORTS: &[Need] = &[
     ),
 ];
 
-/// Notifications as sent today (functions/notify internals belong to issue 13): markers in
-/// the table, SMS by direct publish, e-mail through the alerts topic.
+/// Notifications: each one's delivery record in the table (claimed `pending` by a put, its
+/// outcome recorded by an update), SMS by direct publish, e-mail through the alerts topic.
 const NOTIFY: &[Need] = &[
     need(
         "dynamodb:PutItem",
         On::Table,
-        "SnsNotifier claims NOTIF#<id> (one put, or one transaction for an event's messages), recorded sent",
+        "SnsNotifier claims NOTIF#<id> (one put, or one transaction for an event's messages), recorded pending",
     ),
     need(
-        "dynamodb:DeleteItem",
+        "dynamodb:UpdateItem",
         On::Table,
-        "SnsNotifier releases a failed claim",
+        "SnsNotifier records the outcome: message id or error (one update, or one transaction)",
     ),
     need("sns:Publish", On::SmsNumbers, "SnsNotifier: SMS"),
     need(
@@ -108,7 +108,25 @@ const NOTIFY: &[Need] = &[
     ),
 ];
 
-/// E-mail to each person through SES (notify and publish, when `PHANANH_SES_FROM` is set).
+/// The office's re-send of a dead letter (`DeliveryLog::resend`, staff API and console): the
+/// record is read (`GetItem`, in READ_REPORTS), taken back and updated with the outcome, and
+/// the message sent again on its channel. The log's reads are index queries (READ_REPORTS).
+const RESEND: &[Need] = &[
+    need(
+        "dynamodb:UpdateItem",
+        On::Table,
+        "DeliveryLog::resend: takes the dead letter back, records the new outcome",
+    ),
+    need("sns:Publish", On::SmsNumbers, "DeliveryLog::resend: SMS"),
+    need(
+        "sns:Publish",
+        On::AlertsTopic,
+        "DeliveryLog::resend: e-mail through the alerts topic (no SES sender)",
+    ),
+];
+
+/// E-mail to each person through SES (notify and publish, and the staff functions' re-send,
+/// when `PHANANH_SES_FROM` is set).
 const SEND_EMAIL: &[Need] = &[need(
     "ses:SendEmail",
     On::SesIdentities,
@@ -269,6 +287,8 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                 READ_MEDIA,
                 WRITE_MEDIA,
                 MANAGE_STAFF,
+                RESEND,
+                SEND_EMAIL,
             ],
         ),
         of(
@@ -280,6 +300,8 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                 READ_MEDIA,
                 WRITE_MEDIA,
                 MANAGE_STAFF,
+                RESEND,
+                SEND_EMAIL,
             ],
         ),
         // The upload check: reads the head of the object, writes the slot's state, the public
