@@ -24,15 +24,17 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use support::{call, request, sample, StreamRelay};
 
-/// The budget this code meets today: 81 (was 97; 70 before the statistics consumer,
+/// The budget this code meets today: 86 (was 97; 70 before the statistics consumer,
 /// which reads the report and its recorded share and writes one transaction for each of the
 /// three events that change a figure). Events go through the table's stream
 /// (no outbox delete per change, one relay `PublishBatch` per change instead of the
-/// writer's), the messages of an event are claimed in one write that records them sent
-/// (no per-message claim and "sent" writes), classify acts on the report it read, a resolve with evidence reads once.
+/// writer's), the messages of an event are claimed in one write that records them pending
+/// (no per-message claim), classify acts on the report it read, a resolve with evidence reads once.
+/// The delivery log (issue 13) adds one write per event that sends messages (5 here): the
+/// outcomes of all its messages (SNS/SES message id or error) in one update or transaction.
 /// The target is 15 (issue 10); docs/aws.md, "Calls per report", says where the calls go
 /// and what removes the rest.
-const CALLS_PER_REPORT_BUDGET: usize = 81;
+const CALLS_PER_REPORT_BUDGET: usize = 86;
 
 fn citizen() -> Value {
     json!({"sub": "cognito-citizen-0001"})

@@ -527,6 +527,18 @@ mod tests {
     }
 
     #[test]
+    fn the_recipient_is_stored_sealed_and_read_back_opened() {
+        let ring =
+            phananh_core::pii::Keyring::new(&[phananh_core::pii::Keyring::generate_key()]).unwrap();
+        let doc = doc_of(&sms(), Some(&ring)).unwrap();
+        assert!(!doc.contains("912345678"), "{doc}");
+        let item = claim_item(&sms(), doc, Utc::now());
+        let rec = record_of(&item, Some(&ring)).unwrap().unwrap();
+        assert_eq!(rec.notification.to, "+84912345678");
+        assert!(record_of(&item, None).is_err(), "no key, no plaintext");
+    }
+
+    #[test]
     fn a_failure_is_dead_with_its_error_and_moves_to_the_dead_partition() {
         let o = outcome_update(
             &sms(),
