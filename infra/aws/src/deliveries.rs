@@ -503,7 +503,7 @@ mod tests {
 
     fn sms() -> Notification {
         Notification {
-            id: "r1:assigned:sms:+84912345678".into(),
+            id: "r1:assigned:sms:reporter".into(),
             channel: Channel::Sms,
             to: "+84912345678".into(),
             unit: Some("phong_tnmt".into()),
