@@ -89,6 +89,11 @@ async fn the_office_sees_the_sms_and_re_sends_a_dead_letter() {
     let page = text(w.get(&office(), "/console/notifications?done=resent").await).await;
     assert!(page.contains("Đã gửi lại thông báo."));
     assert!(!page.contains("Gửi không thành công</td>"));
+    // Both rounds: the re-sent one, and the dead letter before it with its error.
+    assert!(
+        page.contains("Lần trước (") && page.contains("refused by the test"),
+        "{page}"
+    );
 }
 
 #[tokio::test]

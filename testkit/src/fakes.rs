@@ -439,7 +439,11 @@ impl phananh_core::delivery::DeliveryLog for RecordingNotifier {
         let outcome = self
             .attempt(&rec.notification)
             .map_err(|e| StoreError::Backend(e.0))?;
+        // The round that ended (the dead letter) stays in the record, as on DynamoDB.
+        let mut earlier = std::mem::take(&mut rec.earlier);
+        earlier.push(phananh_core::delivery::EarlierRound::of(rec));
         *rec = delivery_record(&rec.notification, outcome, 1);
+        rec.earlier = earlier;
         Ok(rec.clone())
     }
 

@@ -467,10 +467,21 @@ async fn sms_goes_to_e164_as_transactional_and_email_only_to_the_units_subscript
     );
 }
 
+/// A short backoff for the tests (the functions wait 0.5 s, then 1 s).
+fn quick() -> phananh_core::delivery::RetrySchedule {
+    phananh_core::delivery::RetrySchedule {
+        max_attempts: 3,
+        first_backoff: chrono::Duration::milliseconds(5),
+        max_backoff: chrono::Duration::milliseconds(10),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_send_is_retried_not_swallowed_as_a_duplicate() {
+async fn a_failed_send_is_retried_then_dead_lettered_not_swallowed_as_a_duplicate() {
+    use phananh_core::delivery::{DeliveryLog, DeliveryStatus};
     let p = moto::provision().await.expect("provision");
-    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings);
+    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings).with_schedule(quick());
+    let report_id = phananh_core::model::ReportId(unique("failed"));
     let bad = Notification {
         id: unique("bad"),
         channel: Channel::Sms,
@@ -478,12 +489,28 @@ async fn a_failed_send_is_retried_not_swallowed_as_a_duplicate() {
         unit: None,
         subject: None,
         body: "x".into(),
-        report_id: None,
+        report_id: Some(report_id.clone()),
     };
-    assert!(notifier.send(&bad).await.is_err());
+    // Recorded as a dead letter after three attempts, not an error that retries the event.
+    notifier.send(&bad).await.expect("recorded");
+    notifier
+        .send(&bad)
+        .await
+        .expect("a repeat is a refused claim");
+    let log = notifier
+        .deliveries_for_report(&report_id, 10)
+        .await
+        .expect("log");
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!((log[0].status, log[0].attempts), (DeliveryStatus::Dead, 3));
     assert!(
-        notifier.send(&bad).await.is_err(),
-        "the claim was released, so the retry tries again"
+        log[0]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not a phone number"),
+        "{:?}",
+        log[0]
     );
     // A good one with the same id pattern goes once.
     let good = Notification {
@@ -500,15 +527,33 @@ async fn a_failed_send_is_retried_not_swallowed_as_a_duplicate() {
         .filter(|r| r.form().values().any(|v| v == &good.id))
         .count();
     assert_eq!(count, 1);
-    // Two calls per message: the claim that records it sent, and the send; a repeat is one
-    // refused claim (no third "mark sent" write).
+    // Three calls per message: the claim that records it pending, the send, the outcome
+    // (SNS's message id); a repeat is one refused claim.
     let ops: Vec<String> = Moto::shared()
         .recorded_requests()
         .into_iter()
         .filter(|r| r.body.contains(&good.id) || r.form().values().any(|v| v == &good.id))
         .filter_map(|r| r.operation())
         .collect();
-    assert_eq!(ops, ["PutItem", "Publish", "PutItem"], "{ops:?}");
+    assert_eq!(
+        ops,
+        ["PutItem", "Publish", "UpdateItem", "PutItem"],
+        "{ops:?}"
+    );
+    let log = notifier
+        .deliveries_for_report(&report_id, 10)
+        .await
+        .expect("log");
+    let sent = log
+        .iter()
+        .find(|r| r.notification.id == good.id)
+        .expect("logged");
+    assert_eq!(sent.status, DeliveryStatus::Sent);
+    assert!(!sent
+        .provider_message_id
+        .as_deref()
+        .unwrap_or_default()
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -590,13 +635,16 @@ fn a_started_emulator_answers_and_stops_when_dropped() {
     assert!(closed, "moto still listening on {addr}");
 }
 
-/// The messages of one event are claimed in one transaction, then sent; a redelivered event
-/// sends none again; a failed one gives its claim back, so only it is sent on the retry.
+/// The messages of one event are claimed in one transaction, then sent, then their outcomes
+/// recorded in one more; a failed one is dead-lettered (not given back), so a redelivered
+/// event sends none again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_events_messages_are_claimed_together_and_sent_once() {
+    use phananh_core::delivery::{DeliveryLog, DeliveryStatus};
     let p = moto::provision().await.expect("provision");
-    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings);
+    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings).with_schedule(quick());
     let tag = unique("batch");
+    let report_id = phananh_core::model::ReportId(tag.clone());
     let sms = |i: u32, to: &str| Notification {
         id: format!("{tag}:sms:{i}"),
         channel: Channel::Sms,
@@ -604,7 +652,7 @@ async fn an_events_messages_are_claimed_together_and_sent_once() {
         unit: None,
         subject: None,
         body: "Phan anh moi".into(),
-        report_id: None,
+        report_id: Some(report_id.clone()),
     };
     let ns = vec![
         sms(1, "+84912000001"),
@@ -620,22 +668,35 @@ async fn an_events_messages_are_claimed_together_and_sent_once() {
     };
     let start = Moto::shared().recorded_requests().len();
     let first = notifier.send_all(&ns).await;
-    assert!(
-        first[0].is_ok() && first[1].is_err() && first[2].is_ok(),
-        "{first:?}"
-    );
+    assert!(first.iter().all(Result::is_ok), "{first:?}");
     assert_eq!(
         ops(start),
-        ["TransactWriteItems", "Publish", "DeleteItem", "Publish"],
-        "one claim for all, the failed one released"
+        [
+            "TransactWriteItems",
+            "Publish",
+            "Publish",
+            "TransactWriteItems"
+        ],
+        "one claim for all, the sends, one write of all outcomes"
     );
-    // The event again (SQS redelivery): the two sent are skipped, the failed one is tried.
+    let mut log = notifier
+        .deliveries_for_report(&report_id, 10)
+        .await
+        .expect("log");
+    log.sort_by(|a, b| a.notification.id.cmp(&b.notification.id));
+    let statuses: Vec<_> = log.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            DeliveryStatus::Sent,
+            DeliveryStatus::Dead,
+            DeliveryStatus::Sent
+        ]
+    );
+    // The event again (SQS redelivery): nothing is sent again.
     let again_from = Moto::shared().recorded_requests().len();
     let again = notifier.send_all(&ns).await;
-    assert!(
-        again[0].is_ok() && again[1].is_err() && again[2].is_ok(),
-        "{again:?}"
-    );
+    assert!(again.iter().all(Result::is_ok), "{again:?}");
     let again_ops = ops(again_from);
     assert_eq!(
         again_ops.iter().filter(|o| *o == "Publish").count(),

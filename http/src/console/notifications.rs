@@ -93,6 +93,15 @@ pub(super) fn table(rules: &CityRules, items: &[DeliveryView], csrf: &str, back:
                                         br; "Gửi lại lúc " (local_time(rules, t))
                                     }
                                 }
+                                // The rounds before each re-send (the DynamoDB log keeps them).
+                                @for e in &d.earlier {
+                                    br;
+                                    span.earlier {
+                                        "Lần trước (" (local_time(rules, e.at)) "): " (e.status.label())
+                                        @if e.attempts > 1 { " (" (e.attempts) " lần)" }
+                                        @if let Some(err) = &e.error { " — " span.error { (err) } }
+                                    }
+                                }
                             }
                             td {
                                 @if let Some(p) = &d.provider { (p) ": " }
