@@ -164,6 +164,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("tr.intro", "Số phản ánh tiếp nhận, đã xử lý và tỷ lệ xử lý đúng hạn theo đơn vị và lĩnh vực. Chỉ số liệu tổng hợp, không có thông tin của từng phản ánh hay người phản ánh.", "Reports received, resolved and the on-time rate per office and per category. Aggregates only: nothing about any single report or person."),
     ("tr.this_month", "Tháng này", "This month"),
     ("tr.last12", "12 tháng gần nhất", "Last 12 months"),
+    ("tr.month", "Phản ánh tiếp nhận trong tháng", "Reports received in"),
     ("tr.months", "Phản ánh tiếp nhận từ tháng", "Reports received from"),
     ("tr.received", "Tiếp nhận", "Received"),
     ("tr.resolved", "Đã xử lý", "Resolved"),

@@ -63,7 +63,11 @@ fn period(lang: Lang, title: &str, id: &str, x: &Transparency) -> Markup {
                 div { dt { (t(lang, "tr.resolved")) } dd { (x.resolved) } }
                 div { dt { (t(lang, "tr.rate")) } dd.rate { (percent(x.on_time_rate)) } }
             }
-            p.months { (t(lang, "tr.months")) " " (month_label(&x.from_month)) " – " (month_label(&x.to_month)) }
+            @if x.from_month == x.to_month {
+                p.months { (t(lang, "tr.month")) " " (month_label(&x.to_month)) }
+            } @else {
+                p.months { (t(lang, "tr.months")) " " (month_label(&x.from_month)) " – " (month_label(&x.to_month)) }
+            }
             (table(lang, t(lang, "tr.by_unit"), t(lang, "tr.unit"), &x.by_unit))
             (table(lang, t(lang, "tr.by_category"), t(lang, "tr.category"), &x.by_category))
         }
