@@ -193,6 +193,33 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
         units,
         vec!["lanh_dao_ubnd", "phong_kinh_te", "ubnd_tan_phong"]
     );
+    // Đ.7.2: the IOC reads who was told, by which channel, with SNS's message id (the notify
+    // function's delivery log, issue 13).
+    let (st, log) = call(
+        &rt,
+        request(
+            "api-staff-queue.json",
+            Some(&format!("/v1/staff/reports/{id}/deliveries")),
+            None,
+            Some(ioc()),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{log}");
+    let items = log["items"].as_array().expect("the log");
+    assert!(items.len() >= 3, "{log}");
+    for d in items {
+        assert_eq!(d["status"], "sent", "{d}");
+        assert_eq!(d["report_id"], id.as_str());
+        assert!(
+            !d["provider_message_id"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty(),
+            "{d}"
+        );
+    }
+    assert!(items.iter().any(|d| d["unit"] == "phong_kinh_te"), "{log}");
 
     // The unit handles it with evidence; the IOC publishes.
     let (st, v) = call(
