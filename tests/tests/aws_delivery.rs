@@ -140,3 +140,52 @@ async fn a_send_ses_refuses_is_retried_then_kept_as_a_dead_letter_with_the_error
         .expect("log");
     assert_eq!((log.len(), log[0].attempts), (1, 2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_re_sends_of_one_dead_letter_at_once_send_it_once() {
+    use phananh_core::ports::StoreError;
+    let p = moto::provision().await.expect("provision");
+    let from = format!("{}@laichau.gov.vn", unique("ioc"));
+    let notifier = SnsNotifier::from_settings(&p.clients, &p.settings)
+        .with_ses(Some(SesMailer::new(p.clients.sesv2.clone(), &from)))
+        .with_schedule(phananh_core::delivery::RetrySchedule {
+            max_attempts: 1,
+            first_backoff: chrono::Duration::milliseconds(5),
+            max_backoff: chrono::Duration::milliseconds(5),
+        });
+    let to = format!("{}@laichau.gov.vn", unique("tnmt"));
+    let mail = Notification {
+        id: unique("mail"),
+        channel: Channel::Email,
+        to: to.clone(),
+        unit: Some("phong_tnmt".into()),
+        subject: Some("Thử".into()),
+        body: "Nội dung".into(),
+        report_id: Some(ReportId(unique("twice"))),
+    };
+    notifier.send(&mail).await.expect("dead-lettered");
+    p.clients
+        .sesv2
+        .create_email_identity()
+        .email_identity(&from)
+        .send()
+        .await
+        .expect("verified sender");
+    let (a, b) = tokio::join!(notifier.resend(&mail.id), notifier.resend(&mail.id));
+    let outcomes = [a, b];
+    assert_eq!(
+        outcomes.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(outcomes
+        .iter()
+        .any(|r| matches!(r, Err(StoreError::Conflict))));
+    let sends = Moto::shared()
+        .recorded_requests()
+        .into_iter()
+        .filter(|r| r.url.contains("/v2/email/outbound-emails"))
+        .filter(|r| r.body.contains(&to))
+        .count();
+    assert_eq!(sends, 2, "the refused attempt and one re-send");
+}
