@@ -237,7 +237,11 @@ fn called_operations() -> BTreeSet<(String, String)> {
                     continue;
                 }
                 if ident.starts_with("admin_") || ident.starts_with("list_users") {
-                    out.insert(("cognito-idp".to_string(), pascal(&ident)));
+                    // The SDK's snake case loses the acronym of AdminSetUserMFAPreference.
+                    out.insert((
+                        "cognito-idp".to_string(),
+                        pascal(&ident).replace("Mfa", "MFA"),
+                    ));
                     continue;
                 }
                 for (service, ops) in OPERATIONS {
