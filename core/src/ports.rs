@@ -327,6 +327,12 @@ pub trait AccountStore: Send + Sync {
         PasswordCustody::Hashes
     }
 
+    /// The identity provider's second factor, when the provider keeps one (the Cognito
+    /// staff pool); None where `App` keeps the factor itself (`StaffAccount.totp`).
+    fn identity_mfa(&self) -> Option<&dyn crate::idp_mfa::IdentityMfa> {
+        None
+    }
+
     /// Gives an existing account a temporary password, to be changed at the next sign-in, and
     /// ends its open sessions. Only identity-provider stores implement it.
     async fn set_temporary_password(&self, _id: &str, _password: &str) -> Result<(), StoreError> {

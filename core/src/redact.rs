@@ -152,3 +152,88 @@ mod tests {
         }
     }
 }
+
+/// A provider's error text as the delivery log may store it (issue 12 item 5: stored error
+/// texts never hold a phone number, an e-mail address or a name): the recipient `to` removed
+/// in every form a provider may quote it (as given, without `+`, without the country code, in
+/// any case), then every other phone number and e-mail address (as [`redact`]). Names: no
+/// provider is given one (a message carries an address, and no template names a person), so
+/// none can be quoted back.
+pub fn delivery_error(error: &str, to: &str) -> String {
+    let mut out = error.to_string();
+    let to = to.trim();
+    if to.contains('@') {
+        out = replace_ignoring_case(&out, to, "[email]");
+    } else if !to.is_empty() {
+        let digits: String = to.chars().filter(char::is_ascii_digit).collect();
+        out = out.replace(to, "[phone]");
+        if digits.len() >= 8 {
+            out = out.replace(&digits, "[phone]");
+        }
+        if digits.len() >= 10 {
+            // The national number (without the country code), as a provider may print it.
+            let national = &digits[digits.len() - 9..];
+            out = out.replace(national, "[phone]");
+        }
+    }
+    redact(&out).into_owned()
+}
+
+fn replace_ignoring_case(s: &str, needle: &str, with: &str) -> String {
+    let lower = s.to_lowercase();
+    let needle = needle.to_lowercase();
+    // Lowercasing keeps byte offsets only for ASCII; otherwise fall back to the exact case.
+    if needle.is_empty() || lower.len() != s.len() {
+        return s.replace(&needle, with);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(&needle) {
+        out.push_str(&s[from..from + i]);
+        out.push_str(with);
+        from += i + needle.len();
+    }
+    out.push_str(&s[from..]);
+    out
+}
+
+impl crate::delivery::Attempt {
+    /// A failed attempt, its error text redacted for the delivery log ([`delivery_error`]):
+    /// how every adapter records a provider's refusal, so no log stores an address.
+    pub fn failed(
+        provider: impl Into<String>,
+        error: &str,
+        n: &crate::ports::Notification,
+    ) -> crate::delivery::Attempt {
+        crate::delivery::Attempt::Failed {
+            provider: provider.into(),
+            error: delivery_error(error, &n.to),
+        }
+    }
+}
+
+#[cfg(test)]
+mod delivery_error_tests {
+    use super::delivery_error;
+
+    #[test]
+    fn a_provider_error_quoting_the_recipient_is_stored_without_it() {
+        let smtp = "550 5.1.1 <Pao.Vang@Example.VN>: Recipient address rejected; also cc minh@x.vn";
+        let e = delivery_error(smtp, "pao.vang@example.vn");
+        assert_eq!(
+            e,
+            "550 5.1.1 <[email]>: Recipient address rejected; also cc [email]"
+        );
+        for quoted in [
+            "invalid destination +84966555444",
+            "invalid destination 84966555444",
+            "invalid destination 0966555444",
+            "number 966555444 is not reachable",
+        ] {
+            let e = delivery_error(quoted, "+84966555444");
+            assert!(!e.contains("966555444"), "{e}");
+            assert!(e.contains("[phone]"), "{e}");
+        }
+        assert_eq!(delivery_error("timed out", "+84966555444"), "timed out");
+    }
+}

@@ -415,3 +415,33 @@ fn the_secret_title_is_neutral_and_optional() {
     cfg.messages.texts.remove("secret.title");
     assert!(config::validate(&cfg).is_ok(), "optional, with a default");
 }
+
+/// Đ.8.2 (issue 12 item 6): the alert that a report may be secret never carries its title, in
+/// any channel; it is required like every notification's texts.
+#[test]
+fn the_possibly_secret_alert_carries_no_title() {
+    let mut cfg = default_rules().config;
+    for ch in ["sms", "email_subject", "email_body"] {
+        let key = format!("notify.secret_flagged.{ch}");
+        let text = cfg.messages.texts.get(&key).cloned().expect("bundled text");
+        assert!(!text.contains("{title}"), "{key}");
+        cfg.messages
+            .texts
+            .insert(key.clone(), format!("{text} {{title}}"));
+        let err = config::validate(&cfg).unwrap_err();
+        assert_eq!(
+            lines(&err),
+            vec![format!(
+                "messages.toml: {key}: no {{title}}: the report may be secret (Đ.8.2)"
+            )]
+        );
+        cfg.messages.texts.remove(&key);
+        let err = config::validate(&cfg).unwrap_err();
+        assert_eq!(
+            lines(&err),
+            vec![format!("messages.toml: {key}: missing message")]
+        );
+        cfg.messages.texts.insert(key, text);
+    }
+    assert!(config::validate(&cfg).is_ok());
+}

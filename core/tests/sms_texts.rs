@@ -78,6 +78,7 @@ fn every_sms_is_gsm7_without_diacritics_in_the_stated_number_of_parts() {
         ("notify.assigned.reporter.sms", 82, 1),
         ("notify.deferred.reporter.sms", 80, 1),
         ("notify.resolved.reporter.sms", 79, 1),
+        ("notify.secret_flagged.sms", 133, 1),
         ("sign_in.code.sms", 82, 1),
     ];
     assert_eq!(got, want.to_vec());

@@ -278,7 +278,13 @@ async fn session(
             b"250 ok\r\n"
         } else if upper.starts_with("RCPT TO:") {
             if mode == SmtpMode::RejectRcpt {
-                b"550 5.1.1 no such user\r\n"
+                // As Postfix answers: the refused address quoted back.
+                let reply = format!(
+                    "550 5.1.1 {}: Recipient address rejected: no such user\r\n",
+                    line[8..].trim()
+                );
+                w.write_all(reply.as_bytes()).await?;
+                continue;
             } else {
                 mail.rcpt_to.push(line[8..].trim().to_string());
                 b"250 ok\r\n"

@@ -120,6 +120,8 @@ impl Moto {
                 "PYTHONPATH",
                 concat!(env!("CARGO_MANIFEST_DIR"), "/moto_site"),
             )
+            // Cognito checks TOTP codes (issue 12's second factor), as the real service does.
+            .env("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
             .env("MOTO_ENABLE_RECORDING", "True")
             .env("MOTO_RECORDER_FILEPATH", &recording)
             .stdin(Stdio::piped())

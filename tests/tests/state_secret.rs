@@ -485,3 +485,187 @@ async fn on_aws_the_sns_messages_of_a_secret_report_carry_no_title() {
         }
     }
 }
+
+/// Issue 12 item 6: who a possibly-secret flag reaches: the IOC head (the IOC unit's head
+/// contacts) and the leadership (its general contacts), each by SMS and e-mail; nobody else.
+fn flag_recipients(rules: &CityRules) -> (Vec<String>, Vec<String>) {
+    let city = &rules.config.city;
+    let ioc = &rules.config.unit(&city.ioc_unit).expect("ioc").contacts;
+    let lead = &rules
+        .config
+        .unit(&city.leadership_unit)
+        .expect("leadership")
+        .contacts;
+    let mut sms: Vec<String> = ioc.head_sms.iter().chain(&lead.sms).cloned().collect();
+    let mut mail: Vec<String> = ioc.head_email.iter().chain(&lead.email).cloned().collect();
+    sms.sort();
+    mail.sort();
+    (sms, mail)
+}
+
+/// A report with a recognisable title, submitted by a new citizen.
+async fn submitted(app: &App, title: &str) -> ReportId {
+    let citizen = Actor::new(format!("dev-{}", uuid::Uuid::now_v7()), Role::Citizen, None);
+    let (r, _) = app
+        .submit(&citizen, input(title), &[], None)
+        .await
+        .expect("submit");
+    r.id
+}
+
+/// The IOC head assigns it to the health centre (after screening).
+async fn assign(app: &App, id: &ReportId) {
+    let assign = Command::Assign {
+        lead_unit: "trung_tam_y_te".into(),
+        coordinating_units: vec![],
+        note: None,
+    };
+    app.act(id, &actors::ioc_head(), assign)
+        .await
+        .expect("assign");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn d8_2_a_possibly_secret_flag_tells_exactly_the_ioc_head_and_the_leadership_without_the_title(
+) {
+    let w = world().await;
+    let title = "Đồn Biên phòng Mường Tè: sạt lở hầm chỉ huy";
+    let reason = "Vị trí thuộc khu vực quân sự";
+    let id = submitted(&w.app, title).await;
+    pump(&w, &id).await;
+    assign(&w.app, &id).await;
+    pump(&w, &id).await;
+    let (s0, m0) = (w.sms.messages().len(), w.smtp.received().len());
+    let flag = Command::FlagSecret {
+        reason: reason.into(),
+    };
+    w.app
+        .act(&id, &actors::unit_head("trung_tam_y_te"), flag)
+        .await
+        .expect("flag");
+    pump(&w, &id).await;
+    let (want_sms, want_mail) = flag_recipients(w.app.rules());
+    let sms = sms_texts(&w, s0);
+    let mail = mails(&w, m0, want_mail.len()).await;
+    let mut got_sms: Vec<String> = sms.iter().map(|(to, _)| to.clone()).collect();
+    let mut got_mail: Vec<String> = mail
+        .iter()
+        .map(|(to, _)| to.trim_matches(['<', '>']).to_string())
+        .collect();
+    got_sms.sort();
+    got_mail.sort();
+    assert_eq!(
+        got_sms, want_sms,
+        "SMS to the IOC head and the leadership only"
+    );
+    assert_eq!(
+        got_mail, want_mail,
+        "e-mails to the IOC head and the leadership only"
+    );
+    let short = &id.to_string()[id.to_string().len() - 8..];
+    for (to, text) in sms.iter().chain(mail.iter()) {
+        assert!(!leaks(text, title), "{to} was sent the title: {text}");
+        assert!(!text.contains(reason), "{to} was sent the reason: {text}");
+        assert!(text.contains(short), "{to}: the report's id: {text}");
+        assert!(
+            strip_diacritics(text).contains("noi dung bi mat"),
+            "{to}: the flag's own text: {text}"
+        );
+    }
+
+    // The decision clears the flag and tells nobody (nothing more to decide).
+    let (s1, m1) = (w.sms.messages().len(), w.smtp.received().len());
+    let clear = Command::ClearSecretFlag {
+        note: "Không thuộc danh mục bí mật".into(),
+    };
+    w.app
+        .act(&id, &actors::leader(), clear)
+        .await
+        .expect("clear");
+    pump(&w, &id).await;
+    assert_eq!(w.sms.messages().len(), s1);
+    assert_eq!(w.smtp.received().len(), m1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_aws_a_possibly_secret_flag_is_published_to_exactly_the_ioc_head_and_the_leadership() {
+    use phananh_aws::{DynamoReportStore, SnsNotifier};
+    use phananh_tests::moto;
+    let p = moto::provision().await.expect("moto");
+    let store = Arc::new(DynamoReportStore::from_settings(&p.clients, &p.settings));
+    let mut tap = phananh_tests::stream_tap::StreamTap::open(&p.clients, &p.settings.table)
+        .await
+        .expect("stream");
+    let rules = CityRules::laichau_default().expect("rules");
+    let app = App::new(
+        Arc::new(rules),
+        Ports {
+            store: store.clone(),
+            accounts: store.clone(),
+            media: Arc::new(MemoryMedia::default()),
+            notifier: Arc::new(SnsNotifier::from_settings(&p.clients, &p.settings)),
+            clock: Arc::new(FixedClock::new(local(2026, 11, 25, 9, 0))),
+            ids: Arc::new(UuidV7Ids),
+            passwords: Arc::new(FastPasswords::default()),
+        },
+    );
+    let title = "Đồn Biên phòng Mường Tè: sạt lở hầm chỉ huy";
+    let reason = "Vị trí thuộc khu vực quân sự";
+    let id = submitted(&app, title).await;
+    pump_stream(&app, &mut tap, &id).await;
+    assign(&app, &id).await;
+    pump_stream(&app, &mut tap, &id).await;
+    let start = moto::Moto::shared().recorded_requests().len();
+    let flag = Command::FlagSecret {
+        reason: reason.into(),
+    };
+    app.act(&id, &actors::unit_head("trung_tam_y_te"), flag)
+        .await
+        .expect("flag");
+    pump_stream(&app, &mut tap, &id).await;
+    let id = id.to_string();
+    // Each notification's Publish: (channel, recipient, text), read from its attributes.
+    let mut sms = Vec::new();
+    let mut mail = Vec::new();
+    for f in moto::Moto::shared()
+        .recorded_requests()
+        .iter()
+        .skip(start)
+        .map(|q| q.form())
+        .filter(|f| f.get("Action").map(String::as_str) == Some("Publish"))
+    {
+        let attr = |name: &str| {
+            (1..=20).find_map(|i| {
+                (f.get(&format!("MessageAttributes.entry.{i}.Name"))
+                    .map(String::as_str)
+                    == Some(name))
+                .then(|| f.get(&format!("MessageAttributes.entry.{i}.Value.StringValue")))
+                .flatten()
+                .cloned()
+            })
+        };
+        if attr("report_id").as_deref() != Some(id.as_str()) {
+            continue;
+        }
+        let text = format!(
+            "{} {}",
+            f.get("Subject").cloned().unwrap_or_default(),
+            f.get("Message").cloned().unwrap_or_default()
+        );
+        assert!(!leaks(&text, title), "the title went out: {text}");
+        assert!(!text.contains(reason), "the reason went out: {text}");
+        let to = attr("to").unwrap_or_default();
+        match attr("channel").as_deref() {
+            Some("sms") => sms.push(to),
+            _ => mail.push(to),
+        }
+    }
+    sms.sort();
+    mail.sort();
+    let (want_sms, want_mail) = flag_recipients(app.rules());
+    assert_eq!(sms, want_sms, "SMS to the IOC head and the leadership only");
+    assert_eq!(
+        mail, want_mail,
+        "e-mails to the IOC head and the leadership only"
+    );
+}

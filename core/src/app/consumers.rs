@@ -67,6 +67,8 @@ impl Consumer {
                 DeadlineEscalated,
                 ReportResolved,
                 ReportReopened,
+                // Issue 12 item 6 (Đ.8.2): a flag for the IOC head or a leader to decide.
+                SecretFlagged,
             ],
             Consumer::Publish => &[ReportPublished, ReportRejected],
             // Only the events that can change a figure (received, unit, category, open,

@@ -17,6 +17,7 @@ pub mod consumers;
 pub mod deliveries;
 pub mod export;
 pub mod guards;
+mod idp_totp;
 pub mod notifications;
 pub mod personal_data;
 pub mod published;

@@ -118,6 +118,17 @@ fn targets(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<(Notificat
         DomainEvent::ReportReopened => vec![(K::Reopened, unit(&city.ioc_unit))],
         DomainEvent::ReportPublished => vec![(K::PublishedReporter, To::Reporter)],
         DomainEvent::ReportRejected => vec![(K::RejectedReporter, To::Reporter)],
+        // Đ.8.2: the IOC head or a leader decides on a possibly secret report.
+        DomainEvent::SecretFlagged => vec![
+            (
+                K::SecretFlagged,
+                To::Unit {
+                    id: city.ioc_unit.clone(),
+                    head: true,
+                },
+            ),
+            (K::SecretFlagged, unit(&city.leadership_unit)),
+        ],
         _ => Vec::new(),
     }
 }

@@ -123,6 +123,11 @@ impl App {
             .await
             .map_err(storage)?
             .ok_or(DomainError::NotFound)?;
+        if let Some(mfa) = self.accounts.identity_mfa() {
+            self.totp_reset_at_provider(mfa, id).await?;
+            info!(account = %id, by = %by.id, "second factor switched off");
+            return Ok(());
+        }
         acc.totp = None;
         self.accounts.save_account(&acc).await.map_err(storage)?;
         info!(account = %id, by = %by.id, "second factor switched off");

@@ -432,6 +432,18 @@ fn validate_messages(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
             Some(_) => {}
         }
     }
+    // Đ.8.2: the alert that a report may be secret never carries its title.
+    let flagged = crate::model::NotificationKind::SecretFlagged.key();
+    for ch in NOTIFICATION_CHANNELS {
+        let key = format!("{flagged}.{ch}");
+        if texts.get(&key).is_some_and(|t| t.contains("{title}")) {
+            errs.push(ConfigError::new(
+                MESSAGES_FILE,
+                key,
+                "no {title}: the report may be secret (Đ.8.2)",
+            ));
+        }
+    }
     // Đ.8.2: the neutral text standing for a secret report's title (optional, with a default)
     // may not be empty nor carry a placeholder: it must not give the title away.
     let secret = crate::app::notifications::SECRET_TITLE_KEY;

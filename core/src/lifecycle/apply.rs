@@ -293,6 +293,8 @@ pub fn apply(
             entry.note = Some(required_text("reason", &reason, MAX_NOTE)?);
             entry.visible_to_reporter = false;
             r.flags.possibly_secret = true;
+            // Đ.8.2: the IOC head and the leadership are told there is a decision to make.
+            events.push(DomainEvent::SecretFlagged);
         }
         Command::ClearSecretFlag { note } => {
             entry.note = Some(required_text("note", &note, MAX_NOTE)?);

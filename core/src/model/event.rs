@@ -49,6 +49,9 @@ pub enum DomainEvent {
     ReportRated {
         stars: u8,
     },
+    /// Đ.8.2: the lead unit's head flagged the report as possibly secret, for the IOC head or
+    /// a leader to decide (issue 12 item 6). Carries nothing of the report or the reason.
+    SecretFlagged,
     /// A deadline threshold reached (Notifications rule): level decides who is told.
     DeadlineEscalated {
         threshold: String,
@@ -79,6 +82,7 @@ impl DomainEvent {
             DomainEvent::ReportReopened => EventKind::ReportReopened,
             DomainEvent::ReportRated { .. } => EventKind::ReportRated,
             DomainEvent::DeadlineEscalated { .. } => EventKind::DeadlineEscalated,
+            DomainEvent::SecretFlagged => EventKind::SecretFlagged,
         }
     }
 
@@ -111,10 +115,11 @@ pub enum EventKind {
     ReportReopened,
     ReportRated,
     DeadlineEscalated,
+    SecretFlagged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::ReportSubmitted,
         EventKind::ReportScreened,
         EventKind::ReportAssigned,
@@ -133,6 +138,7 @@ impl EventKind {
         EventKind::ReportReopened,
         EventKind::ReportRated,
         EventKind::DeadlineEscalated,
+        EventKind::SecretFlagged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -155,6 +161,7 @@ impl EventKind {
             EventKind::ReportReopened => "report_reopened",
             EventKind::ReportRated => "report_rated",
             EventKind::DeadlineEscalated => "deadline_escalated",
+            EventKind::SecretFlagged => "secret_flagged",
         }
     }
 

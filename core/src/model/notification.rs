@@ -30,10 +30,13 @@ pub enum NotificationKind {
     AssignedReporter,
     DeferredReporter,
     ResolvedReporter,
+    /// Issue 12 item 6 (Đ.8.2): a report flagged as possibly secret, to the IOC head and the
+    /// leadership; its texts may not carry `{title}` (config validation).
+    SecretFlagged,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 23] = [
+    pub const ALL: [NotificationKind; 24] = [
         NotificationKind::Assigned,
         NotificationKind::LeadershipInformed,
         NotificationKind::EscalationUnitHead,
@@ -57,6 +60,7 @@ impl NotificationKind {
         NotificationKind::AssignedReporter,
         NotificationKind::DeferredReporter,
         NotificationKind::ResolvedReporter,
+        NotificationKind::SecretFlagged,
     ];
 
     /// The message key prefix in the city's config.
@@ -85,6 +89,7 @@ impl NotificationKind {
             NotificationKind::AssignedReporter => "notify.assigned.reporter",
             NotificationKind::DeferredReporter => "notify.deferred.reporter",
             NotificationKind::ResolvedReporter => "notify.resolved.reporter",
+            NotificationKind::SecretFlagged => "notify.secret_flagged",
         }
     }
 }

@@ -41,4 +41,6 @@ pub const UNIT_SCHEMA_NAME: &str = "unit";
 #[cfg(feature = "cognito")]
 mod accounts;
 #[cfg(feature = "cognito")]
+mod mfa;
+#[cfg(feature = "cognito")]
 pub use accounts::{create_staff_pool, CognitoAccounts};

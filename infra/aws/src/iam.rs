@@ -209,6 +209,11 @@ const MANAGE_STAFF: &[Need] = &[
         On::StaffPool,
         "temporary password",
     ),
+    need(
+        "cognito-idp:AdminSetUserMFAPreference",
+        On::StaffPool,
+        "second factor on (after a first code) and off (the office's reset)",
+    ),
 ];
 
 /// The daily audit anchors (`S3Anchors`, issue 12): read a day's anchor, write a missing one

@@ -20,6 +20,7 @@ pub mod dynamo;
 pub mod guards;
 pub mod iam;
 pub mod kms;
+pub mod ops;
 pub mod s3;
 pub mod ses;
 pub mod settings;

@@ -84,6 +84,7 @@ mod tests {
             DomainEvent::ReportClosed,
             DomainEvent::ReportReopened,
             DomainEvent::ReportRated { stars: 4 },
+            DomainEvent::SecretFlagged,
             DomainEvent::DeadlineEscalated {
                 threshold: "100".into(),
                 level: EscalationLevel::Ioc,
@@ -109,6 +110,7 @@ mod tests {
                 | DomainEvent::ReportClosed
                 | DomainEvent::ReportReopened
                 | DomainEvent::ReportRated { .. }
+                | DomainEvent::SecretFlagged
                 | DomainEvent::DeadlineEscalated { .. } => {}
             }
         }

@@ -523,13 +523,21 @@ fn the_staff_pool_is_closed_to_sign_up_and_matches_the_accounts_adapter() {
         "staff accounts are created by the office only"
     );
     let verified = strings(&p["AutoVerifiedAttributes"]);
-    if verified.iter().any(|a| a == "phone_number") || p["MfaConfiguration"].as_str() != Some("OFF")
-    {
+    let sms_mfa = p["MfaConfiguration"].as_str() != Some("OFF")
+        && (p["EnabledMfas"].is_null()
+            || strings(&p["EnabledMfas"]).iter().any(|m| m == "SMS_MFA"));
+    if verified.iter().any(|a| a == "phone_number") || sms_mfa {
         assert!(
             !p["SmsConfiguration"].is_null(),
             "phone verification or MFA needs an SmsConfiguration"
         );
     }
+    // Issue 12 item 3: the optional TOTP second factor, software tokens only.
+    assert_eq!(p["MfaConfiguration"].as_str(), Some("OPTIONAL"));
+    assert_eq!(
+        strings(&p["EnabledMfas"]),
+        vec!["SOFTWARE_TOKEN_MFA".to_string()]
+    );
     assert!(
         p["UsernameAttributes"].is_null(),
         "usernames are account ids"

@@ -242,10 +242,7 @@ impl OutboxNotifier {
                         provider: p.name().to_string(),
                         message_id: id,
                     },
-                    Err(e) => Attempt::Failed {
-                        provider: p.name().to_string(),
-                        error: e.0,
-                    },
+                    Err(e) => Attempt::failed(p.name(), &e.0, n),
                 }
             }
             Channel::Email => {
@@ -261,10 +258,7 @@ impl OutboxNotifier {
                         provider: "smtp".into(),
                         message_id: id,
                     },
-                    Err(e) => Attempt::Failed {
-                        provider: "smtp".into(),
-                        error: e.to_string(),
-                    },
+                    Err(e) => Attempt::failed("smtp", &e.to_string(), n),
                 }
             }
         }

@@ -456,3 +456,42 @@ async fn a_sealed_recipient_is_never_plaintext_in_the_row_and_still_reached_on_r
     assert_eq!(n.retry_due(clock.now(), 10).await.unwrap(), 1);
     assert_eq!(fake.messages()[0].to, "+84912345678");
 }
+
+/// Issue 12 item 5: a provider's refusal often quotes the address it refused; the delivery
+/// log stores the error without it (core's `Attempt::failed`), on both channels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_error_quoting_the_address_is_stored_without_it() {
+    let dir = TempDir::new("phananh-error-redacted");
+    let store = open(&dir);
+    // SMTP: "550 5.1.1 <ubnd.tanphong@laichau.gov.vn>: Recipient address rejected".
+    let refusing = SmtpServer::start(SmtpMode::RejectRcpt, 1).await;
+    let n = OutboxNotifier::new(store.clone(), Some(smtp(refusing.port)));
+    n.send(&email("e-quoted", "r11")).await.unwrap();
+    let rec = &n.list_notifications(Some("r11"), 10).await.unwrap()[0];
+    let error = rec.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("550") && error.contains("[email]"),
+        "{error}"
+    );
+    assert!(!error.to_lowercase().contains("tanphong"), "{error}");
+
+    // An SMS gateway that names the number in its refusal, in its own format.
+    let (url, _) = gateway(
+        400,
+        r#"{"error":"so thue bao 84912345678 (0912345678) khong hop le"}"#,
+    )
+    .await;
+    let gw = HttpSmsGateway::new(HttpSmsConfig::new(url, "S")).unwrap();
+    let n = OutboxNotifier::new(store, None).with_sms(Some(Arc::new(gw)));
+    n.send(&sms("s-quoted", "r12")).await.unwrap();
+    let rec = &n
+        .deliveries_for_report(&ReportId("r12".into()), 10)
+        .await
+        .unwrap()[0];
+    let error = rec.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("400") && error.contains("[phone]"),
+        "{error}"
+    );
+    assert!(!error.contains("912345678"), "{error}");
+}

@@ -94,6 +94,14 @@ impl CognitoAccounts {
         }
     }
 
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(super) fn pool(&self) -> &str {
+        &self.pool
+    }
+
     async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         match self
             .client
@@ -369,6 +377,10 @@ impl AccountStore for CognitoAccounts {
         Ok(out)
     }
 
+    fn identity_mfa(&self) -> Option<&dyn phananh_core::idp_mfa::IdentityMfa> {
+        Some(self)
+    }
+
     fn password_custody(&self) -> PasswordCustody {
         PasswordCustody::IdentityProvider
     }
@@ -412,6 +424,7 @@ pub async fn create_staff_pool(client: &Client, name: &str) -> Result<String, St
                 .build(),
         )
         .alias_attributes(AliasAttributeType::PreferredUsername)
+        .mfa_configuration(aws_sdk_cognitoidentityprovider::types::UserPoolMfaType::Optional)
         .username_configuration(
             UsernameConfigurationType::builder()
                 .case_sensitive(false)

@@ -27,6 +27,8 @@ mod codec;
 mod paging;
 mod queries;
 mod reports;
+mod scan;
+pub use scan::ScanStart;
 pub mod stream;
 mod transact;
 
