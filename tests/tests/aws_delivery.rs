@@ -127,6 +127,12 @@ async fn a_send_ses_refuses_is_retried_then_kept_as_a_dead_letter_with_the_error
         "{:?}",
         log[0]
     );
+    // Issue 12 item 5: SES's refusal quotes an address; the stored error does not.
+    assert!(
+        !log[0].error.as_deref().unwrap_or_default().contains('@'),
+        "{:?}",
+        log[0]
+    );
     let dead = notifier
         .recent_deliveries(Some(Channel::Email), Some(DeliveryStatus::Dead), 50)
         .await

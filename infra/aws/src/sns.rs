@@ -278,10 +278,8 @@ impl SnsNotifier {
                     provider: provider.to_string(),
                     message_id,
                 },
-                Err((provider, e)) => Attempt::Failed {
-                    provider: provider.to_string(),
-                    error: e.0,
-                },
+                // Issue 12 item 5: the stored error never quotes the recipient or any address.
+                Err((provider, e)) => Attempt::failed(provider, &e.0, n),
             };
             let report_id = n.report_id.as_ref().map(|r| r.as_str()).unwrap_or("-");
             match &outcome {
