@@ -32,6 +32,14 @@ pub enum DomainEvent {
         unit: UnitId,
         expected_date: NaiveDate,
     },
+    /// Đ.7.5: a leader or the IOC head accepted the lead unit's deferral (with the target
+    /// date) or refused it.
+    DeferralDecided {
+        unit: UnitId,
+        accepted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_date: Option<NaiveDate>,
+    },
     ReportReturned {
         unit: UnitId,
     },
@@ -70,6 +78,7 @@ impl DomainEvent {
             DomainEvent::ReportAccepted => EventKind::ReportAccepted,
             DomainEvent::ReportResolved { .. } => EventKind::ReportResolved,
             DomainEvent::ReportDeferred { .. } => EventKind::ReportDeferred,
+            DomainEvent::DeferralDecided { .. } => EventKind::DeferralDecided,
             DomainEvent::ReportReturned { .. } => EventKind::ReportReturned,
             DomainEvent::ReportReclassified { .. } => EventKind::ReportReclassified,
             DomainEvent::UnitUrged { .. } => EventKind::UnitUrged,
@@ -102,6 +111,7 @@ pub enum EventKind {
     ReportAccepted,
     ReportResolved,
     ReportDeferred,
+    DeferralDecided,
     ReportReturned,
     ReportReclassified,
     UnitUrged,
@@ -114,7 +124,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::ReportSubmitted,
         EventKind::ReportScreened,
         EventKind::ReportAssigned,
@@ -124,6 +134,7 @@ impl EventKind {
         EventKind::ReportAccepted,
         EventKind::ReportResolved,
         EventKind::ReportDeferred,
+        EventKind::DeferralDecided,
         EventKind::ReportReturned,
         EventKind::ReportReclassified,
         EventKind::UnitUrged,
@@ -146,6 +157,7 @@ impl EventKind {
             EventKind::ReportAccepted => "report_accepted",
             EventKind::ReportResolved => "report_resolved",
             EventKind::ReportDeferred => "report_deferred",
+            EventKind::DeferralDecided => "deferral_decided",
             EventKind::ReportReturned => "report_returned",
             EventKind::ReportReclassified => "report_reclassified",
             EventKind::UnitUrged => "unit_urged",

@@ -30,10 +30,15 @@ pub enum NotificationKind {
     AssignedReporter,
     DeferredReporter,
     ResolvedReporter,
+    /// Đ.7.5: a leader or the IOC head decided on a deferral (the unit and the office; the
+    /// reporter of an accepted one, with the target date).
+    DeferralAccepted,
+    DeferralRefused,
+    DeferralAcceptedReporter,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 23] = [
+    pub const ALL: [NotificationKind; 26] = [
         NotificationKind::Assigned,
         NotificationKind::LeadershipInformed,
         NotificationKind::EscalationUnitHead,
@@ -57,6 +62,9 @@ impl NotificationKind {
         NotificationKind::AssignedReporter,
         NotificationKind::DeferredReporter,
         NotificationKind::ResolvedReporter,
+        NotificationKind::DeferralAccepted,
+        NotificationKind::DeferralRefused,
+        NotificationKind::DeferralAcceptedReporter,
     ];
 
     /// The message key prefix in the city's config.
@@ -85,6 +93,11 @@ impl NotificationKind {
             NotificationKind::AssignedReporter => "notify.assigned.reporter",
             NotificationKind::DeferredReporter => "notify.deferred.reporter",
             NotificationKind::ResolvedReporter => "notify.resolved.reporter",
+            NotificationKind::DeferralAccepted => "notify.deferral_decision.accepted",
+            NotificationKind::DeferralRefused => "notify.deferral_decision.refused",
+            NotificationKind::DeferralAcceptedReporter => {
+                "notify.deferral_decision.accepted.reporter"
+            }
         }
     }
 }
