@@ -247,7 +247,8 @@ pub(super) fn action_form(
                 label for=(id) { "Hạn giải quyết mới " span.muted { "(để trống: theo ngày dự kiến của đơn vị)" } }
                 input id=(id) type="date" name="target_date" value=(f.value("target_date").unwrap_or_default());
                 (field_error(f.error(&["target_date", "accept"])))
-                (textarea(a, "note", "Ý kiến (bắt buộc khi không chấp nhận)", &f, None, false))
+                (textarea(a, "note", "Ý kiến", &f, None, false))
+                p.muted { "Khi không chấp nhận, cần ghi lý do để đơn vị biết và tiếp tục xử lý theo hạn quy định." }
             }
         }
         Action::Return => html! {
