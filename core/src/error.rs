@@ -109,6 +109,11 @@ impl DomainError {
                 "Phản ánh này không thuộc phạm vi đơn vị của bạn.".to_string()
             }
             DomainError::NotOwner => "Bạn chỉ được thao tác trên phản ánh của chính mình.".into(),
+            // Đ.7.5: the one state-dependent refusal worded by what is missing.
+            DomainError::InvalidState {
+                action: Action::DecideDeferral,
+                ..
+            } => "Phản ánh không có đề nghị gia hạn nào đang chờ quyết định.".into(),
             DomainError::InvalidState { state, action } => format!(
                 "Không thể thực hiện thao tác “{}” khi phản ánh đang ở trạng thái “{}”.",
                 action.as_str(),

@@ -166,6 +166,9 @@ pub struct TrackingView {
     pub unit_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub due_at: Option<DateTime<Utc>>,
+    /// Đ.7.5: the target date of a deferral the city accepted, shown beside `due_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_date: Option<chrono::NaiveDate>,
     pub public_answer: Option<String>,
     pub published: bool,
     pub rating: Option<u8>,
@@ -205,6 +208,7 @@ pub fn tracking_view(r: &Report, rules: &CityRules, now: DateTime<Utc>) -> Track
         unit_name: r.lead_unit().and_then(unit_name),
         created_at: r.created_at,
         due_at: r.due_at(),
+        target_date: r.target_date(),
         public_answer: r.public_answer.clone(),
         published: r.state_is_public(),
         rating: r.rating.as_ref().map(|x| x.stars),

@@ -387,7 +387,7 @@ fn unknown_placeholders_are_refused() {
         lines(&err),
         vec![
             "messages.toml: notify.urged.email_subject: unbalanced \"{\"",
-            "messages.toml: notify.urged.sms: unknown placeholder {unit} (known: {report_id}, {title}, {category}, {due}, {expected_date}, {reason}, {code}, {minutes})",
+            "messages.toml: notify.urged.sms: unknown placeholder {unit} (known: {report_id}, {title}, {category}, {due}, {expected_date}, {target_date}, {reason}, {code}, {minutes})",
         ]
     );
 }

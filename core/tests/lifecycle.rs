@@ -274,6 +274,14 @@ fn sample(action: Action) -> Option<(Command, Actor)> {
             unit,
         ),
         Action::Resume => (Command::Resume { note: None }, unit),
+        Action::DecideDeferral => (
+            Command::DecideDeferral {
+                accept: true,
+                target_date: None,
+                note: None,
+            },
+            leader(),
+        ),
         Action::Return => (
             Command::Return {
                 reason: "Sai thẩm quyền".into(),
@@ -375,7 +383,7 @@ fn sample(action: Action) -> Option<(Command, Actor)> {
     })
 }
 
-const ALL_ACTIONS: [Action; 26] = [
+const ALL_ACTIONS: [Action; 27] = [
     Action::Screen,
     Action::Assign,
     Action::Refer,
@@ -386,6 +394,7 @@ const ALL_ACTIONS: [Action; 26] = [
     Action::Resolve,
     Action::Defer,
     Action::Resume,
+    Action::DecideDeferral,
     Action::Return,
     Action::Reclassify,
     Action::Reassign,

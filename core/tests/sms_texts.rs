@@ -26,6 +26,7 @@ fn vars() -> Vec<(&'static str, String)> {
             "Rác thải ùn ứ nhiều ngày trước cổng chợ Tân Phong".into(),
         ),
         ("expected_date", "31/12/2026".into()),
+        ("target_date", "15/01/2027".into()),
         (
             "reason",
             "Nội dung trùng với phản ánh đã được xử lý trước đó.".into(),
@@ -79,6 +80,9 @@ fn every_sms_is_gsm7_without_diacritics_in_the_stated_number_of_parts() {
         ("notify.deferred.reporter.sms", 80, 1),
         ("notify.resolved.reporter.sms", 79, 1),
         ("notify.secret_flagged.sms", 133, 1),
+        ("notify.deferral_decision.accepted.sms", 119, 1),
+        ("notify.deferral_decision.refused.sms", 136, 1),
+        ("notify.deferral_decision.accepted.reporter.sms", 67, 1),
         ("sign_in.code.sms", 82, 1),
     ];
     assert_eq!(got, want.to_vec());

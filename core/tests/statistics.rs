@@ -491,3 +491,35 @@ async fn the_public_transparency_figures_are_the_aggregate_rows_and_read_no_repo
     }
     assert!(!json.contains("dev-1"), "no reporter");
 }
+
+#[tokio::test]
+async fn d7_5_an_accepted_target_date_does_not_move_the_regulated_deadline_of_the_statistics() {
+    let w = world();
+    let r = assigned(&w).await;
+    let due = r.due_at().unwrap();
+    let target = rules().local(due + Duration::days(3)).date_naive();
+    let defer = Command::Defer {
+        reason: "Chờ kết quả xét nghiệm mẫu".into(),
+        expected_date: target,
+    };
+    w.app.act(&r.id, &health_staff(), defer).await.unwrap();
+    // Đ.7.5: the IOC head accepts the unit's date; the target is three days after the
+    // regulated deadline.
+    let accept = Command::DecideDeferral {
+        accept: true,
+        target_date: None,
+        note: None,
+    };
+    let accepted = w.app.act(&r.id, &ioc_head(), accept).await.unwrap();
+    assert_eq!(accepted.target_date(), Some(target));
+    assert_eq!(accepted.due_at(), Some(due));
+    // Resolved after the regulated deadline, well before the target: late for the figures.
+    w.clock.set(due + Duration::hours(2));
+    let done = resolve(&w, &r.id).await;
+    assert!(!done.resolution.as_ref().unwrap().on_time);
+    let s = w.app.stats(&office(), None, None, 100).await.unwrap();
+    assert_eq!((s.total, s.resolved, s.resolved_on_time), (1, 1, 0));
+    assert_eq!(s.on_time_rate, Some(0.0));
+    let unit = &s.figures.as_ref().unwrap().by_unit["trung_tam_y_te"];
+    assert_eq!((unit.resolved, unit.on_time), (1, 0));
+}

@@ -126,6 +126,8 @@ fn expect_staff_action(c: &Case, a: &Actor, action: Action) -> Expect {
     let flags_allow = match action {
         Action::FlagSecret => !c.possibly_secret && !c.state_secret,
         Action::ClearSecretFlag => c.possibly_secret,
+        // Đ.7.5: decided once; the matrix's deferred case waits for the decision.
+        Action::DecideDeferral => c.state == State::Deferred,
         _ => true,
     };
     if !flags_allow {
@@ -171,6 +173,8 @@ fn body(action: Action, evidence: Option<&str>) -> Value {
             json!({"action": "defer", "reason": "Chờ kinh phí", "expected_date": "2027-03-31"})
         }
         Action::Resume => json!({"action": "resume"}),
+        // Đ.7.5: a leader or the IOC head accepts the unit's expected date.
+        Action::DecideDeferral => json!({"action": "decide_deferral", "accept": true}),
         Action::Return => json!({"action": "return", "reason": "Không đúng thẩm quyền"}),
         Action::Reclassify => json!({"action": "reclassify", "category": "urban_order"}),
         Action::Reassign => {

@@ -48,6 +48,7 @@ async fn the_unit_sees_only_its_open_reports_by_time_left_coloured_and_without_t
         reason: "Chờ kinh phí sửa chữa".into(),
         expected_date: NaiveDate::from_ymd_opt(2025, 3, 20).expect("a date"),
         deferred_at: at(-5),
+        decision: None,
     });
     w.store(&deferred).await;
     let done = fixtures::in_state(open("r-resolved", unit, 20, 120), State::Resolved);
@@ -132,6 +133,7 @@ async fn the_leadership_sees_referred_overdue_escalated_and_deferred_reports() {
         reason: "Chờ mùa khô để thi công".into(),
         expected_date: NaiveDate::from_ymd_opt(2025, 4, 1).expect("a date"),
         deferred_at: at(-5),
+        decision: None,
     });
     w.store(&deferred).await;
 

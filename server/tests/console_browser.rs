@@ -288,6 +288,77 @@ async fn the_whole_workflow_in_a_browser() {
         .await
         .contains("Đề nghị kiểm tra lại toàn tuyến phố."));
 
+    // Đ.7.5: a third report, deferred by its unit to a date a month from now; the leader
+    // accepts the unit's date from the report page, which then shows the target beside the
+    // regulated deadline, each labelled.
+    let (st, third) = api
+        .post(
+            "/v1/reports",
+            Some(&citizen),
+            report_body(
+                "market_prices",
+                "Chợ đêm bán hàng không niêm yết giá",
+                "Nhiều quầy hàng ở chợ đêm không niêm yết giá, cần kiểm tra định kỳ.",
+            ),
+        )
+        .await;
+    assert!(st.is_success(), "{third}");
+    let third = third["id"].as_str().expect("id").to_string();
+    api.wait_state(&ioc_api, &third, "screened").await;
+    let (st, v) = api
+        .action(
+            &ioc_api,
+            &third,
+            json!({"action": "assign", "lead_unit": "phong_kinh_te"}),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    let unit_api = api.login(&s, "kinhte.staff").await;
+    let expected = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive();
+    let (st, v) = api
+        .action(
+            &unit_api,
+            &third,
+            json!({"action": "defer", "reason": "Chờ đoàn kiểm tra liên ngành",
+                   "expected_date": expected.format("%Y-%m-%d").to_string()}),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    leader
+        .goto(&format!("{}/console/reports/{third}", s.base))
+        .await
+        .expect("report page");
+    wait_for(&leader, "form[data-action=\"decide_deferral\"]").await;
+    open_action(&leader, "decide_deferral").await;
+    leader
+        .find(Locator::Css(
+            "form[data-action=\"decide_deferral\"] textarea[name=note]",
+        ))
+        .await
+        .expect("note field")
+        .send_keys("Đồng ý theo ngày dự kiến của đơn vị.")
+        .await
+        .expect("type the note");
+    screenshot(&leader, "deferral-decision-form").await;
+    leader
+        .find(Locator::Css(
+            "form[data-action=\"decide_deferral\"] button[value=\"true\"]",
+        ))
+        .await
+        .expect("accept button")
+        .click()
+        .await
+        .expect("accept");
+    wait_url(&leader, "done=decide_deferral").await;
+    let shown = expected.format("%d/%m/%Y").to_string();
+    wait_text(
+        &leader,
+        &format!("Hạn giải quyết mới (đã chấp nhận gia hạn): <strong>{shown}</strong>"),
+    )
+    .await;
+    assert!(source(&leader).await.contains("Hạn xử lý theo quy định: "));
+    screenshot(&leader, "deferral-accepted").await;
+
     // The IOC head publishes the answer.
     ioc.goto(&format!("{}/console/reports/{id}", s.base))
         .await

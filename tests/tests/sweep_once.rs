@@ -476,3 +476,100 @@ async fn on_dynamodb_friday_afternoon_before_a_holiday_monday_and_a_deferral_pas
         "once"
     );
 }
+
+/// Đ.7.5 on DynamoDB: a leader accepts a deferral with a later target date; the unit and the
+/// office are told (through the table's stream and the notify consumer), and the "past the
+/// expected date" alert moves from the day after the unit's date to the day after the target,
+/// sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_dynamodb_an_accepted_deferral_moves_the_alert_to_its_target_date() {
+    let p = moto::provision().await.expect("moto");
+    let store = Arc::new(DynamoReportStore::from_settings(&p.clients, &p.settings));
+    let clock = Arc::new(FixedClock::new(local(2026, 11, 25, 8, 0)));
+    let recorder = Arc::new(RecordingNotifier::default());
+    let app = app(
+        store.clone(),
+        store.clone(),
+        recorder.clone(),
+        clock.clone(),
+    );
+    let mut tap = Some(
+        StreamTap::open(&p.clients, &p.settings.table)
+            .await
+            .expect("stream"),
+    );
+    let citizen = Actor::new(format!("dev-{}", uuid::Uuid::now_v7()), Role::Citizen, None);
+    let input = NewReport {
+        category: "food_safety".into(),
+        title: "Bếp ăn tập thể không bảo đảm vệ sinh".into(),
+        description: "Bếp ăn của trường mầm non để thực phẩm sống lẫn chín.".into(),
+        location: None,
+        address: Some("Tổ 5, phường Tân Phong".into()),
+        reporter_ward: None,
+        attachments: vec![],
+        reporter: None,
+        camera_id: None,
+    };
+    let (d, _) = app
+        .submit(&citizen, input, &[], None)
+        .await
+        .expect("submit");
+    pump(&app, store.as_ref(), &mut tap, &d.id).await;
+    clock.set(local(2026, 11, 25, 8, 10));
+    let assign = Command::Assign {
+        lead_unit: "trung_tam_y_te".into(),
+        coordinating_units: vec![],
+        note: None,
+    };
+    app.act(&d.id, &actors::ioc_head(), assign)
+        .await
+        .expect("assign");
+    clock.set(local(2026, 11, 25, 8, 30));
+    let defer = Command::Defer {
+        reason: "Chờ kết quả xét nghiệm mẫu thực phẩm.".into(),
+        expected_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("date"),
+    };
+    app.act(&d.id, &actors::unit_staff("trung_tam_y_te"), defer)
+        .await
+        .expect("defer");
+    pump(&app, store.as_ref(), &mut tap, &d.id).await;
+
+    clock.set(local(2026, 11, 25, 14, 0));
+    let before = recorder.all().len();
+    let accept = Command::DecideDeferral {
+        accept: true,
+        target_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 2),
+        note: None,
+    };
+    let r = app
+        .act(&d.id, &actors::leader(), accept)
+        .await
+        .expect("accept");
+    assert_eq!(
+        r.target_date(),
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 2)
+    );
+    pump(&app, store.as_ref(), &mut tap, &d.id).await;
+    let mut told: Vec<String> = recorder.all()[before..]
+        .iter()
+        .map(|n| n.to.clone())
+        .collect();
+    told.sort();
+    let mut want = unit_contacts(&app, "trung_tam_y_te", false);
+    want.extend(unit_contacts(&app, "van_phong", false));
+    want.sort();
+    assert_eq!(told, want, "the unit and the office hear the decision");
+
+    let mut overdue = unit_contacts(&app, "trung_tam_y_te", true);
+    overdue.extend(unit_contacts(&app, "van_phong", false));
+    overdue.sort();
+    for (at, expect) in [
+        (local(2026, 11, 28, 0, 0), Vec::new()),
+        (local(2026, 12, 2, 23, 59), Vec::new()),
+        (local(2026, 12, 3, 0, 0), overdue),
+        (local(2026, 12, 4, 9, 0), Vec::new()),
+    ] {
+        let got = sweep_at(&app, store.as_ref(), &mut tap, &clock, &recorder, &d.id, at).await;
+        assert_eq!(got, expect, "sweep at {at}");
+    }
+}

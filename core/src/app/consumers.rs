@@ -62,6 +62,8 @@ impl Consumer {
                 ReferredToLeadership,
                 DirectiveIssued,
                 ReportDeferred,
+                // Đ.7.5: the unit, the office and (accepted) the reporter hear the decision.
+                DeferralDecided,
                 ReportReturned,
                 UnitUrged,
                 DeadlineEscalated,

@@ -64,6 +64,22 @@ fn targets(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<(Notificat
             (K::Deferred, unit(&city.office_unit)),
             (K::DeferredReporter, To::Reporter),
         ],
+        // Đ.7.5: the lead unit and the office that follows it hear the city's decision; the
+        // reporter learns an accepted target date (a refusal changes nothing they were told).
+        DomainEvent::DeferralDecided {
+            unit: u, accepted, ..
+        } => {
+            let kind = if *accepted {
+                K::DeferralAccepted
+            } else {
+                K::DeferralRefused
+            };
+            let mut t = vec![(kind, unit(u)), (kind, unit(&city.office_unit))];
+            if *accepted {
+                t.push((K::DeferralAcceptedReporter, To::Reporter));
+            }
+            t
+        }
         DomainEvent::ReportReturned { .. } => vec![(K::Returned, unit(&city.office_unit))],
         DomainEvent::UnitUrged { unit: u } => vec![(K::Urged, unit(u))],
         // Issue 13: a waiting state's timer (Đ.7.2, Đ.7.5, Đ.8.1, Đ.9.2).
@@ -188,6 +204,13 @@ pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> 
         .as_ref()
         .map(|d| d.expected_date.format("%d/%m/%Y").to_string())
         .unwrap_or_default();
+    // Đ.7.5: the target date the event set (the report may have changed since).
+    let target_date = match &env.event {
+        DomainEvent::DeferralDecided { target_date, .. } => *target_date,
+        _ => r.target_date(),
+    }
+    .map(|d| d.format("%d/%m/%Y").to_string())
+    .unwrap_or_default();
     // The reason told to the reporter: the latest entry the reporter may see that carries one
     // (a rejection's reason), never an internal note.
     let reason = r
@@ -205,6 +228,7 @@ pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> 
         ("title", title.as_str()),
         ("expected_date", expected_date.as_str()),
         ("reason", reason.as_str()),
+        ("target_date", target_date.as_str()),
     ];
 
     let mut out = Vec::new();

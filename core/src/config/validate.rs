@@ -466,12 +466,13 @@ fn validate_messages(cfg: &CityConfig, errs: &mut Vec<ConfigError>) {
 }
 
 /// Placeholders the notification code fills in message templates.
-pub const MESSAGE_PLACEHOLDERS: [&str; 8] = [
+pub const MESSAGE_PLACEHOLDERS: [&str; 9] = [
     "report_id",
     "title",
     "category",
     "due",
     "expected_date",
+    "target_date",
     "reason",
     "code",
     "minutes",

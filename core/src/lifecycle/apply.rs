@@ -161,6 +161,7 @@ pub fn apply(
                 reason: reason.clone(),
                 expected_date,
                 deferred_at: now,
+                decision: None,
             });
             r.state = Deferred;
             entry.note = Some(reason);
@@ -169,6 +170,18 @@ pub fn apply(
                 unit: actor.unit.clone().unwrap_or_default(),
                 expected_date,
             });
+        }
+        Command::DecideDeferral {
+            accept,
+            target_date,
+            note,
+        } => {
+            let d = super::deferral::Decision {
+                accept,
+                target_date,
+                note,
+            };
+            events.push(super::deferral::decide(&mut r, &mut entry, d, now, rules)?);
         }
         Command::Resume { note } => {
             entry.note = optional_text("note", &note, MAX_NOTE)?;

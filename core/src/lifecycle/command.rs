@@ -75,6 +75,16 @@ pub enum Command {
         reason: String,
         expected_date: NaiveDate,
     },
+    /// Đ.7.5: the city (a leader, or the IOC head on the leaders' behalf, Đ.7.1) decides on the
+    /// unit's deferral: accepted, with the target date (the unit's expected date unless
+    /// `target_date` is given), or refused with a reason.
+    DecideDeferral {
+        accept: bool,
+        #[serde(default)]
+        target_date: Option<NaiveDate>,
+        #[serde(default)]
+        note: Option<String>,
+    },
     /// Back to handling after a deferral.
     Resume {
         #[serde(default)]
@@ -164,6 +174,7 @@ impl Command {
             Command::AddNote { .. } => Action::AddNote,
             Command::Resolve { .. } => Action::Resolve,
             Command::Defer { .. } => Action::Defer,
+            Command::DecideDeferral { .. } => Action::DecideDeferral,
             Command::Resume { .. } => Action::Resume,
             Command::Return { .. } => Action::Return,
             Command::Reclassify { .. } => Action::Reclassify,

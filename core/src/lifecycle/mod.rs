@@ -11,6 +11,7 @@
 mod apply;
 mod assignment;
 mod command;
+mod deferral;
 mod escalation;
 mod policy;
 mod reopen;

@@ -38,6 +38,9 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         // leader decides (mark_secret, or clear_secret_flag).
         Action::FlagSecret => &[UnitHead],
         Action::ClearSecretFlag => &[IocHead, Leader],
+        // Đ.7.5: the unit reports to the city's People's Committee; its leaders decide, or the
+        // IOC head, who receives and follows reports on their behalf (Đ.7.1, Đ.7.2).
+        Action::DecideDeferral => &[Leader, IocHead],
         Action::Reject => &[IocOperator, IocHead],
         Action::Close => &[IocHead, System],
         Action::Reopen | Action::Rate => &[Citizen],
@@ -76,6 +79,7 @@ pub fn allowed_states(action: Action) -> &'static [State] {
         Action::Resolve => &[Assigned, InProgress, Deferred],
         Action::Defer => &[Assigned, InProgress],
         Action::Resume => &[Deferred],
+        Action::DecideDeferral => &[Deferred],
         Action::Return => &[Assigned, InProgress],
         Action::Reclassify => &[Screened, Returned, Referred],
         // Đ.9.2: wrong unit → reassign; Đ.7.4.k: the office routes "other" from triage.
@@ -161,6 +165,8 @@ pub(super) fn check_state(report: &Report, action: Action) -> Result<(), DomainE
     let flags_allow = match action {
         Action::FlagSecret => !report.flags.possibly_secret && !report.flags.state_secret,
         Action::ClearSecretFlag => report.flags.possibly_secret,
+        // Đ.7.5: a deferral is decided once; a new deferral (after resuming) is decided anew.
+        Action::DecideDeferral => report.deferral_pending(),
         _ => true,
     };
     if flags_allow && allowed_states(action).contains(&report.state) {
@@ -186,7 +192,7 @@ pub fn available_actions(report: &Report, actor: &Actor) -> Vec<Action> {
 }
 
 /// The actions a person takes on an existing report (what pages offer as forms).
-pub const REPORT_ACTIONS: [Action; 20] = [
+pub const REPORT_ACTIONS: [Action; 21] = [
     Action::Assign,
     Action::Refer,
     Action::Directive,
@@ -196,6 +202,7 @@ pub const REPORT_ACTIONS: [Action; 20] = [
     Action::Resolve,
     Action::Defer,
     Action::Resume,
+    Action::DecideDeferral,
     Action::Return,
     Action::Reclassify,
     Action::Reassign,

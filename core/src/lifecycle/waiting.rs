@@ -91,7 +91,14 @@ fn entered(r: &Report, timer: WaitTimer) -> Option<(u32, DateTime<Utc>)> {
     r.timeline
         .iter()
         .rev()
-        .find(|e| states.contains(&e.to_state) && e.from_state.is_none_or(|f| !states.contains(&f)))
+        .find(|e| {
+            let entering = e.from_state.is_none_or(|f| !states.contains(&f));
+            // Đ.7.5: an accepted deferral starts a new wait, for its target date.
+            let retargeted = timer == WaitTimer::DeferralOverdue
+                && e.action == Action::DecideDeferral
+                && e.to_state == State::Deferred;
+            states.contains(&e.to_state) && (entering || retargeted)
+        })
         .map(|e| (e.seq, e.at))
 }
 
@@ -106,12 +113,12 @@ pub fn waiting_timer(r: &Report, rules: &CityRules) -> Option<(String, WaitTimer
             if !w.deferral_overdue {
                 return None;
             }
-            // Đ.7.5: past the expected date = from the start of the next local day.
-            let d = r
-                .deferral
-                .as_ref()?
-                .expected_date
-                .checked_add_days(Days::new(1))?;
+            // Đ.7.5: past the expected date = from the start of the next local day; once a
+            // leader or the IOC head accepted the deferral, past its target date.
+            let date = r
+                .target_date()
+                .or(r.deferral.as_ref().map(|d| d.expected_date))?;
+            let d = date.checked_add_days(Days::new(1))?;
             rules.local_day_start(d)?
         }
         _ => {

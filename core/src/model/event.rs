@@ -32,6 +32,14 @@ pub enum DomainEvent {
         unit: UnitId,
         expected_date: NaiveDate,
     },
+    /// Đ.7.5: a leader or the IOC head accepted the lead unit's deferral (with the target
+    /// date) or refused it.
+    DeferralDecided {
+        unit: UnitId,
+        accepted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_date: Option<NaiveDate>,
+    },
     ReportReturned {
         unit: UnitId,
     },
@@ -73,6 +81,7 @@ impl DomainEvent {
             DomainEvent::ReportAccepted => EventKind::ReportAccepted,
             DomainEvent::ReportResolved { .. } => EventKind::ReportResolved,
             DomainEvent::ReportDeferred { .. } => EventKind::ReportDeferred,
+            DomainEvent::DeferralDecided { .. } => EventKind::DeferralDecided,
             DomainEvent::ReportReturned { .. } => EventKind::ReportReturned,
             DomainEvent::ReportReclassified { .. } => EventKind::ReportReclassified,
             DomainEvent::UnitUrged { .. } => EventKind::UnitUrged,
@@ -106,6 +115,7 @@ pub enum EventKind {
     ReportAccepted,
     ReportResolved,
     ReportDeferred,
+    DeferralDecided,
     ReportReturned,
     ReportReclassified,
     UnitUrged,
@@ -119,7 +129,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::ReportSubmitted,
         EventKind::ReportScreened,
         EventKind::ReportAssigned,
@@ -129,6 +139,7 @@ impl EventKind {
         EventKind::ReportAccepted,
         EventKind::ReportResolved,
         EventKind::ReportDeferred,
+        EventKind::DeferralDecided,
         EventKind::ReportReturned,
         EventKind::ReportReclassified,
         EventKind::UnitUrged,
@@ -152,6 +163,7 @@ impl EventKind {
             EventKind::ReportAccepted => "report_accepted",
             EventKind::ReportResolved => "report_resolved",
             EventKind::ReportDeferred => "report_deferred",
+            EventKind::DeferralDecided => "deferral_decided",
             EventKind::ReportReturned => "report_returned",
             EventKind::ReportReclassified => "report_reclassified",
             EventKind::UnitUrged => "unit_urged",

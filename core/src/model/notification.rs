@@ -33,10 +33,15 @@ pub enum NotificationKind {
     /// Issue 12 item 6 (Đ.8.2): a report flagged as possibly secret, to the IOC head and the
     /// leadership; its texts may not carry `{title}` (config validation).
     SecretFlagged,
+    /// Đ.7.5: a leader or the IOC head decided on a deferral (the unit and the office; the
+    /// reporter of an accepted one, with the target date).
+    DeferralAccepted,
+    DeferralRefused,
+    DeferralAcceptedReporter,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 24] = [
+    pub const ALL: [NotificationKind; 27] = [
         NotificationKind::Assigned,
         NotificationKind::LeadershipInformed,
         NotificationKind::EscalationUnitHead,
@@ -61,6 +66,9 @@ impl NotificationKind {
         NotificationKind::DeferredReporter,
         NotificationKind::ResolvedReporter,
         NotificationKind::SecretFlagged,
+        NotificationKind::DeferralAccepted,
+        NotificationKind::DeferralRefused,
+        NotificationKind::DeferralAcceptedReporter,
     ];
 
     /// The message key prefix in the city's config.
@@ -90,6 +98,11 @@ impl NotificationKind {
             NotificationKind::DeferredReporter => "notify.deferred.reporter",
             NotificationKind::ResolvedReporter => "notify.resolved.reporter",
             NotificationKind::SecretFlagged => "notify.secret_flagged",
+            NotificationKind::DeferralAccepted => "notify.deferral_decision.accepted",
+            NotificationKind::DeferralRefused => "notify.deferral_decision.refused",
+            NotificationKind::DeferralAcceptedReporter => {
+                "notify.deferral_decision.accepted.reporter"
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The report itself (phản ánh) and its parts: id, source, reporter, location, attachments,
 //! assignment, deferral, resolution, rating, screening flags and escalation state.
 
-use super::{CategoryCode, State, TimelineEntry, UnitId, WardId, GENESIS_HASH};
+use super::{CategoryCode, Role, State, TimelineEntry, UnitId, WardId, GENESIS_HASH};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -176,6 +176,23 @@ pub struct Deferral {
     pub reason: String,
     pub expected_date: NaiveDate,
     pub deferred_at: DateTime<Utc>,
+    /// Đ.7.5: the city's decision on it (`decide_deferral`); None while pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DeferralDecision>,
+}
+
+/// Đ.7.5: a leader's or the IOC head's decision on a deferral. An accepted deferral sets the
+/// report's target date, shown beside the regulated deadline; the regulated deadline
+/// (`Assignment::due_at`) is never changed and still decides "on time" in the statistics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeferralDecision {
+    pub accepted: bool,
+    /// Accepted only: the new target date (the unit's expected date, or one the decider set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_date: Option<NaiveDate>,
+    /// `leader` or `ioc_head`.
+    pub role: Role,
+    pub decided_at: DateTime<Utc>,
 }
 
 /// The unit's result with evidence (Đ.7.3). Part of the report forever.
@@ -301,6 +318,22 @@ impl Report {
 
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
         self.assignment.as_ref().map(|a| a.due_at)
+    }
+
+    /// Đ.7.5: the target date of an accepted deferral (None without one). Shown beside the
+    /// regulated deadline, which it never replaces.
+    pub fn target_date(&self) -> Option<NaiveDate> {
+        self.deferral
+            .as_ref()
+            .and_then(|d| d.decision.as_ref())
+            .filter(|d| d.accepted)
+            .and_then(|d| d.target_date)
+    }
+
+    /// Whether a deferral waits for the city's decision (Đ.7.5).
+    pub fn deferral_pending(&self) -> bool {
+        self.state == State::Deferred
+            && self.deferral.as_ref().is_some_and(|d| d.decision.is_none())
     }
 
     /// Whether the unit is late at `now`: on the clock and past the due instant.

@@ -113,6 +113,9 @@ pub enum Action {
     FlagSecret,
     /// Đ.8.2: the IOC head or a leader decides a flag is unfounded and clears it.
     ClearSecretFlag,
+    /// Đ.7.5: a leader or the IOC head accepts a unit's deferral (setting the target date) or
+    /// refuses it (the unit handles it again under the regulated deadline).
+    DecideDeferral,
     ViewStats,
     /// Đ.4.1, Đ.9.2: create, disable, enable staff accounts and reset their passwords.
     ManageAccounts,
@@ -153,6 +156,7 @@ impl Action {
             Action::MarkSecret => "mark_secret",
             Action::FlagSecret => "flag_secret",
             Action::ClearSecretFlag => "clear_secret_flag",
+            Action::DecideDeferral => "decide_deferral",
             Action::ViewStats => "view_stats",
             Action::ManageAccounts => "manage_accounts",
             Action::ManageNotifications => "manage_notifications",

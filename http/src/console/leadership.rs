@@ -137,7 +137,7 @@ fn deferred_table(views: &[StaffView], rules: &CityRules) -> Markup {
     html! {
         div.table-wrap {
             table {
-                thead { tr { th { "Phản ánh" } th { "Đơn vị" } th { "Lý do" } th { "Dự kiến giải quyết" } } }
+                thead { tr { th { "Phản ánh" } th { "Đơn vị" } th { "Lý do" } th { "Dự kiến giải quyết" } th { (super::deferral::REGULATED_LABEL) } th { "Quyết định gia hạn" } } }
                 tbody {
                     @for v in views {
                         @let r = &v.report;
@@ -146,6 +146,8 @@ fn deferred_table(views: &[StaffView], rules: &CityRules) -> Markup {
                             td { @if let Some(u) = r.lead_unit() { (unit_name(rules, u)) } }
                             td { @if let Some(d) = &r.deferral { (d.reason) } }
                             td { @if let Some(d) = &r.deferral { (d.expected_date.format("%d/%m/%Y")) } }
+                            td { @if let Some(d) = r.due_at() { (rules.format_local(d)) } }
+                            td.deferral-decision { @if let Some(d) = &r.deferral { (super::deferral::decision_words(d)) } }
                         }
                     }
                 }

@@ -13,6 +13,7 @@ mod charts;
 pub mod cognito;
 mod common;
 pub mod csrf;
+mod deferral;
 mod ioc;
 pub mod layout;
 mod leadership;

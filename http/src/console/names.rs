@@ -84,6 +84,7 @@ pub(super) fn action_label(a: Action) -> &'static str {
         Action::MarkSecret => "Đánh dấu bí mật",
         Action::FlagSecret => "Báo có thể liên quan bí mật nhà nước",
         Action::ClearSecretFlag => "Bỏ cờ có thể bí mật",
+        Action::DecideDeferral => "Quyết định đề nghị gia hạn",
         Action::ViewStats => "Xem thống kê",
         Action::ManageAccounts => "Quản lý tài khoản",
         Action::ManageNotifications => "Theo dõi gửi thông báo",

@@ -107,6 +107,7 @@ fn card(i: &Item, rules: &CityRules, own_unit: Option<&str>) -> Markup {
                         strong { (time_left_words(left, a.clock)) }
                         br;
                         span.muted { "Hạn: " (local_time(rules, a.due_at)) }
+                        @if r.target_date().is_some() { br; (super::deferral::target_line(r)) }
                     }
                     @if own_unit.is_some_and(|u| u != a.lead_unit) {
                         p.muted { "Đơn vị phối hợp · chủ trì: " (unit_name(rules, &a.lead_unit)) }
@@ -120,6 +121,12 @@ fn card(i: &Item, rules: &CityRules, own_unit: Option<&str>) -> Markup {
                             span.muted { "Lý do: " (d.reason) }
                             br;
                             span.muted { "Dự kiến giải quyết: " (d.expected_date.format("%d/%m/%Y")) }
+                            br;
+                            span.muted.deferral-decision { (super::deferral::decision_words(d)) }
+                            @if let Some(a) = &r.assignment {
+                                br;
+                                span.muted { (super::deferral::REGULATED_LABEL) ": " (local_time(rules, a.due_at)) }
+                            }
                         }
                     }
                 }

@@ -146,6 +146,7 @@ fn render(
             dd { (when(rules, v.created_at)) }
             @if let Some(u) = &v.unit_name { dt { (t(lang, "track.unit")) } dd { (u) } }
             @if let Some(d) = v.due_at { dt { (t(lang, "track.due")) } dd { (when(rules, d)) } }
+            @if let Some(d) = v.target_date { dt { (t(lang, "track.target")) } dd #target-date { (d.format("%d/%m/%Y")) } }
         }
         p.description { (v.description) }
         @if let Some(a) = &v.public_answer {

@@ -73,6 +73,11 @@ mod tests {
                 unit: "u".into(),
                 expected_date: NaiveDate::MIN,
             },
+            DomainEvent::DeferralDecided {
+                unit: "u".into(),
+                accepted: true,
+                target_date: Some(NaiveDate::MIN),
+            },
             DomainEvent::ReportReturned { unit: "u".into() },
             DomainEvent::ReportReclassified {
                 from: "a".into(),
@@ -102,6 +107,7 @@ mod tests {
                 | DomainEvent::ReportAccepted
                 | DomainEvent::ReportResolved { .. }
                 | DomainEvent::ReportDeferred { .. }
+                | DomainEvent::DeferralDecided { .. }
                 | DomainEvent::ReportReturned { .. }
                 | DomainEvent::ReportReclassified { .. }
                 | DomainEvent::UnitUrged { .. }

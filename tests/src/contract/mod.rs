@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod aggregates;
 pub mod audit;
 pub mod bus;
+pub mod deferral;
 pub mod delivery_log;
 pub mod guards;
 pub mod media;

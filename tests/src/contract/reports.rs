@@ -26,6 +26,7 @@ where
     escalations_due(make().await.as_ref()).await;
     text_search(make().await.as_ref()).await;
     recent_points(make().await.as_ref()).await;
+    super::deferral::a_decided_deferral_and_its_target_date_round_trip(make().await.as_ref()).await;
 }
 
 async fn pending_ids(store: &dyn ReportStore) -> Vec<String> {

@@ -25,6 +25,7 @@ pub(super) fn optional_field(action: &str, field: &str) -> bool {
             "note"
         ) | (_, "suggested_category")
             | (_, "comment")
+            | ("decide_deferral", "target_date")
     )
 }
 
@@ -62,12 +63,23 @@ pub(super) fn to_command(action: &str, values: &[(String, String)]) -> Result<Va
                     .map_err(|_| DomainError::invalid("stars", "phải là một số từ 1 đến 5"))?;
                 m.insert(k.clone(), Value::from(n));
             }
-            "expected_date" => {
+            // Đ.7.5: the decision is the button pressed.
+            "accept" => {
+                let yes = match v.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(DomainError::invalid(
+                            "accept",
+                            "cần chọn chấp nhận hoặc không chấp nhận",
+                        ))
+                    }
+                };
+                m.insert(k.clone(), Value::Bool(yes));
+            }
+            "expected_date" | "target_date" => {
                 let d = NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| {
-                    DomainError::invalid(
-                        "expected_date",
-                        "cần chọn một ngày hợp lệ (năm-tháng-ngày)",
-                    )
+                    DomainError::invalid(k, "cần chọn một ngày hợp lệ (năm-tháng-ngày)")
                 })?;
                 m.insert(k.clone(), Value::String(d.format("%Y-%m-%d").to_string()));
             }

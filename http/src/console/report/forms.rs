@@ -23,6 +23,7 @@ pub(super) fn form_fields(a: Action) -> &'static [&'static str] {
         Action::Reclassify => &["category", "note"],
         Action::Resolve => &["summary", "evidence", "attachments"],
         Action::Defer => &["reason", "expected_date"],
+        Action::DecideDeferral => &["accept", "target_date", "note"],
         Action::Return => &["reason", "suggested_category"],
         Action::Publish => &["public_answer", "public_attachments"],
         Action::Directive => &["text"],
@@ -233,6 +234,23 @@ pub(super) fn action_form(
                 (field_error(f.error(&["expected_date"])))
             }
         }
+        Action::DecideDeferral => {
+            // Đ.7.5: the unit's reason and date, then the decision (two buttons below).
+            let id = "decide_deferral-target_date";
+            html! {
+                @if let Some(d) = &r.deferral {
+                    p class="proposal" {
+                        "Đơn vị đề nghị: " (d.reason) " — dự kiến giải quyết "
+                        strong { (d.expected_date.format("%d/%m/%Y")) }
+                    }
+                }
+                label for=(id) { "Hạn giải quyết mới " span.muted { "(để trống: theo ngày dự kiến của đơn vị)" } }
+                input id=(id) type="date" name="target_date" value=(f.value("target_date").unwrap_or_default());
+                (field_error(f.error(&["target_date", "accept"])))
+                (textarea(a, "note", "Ý kiến", &f, None, false))
+                p.muted { "Khi không chấp nhận, cần ghi lý do để đơn vị biết và tiếp tục xử lý theo hạn quy định." }
+            }
+        }
         Action::Return => html! {
             (textarea(a, "reason", "Lý do trả lại", &f, None, true))
             (category_select(a, "suggested_category", "Lĩnh vực đề nghị", rules, &f, None, true))
@@ -285,7 +303,13 @@ pub(super) fn action_form(
                     p class="error" role="alert" { (m) }
                 }
                 (body)
-                button type="submit" class=[matches!(a, Action::Reject | Action::MarkSecret).then_some("danger")] { (action_label(a)) }
+                @if a == Action::DecideDeferral {
+                    button type="submit" name="accept" value="true" { "Chấp nhận gia hạn" }
+                    " "
+                    button type="submit" name="accept" value="false" class="danger" { "Không chấp nhận" }
+                } @else {
+                    button type="submit" class=[matches!(a, Action::Reject | Action::MarkSecret).then_some("danger")] { (action_label(a)) }
+                }
             }
         }
     }

@@ -164,6 +164,8 @@ pub(super) fn details(v: &StaffView, rules: &CityRules, now: DateTime<Utc>) -> M
                 @if let Some(d) = &r.deferral {
                     dt { "Chưa giải quyết được" }
                     dd { (d.reason) " — dự kiến " (d.expected_date.format("%d/%m/%Y")) }
+                    dt { "Quyết định gia hạn" }
+                    dd.deferral-decision { (crate::console::deferral::decision_words(d)) }
                 }
                 @if let Some(res) = &r.resolution {
                     dt { "Kết quả xử lý" }
@@ -192,6 +194,16 @@ pub(super) fn deadline(v: &StaffView, rules: &CityRules, now: DateTime<Utc>) -> 
         return html! {};
     };
     let due = rules.format_local(a.due_at);
+    if r.target_date().is_some() {
+        // Đ.7.5: the accepted target beside the regulated deadline, each labelled.
+        return html! {
+            p class="deadline" {
+                (crate::console::deferral::REGULATED_LABEL) ": " (due)
+                br;
+                (crate::console::deferral::target_line(r))
+            }
+        };
+    }
     if !r.state.unit_clock_running() {
         return html! {
             p class="deadline" { "Hạn xử lý: " (due) }
