@@ -161,6 +161,12 @@ impl Runtime {
         .with_guards(Arc::new(phananh_aws::DynamoGuards::from_settings(
             clients, &settings,
         )))
+        // Upload slots and the daily quota as table items (one conditional write per slot).
+        .with_upload_slots(Arc::new(phananh_aws::DynamoSlots::from_settings(
+            clients, &settings,
+        )))
+        // The bucket's lifecycle rule expires uploads/ (template.yaml): no delete per attachment.
+        .with_uploads_left_to_expire(true)
         // Statistics read from the month items; counted only by the stats consumer, so the
         // API functions make no extra call per change.
         .with_aggregates(
