@@ -283,10 +283,19 @@ pub async fn relay_stream(
     event: LambdaEvent<phananh_aws::dynamo::stream::StreamEvent>,
 ) -> Result<usize, Error> {
     use phananh_core::ports::EventBus;
-    let batch = phananh_aws::dynamo::stream::events_of(&event.payload);
+    let mut batch = phananh_aws::dynamo::stream::events_of(&event.payload);
     for seq in &batch.unreadable {
         tracing::error!(sequence_number = %seq, "stream record of an event item that cannot be read: skipped");
     }
+    // The topic's only subscribers are the consumers' queues, filtered by their kinds: an
+    // event none of them receives (an acceptance, ...) would be published for nobody.
+    batch.events.retain(|env| {
+        let received = has_consumer(env);
+        if !received {
+            info!(report_id = %env.report_id, event_id = %env.id, kind = env.kind(), "event no consumer receives: not published");
+        }
+        received
+    });
     if batch.events.is_empty() {
         return Ok(0);
     }
@@ -303,6 +312,13 @@ pub async fn relay_stream(
 }
 
 pub use phananh_core::app::Consumer;
+
+/// Whether some consumer receives the event (the SNS subscriptions' filter policies are
+/// built from [`Consumer::kinds`], checked by the topology test).
+pub fn has_consumer(env: &phananh_core::model::EventEnvelope) -> bool {
+    let kind = env.event.event_kind();
+    Consumer::ALL.iter().any(|c| c.kinds().contains(&kind))
+}
 
 mod anchor;
 
