@@ -187,13 +187,22 @@ impl App {
     }
 
     /// The events the statistics consumer receives carry the report's share at their
-    /// version, computed here from the report about to be stored.
-    pub(super) fn stamp_stats(&self, r: &Report, events: &mut [EventEnvelope]) {
+    /// version, computed here from the report about to be stored, and the share of the
+    /// version it was changed from (`before`, None for a new report).
+    pub(super) fn stamp_stats(
+        &self,
+        before: Option<&Report>,
+        r: &Report,
+        events: &mut [EventEnvelope],
+    ) {
         let kinds = super::Consumer::Stats.kinds();
         let mut share = None;
         for env in events.iter_mut() {
             if kinds.contains(&env.event.event_kind()) {
-                let c = share.get_or_insert_with(|| Contribution::of(r, &self.rules));
+                let c = share.get_or_insert_with(|| crate::aggregates::ShareChange {
+                    before: before.map(|b| Contribution::of(b, &self.rules)),
+                    after: Contribution::of(r, &self.rules),
+                });
                 env.stats = Some(c.clone());
             }
         }
@@ -208,7 +217,7 @@ impl App {
         if let Some(c) = &env.stats {
             let changed = self
                 .aggregates
-                .apply(id, env.version, c)
+                .apply_change(id, env.version, c)
                 .await
                 .map_err(storage)?;
             info!(report_id = %id, version = env.version, changed, "stats: share counted from the event");

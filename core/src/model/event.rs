@@ -193,7 +193,7 @@ pub struct EventEnvelope {
     /// on other events and on events stored before it existed (the consumer then reads the
     /// report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stats: Option<crate::aggregates::Contribution>,
+    pub stats: Option<crate::aggregates::ShareChange>,
 }
 
 impl EventEnvelope {
