@@ -228,6 +228,15 @@ pub fn delta(
     out
 }
 
+/// A change's effect on a report's share, carried by the events the statistics consumer
+/// receives (issue 10): the share before the change (None for a new report) and after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareChange {
+    #[serde(default)]
+    pub before: Option<Contribution>,
+    pub after: Contribution,
+}
+
 /// One month's rows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonthFigures {
@@ -248,6 +257,20 @@ pub trait AggregateStore: Send + Sync {
         version: u64,
         contribution: &Contribution,
     ) -> Result<bool, StoreError>;
+
+    /// [`AggregateStore::apply`] of `change.after`, knowing the share the change started
+    /// from: a store may then skip reading the recorded share when it is `change.before`
+    /// (DynamoDB: one conditional transaction, or nothing when no figure changes), and falls
+    /// back to [`AggregateStore::apply`] when it is not (a reordered or repeated event).
+    /// The result is the same as `apply(id, version, &change.after)`.
+    async fn apply_change(
+        &self,
+        id: &ReportId,
+        version: u64,
+        change: &ShareChange,
+    ) -> Result<bool, StoreError> {
+        self.apply(id, version, &change.after).await
+    }
 
     /// The rows of the months `from..=to` (`YYYY-MM`), months in order; months without rows
     /// are left out.

@@ -39,6 +39,7 @@ pub mod ports;
 pub mod redact;
 pub mod routing;
 pub mod screening;
+pub mod slots;
 pub mod text;
 pub mod totp;
 pub mod tracking;

@@ -179,8 +179,8 @@ pub enum UploadCheck {
     },
 }
 
-/// Where an upload slot stands. Kept as a small JSON record in the media store
-/// (`slots/<owner>/<id>.json`), next to the bytes it describes, on both runtimes.
+/// Where an upload slot stands. Kept behind the [`crate::slots::UploadSlots`] port: a small
+/// JSON record in the media store (`slots/<owner>/<id>.json`, embedded) or a table item (AWS).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SlotState {

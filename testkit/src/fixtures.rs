@@ -187,6 +187,7 @@ pub fn event(r: &Report, index: u32, event: DomainEvent) -> EventEnvelope {
         version: r.version,
         at: r.updated_at,
         event,
+        stats: None,
     }
 }
 

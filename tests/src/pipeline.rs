@@ -11,6 +11,7 @@ use phananh_core::lifecycle::NewReport;
 use phananh_core::media::{SlotState, UploadCheck};
 use phananh_core::model::*;
 use phananh_core::ports::{MediaStore, PresignedUrl, ReportStore};
+use phananh_core::slots::UploadSlots;
 use phananh_testkit::fakes::{FastPasswords, MemoryStore, RecordingNotifier, SeqIds};
 use phananh_testkit::fixtures::rules;
 use phananh_testkit::samples;
@@ -19,6 +20,16 @@ use std::sync::Arc;
 /// An app on `media`, with reports in memory and the `[media]` config changed by `tweak`.
 pub fn app_on(
     media: Arc<dyn MediaStore>,
+    tweak: impl FnOnce(&mut MediaConfig),
+) -> (App, Arc<MemoryStore>) {
+    app_with_slots(media, None, tweak)
+}
+
+/// [`app_on`], or with `slots` the AWS runtime's setup: upload slots in `slots` (DynamoDB
+/// items) instead of the media store, and attached uploads left for the store to expire.
+pub fn app_with_slots(
+    media: Arc<dyn MediaStore>,
+    slots: Option<Arc<dyn UploadSlots>>,
     tweak: impl FnOnce(&mut MediaConfig),
 ) -> (App, Arc<MemoryStore>) {
     let mut r = rules().clone();
@@ -36,6 +47,13 @@ pub fn app_on(
             passwords: Arc::new(FastPasswords::default()),
         },
     );
+    // The AWS runtime's setup: slot items, attached uploads left to the bucket's lifecycle.
+    let app = match slots {
+        Some(slots) => app
+            .with_upload_slots(slots)
+            .with_uploads_left_to_expire(true),
+        None => app,
+    };
     (app, store)
 }
 
@@ -115,7 +133,16 @@ async fn pump(app: &App, store: &MemoryStore) {
 /// applied, the GPS position is a staff hint; the reporter's view carries no hint; a unit's
 /// evidence photo is published through its derivative only; a second attach is refused.
 pub async fn gps_photo_is_published_only_as_a_clean_copy(media: Arc<dyn MediaStore>) {
-    let (app, store) = app_on(media.clone(), |_| {});
+    gps_photo_is_published_only_as_a_clean_copy_with(media, None).await
+}
+
+/// [`gps_photo_is_published_only_as_a_clean_copy`] with the upload slots in `slots`.
+pub async fn gps_photo_is_published_only_as_a_clean_copy_with(
+    media: Arc<dyn MediaStore>,
+    slots: Option<Arc<dyn UploadSlots>>,
+) {
+    let aws = slots.is_some();
+    let (app, store) = app_with_slots(media.clone(), slots, |_| {});
     let me = citizen();
     // 64 × 48 pixels, orientation 6: displayed as 48 × 64.
     let photo = samples::jpeg_with_gps(64, 48, samples::SAMPLE_LAT, samples::SAMPLE_LON, 6);
@@ -146,11 +173,16 @@ pub async fn gps_photo_is_published_only_as_a_clean_copy(media: Arc<dyn MediaSto
         .expect("the GPS position kept as a staff hint");
     assert!((hint.lat - samples::SAMPLE_LAT).abs() < 1e-4, "{hint:?}");
     assert!((hint.lon - samples::SAMPLE_LON).abs() < 1e-4, "{hint:?}");
-    assert_eq!(
-        media.head(&key).await.expect("head"),
-        None,
-        "upload moved to permanent storage"
-    );
+    if aws {
+        // Copied, and left for the bucket's lifecycle rule to expire with uploads/.
+        assert!(media.head(&key).await.expect("head").is_some());
+    } else {
+        assert_eq!(
+            media.head(&key).await.expect("head"),
+            None,
+            "upload moved to permanent storage"
+        );
+    }
     assert!(media.head(&a.key).await.expect("head").is_some());
 
     let public_key = a.public_key.clone().expect("a public copy");
@@ -289,7 +321,15 @@ pub async fn gps_photo_is_published_only_as_a_clean_copy(media: Arc<dyn MediaSto
 /// uploader's prefix, too many files of a kind, the daily quota. Refused files are deleted
 /// and their slot tells why.
 pub async fn bad_uploads_are_refused(media: Arc<dyn MediaStore>) {
-    let (app, _) = app_on(media.clone(), |m| {
+    bad_uploads_are_refused_with(media, None).await
+}
+
+/// [`bad_uploads_are_refused`] with the upload slots in `slots`.
+pub async fn bad_uploads_are_refused_with(
+    media: Arc<dyn MediaStore>,
+    slots: Option<Arc<dyn UploadSlots>>,
+) {
+    let (app, _) = app_with_slots(media.clone(), slots, |m| {
         m.daily_uploads = 8;
         m.photo.max_count = 2;
     });

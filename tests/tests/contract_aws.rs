@@ -250,3 +250,35 @@ async fn sns_notifier_passes_the_delivery_log_contract_on_dynamodb() {
     let notifier = SnsNotifier::from_settings(&p.clients, &p.settings);
     contract::delivery_log_contract(&notifier, &notifier).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_upload_slots_pass_the_slots_contract() {
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    contract::upload_slots_contract(Arc::new(phananh_aws::DynamoSlots::from_settings(
+        &clients, &settings,
+    )))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_pipeline_publishes_gps_photos_only_as_clean_copies_on_s3_with_slot_items() {
+    let p = moto::provision().await.expect("provision");
+    let media = Arc::new(S3MediaStore::from_settings(&p.clients, &p.settings));
+    let slots = Arc::new(phananh_aws::DynamoSlots::from_settings(
+        &p.clients,
+        &p.settings,
+    ));
+    phananh_tests::pipeline::gps_photo_is_published_only_as_a_clean_copy_with(media, Some(slots))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_pipeline_refuses_bad_uploads_on_s3_with_slot_items() {
+    let p = moto::provision().await.expect("provision");
+    let media = Arc::new(S3MediaStore::from_settings(&p.clients, &p.settings));
+    let slots = Arc::new(phananh_aws::DynamoSlots::from_settings(
+        &p.clients,
+        &p.settings,
+    ));
+    phananh_tests::pipeline::bad_uploads_are_refused_with(media, Some(slots)).await;
+}

@@ -175,3 +175,11 @@ async fn aggregate_store_contract_on_sqlite() {
     let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
     contract::aggregate_store_contract(store.as_ref()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_slots_contract_on_file_records() {
+    let dir = TempDir::new("phananh-contract-slots");
+    let (store, server) = served_files_store(&dir).await;
+    contract::upload_slots_contract(Arc::new(phananh_core::slots::MediaSlots::new(store))).await;
+    server.abort();
+}

@@ -61,3 +61,9 @@ async fn aggregate_store_contract_on_memory() {
     contract::aggregate_store_contract(&phananh_core::aggregates::MemoryAggregates::default())
         .await;
 }
+
+#[tokio::test]
+async fn upload_slots_contract_on_media_records_in_memory() {
+    let media = Arc::new(phananh_testkit::fakes::MemoryMedia::default());
+    contract::upload_slots_contract(Arc::new(phananh_core::slots::MediaSlots::new(media))).await;
+}

@@ -186,9 +186,43 @@ impl App {
         }
     }
 
-    /// The statistics consumer: counts the report as it is now (the event only says which
-    /// report changed, so duplicate and reordered events converge on the latest version).
-    pub(super) async fn count_from_event(&self, id: &ReportId) -> Result<(), DomainError> {
+    /// The events the statistics consumer receives carry the report's share at their
+    /// version, computed here from the report about to be stored, and the share of the
+    /// version it was changed from (`before`, None for a new report).
+    pub(super) fn stamp_stats(
+        &self,
+        before: Option<&Report>,
+        r: &Report,
+        events: &mut [EventEnvelope],
+    ) {
+        let kinds = super::Consumer::Stats.kinds();
+        let mut share = None;
+        for env in events.iter_mut() {
+            if kinds.contains(&env.event.event_kind()) {
+                let c = share.get_or_insert_with(|| crate::aggregates::ShareChange {
+                    before: before.map(|b| Contribution::of(b, &self.rules)),
+                    after: Contribution::of(r, &self.rules),
+                });
+                env.stats = Some(c.clone());
+            }
+        }
+    }
+
+    /// The statistics consumer: counts the share the event carries at its version, without
+    /// reading the report (an older or the same version changes nothing, so duplicate and
+    /// reordered events converge on the latest version). An event without it (stored
+    /// before events carried it) counts the report as it is now.
+    pub(super) async fn count_from_event(&self, env: &EventEnvelope) -> Result<(), DomainError> {
+        let id = &env.report_id;
+        if let Some(c) = &env.stats {
+            let changed = self
+                .aggregates
+                .apply_change(id, env.version, c)
+                .await
+                .map_err(storage)?;
+            info!(report_id = %id, version = env.version, changed, "stats: share counted from the event");
+            return Ok(());
+        }
         let Some(r) = self.store.get(id).await.map_err(storage)? else {
             warn!(report_id = %id, "stats: unknown report, ignored");
             return Ok(());

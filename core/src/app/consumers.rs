@@ -115,7 +115,7 @@ impl App {
         match consumer {
             Consumer::Classify => self.classify(&env.report_id).await,
             Consumer::Notify | Consumer::Publish => self.notify_for(env).await,
-            Consumer::Stats => self.count_from_event(&env.report_id).await,
+            Consumer::Stats => self.count_from_event(env).await,
         }
     }
 

@@ -67,6 +67,13 @@ pub struct App {
     store: Arc<dyn ReportStore>,
     accounts: Arc<dyn AccountStore>,
     media: Arc<dyn MediaStore>,
+    /// Upload slots and the daily quota: JSON records in `media` unless a runtime gives its
+    /// own ([`App::with_upload_slots`]).
+    slots: Arc<dyn crate::slots::UploadSlots>,
+    /// Whether the store removes an attached upload's bytes from `uploads/` itself (AWS: the
+    /// bucket's lifecycle rule, [`App::with_uploads_left_to_expire`]); else they are deleted
+    /// once copied.
+    uploads_expire: bool,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
@@ -128,6 +135,8 @@ impl App {
             rules,
             store: ports.store,
             accounts: ports.accounts,
+            slots: Arc::new(crate::slots::MediaSlots::new(ports.media.clone())),
+            uploads_expire: false,
             media: ports.media,
             notifier: ports.notifier,
             clock: ports.clock,
@@ -147,6 +156,21 @@ impl App {
     /// The runtime's shared sign-in guard store (SQLite, DynamoDB).
     pub fn with_guards(mut self, guards: Arc<dyn GuardStore>) -> App {
         self.guards = guards;
+        self
+    }
+
+    /// Where upload slots and the daily quota live (AWS: DynamoDB items).
+    pub fn with_upload_slots(mut self, slots: Arc<dyn crate::slots::UploadSlots>) -> App {
+        self.slots = slots;
+        self
+    }
+
+    /// An attached upload's bytes are left in `uploads/` for the store to expire (AWS: the
+    /// bucket's lifecycle rule expires `uploads/` after a day, and on a versioned bucket a
+    /// delete would keep them as a noncurrent version for that day anyway), instead of one
+    /// delete request per attachment.
+    pub fn with_uploads_left_to_expire(mut self, on: bool) -> App {
+        self.uploads_expire = on;
         self
     }
 

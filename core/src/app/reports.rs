@@ -46,6 +46,7 @@ impl App {
         let mut t = lifecycle::submit(id, input, actor, now, &self.rules)?;
         t.report.request_fingerprint = print.clone();
         self.seal(&mut t.report);
+        self.stamp_stats(None, &t.report, &mut t.events);
         match self
             .store
             .create(&t.report, &t.events, scoped_key.as_deref())
@@ -153,10 +154,13 @@ impl App {
                 });
             }
             let now = self.now();
-            let Transition { mut report, events } =
-                lifecycle::apply(&current, cmd.clone(), actor, now, &self.rules)?;
+            let Transition {
+                mut report,
+                mut events,
+            } = lifecycle::apply(&current, cmd.clone(), actor, now, &self.rules)?;
             // Đ.6.2: the new entry is sealed with the audit key before it is stored.
             self.seal(&mut report);
+            self.stamp_stats(Some(&current), &report, &mut events);
             match self.store.update(&report, current.version, &events).await {
                 Ok(()) => {
                     info!(report_id = %id, action = cmd.action().as_str(), role = actor.role.as_str(), state = report.state.as_str(), "report updated");

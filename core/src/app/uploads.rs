@@ -4,14 +4,16 @@
 //! file to permanent storage (Đ.7.3: evidence is kept forever), and short-lived download URLs
 //! for those who may see a file.
 //!
-//! Every record lives in the media store itself, the same on both runtimes:
+//! The bytes live in the media store:
 //! - `uploads/<owner>/<id>`: the bytes as uploaded (expire when never attached);
-//! - `slots/<owner>/<id>.json`: the slot ([`UploadSlot`]): promised type and size, then the
-//!   outcome of the check (failed with a reason the client can show, or ready);
-//! - `quota/<owner>/<local day>.json`: the uploader's slots and bytes of the day;
 //! - `media/<owner>/<id>`: an attached file (kept);
 //! - `public/<owner>/<id>.jpg` and `public/<owner>/<id>-thumb.jpg`: the only copies a public
 //!   URL ever points at (photos, re-encoded without metadata).
+//!
+//! The slot ([`UploadSlot`]: promised type and size, then the outcome of the check, failed
+//! with a reason the client can show, or ready) and the uploader's daily quota live behind
+//! the [`crate::slots::UploadSlots`] port: JSON records in the media store (embedded), or
+//! DynamoDB items (AWS).
 //!
 //! `<owner>` is a hash of the uploader's id, so nobody can attach someone else's upload.
 
@@ -25,6 +27,7 @@ use crate::media::{
 };
 use crate::model::*;
 use crate::ports::*;
+use crate::slots::{DayLimits, SlotError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -34,8 +37,6 @@ pub use crate::media::ACCEPTED_TYPES as UPLOAD_TYPES;
 
 const UPLOAD_TTL: Duration = Duration::from_secs(15 * 60);
 const DOWNLOAD_TTL: Duration = Duration::from_secs(10 * 60);
-/// Largest JSON record (slot, quota) read back.
-const RECORD_MAX: u64 = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UploadTicket {
@@ -54,20 +55,14 @@ pub struct UploadStatus {
     pub state: SlotState,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct DayQuota {
-    count: u32,
-    bytes: u64,
-}
-
 fn owner_of(actor: &Actor) -> String {
     hex::encode(&Sha256::digest(actor.id.as_bytes())[..8])
 }
 
 /// The keys of one slot.
 struct Keys {
+    owner: String,
     upload: String,
-    slot: String,
     stored: String,
     public: String,
     thumb: String,
@@ -76,8 +71,8 @@ struct Keys {
 impl Keys {
     fn new(owner: &str, id: &str) -> Keys {
         Keys {
+            owner: owner.to_string(),
             upload: format!("uploads/{owner}/{id}"),
-            slot: format!("slots/{owner}/{id}.json"),
             stored: format!("media/{owner}/{id}"),
             public: format!("public/{owner}/{id}.jpg"),
             thumb: format!("public/{owner}/{id}-thumb.jpg"),
@@ -105,8 +100,13 @@ fn attach_mark(key: Option<&str>) -> Option<String> {
 /// A slot resolved for attachment, marked attached once the report is stored.
 pub(super) struct Resolved {
     pub attachments: Vec<Attachment>,
+    /// (owner, slot) of each attachment.
     slots: Vec<(String, UploadSlot)>,
     uploads: Vec<String>,
+}
+
+fn slot_err(e: SlotError) -> DomainError {
+    DomainError::Storage(e.to_string())
 }
 
 impl App {
@@ -117,27 +117,6 @@ impl App {
             public_px: m.public_image_px,
             thumbnail_px: m.thumbnail_px,
         }
-    }
-
-    async fn read_json<T: serde::de::DeserializeOwned>(
-        &self,
-        key: &str,
-    ) -> Result<Option<T>, DomainError> {
-        match self.media.read(key, RECORD_MAX).await {
-            Ok(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| DomainError::Storage(format!("record {key}: {e}"))),
-            Err(MediaError::NotFound) => Ok(None),
-            Err(e) => Err(media_err(e)),
-        }
-    }
-
-    async fn write_json<T: Serialize>(&self, key: &str, v: &T) -> Result<(), DomainError> {
-        let b = serde_json::to_vec(v).map_err(|e| DomainError::Storage(e.to_string()))?;
-        self.media
-            .write(key, &b, "application/json")
-            .await
-            .map_err(media_err)
     }
 
     /// Seconds until the city's local day of `now` ends.
@@ -182,23 +161,8 @@ impl App {
         }
         let owner = owner_of(actor);
         let now = self.now();
-        // Per-person daily quota, counted in the store by local day.
+        // Per-person daily quota, counted by local day together with the slot's issue.
         let day = self.rules.local(now).date_naive();
-        let quota_key = format!("quota/{owner}/{day}.json");
-        let used: DayQuota = self.read_json(&quota_key).await?.unwrap_or_default();
-        if used.count >= media.daily_uploads || used.bytes + size > media.daily_bytes() {
-            let retry_after_secs = self.secs_to_local_midnight();
-            warn!(actor = %actor.id, count = used.count, bytes = used.bytes, "upload quota exceeded");
-            return Err(DomainError::QuotaExceeded { retry_after_secs });
-        }
-        self.write_json(
-            &quota_key,
-            &DayQuota {
-                count: used.count + 1,
-                bytes: used.bytes + size,
-            },
-        )
-        .await?;
         let attachment_id = AttachmentId::issued(self.ids.new_id());
         let keys = Keys::new(&owner, attachment_id.as_str());
         let slot = UploadSlot {
@@ -213,7 +177,19 @@ impl App {
             thumb_key: None,
             location_hint: None,
         };
-        self.write_json(&keys.slot, &slot).await?;
+        let limits = DayLimits {
+            count: media.daily_uploads,
+            bytes: media.daily_bytes(),
+        };
+        match self.slots.issue(&owner, day, &slot, limits).await {
+            Ok(()) => {}
+            Err(SlotError::QuotaExceeded) => {
+                let retry_after_secs = self.secs_to_local_midnight();
+                warn!(actor = %actor.id, size, "upload quota exceeded");
+                return Err(DomainError::QuotaExceeded { retry_after_secs });
+            }
+            Err(e) => return Err(slot_err(e)),
+        }
         let upload = self
             .media
             .presign_put(&keys.upload, content_type, size, UPLOAD_TTL)
@@ -237,10 +213,11 @@ impl App {
         raw_id: &str,
     ) -> Result<UploadStatus, DomainError> {
         let id = AttachmentId::parse("attachment_id", raw_id)?;
-        let keys = Keys::new(&owner_of(actor), id.as_str());
-        let slot: UploadSlot = self
-            .read_json(&keys.slot)
-            .await?
+        let slot = self
+            .slots
+            .get(&owner_of(actor), id.as_str())
+            .await
+            .map_err(slot_err)?
             .ok_or(DomainError::NotFound)?;
         Ok(UploadStatus {
             attachment_id: slot.id,
@@ -265,7 +242,8 @@ impl App {
             warn!(key = %key, "object event for a key we did not issue: ignored");
             return ignored("foreign key");
         };
-        let Some(mut slot) = self.read_json::<UploadSlot>(&keys.slot).await? else {
+        let id = keys.upload.rsplit('/').next().unwrap_or_default();
+        let Some(mut slot) = self.slots.get(&keys.owner, id).await.map_err(slot_err)? else {
             warn!(key = %key, "object event for an upload without a slot: ignored");
             return ignored("unknown slot");
         };
@@ -283,11 +261,35 @@ impl App {
                 })
             }
         }
-        let Some(meta) = self.media.head(key).await.map_err(media_err)? else {
+        // One read of the object: the whole photo when it gets public copies (its first
+        // bytes are the type check), else a ranged read of the first bytes with the size.
+        let derive = slot.kind == MediaKind::Photo && imaging::can_derive(&slot.content_type);
+        let read = if derive {
+            match self.media.read(key, slot.max_size).await {
+                Ok(b) => {
+                    let n = b.len() as u64;
+                    Some(Read::Whole(b, n))
+                }
+                Err(MediaError::NotFound) => None,
+                Err(MediaError::TooLarge) => Some(Read::TooLarge),
+                Err(e) => return Err(media_err(e)),
+            }
+        } else {
+            self.media
+                .read_head_sized(key, SNIFF_LEN)
+                .await
+                .map_err(media_err)?
+                .map(|(head, size)| Read::Head(head, size))
+        };
+        let Some(read) = read else {
             warn!(key = %key, "object event for an unknown object: ignored");
             return ignored("unknown object");
         };
-        let outcome = self.inspect(&keys, &slot, meta.size).await?;
+        let size = match &read {
+            Read::Whole(_, n) | Read::Head(_, n) => Some(*n),
+            Read::TooLarge => None,
+        };
+        let outcome = self.inspect(&keys, &slot, read).await?;
         match outcome {
             Err(reason) => {
                 warn!(key = %key, attachment_id = %slot.id, reason = %reason, "upload refused and deleted");
@@ -295,21 +297,22 @@ impl App {
                 slot.state = SlotState::Failed {
                     reason: reason.clone(),
                 };
-                slot.size = Some(meta.size);
-                self.write_json(&keys.slot, &slot).await?;
+                slot.size = size;
+                self.slots.put(&keys.owner, &slot).await.map_err(slot_err)?;
                 Ok(UploadCheck::Rejected { reason })
             }
             Ok(found) => {
-                slot.size = Some(meta.size);
+                let size = size.unwrap_or(0);
+                slot.size = Some(size);
                 slot.public_key = found.public_key;
                 slot.thumb_key = found.thumb_key;
                 slot.location_hint = found.location_hint;
                 slot.state = SlotState::Ready;
-                self.write_json(&keys.slot, &slot).await?;
-                info!(key = %key, attachment_id = %slot.id, size = meta.size, "upload accepted");
+                self.slots.put(&keys.owner, &slot).await.map_err(slot_err)?;
+                info!(key = %key, attachment_id = %slot.id, size, "upload accepted");
                 Ok(UploadCheck::Accepted {
                     content_type: slot.content_type,
-                    size: meta.size,
+                    size,
                 })
             }
         }
@@ -320,9 +323,22 @@ impl App {
         &self,
         keys: &Keys,
         slot: &UploadSlot,
-        size: u64,
+        read: Read,
     ) -> Result<Result<UploadSlot, String>, DomainError> {
         let mut found = slot.clone();
+        let (head, size, whole) = match read {
+            Read::TooLarge => {
+                return Ok(Err(format!(
+                    "Tệp lớn hơn dung lượng đã khai báo ({} byte).",
+                    slot.max_size
+                )))
+            }
+            Read::Whole(b, n) => {
+                let head = b[..b.len().min(SNIFF_LEN as usize)].to_vec();
+                (head, n, Some(b))
+            }
+            Read::Head(h, n) => (h, n, None),
+        };
         if size == 0 {
             return Ok(Err("Tệp rỗng (0 byte).".into()));
         }
@@ -332,23 +348,13 @@ impl App {
                 slot.max_size
             )));
         }
-        let head = match self.media.read_head(&keys.upload, SNIFF_LEN).await {
-            Ok(b) => b,
-            Err(MediaError::NotFound) => return Ok(Err("Không tìm thấy tệp đã tải lên.".into())),
-            Err(e) => return Err(media_err(e)),
-        };
         if !sniff(&head).is_some_and(|t| type_matches(&slot.content_type, t)) {
             return Ok(Err(format!(
                 "Nội dung tệp không đúng định dạng {}.",
                 slot.content_type
             )));
         }
-        if slot.kind == MediaKind::Photo && imaging::can_derive(&slot.content_type) {
-            let bytes = match self.media.read(&keys.upload, slot.max_size).await {
-                Ok(b) => b,
-                Err(MediaError::TooLarge) => return Ok(Err("Tệp quá lớn.".into())),
-                Err(e) => return Err(media_err(e)),
-            };
+        if let Some(bytes) = whole {
             let limits = self.image_limits();
             let ct = slot.content_type.clone();
             let made = tokio::task::spawn_blocking(move || {
@@ -412,11 +418,19 @@ impl App {
             let keys = Keys::new(&owner, id.as_str());
             let not_uploaded =
                 || DomainError::invalid("attachments", format!("chưa tải lên tệp “{id}”"));
-            let mut slot: UploadSlot =
-                self.read_json(&keys.slot).await?.ok_or_else(not_uploaded)?;
+            let read = || async {
+                self.slots
+                    .get(&owner, id.as_str())
+                    .await
+                    .map_err(slot_err)?
+                    .ok_or_else(not_uploaded)
+            };
+            // The check's verdict is in the slot: trusted as is, checked here only when no
+            // check has run yet.
+            let mut slot: UploadSlot = read().await?;
             if slot.state == SlotState::Pending {
                 self.check_upload(&keys.upload).await?;
-                slot = self.read_json(&keys.slot).await?.ok_or_else(not_uploaded)?;
+                slot = read().await?;
             }
             match &slot.state {
                 SlotState::Pending => return Err(not_uploaded()),
@@ -443,7 +457,9 @@ impl App {
                         Err(MediaError::NotFound) => return Err(not_uploaded()),
                         Err(e) => return Err(media_err(e)),
                     }
-                    out.uploads.push(keys.upload.clone());
+                    if !self.uploads_expire {
+                        out.uploads.push(keys.upload.clone());
+                    }
                 }
             }
             out.attachments.push(Attachment {
@@ -457,7 +473,7 @@ impl App {
                 thumb_key: slot.thumb_key.clone(),
                 location_hint: slot.location_hint,
             });
-            out.slots.push((keys.slot, slot));
+            out.slots.push((keys.owner, slot));
         }
         for kind in [
             MediaKind::Photo,
@@ -483,8 +499,9 @@ impl App {
     }
 
     /// After the report holding them is stored: slots become attached (a second attach is
-    /// refused) and the uploaded bytes, now copied, are removed. Failures are logged: the
-    /// report is stored, and unattached uploads expire anyway.
+    /// refused) and the uploaded bytes, now copied, are removed (unless the store expires
+    /// them itself, [`App::with_uploads_left_to_expire`]). Failures are logged: the report is
+    /// stored, and unattached uploads expire anyway.
     pub(super) async fn mark_attached(
         &self,
         report_id: &ReportId,
@@ -492,9 +509,9 @@ impl App {
         request: Option<&str>,
     ) {
         let by = attach_mark(request);
-        for (key, mut slot) in resolved.slots {
+        for (owner, mut slot) in resolved.slots {
             slot.state = SlotState::Attached { by: by.clone() };
-            if let Err(e) = self.write_json(&key, &slot).await {
+            if let Err(e) = self.slots.put(&owner, &slot).await {
                 warn!(report_id = %report_id, attachment_id = %slot.id, error = %e, "cannot mark upload attached");
             }
         }
@@ -568,6 +585,16 @@ impl App {
             .await
             .map_err(media_err)
     }
+}
+
+/// What the check read of an uploaded object.
+enum Read {
+    /// The whole object (a photo to derive public copies from) and its size.
+    Whole(Vec<u8>, u64),
+    /// Its first bytes and its size.
+    Head(Vec<u8>, u64),
+    /// Larger than the slot allows (not read).
+    TooLarge,
 }
 
 fn kind_vi(kind: MediaKind) -> &'static str {

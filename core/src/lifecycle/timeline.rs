@@ -66,6 +66,7 @@ pub(crate) fn envelopes(
             version: report.version,
             at: now,
             event,
+            stats: None,
         })
         .collect()
 }

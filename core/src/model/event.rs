@@ -207,6 +207,12 @@ pub struct EventEnvelope {
     pub version: u64,
     pub at: DateTime<Utc>,
     pub event: DomainEvent,
+    /// The report's share of the statistics at `version`, on the events the statistics
+    /// consumer receives, so it counts them without reading the report (issue 10). Absent
+    /// on other events and on events stored before it existed (the consumer then reads the
+    /// report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<crate::aggregates::ShareChange>,
 }
 
 impl EventEnvelope {

@@ -164,6 +164,12 @@ impl Runtime {
         .with_guards(Arc::new(phananh_aws::DynamoGuards::from_settings(
             clients, &settings,
         )))
+        // Upload slots and the daily quota as table items (one conditional write per slot).
+        .with_upload_slots(Arc::new(phananh_aws::DynamoSlots::from_settings(
+            clients, &settings,
+        )))
+        // The bucket's lifecycle rule expires uploads/ (template.yaml): no delete per attachment.
+        .with_uploads_left_to_expire(true)
         // Statistics read from the month items; counted only by the stats consumer, so the
         // API functions make no extra call per change.
         .with_aggregates(
@@ -280,10 +286,19 @@ pub async fn relay_stream(
     event: LambdaEvent<phananh_aws::dynamo::stream::StreamEvent>,
 ) -> Result<usize, Error> {
     use phananh_core::ports::EventBus;
-    let batch = phananh_aws::dynamo::stream::events_of(&event.payload);
+    let mut batch = phananh_aws::dynamo::stream::events_of(&event.payload);
     for seq in &batch.unreadable {
         tracing::error!(sequence_number = %seq, "stream record of an event item that cannot be read: skipped");
     }
+    // The topic's only subscribers are the consumers' queues, filtered by their kinds: an
+    // event none of them receives (an acceptance, ...) would be published for nobody.
+    batch.events.retain(|env| {
+        let received = has_consumer(env);
+        if !received {
+            info!(report_id = %env.report_id, event_id = %env.id, kind = env.kind(), "event no consumer receives: not published");
+        }
+        received
+    });
     if batch.events.is_empty() {
         return Ok(0);
     }
@@ -300,6 +315,13 @@ pub async fn relay_stream(
 }
 
 pub use phananh_core::app::Consumer;
+
+/// Whether some consumer receives the event (the SNS subscriptions' filter policies are
+/// built from [`Consumer::kinds`], checked by the topology test).
+pub fn has_consumer(env: &phananh_core::model::EventEnvelope) -> bool {
+    let kind = env.event.event_kind();
+    Consumer::ALL.iter().any(|c| c.kinds().contains(&kind))
+}
 
 mod anchor;
 

@@ -295,8 +295,8 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     assert_eq!(deliver(&p, &mut relay, &rt, Consumer::Notify).await, 1);
     assert!(alert_units(&p).await.iter().any(|u| u == "phong_kinh_te"));
 
-    // The writer publishes nothing: the unit's acceptance reaches the events topic only
-    // when the relay reads it from the table's stream, and only once.
+    // The writer publishes nothing: the unit's acceptance is read from the table's stream by
+    // the relay, which publishes it for nobody: no consumer receives an acceptance.
     drain_bodies(&p.clients, &p.events_tap_url).await.unwrap();
     let (st, _) = call(
         &rt,
@@ -309,6 +309,20 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     )
     .await;
     assert_eq!(st, StatusCode::OK);
+    assert_eq!(relay.pump(&rt).await, 0, "an acceptance is not published");
+    // The unit's return of the case reaches the events topic only when the relay reads it
+    // from the table's stream, and only once.
+    let (st, v) = call(
+        &rt,
+        request(
+            "api-unit-action-accept.json",
+            Some(&format!("/v1/staff/reports/{id2}/actions")),
+            Some(json!({"action": "return", "reason": "Không thuộc thẩm quyền của phòng"})),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
     assert!(
         drain_bodies(&p.clients, &p.events_tap_url)
             .await
@@ -330,7 +344,7 @@ async fn from_submission_to_publication_and_escalation_on_the_emulator() {
     assert_eq!(relay.pump(&rt).await, 0, "each event once");
     let tapped = drain_bodies(&p.clients, &p.events_tap_url).await.unwrap();
     assert_eq!(tapped.len(), 1);
-    assert!(tapped[0].contains("report_accepted"), "{tapped:?}");
+    assert!(tapped[0].contains("report_returned"), "{tapped:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -459,7 +473,7 @@ async fn a_bad_message_fails_alone_and_foreign_uploads_are_ignored() {
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // The relay with the stream sample: the report item and the unreadable event item are
-    // skipped, the one event is published.
+    // skipped, the submission is published, the acceptance (no consumer receives it) is not.
     drain_bodies(&p.clients, &p.events_tap_url).await.unwrap();
     let ev = serde_json::from_value(sample("dynamodb-stream-relay.json")).unwrap();
     assert_eq!(
@@ -470,5 +484,5 @@ async fn a_bad_message_fails_alone_and_foreign_uploads_are_ignored() {
     );
     let tapped = drain_bodies(&p.clients, &p.events_tap_url).await.unwrap();
     assert_eq!(tapped.len(), 1);
-    assert!(tapped[0].contains("report_accepted"), "{tapped:?}");
+    assert!(tapped[0].contains("report_submitted"), "{tapped:?}");
 }

@@ -155,14 +155,35 @@ const READ_MEDIA: &[Need] = &[
     ),
 ];
 
-/// Writing media: presigned POST policies, upload slots and quota records, public copies
+/// Upload slots and the daily quota as table items (`DynamoSlots`): an API function issues
+/// a slot in one transaction (the quota's update, the slot's put) and reads it back when
+/// attaching; the media function reads it and writes its verdict.
+const UPLOAD_SLOTS: &[Need] = &[
+    need(
+        "dynamodb:GetItem",
+        On::Table,
+        "DynamoSlots::get: the slot's verdict",
+    ),
+    need(
+        "dynamodb:PutItem",
+        On::Table,
+        "DynamoSlots::issue (TransactWriteItems put of the slot), put (verdict, attached)",
+    ),
+    need(
+        "dynamodb:UpdateItem",
+        On::Table,
+        "DynamoSlots::issue: TransactWriteItems update of the day's quota (ADD under a condition)",
+    ),
+];
+
+/// Writing media: presigned POST policies, public copies
 /// and thumbnails, the permanent copy of an attachment (CopyObject = GetObject + PutObject),
 /// and removing the upload once attached or refused.
 const WRITE_MEDIA: &[Need] = &[
     need(
         "s3:PutObject",
         On::MediaObjects,
-        "MediaStore::presign_post, write (slots, quota, public copies), copy (attaching)",
+        "MediaStore::presign_post, write (public copies), copy (attaching)",
     ),
     need(
         "s3:DeleteObject",
@@ -280,7 +301,14 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
         // reports, rating and reopening.
         of(
             "ApiCitizenFunction",
-            &[READ_REPORTS, WRITE_REPORTS, NOTIFY, READ_MEDIA, WRITE_MEDIA],
+            &[
+                READ_REPORTS,
+                WRITE_REPORTS,
+                NOTIFY,
+                READ_MEDIA,
+                WRITE_MEDIA,
+                UPLOAD_SLOTS,
+            ],
         ),
         // Staff: queues, actions (resolve with evidence writes media), statistics, accounts.
         of(
@@ -291,6 +319,7 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                 READ_STATS,
                 READ_MEDIA,
                 WRITE_MEDIA,
+                UPLOAD_SLOTS,
                 MANAGE_STAFF,
                 RESEND,
                 SEND_EMAIL,
@@ -304,14 +333,34 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                 READ_STATS,
                 READ_MEDIA,
                 WRITE_MEDIA,
+                UPLOAD_SLOTS,
                 MANAGE_STAFF,
                 RESEND,
                 SEND_EMAIL,
             ],
         ),
-        // The upload check: reads the head of the object, writes the slot's state, the public
-        // copy and the thumbnail, deletes a refused file.
-        of("MediaFunction", &[READ_MEDIA, WRITE_MEDIA]),
+        // The upload check: reads the slot, the object (a ranged GET of its first bytes, or
+        // the whole photo), writes the public copy and the thumbnail and the slot's verdict,
+        // deletes a refused file.
+        of(
+            "MediaFunction",
+            &[
+                READ_MEDIA,
+                WRITE_MEDIA,
+                &[
+                    need(
+                        "dynamodb:GetItem",
+                        On::Table,
+                        "DynamoSlots::get: the slot checked against",
+                    ),
+                    need(
+                        "dynamodb:PutItem",
+                        On::Table,
+                        "DynamoSlots::put: the check's verdict",
+                    ),
+                ],
+            ],
+        ),
         // Screening, duplicates, routing, assignment.
         of("ClassifyFunction", &[READ_REPORTS, WRITE_REPORTS]),
         of(
@@ -380,7 +429,8 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
 pub fn iam_action_of(service: &str, operation: &str) -> Vec<String> {
     match (service, operation) {
         // Every transaction here puts; the action of its other items is the function's own:
-        // report writes also delete (WRITE_REPORTS), the statistics' also update (StatsFunction).
+        // report writes also delete (WRITE_REPORTS), the statistics' and upload slots' also
+        // update (StatsFunction, UPLOAD_SLOTS).
         ("dynamodb", "TransactWriteItems") => vec!["dynamodb:PutItem".into()],
         ("sns", "PublishBatch") => vec!["sns:Publish".into()],
         ("s3", "HeadObject") => vec!["s3:GetObject".into()],

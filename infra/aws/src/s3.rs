@@ -7,8 +7,9 @@
 //!   refused by S3 itself, before anything is stored. (A presigned PUT cannot cap the size.)
 //! - The media function (S3 `ObjectCreated`) then checks the bytes (magic numbers, image
 //!   decode within limits) and the size again; `read` refuses objects over its `max_size`.
-//! - Objects live under `uploads/` until attached; a lifecycle rule expires that prefix (and
-//!   the `slots/` and `quota/` records) after one day (template.yaml).
+//! - Objects live under `uploads/` until attached (then copied to `media/`); a lifecycle rule
+//!   expires that prefix after one day (template.yaml). Slots and quotas are table items
+//!   (`crate::slots`).
 //! - Downloads are presigned GETs that ask S3 for `Content-Disposition: attachment`. S3 cannot
 //!   add `X-Content-Type-Options: nosniff` to a presigned GET; the stored content type is the
 //!   checked one (or `image/jpeg` for the public copies we encoded ourselves).
@@ -364,6 +365,57 @@ impl MediaStore for S3MediaStore {
             }
         }
         Ok(buf)
+    }
+
+    /// One ranged GET: the first bytes, and the whole size from its `Content-Range`
+    /// (`bytes 0-63/12345`), instead of a HEAD and a GET.
+    async fn read_head_sized(
+        &self,
+        key: &str,
+        n: u64,
+    ) -> Result<Option<(Vec<u8>, u64)>, MediaError> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", n.max(1) - 1))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(SdkError::ServiceError(se)) if matches!(se.err(), GetObjectError::NoSuchKey(_)) => {
+                return Ok(None)
+            }
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => {
+                return Ok(None)
+            }
+            // An empty object has no byte 0.
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 416 => {
+                return Ok(Some((Vec::new(), 0)))
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        let size = match out.content_range() {
+            Some(range) => range
+                .rsplit('/')
+                .next()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .ok_or_else(|| MediaError::Backend(format!("Content-Range {range}")))?,
+            // A store that ignores the range sends the whole object: its length is the size.
+            None => out.content_length().unwrap_or(0).max(0) as u64,
+        };
+        let mut body = out.body;
+        let mut buf = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| MediaError::Backend(e.to_string()))?;
+            let room = (n as usize).saturating_sub(buf.len());
+            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if buf.len() as u64 >= n {
+                break;
+            }
+        }
+        Ok(Some((buf, size)))
     }
 
     async fn copy(&self, from: &str, to: &str) -> Result<(), MediaError> {

@@ -89,6 +89,7 @@ mod tests {
             version: 1,
             at: chrono::DateTime::UNIX_EPOCH,
             event: DomainEvent::ReportSubmitted,
+            stats: None,
         }
     }
 

@@ -16,7 +16,9 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest,
 };
-use phananh_core::aggregates::{delta, AggregateStore, Contribution, Figures, MonthFigures};
+use phananh_core::aggregates::{
+    delta, AggregateStore, Contribution, Figures, MonthFigures, ShareChange,
+};
 use phananh_core::model::ReportId;
 use phananh_core::ports::StoreError;
 use std::collections::{BTreeMap, HashMap};
@@ -142,6 +144,23 @@ impl DynamoAggregates {
             // as it is now, so an older event later finds the same share).
             return Ok(Some(false));
         }
+        let condition = match &old {
+            Some((v, _)) => Expected::Version(*v),
+            None => Expected::Absent,
+        };
+        self.write_share(id, version, new, &d, condition).await
+    }
+
+    /// The share's put (under `expected`) and the month items' `ADD` of `d`, in one
+    /// transaction: `Ok(None)` when the condition failed.
+    async fn write_share(
+        &self,
+        id: &ReportId,
+        version: u64,
+        new: &Contribution,
+        d: &BTreeMap<String, BTreeMap<String, Figures>>,
+        expected: Expected,
+    ) -> Result<Option<bool>, StoreError> {
         let mut share = ItemKey::stats_share(id.as_str()).into_item();
         share.insert(VERSION.into(), AttributeValue::N(version.to_string()));
         share.insert(
@@ -149,17 +168,23 @@ impl DynamoAggregates {
             AttributeValue::S(serde_json::to_string(new).map_err(err)?),
         );
         let mut put = Put::builder().table_name(&self.table).set_item(Some(share));
-        put = match &old {
-            Some((v, _)) => put
+        put = match expected {
+            Expected::Version(v) => put
                 .condition_expression("#v = :old")
                 .expression_attribute_names("#v", VERSION)
                 .expression_attribute_values(":old", AttributeValue::N(v.to_string())),
-            None => put.condition_expression(format!("attribute_not_exists({PK})")),
+            Expected::Absent => put.condition_expression(format!("attribute_not_exists({PK})")),
+            Expected::Share(doc) => put
+                .condition_expression("#v < :new AND #d = :doc")
+                .expression_attribute_names("#v", VERSION)
+                .expression_attribute_names("#d", DOC)
+                .expression_attribute_values(":new", AttributeValue::N(version.to_string()))
+                .expression_attribute_values(":doc", AttributeValue::S(doc)),
         };
         let mut items = vec![TransactWriteItem::builder()
             .put(put.build().map_err(err)?)
             .build()];
-        for (month, rows) in &d {
+        for (month, rows) in d {
             let mut update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(ItemKey::stats_month(month).into_item()));
@@ -241,8 +266,45 @@ impl DynamoAggregates {
     }
 }
 
+/// What the share's put is conditional on.
+enum Expected {
+    /// The version read.
+    Version(u64),
+    /// No share recorded yet.
+    Absent,
+    /// This share (its JSON as stored) at an older version: the change's `before`.
+    Share(String),
+}
+
 #[async_trait]
 impl AggregateStore for DynamoAggregates {
+    /// Without reading the recorded share: when no figure changes, nothing (the share read
+    /// at a later event finds the same figures); else one transaction conditional on the
+    /// recorded share being `change.before` at an older version (or absent for a new
+    /// report). When it is not (a reordered or repeated event), [`AggregateStore::apply`].
+    async fn apply_change(
+        &self,
+        id: &ReportId,
+        version: u64,
+        change: &ShareChange,
+    ) -> Result<bool, StoreError> {
+        let d = delta(change.before.as_ref(), &change.after);
+        if d.is_empty() {
+            return Ok(false);
+        }
+        let expected = match &change.before {
+            Some(b) => Expected::Share(serde_json::to_string(b).map_err(err)?),
+            None => Expected::Absent,
+        };
+        match self
+            .write_share(id, version, &change.after, &d, expected)
+            .await?
+        {
+            Some(done) => Ok(done),
+            None => self.apply(id, version, &change.after).await,
+        }
+    }
+
     async fn apply(
         &self,
         id: &ReportId,

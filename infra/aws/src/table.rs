@@ -22,6 +22,8 @@
 //! | sign-in guard     | `GUARD#<key>`      | `GUARD`       | — (`version`, `doc`, TTL `expires_at`)            |
 //! | statistics month  | `STATS`            | `MONTH#<YYYY-MM>` | — (one number per `<row key>\|<figure>`)    |
 //! | report's share    | `STATSREP`         | `REPORT#<id>` | — (`version`, `doc`: its contribution)            |
+//! | upload slot       | `UPLOAD#<owner>#<id>` | `UPLOAD`   | — (`doc`: the slot, TTL `expires_at`)             |
+//! | upload quota day  | `UPQUOTA#<owner>#<day>` | `UPQUOTA` | — (`count`, `bytes`, TTL `expires_at`)         |
 //!
 //! (* sparse.) Instants in keys are [`time_key`]s, so string order is time order.
 
@@ -245,6 +247,16 @@ impl ItemKey {
     /// In one partition, so a rebuild can find and forget them all without a scan.
     pub(crate) fn stats_share(report_id: &str) -> Self {
         Self::new(STATS_SHARES_PK.to_string(), format!("REPORT#{report_id}"))
+    }
+
+    /// One upload slot (`<owner>` is a hash of the uploader's id).
+    pub(crate) fn upload_slot(owner: &str, id: &str) -> Self {
+        Self::new(format!("UPLOAD#{owner}#{id}"), "UPLOAD")
+    }
+
+    /// An uploader's count and bytes of one local day.
+    pub(crate) fn upload_quota(owner: &str, day: &str) -> Self {
+        Self::new(format!("UPQUOTA#{owner}#{day}"), "UPQUOTA")
     }
 
     /// The key as an attribute map (a `Key`, or the start of an item).

@@ -46,6 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     version: 1,
                     at: r.created_at,
                     event: DomainEvent::ReportSubmitted,
+                    stats: None,
                 };
                 let key = format!("citizen:{i}");
                 store

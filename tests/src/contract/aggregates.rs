@@ -4,7 +4,7 @@
 //! order; `clear` forgets rows and shares, so a rebuild counts every report again. The store
 //! must be empty when handed over.
 
-use phananh_core::aggregates::{bucket_of, AggregateStore, Contribution, Figures};
+use phananh_core::aggregates::{bucket_of, AggregateStore, Contribution, Figures, ShareChange};
 use phananh_core::model::ReportId;
 
 fn share(month: &str, unit: Option<&str>, open: bool, on_time: Option<bool>) -> Contribution {
@@ -135,4 +135,61 @@ pub async fn aggregate_store_contract(store: &dyn AggregateStore) {
         .expect("counted again after clear"));
     let all = row(store, "2026-11", "all").await.expect("all row again");
     assert_eq!((all.received, all.resolved, all.on_time), (1, 1, 1));
+
+    apply_change_equals_apply_of_the_new_share(store).await;
+}
+
+/// `apply_change` (the share before and after a change, as events carry them) ends where
+/// `apply` of the share after does, in order, repeated and reordered.
+pub async fn apply_change_equals_apply_of_the_new_share(store: &dyn AggregateStore) {
+    let c = ReportId("agg-c".into());
+    let m = "2027-01";
+    let received = share(m, None, true, None);
+    let assigned = share(m, Some("phong_tnmt"), true, None);
+    let moved = share(m, Some("ubnd_tan_phong"), true, None);
+    let resolved = share(m, Some("ubnd_tan_phong"), false, Some(false));
+    let change = |before: Option<&Contribution>, after: &Contribution| ShareChange {
+        before: before.cloned(),
+        after: after.clone(),
+    };
+    assert!(store
+        .apply_change(&c, 1, &change(None, &received))
+        .await
+        .expect("new report"));
+    assert!(store
+        .apply_change(&c, 3, &change(Some(&received), &assigned))
+        .await
+        .expect("in order"));
+    assert!(!store
+        .apply_change(&c, 3, &change(Some(&received), &assigned))
+        .await
+        .expect("repeated"));
+    assert_eq!(
+        row(store, m, "unit:phong_tnmt").await.map(|f| f.open),
+        Some(1)
+    );
+    // The result (v7) before the reassignment (v5): counted from what is recorded.
+    assert!(store
+        .apply_change(&c, 7, &change(Some(&moved), &resolved))
+        .await
+        .expect("reordered"));
+    assert!(!store
+        .apply_change(&c, 5, &change(Some(&assigned), &moved))
+        .await
+        .expect("late"));
+    // A change of no figure changes no row (whether a store records its version is its own).
+    store
+        .apply_change(&c, 9, &change(Some(&resolved), &resolved))
+        .await
+        .expect("no figure");
+    assert_eq!(row(store, m, "unit:phong_tnmt").await, None);
+    let unit = row(store, m, "unit:ubnd_tan_phong")
+        .await
+        .expect("unit row");
+    let all = row(store, m, "all").await.expect("all row");
+    assert_eq!(
+        (unit.received, unit.open, unit.resolved, unit.on_time),
+        (1, 0, 1, 0)
+    );
+    assert_eq!((all.received, all.open, all.resolved), (1, 0, 1));
 }

@@ -17,6 +17,7 @@ pub mod pii;
 pub mod races;
 pub mod redelivery;
 pub mod reports;
+pub mod slots;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -36,3 +37,4 @@ pub use pii::pii_at_rest_contract;
 pub use races::two_staff_acting_at_once_one_wins_the_other_sees_the_current_version;
 pub use redelivery::every_consumer_twice_and_shuffled_ends_as_one_in_order_delivery;
 pub use reports::report_store_contract;
+pub use slots::upload_slots_contract;

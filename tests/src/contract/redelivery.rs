@@ -356,6 +356,25 @@ impl World {
             .stats(&actors::office(), None, None, 1_000)
             .await
             .expect("statistics");
+        // The figures counted from the events (each carrying its report's share) are those
+        // of the reports as stored: a rebuild from the reports gives the same.
+        let rebuilt = self
+            .app
+            .clone()
+            .with_aggregates(Arc::new(MemoryAggregates::default()), false);
+        rebuilt
+            .rebuild_stats(&phananh_core::model::Actor::system())
+            .await
+            .expect("rebuild");
+        let truth = rebuilt
+            .stats(&actors::office(), None, None, 1_000)
+            .await
+            .expect("statistics rebuilt");
+        assert_eq!(
+            stats, truth,
+            "{:?}: the statistics from the events differ from those of the stored reports",
+            self.delivery
+        );
         Snapshot {
             reports,
             sent,
