@@ -93,14 +93,13 @@ pub fn cells_covering(
     let precision = precision.clamp(1, MAX_PRECISION);
     let (lon_bits, lat_bits) = bits(precision);
     let dlat = (radius_m * 1.01 / EARTH_RADIUS_M).to_degrees();
-    let (lat_lo, lat_hi) = ((center.lat - dlat).max(-90.0), (center.lat + dlat).min(90.0));
+    let (lat_lo, lat_hi) = (
+        (center.lat - dlat).max(-90.0),
+        (center.lat + dlat).min(90.0),
+    );
     // The box is widest in longitude at its poleward edge.
     let widest = lat_lo.abs().max(lat_hi.abs()).to_radians().cos();
-    let dlon = if widest > 1e-9 {
-        dlat / widest
-    } else {
-        180.0
-    };
+    let dlon = if widest > 1e-9 { dlat / widest } else { 180.0 };
     let (iy_lo, iy_hi) = (
         axis_index(lat_lo, -90.0, 180.0, lat_bits),
         axis_index(lat_hi, -90.0, 180.0, lat_bits),
@@ -216,12 +215,18 @@ mod tests {
         let r = 150.0;
         for i in 0..=20 {
             for j in 0..=20 {
-                let c = pt(22.38 + h * f64::from(i) / 10.0, 103.44 + w * f64::from(j) / 10.0);
+                let c = pt(
+                    22.38 + h * f64::from(i) / 10.0,
+                    103.44 + w * f64::from(j) / 10.0,
+                );
                 let cells = cells_covering(c, r, 6, 16).expect("few cells");
                 for k in 0..36 {
                     let a = f64::from(k) * 10f64.to_radians();
                     let d = (r * 0.999 / EARTH_RADIUS_M).to_degrees();
-                    let q = pt(c.lat + d * a.sin(), c.lon + d * a.cos() / c.lat.to_radians().cos());
+                    let q = pt(
+                        c.lat + d * a.sin(),
+                        c.lon + d * a.cos() / c.lat.to_radians().cos(),
+                    );
                     if distance_m(c, q) <= r {
                         assert!(cells.contains(&encode(q, 6)), "{q:?} around {c:?}");
                     }

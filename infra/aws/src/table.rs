@@ -58,12 +58,58 @@ pub(crate) fn ttl_value(at: DateTime<Utc>) -> AttributeValue {
 /// (`EVENT#` items) from it (`crate::stream`).
 pub const STREAM_VIEW: StreamViewType = StreamViewType::NewImage;
 
-/// One global secondary index (all are `ProjectionType::All`, both keys strings).
+/// One global secondary index (both keys strings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GsiDef {
     pub name: &'static str,
     pub pk: &'static str,
     pub sk: &'static str,
+    /// What the index copies besides the keys: only what its queries read.
+    pub projection: GsiProjection,
+}
+
+/// The `Projection` of an index (`ProjectionType` and `NonKeyAttributes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GsiProjection {
+    /// Every attribute.
+    All,
+    /// The table's and the index's keys only.
+    KeysOnly,
+    /// The keys and these attributes.
+    Include(&'static [&'static str]),
+}
+
+impl GsiProjection {
+    /// The `ProjectionType` name (as `template.yaml` spells it).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            GsiProjection::All => "ALL",
+            GsiProjection::KeysOnly => "KEYS_ONLY",
+            GsiProjection::Include(_) => "INCLUDE",
+        }
+    }
+
+    /// The `NonKeyAttributes` (empty unless `Include`).
+    pub fn non_key_attributes(&self) -> &'static [&'static str] {
+        match self {
+            GsiProjection::Include(a) => a,
+            _ => &[],
+        }
+    }
+
+    fn to_sdk(self) -> Projection {
+        let b = Projection::builder();
+        match self {
+            GsiProjection::All => b.projection_type(ProjectionType::All),
+            GsiProjection::KeysOnly => b.projection_type(ProjectionType::KeysOnly),
+            GsiProjection::Include(a) => a
+                .iter()
+                .fold(b.projection_type(ProjectionType::Include), |b, a| {
+                    b.non_key_attributes(*a)
+                }),
+        }
+        .build()
+    }
 }
 
 /// Reports by state: `state_pk = STATE#<state>`, newest first by `csk`.
@@ -71,46 +117,72 @@ pub const GSI_STATE: GsiDef = GsiDef {
     name: "by_state",
     pk: "state_pk",
     sk: CSK,
+    projection: GsiProjection::All,
 };
 /// Reports by involved unit (lead or coordinating): one membership item per unit.
 pub const GSI_UNIT: GsiDef = GsiDef {
     name: "by_unit",
     pk: "unit_pk",
     sk: CSK,
+    projection: GsiProjection::All,
 };
 /// Reports by reporter (citizen id).
 pub const GSI_REPORTER: GsiDef = GsiDef {
     name: "by_reporter",
     pk: "reporter_pk",
     sk: CSK,
+    projection: GsiProjection::All,
 };
 /// Sparse: only published, non-secret reports.
 pub const GSI_PUBLIC: GsiDef = GsiDef {
     name: "public_feed",
     pk: "public_pk",
     sk: CSK,
+    projection: GsiProjection::All,
 };
 /// Sparse: reports with a pending escalation threshold, by `next_at`.
 pub const GSI_ESCALATION: GsiDef = GsiDef {
     name: "escalation",
     pk: "esc_pk",
     sk: "esc_sk",
+    projection: GsiProjection::All,
 };
-/// Reports by category, newest first: the duplicate check (same category within a time
-/// window) is one bounded query instead of one per state partition.
+/// Reports by category, newest first: a list by category over several states is one
+/// bounded query instead of one per state partition.
 pub const GSI_CATEGORY: GsiDef = GsiDef {
     name: "by_category",
     pk: "category_pk",
     sk: CSK,
+    projection: GsiProjection::All,
 };
 
-pub const GSIS: [GsiDef; 6] = [
+/// The located reports of a category by geohash cell, newest first: the duplicate check
+/// reads the cells its circle touches (`phananh_core::geohash::cells_covering`), one query
+/// each, and gets only points (`geo`, `state_pk`), never documents.
+pub const GSI_CELL: GsiDef = GsiDef {
+    name: "by_cell",
+    pk: "cell_pk",
+    sk: CSK,
+    projection: GsiProjection::Include(&[GEO, "state_pk"]),
+};
+
+/// `geo` of a located report: `"<lat> <lon>"` (shortest round-trip decimals).
+pub const GEO: &str = "geo";
+
+/// Geohash precision of [`GSI_CELL`]'s cells: 5 characters, about 4.9 km by 4.9 km at the
+/// equator (4.5 km wide at Lai Châu's 22° N), so a circle of the configured duplicate radius
+/// (100–150 m) lies in one cell unless the point is within the radius of a cell edge (then 2,
+/// or 4 at a corner). Changing it needs the items rewritten (their `cell_pk`).
+pub const CELL_PRECISION: usize = 5;
+
+pub const GSIS: [GsiDef; 7] = [
     GSI_STATE,
     GSI_UNIT,
     GSI_REPORTER,
     GSI_PUBLIC,
     GSI_ESCALATION,
     GSI_CATEGORY,
+    GSI_CELL,
 ];
 
 /// Every attribute that is a key of the table or of an index (all strings).
@@ -150,8 +222,18 @@ pub(crate) fn state_pk(state: &str) -> String {
     format!("STATE#{state}")
 }
 
+/// The state named by a `state_pk` value (the inverse of [`state_pk`]).
+pub(crate) fn state_of_pk(pk: &str) -> Option<&str> {
+    pk.strip_prefix("STATE#")
+}
+
 pub(crate) fn category_pk(category: &str) -> String {
     format!("CAT#{category}")
+}
+
+/// `cell_pk` of the located reports of `category` in the geohash cell `cell`.
+pub(crate) fn cell_pk(category: &str, cell: &str) -> String {
+    format!("CELL#{category}#{cell}")
 }
 
 /// `reporter_pk` of the reports of one citizen.
@@ -294,11 +376,7 @@ pub async fn create_table_with(
                 .index_name(g.name)
                 .key_schema(key(g.pk, KeyType::Hash)?)
                 .key_schema(key(g.sk, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(g.projection.to_sdk())
                 .build()
                 .map_err(TableError::build)?,
         );
@@ -357,8 +435,10 @@ mod tests {
         assert_eq!(k(ItemKey::username("n")), p("USERNAME#n", "USERNAME"));
         assert_eq!(k(ItemKey::notification("x")), p("NOTIF#x", "NOTIF"));
         assert_eq!(state_pk("closed"), "STATE#closed");
+        assert_eq!(state_of_pk(&state_pk("closed")), Some("closed"));
         assert_eq!(reporter_pk("c"), "REPORTER#c");
         assert_eq!(unit_key("u"), "UNIT#u");
+        assert_eq!(cell_pk("roads", "w7x4v"), "CELL#roads#w7x4v");
     }
 
     #[test]

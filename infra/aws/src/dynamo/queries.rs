@@ -13,20 +13,26 @@
 //! table scan, never an unbounded loop); a full-text service (e.g. OpenSearch fed by the
 //! outbox) would be the next step if that is not enough.
 
-use super::codec::{report_from_item, s, str_attr, Item, SEARCH};
+use super::codec::{geo_from_attr, report_from_item, s, str_attr, Item, SEARCH};
 use super::paging::{decode_cursor, encode_cursor, next_start, read_pages};
 use super::{sdk_err, DynamoReportStore};
 use crate::table::{
-    category_pk, reporter_pk, state_pk, time_key, timed_key_bound, unit_key, CSK, ESCALATION_PK,
-    GSI_CATEGORY, GSI_ESCALATION, GSI_PUBLIC, GSI_REPORTER, GSI_STATE, GSI_UNIT, PUBLIC_PK,
+    category_pk, cell_pk, reporter_pk, state_of_pk, state_pk, time_key, timed_key_bound, unit_key,
+    CELL_PRECISION, CSK, ESCALATION_PK, GEO, GSI_CATEGORY, GSI_CELL, GSI_ESCALATION, GSI_PUBLIC,
+    GSI_REPORTER, GSI_STATE, GSI_UNIT, PUBLIC_PK,
 };
 use chrono::{DateTime, Utc};
-use phananh_core::model::{Report, ReportId, State};
-use phananh_core::ports::{Page, ReportQuery, StoreError};
+use phananh_core::model::{GeoPoint, Report, ReportId, State};
+use phananh_core::ports::{Page, RecentPoint, ReportQuery, StoreError};
 use std::collections::{HashSet, VecDeque};
 
 /// Bound on DynamoDB calls spent filling one page of a filtered list.
 const QUERY_CALL_BUDGET: usize = 12;
+
+/// Most geohash cells the duplicate check reads (one `Query` each); a circle touching more
+/// (a radius of more than about 2 km for cells of [`CELL_PRECISION`]) is read from the
+/// category's index instead.
+pub(super) const MAX_CELLS: usize = 9;
 
 /// One index partition being read newest first, with what was read and not merged yet.
 struct Partition {
@@ -276,4 +282,87 @@ impl DynamoReportStore {
         })
         .await
     }
+}
+
+impl DynamoReportStore {
+    /// The duplicate check's read: one `Query` on `by_cell` per geohash cell the circle
+    /// touches (1 unless the point is within `radius_m` of its cell's edge: then 2, or 4 near
+    /// a corner), each for the window `[from, to)`, newest first, at most `limit` items, not
+    /// continued (bounded: a cell with more than `limit` reports of the category in the
+    /// window gives its newest `limit`). Only the index's points are read (`geo`, `state_pk`),
+    /// then the exact distance decides. `None` when the circle touches more than
+    /// [`MAX_CELLS`] cells.
+    pub(super) async fn points_near(
+        &self,
+        category: &str,
+        center: GeoPoint,
+        radius_m: f64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Option<Vec<RecentPoint>>, StoreError> {
+        let Some(cells) =
+            phananh_core::geohash::cells_covering(center, radius_m, CELL_PRECISION, MAX_CELLS)
+        else {
+            return Ok(None);
+        };
+        let (lo, hi) = (time_key(from), time_key(to));
+        if lo >= hi || limit == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        let mut found: Vec<(String, RecentPoint)> = Vec::new();
+        for cell in cells {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_CELL.name)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+                .expression_attribute_names("#pk", GSI_CELL.pk)
+                .expression_attribute_names("#sk", CSK)
+                .expression_attribute_values(":pk", s(cell_pk(category, &cell)))
+                .expression_attribute_values(":lo", s(&lo))
+                .expression_attribute_values(":hi", s(&hi))
+                .scan_index_forward(false)
+                .limit(limit.min(1000) as i32)
+                .send()
+                .await
+                .map_err(sdk_err)?;
+            for item in out.items.unwrap_or_default() {
+                let Some(p) = point_from_index_item(&item, category) else {
+                    continue;
+                };
+                // BETWEEN is inclusive: `to` itself is outside the window.
+                if p.0 < hi && p.1.is_within(center, radius_m) {
+                    found.push(p);
+                }
+            }
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.dedup_by(|a, b| a.0 == b.0);
+        found.truncate(limit as usize);
+        Ok(Some(found.into_iter().map(|(_, p)| p).collect()))
+    }
+}
+
+/// A `by_cell` index item as a point, with its `csk`; `None` for an item that is not one (a
+/// malformed key or point is skipped, never fatal: the check only gives hints).
+fn point_from_index_item(item: &Item, category: &str) -> Option<(String, RecentPoint)> {
+    let csk = str_attr(item, CSK)?;
+    let (ts, id) = csk.split_once('#')?;
+    let created_at = DateTime::parse_from_rfc3339(ts).ok()?.with_timezone(&Utc);
+    let state = str_attr(item, GSI_STATE.pk)
+        .and_then(state_of_pk)
+        .and_then(State::parse)?;
+    let location = str_attr(item, GEO).and_then(geo_from_attr);
+    Some((
+        csk.to_string(),
+        RecentPoint {
+            id: ReportId(id.to_string()),
+            state,
+            category: category.to_string(),
+            created_at,
+            location,
+        },
+    ))
 }

@@ -16,9 +16,9 @@ use crate::table::{ItemKey, PK};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use phananh_core::model::{EventEnvelope, Report, ReportId};
+use phananh_core::model::{EventEnvelope, GeoPoint, Report, ReportId};
 use phananh_core::ports::{
-    CreateOutcome, EventDelivery, Page, ReportQuery, ReportStore, StoreError,
+    CreateOutcome, EventDelivery, Page, RecentPoint, ReportQuery, ReportStore, StoreError,
 };
 
 /// Idempotency keys are kept this long (then DynamoDB TTL removes them).
@@ -197,6 +197,30 @@ impl ReportStore for DynamoReportStore {
 
     fn event_delivery(&self) -> EventDelivery {
         EventDelivery::Stream
+    }
+
+    /// One `Query` per geohash cell the circle touches on the points-only `by_cell` index
+    /// (usually one); a very large radius falls back to the category's list.
+    async fn recent_points_near(
+        &self,
+        category: &str,
+        center: GeoPoint,
+        radius_m: f64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RecentPoint>, StoreError> {
+        if let Some(points) = self
+            .points_near(category, center, radius_m, from, to, limit)
+            .await?
+        {
+            return Ok(points);
+        }
+        let points = self.recent_points(category, from, to, limit).await?;
+        Ok(points
+            .into_iter()
+            .filter(|p| p.is_within(center, radius_m))
+            .collect())
     }
 }
 
