@@ -72,6 +72,14 @@ const READ_REPORTS: &[Need] = &[
     ),
 ];
 
+/// A unit's lists (staff queues, the unit's overdue list): `by_unit` holds keys only, the
+/// reports of a page are read in one `BatchGetItem`.
+const LIST_BY_UNIT: &[Need] = &[need(
+    "dynamodb:BatchGetItem",
+    On::Table,
+    "ReportStore::query by unit: the reports of the by_unit page",
+)];
+
 /// Changing reports: one transaction (report, memberships, event items, idempotency); the
 /// table's stream carries the events to the relay, so writers publish nothing.
 const WRITE_REPORTS: &[Need] = &[
@@ -264,6 +272,7 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
             "ApiStaffFunction",
             &[
                 READ_REPORTS,
+                LIST_BY_UNIT,
                 WRITE_REPORTS,
                 READ_STATS,
                 READ_MEDIA,
@@ -275,6 +284,7 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
             "ApiConsoleFunction",
             &[
                 READ_REPORTS,
+                LIST_BY_UNIT,
                 WRITE_REPORTS,
                 READ_STATS,
                 READ_MEDIA,

@@ -13,7 +13,7 @@
 //! | item              | pk                 | sk            | index attributes                                  |
 //! |-------------------|--------------------|---------------|---------------------------------------------------|
 //! | report            | `REPORT#<id>`      | `REPORT`      | `state_pk`, `reporter_pk`, `public_pk`*, `esc_pk`/`esc_sk`*, `csk` |
-//! | unit membership   | `REPORT#<id>`      | `UNIT#<unit>` | `unit_pk`, `csk`                                  |
+//! | unit membership   | `REPORT#<id>`      | `UNIT#<unit>` | `unit_pk`, `csk` (nothing else: keys only)        |
 //! | event             | `EVENT#<event id>` | `EVENT`       | — (`event`, TTL `expires_at`; the stream carries it) |
 //! | idempotency key   | `IDEM#<key>`       | `IDEM`        | —                                                 |
 //! | account           | `ACCOUNTS`         | `ACCOUNT#<id>`| —                                                 |
@@ -119,12 +119,13 @@ pub const GSI_STATE: GsiDef = GsiDef {
     sk: CSK,
     projection: GsiProjection::All,
 };
-/// Reports by involved unit (lead or coordinating): one membership item per unit.
+/// Reports by involved unit (lead or coordinating): one membership item per unit, keys only
+/// (the report's `pk` names the report item, read by `BatchGetItem`).
 pub const GSI_UNIT: GsiDef = GsiDef {
     name: "by_unit",
     pk: "unit_pk",
     sk: CSK,
-    projection: GsiProjection::All,
+    projection: GsiProjection::KeysOnly,
 };
 /// Reports by reporter (citizen id).
 pub const GSI_REPORTER: GsiDef = GsiDef {
@@ -246,6 +247,9 @@ pub(crate) fn unit_key(unit: &str) -> String {
     format!("UNIT#{unit}")
 }
 
+/// The sort key of a report item (its partition, `REPORT#<id>`, also holds its memberships).
+pub(crate) const REPORT_SK: &str = "REPORT";
+
 /// `public_pk` of every published, non-secret report.
 pub(crate) const PUBLIC_PK: &str = "PUBLIC";
 /// `esc_pk` of every report with a pending escalation threshold.
@@ -267,7 +271,7 @@ impl ItemKey {
 
     /// The report item.
     pub(crate) fn report(id: &str) -> Self {
-        Self::new(format!("REPORT#{id}"), "REPORT")
+        Self::new(format!("REPORT#{id}"), REPORT_SK)
     }
 
     /// The membership item of a report in one involved unit (same partition as the report).

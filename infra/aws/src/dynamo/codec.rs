@@ -35,7 +35,7 @@ pub(super) const ACCOUNT_ID: &str = "account_id";
 pub(super) const EVENT: &str = "event";
 /// The folded title, description and address of a report (lowercase ASCII words), each word
 /// preceded by a space, so `contains(search, " " + term)` means "a word starts with term".
-/// On the report item and its membership copies: a query's filter expression reads it.
+/// On the report item: a query's filter expression reads it.
 pub(super) const SEARCH: &str = "search";
 
 /// The [`SEARCH`] attribute of a report.
@@ -123,7 +123,7 @@ fn creation_key(r: &Report) -> String {
     timed_key(r.created_at, r.id.as_str())
 }
 
-/// What the report item and its membership items share: key, `doc`, `version`, `csk`.
+/// The report item's base: key, `doc`, `version`, `csk`, `search`.
 fn report_copy(key: ItemKey, r: &Report, doc: &str) -> Item {
     let mut item = key.into_item();
     item.insert(DOC.into(), s(doc));
@@ -174,10 +174,13 @@ pub(super) fn geo_from_attr(attr: &str) -> Option<GeoPoint> {
     p.is_valid().then_some(p)
 }
 
-/// The membership item of the report in `unit` (indexed by `by_unit`).
-pub(super) fn membership_item(r: &Report, unit: &str, doc: &str) -> Item {
-    let mut item = report_copy(ItemKey::membership(r.id.as_str(), unit), r, doc);
+/// The membership item of the report in `unit` (indexed by `by_unit`): keys only — the
+/// report's partition (`pk`), the unit and the creation key, none of which ever change, so it
+/// is written once when the unit becomes involved and deleted when it stops being.
+pub(super) fn membership_item(r: &Report, unit: &str) -> Item {
+    let mut item = ItemKey::membership(r.id.as_str(), unit).into_item();
     item.insert(GSI_UNIT.pk.into(), s(unit_key(unit)));
+    item.insert(CSK.into(), s(creation_key(r)));
     item
 }
 

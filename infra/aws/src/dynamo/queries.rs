@@ -15,16 +15,17 @@
 
 use super::codec::{geo_from_attr, report_from_item, s, str_attr, Item, SEARCH};
 use super::paging::{decode_cursor, encode_cursor, next_start, read_pages};
-use super::{sdk_err, DynamoReportStore};
+use super::{backend, sdk_err, DynamoReportStore};
 use crate::table::{
     category_pk, cell_pk, reporter_pk, state_of_pk, state_pk, time_key, timed_key_bound, unit_key,
     CELL_PRECISION, CSK, ESCALATION_PK, GEO, GSI_CATEGORY, GSI_CELL, GSI_ESCALATION, GSI_PUBLIC,
-    GSI_REPORTER, GSI_STATE, GSI_UNIT, PUBLIC_PK,
+    GSI_REPORTER, GSI_STATE, GSI_UNIT, PK, PUBLIC_PK, REPORT_SK, SK,
 };
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 use phananh_core::model::{GeoPoint, Report, ReportId, State};
 use phananh_core::ports::{Page, RecentPoint, ReportQuery, StoreError};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Bound on DynamoDB calls spent filling one page of a filtered list.
 const QUERY_CALL_BUDGET: usize = 12;
@@ -39,6 +40,8 @@ struct Partition {
     index: &'static str,
     pk_attr: &'static str,
     pk: String,
+    /// The index holds keys only (`by_unit`): each page's reports are read by `BatchGetItem`.
+    keys_only: bool,
     buf: VecDeque<(String, Item)>,
     start: Option<Item>,
     exhausted: bool,
@@ -50,12 +53,23 @@ impl Partition {
             index,
             pk_attr,
             pk,
+            keys_only: false,
             buf: VecDeque::new(),
             start: None,
             exhausted: false,
         }
     }
+
+    /// A partition of an index that does not carry the report document.
+    fn keys_only(mut self) -> Self {
+        self.keys_only = true;
+        self
+    }
 }
+
+/// Rounds of `BatchGetItem` for one page when DynamoDB leaves keys unprocessed (throttling or
+/// the 16 MB response limit); then the read fails rather than return a page with holes.
+const BATCH_GET_ROUNDS: usize = 4;
 
 /// The partitions that hold every report `q` may match: the most selective index first.
 fn partitions(q: &ReportQuery) -> Vec<Partition> {
@@ -67,7 +81,7 @@ fn partitions(q: &ReportQuery) -> Vec<Partition> {
         )];
     }
     if let Some(u) = &q.unit {
-        return vec![Partition::new(GSI_UNIT.name, GSI_UNIT.pk, unit_key(u))];
+        return vec![Partition::new(GSI_UNIT.name, GSI_UNIT.pk, unit_key(u)).keys_only()];
     }
     if q.public_only {
         return vec![Partition::new(
@@ -101,7 +115,8 @@ fn partitions(q: &ReportQuery) -> Vec<Partition> {
 }
 
 impl DynamoReportStore {
-    /// Reads the next page of `p` with `lower <= csk < upper`.
+    /// Reads the next page of `p` with `lower <= csk < upper`; returns the calls made (2 for
+    /// a keys-only index: the query and the `BatchGetItem` of its reports).
     async fn fetch(
         &self,
         p: &mut Partition,
@@ -109,7 +124,7 @@ impl DynamoReportStore {
         upper: Option<&str>,
         terms: &[String],
         limit: i32,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
         let mut req = self
             .client
             .query()
@@ -157,6 +172,7 @@ impl DynamoReportStore {
             .send()
             .await
             .map_err(sdk_err)?;
+        let mut page: Vec<(String, Item)> = Vec::new();
         for item in out.items.unwrap_or_default() {
             let Some(csk) = str_attr(&item, CSK).map(str::to_string) else {
                 continue;
@@ -165,11 +181,83 @@ impl DynamoReportStore {
             if upper.is_some_and(|hi| csk.as_str() >= hi) {
                 continue;
             }
-            p.buf.push_back((csk, item));
+            page.push((csk, item));
         }
         p.start = next_start(out.last_evaluated_key);
         p.exhausted = p.start.is_none();
-        Ok(())
+        let mut calls = 1;
+        if p.keys_only && !page.is_empty() {
+            let (reports, batch_calls) = self.report_items(&page).await?;
+            calls += batch_calls;
+            page = page
+                .into_iter()
+                .filter_map(|(csk, key)| {
+                    let pk = str_attr(&key, PK)?;
+                    reports.get(pk).map(|r| (csk, r.clone()))
+                })
+                .collect();
+        }
+        p.buf.extend(page);
+        Ok(calls)
+    }
+
+    /// The report items of a keys-only page (its items' `pk`), by `pk`, in as few
+    /// `BatchGetItem` calls as DynamoDB allows (one for a page of at most 100); returns them
+    /// and the calls made. Eventually consistent, like the index the keys came from.
+    async fn report_items(
+        &self,
+        page: &[(String, Item)],
+    ) -> Result<(HashMap<String, Item>, usize), StoreError> {
+        let mut pending: Vec<Item> = Vec::new();
+        let mut seen_pk: HashSet<&str> = HashSet::new();
+        for (_, key) in page {
+            if let (Some(pk), Some(_)) = (str_attr(key, PK), str_attr(key, SK)) {
+                if seen_pk.insert(pk) {
+                    pending.push(HashMap::from([
+                        (PK.to_string(), s(pk)),
+                        (SK.to_string(), s(REPORT_SK)),
+                    ]));
+                }
+            }
+        }
+        let mut found: HashMap<String, Item> = HashMap::with_capacity(pending.len());
+        let max_calls = BATCH_GET_ROUNDS * pending.len().div_ceil(100).max(1);
+        let mut calls = 0;
+        while !pending.is_empty() {
+            if calls >= max_calls {
+                return Err(StoreError::Backend(format!(
+                    "BatchGetItem left {} reports unread after {calls} calls",
+                    pending.len()
+                )));
+            }
+            let take = pending.len().min(100);
+            let keys: Vec<Item> = pending.drain(..take).collect();
+            let ka = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .map_err(backend)?;
+            calls += 1;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, ka)
+                .send()
+                .await
+                .map_err(sdk_err)?;
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                if let Some(pk) = str_attr(&item, PK) {
+                    found.insert(pk.to_string(), item);
+                }
+            }
+            if let Some(left) = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                pending.extend(left.keys);
+            }
+        }
+        Ok((found, calls))
     }
 
     /// One page of the reports matching `q`, newest first.
@@ -208,8 +296,8 @@ impl DynamoReportStore {
                         out_of_budget = true;
                         break;
                     }
-                    calls += 1;
-                    self.fetch(p, lower.as_deref(), upper.as_deref(), &terms, chunk)
+                    calls += self
+                        .fetch(p, lower.as_deref(), upper.as_deref(), &terms, chunk)
                         .await?;
                 }
             }
