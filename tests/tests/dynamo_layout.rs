@@ -171,3 +171,64 @@ async fn an_old_layout_membership_still_lists_and_is_replaced_at_the_next_change
     let page = store.query(&q).await.expect("unit page");
     assert_eq!(page.items, vec![changed]);
 }
+
+/// Each index copies only what its queries read (`GsiDef::projection`, the same definition
+/// as `template.yaml`): the lists their document and text, the duplicate check its point.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexes_carry_only_what_their_queries_read() {
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let store = DynamoReportStore::from_settings(&clients, &settings);
+    let mut r = assigned(report(&unique("ix"), at(0)), "phong_kinh_te", &[], at(600));
+    r.location = Some(phananh_core::model::GeoPoint {
+        lat: 22.39,
+        lon: 103.46,
+    });
+    store.create(&r, &[], None).await.expect("create");
+    let keys_of = |index: &str, pk_attr: &str, pk: String| {
+        let client = clients.dynamodb.clone();
+        let table = settings.table.clone();
+        let (index, pk_attr) = (index.to_string(), pk_attr.to_string());
+        async move {
+            let out = client
+                .query()
+                .table_name(table)
+                .index_name(index)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", pk_attr)
+                .expression_attribute_values(":pk", AttributeValue::S(pk))
+                .send()
+                .await
+                .expect("query");
+            let items = out.items.unwrap_or_default();
+            assert_eq!(items.len(), 1);
+            items[0].keys().cloned().collect::<BTreeSet<String>>()
+        }
+    };
+    let set = |v: &[&str]| {
+        v.iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<String>>()
+    };
+    assert_eq!(
+        keys_of(
+            "by_state",
+            "state_pk",
+            format!("STATE#{}", r.state.as_str())
+        )
+        .await,
+        set(&["pk", "sk", "state_pk", "csk", "doc", "search"])
+    );
+    assert_eq!(
+        keys_of("by_category", "category_pk", format!("CAT#{}", r.category)).await,
+        set(&["pk", "sk", "category_pk", "csk", "doc", "search"])
+    );
+    assert_eq!(
+        keys_of("by_unit", "unit_pk", "UNIT#phong_kinh_te".into()).await,
+        set(&["pk", "sk", "unit_pk", "csk"])
+    );
+    let cell = phananh_core::geohash::encode(r.location.expect("located"), 5);
+    assert_eq!(
+        keys_of("by_cell", "cell_pk", format!("CELL#{}#{cell}", r.category)).await,
+        set(&["pk", "sk", "cell_pk", "csk", "geo", "state_pk"])
+    );
+}

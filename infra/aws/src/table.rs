@@ -112,12 +112,21 @@ impl GsiProjection {
     }
 }
 
+/// The report document (JSON) on a report item: what every list returns.
+pub const DOC_ATTR: &str = "doc";
+/// The folded text a list's free-text filter expression reads.
+pub const SEARCH_ATTR: &str = "search";
+/// What the list indexes copy besides the keys: the document the list returns and the text
+/// its filter reads — nothing else of the report item (units, index keys of other lists,
+/// the point).
+const LIST_ATTRS: &[&str] = &[DOC_ATTR, SEARCH_ATTR];
+
 /// Reports by state: `state_pk = STATE#<state>`, newest first by `csk`.
 pub const GSI_STATE: GsiDef = GsiDef {
     name: "by_state",
     pk: "state_pk",
     sk: CSK,
-    projection: GsiProjection::All,
+    projection: GsiProjection::Include(LIST_ATTRS),
 };
 /// Reports by involved unit (lead or coordinating): one membership item per unit, keys only
 /// (the report's `pk` names the report item, read by `BatchGetItem`).
@@ -132,21 +141,21 @@ pub const GSI_REPORTER: GsiDef = GsiDef {
     name: "by_reporter",
     pk: "reporter_pk",
     sk: CSK,
-    projection: GsiProjection::All,
+    projection: GsiProjection::Include(LIST_ATTRS),
 };
 /// Sparse: only published, non-secret reports.
 pub const GSI_PUBLIC: GsiDef = GsiDef {
     name: "public_feed",
     pk: "public_pk",
     sk: CSK,
-    projection: GsiProjection::All,
+    projection: GsiProjection::Include(LIST_ATTRS),
 };
 /// Sparse: reports with a pending escalation threshold, by `next_at`.
 pub const GSI_ESCALATION: GsiDef = GsiDef {
     name: "escalation",
     pk: "esc_pk",
     sk: "esc_sk",
-    projection: GsiProjection::All,
+    projection: GsiProjection::Include(&[DOC_ATTR]),
 };
 /// Reports by category, newest first: a list by category over several states is one
 /// bounded query instead of one per state partition.
@@ -154,7 +163,7 @@ pub const GSI_CATEGORY: GsiDef = GsiDef {
     name: "by_category",
     pk: "category_pk",
     sk: CSK,
-    projection: GsiProjection::All,
+    projection: GsiProjection::Include(LIST_ATTRS),
 };
 
 /// The located reports of a category by geohash cell, newest first: the duplicate check

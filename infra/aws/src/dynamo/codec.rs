@@ -22,7 +22,7 @@ use std::collections::HashMap;
 pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// The whole report (or account) as JSON.
-pub(super) const DOC: &str = "doc";
+pub(super) const DOC: &str = crate::table::DOC_ATTR;
 /// The optimistic-lock counter of a report.
 pub(super) const VERSION: &str = "version";
 /// The involved units of a report as one string (see [`units_attr`]).
@@ -36,7 +36,7 @@ pub(super) const EVENT: &str = "event";
 /// The folded title, description and address of a report (lowercase ASCII words), each word
 /// preceded by a space, so `contains(search, " " + term)` means "a word starts with term".
 /// On the report item: a query's filter expression reads it.
-pub(super) const SEARCH: &str = "search";
+pub(super) const SEARCH: &str = crate::table::SEARCH_ATTR;
 
 /// The [`SEARCH`] attribute of a report.
 pub(super) fn search_attr(r: &Report) -> String {
