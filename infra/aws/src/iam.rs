@@ -68,7 +68,7 @@ const READ_REPORTS: &[Need] = &[
     need(
         "dynamodb:Query",
         On::TableIndexes,
-        "ReportStore::query, escalations_due, recent_points",
+        "ReportStore::query, escalations_due, recent_points, recent_points_near (by_cell)",
     ),
 ];
 

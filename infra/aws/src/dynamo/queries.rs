@@ -8,7 +8,8 @@
 //!
 //! Free text (`ReportQuery::text`) has no index on AWS: it is a filter expression on the
 //! folded `search` attribute, applied by DynamoDB within the index partition the other filters
-//! chose (state, unit, reporter or public), inside the same bounded call budget. A rare term
+//! chose (state, reporter or public; on `by_unit`, which holds keys only, after the page's
+//! reports are read), inside the same bounded call budget. A rare term
 //! over a large partition therefore returns short pages with a cursor to continue (never a
 //! table scan, never an unbounded loop); a full-text service (e.g. OpenSearch fed by the
 //! outbox) would be the next step if that is not enough.
@@ -150,7 +151,8 @@ impl DynamoReportStore {
         if let Some(hi) = upper {
             req = req.expression_attribute_values(":hi", s(hi));
         }
-        if !terms.is_empty() {
+        // A keys-only index has no text to filter on: its reports are judged after the read.
+        if !terms.is_empty() && !p.keys_only {
             // Every term starts a word of the folded text. `Limit` counts items read before
             // this filter, so a call stays bounded; items written before the attribute existed
             // pass and are judged by `ReportQuery::matches` on their document.
