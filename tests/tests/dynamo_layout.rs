@@ -232,3 +232,33 @@ async fn indexes_carry_only_what_their_queries_read() {
         set(&["pk", "sk", "cell_pk", "csk", "geo", "state_pk"])
     );
 }
+
+/// The duplicate check's calls: one `Query` for a point away from its cell's edges, four for
+/// a point near a corner (the circle touches four geohash cells), each on `by_cell`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_duplicate_check_reads_one_cell_or_the_four_around_a_corner() {
+    use phananh_core::model::GeoPoint;
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let store = DynamoReportStore::from_settings(&clients, &settings);
+    let (h, w) = phananh_core::geohash::cell_size_deg(5);
+    let (lat0, lon0) = ((22.39 / h).floor() * h, (103.45 / w).floor() * w);
+    let middle = GeoPoint {
+        lat: lat0 + h / 2.0,
+        lon: lon0 + w / 2.0,
+    };
+    // About 50 m inside the cell's south-west corner.
+    let corner = GeoPoint {
+        lat: lat0 + 0.000_45,
+        lon: lon0 + 0.000_48,
+    };
+    for (point, want) in [(middle, 1), (corner, 4)] {
+        let before = Moto::shared().recorded_requests().len();
+        store
+            .recent_points_near("environment", point, 150.0, at(0), at(60), 200)
+            .await
+            .expect("recent_points_near");
+        let (ops, _) = calls_since(before, &settings.table);
+        println!("duplicate check at {point:?}: {ops:?}");
+        assert_eq!(ops, BTreeMap::from([("Query".to_string(), want)]));
+    }
+}
