@@ -14,12 +14,15 @@ use phananh_testkit::fakes::{
 use phananh_testkit::fixtures::rules;
 use std::sync::{Arc, Mutex};
 
+/// One `recent_points_near` read: centre, radius, window.
+type NearRead = (GeoPoint, f64, DateTime<Utc>, DateTime<Utc>);
+
 /// The report store, recording the duplicate check's reads.
 #[derive(Default)]
 struct RecordingStore {
     inner: MemoryStore,
     /// (centre, radius, window) of each `recent_points_near`.
-    near: Mutex<Vec<(GeoPoint, f64, DateTime<Utc>, DateTime<Utc>)>>,
+    near: Mutex<Vec<NearRead>>,
     /// Reads of the whole category window (`recent_points`, `query`).
     wide: Mutex<usize>,
 }
