@@ -28,6 +28,7 @@ pub mod contact;
 pub mod deadlines;
 pub mod delivery;
 pub mod error;
+pub mod geohash;
 pub mod idp_mfa;
 pub mod ids;
 pub mod imaging;

@@ -346,6 +346,20 @@ impl ReportStore for SealingStore {
     ) -> Result<Vec<RecentPoint>, StoreError> {
         self.inner.recent_points(category, from, to, limit).await
     }
+
+    async fn recent_points_near(
+        &self,
+        category: &str,
+        center: crate::model::GeoPoint,
+        radius_m: f64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RecentPoint>, StoreError> {
+        self.inner
+            .recent_points_near(category, center, radius_m, from, to, limit)
+            .await
+    }
 }
 
 /// Seals, in `store`, every report whose reporter data is still plaintext or sealed with an

@@ -239,6 +239,27 @@ pub trait ReportStore: Send + Sync {
         Ok(page.items.iter().map(RecentPoint::of).collect())
     }
 
+    /// The duplicate check's read near a point: the reports of `category` created in
+    /// `[from, to)` that are located within `radius_m` metres of `center`, newest first, at
+    /// most `limit` (fewer when more than `limit` reports of the window lie in what the store
+    /// reads at once). Adapters with a spatial key (DynamoDB: a geohash cell) override this to
+    /// read only the cells the circle touches.
+    async fn recent_points_near(
+        &self,
+        category: &str,
+        center: GeoPoint,
+        radius_m: f64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RecentPoint>, StoreError> {
+        let points = self.recent_points(category, from, to, limit).await?;
+        Ok(points
+            .into_iter()
+            .filter(|p| p.is_within(center, radius_m))
+            .collect())
+    }
+
     /// The reports overdue at `at` (on the unit's clock, past the due instant), of `unit` (lead
     /// or coordinating) when given, most late first, at most `limit` (statistics' overdue
     /// list). Adapters with an index on the due instant override this to read only `limit`.
@@ -274,6 +295,13 @@ pub struct RecentPoint {
 }
 
 impl RecentPoint {
+    /// Located, and at most `radius_m` metres from `center` (`routing::distance_m`).
+    pub fn is_within(&self, center: GeoPoint, radius_m: f64) -> bool {
+        self.location
+            .filter(GeoPoint::is_valid)
+            .is_some_and(|p| crate::routing::distance_m(center, p) <= radius_m)
+    }
+
     pub fn of(r: &Report) -> RecentPoint {
         RecentPoint {
             id: r.id.clone(),

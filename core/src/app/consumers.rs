@@ -132,17 +132,23 @@ impl App {
         }
         let window =
             ChronoDuration::hours(i64::from(self.rules.config.city.duplicate_window_hours));
-        // Points only (no text, no history): this runs for every submission.
-        let recent = self
-            .store
-            .recent_points(
-                &r.category,
-                r.created_at - window,
-                r.created_at + ChronoDuration::seconds(1),
-                200,
-            )
-            .await
-            .map_err(storage)?;
+        // Points only (no text, no history), near the report only: this runs for every
+        // submission. An unlocated report has no duplicates (`duplicate_candidates`): no read.
+        let recent = match r.location.filter(|p| p.is_valid()) {
+            Some(center) => self
+                .store
+                .recent_points_near(
+                    &r.category,
+                    center,
+                    self.rules.config.city.duplicate_radius_m,
+                    r.created_at - window,
+                    r.created_at + ChronoDuration::seconds(1),
+                    200,
+                )
+                .await
+                .map_err(storage)?,
+            None => Vec::new(),
+        };
         let dups = routing::duplicate_candidates(&self.rules.config, &r, &recent);
         // One read per step: the screening acts on the report read above.
         let screened = match self

@@ -68,9 +68,17 @@ const READ_REPORTS: &[Need] = &[
     need(
         "dynamodb:Query",
         On::TableIndexes,
-        "ReportStore::query, escalations_due, recent_points",
+        "ReportStore::query, escalations_due, recent_points, recent_points_near (by_cell)",
     ),
 ];
+
+/// A unit's lists (staff queues, the unit's overdue list): `by_unit` holds keys only, the
+/// reports of a page are read in one `BatchGetItem`.
+const LIST_BY_UNIT: &[Need] = &[need(
+    "dynamodb:BatchGetItem",
+    On::Table,
+    "ReportStore::query by unit: the reports of the by_unit page",
+)];
 
 /// Changing reports: one transaction (report, memberships, event items, idempotency); the
 /// table's stream carries the events to the relay, so writers publish nothing.
@@ -315,6 +323,7 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
             "ApiStaffFunction",
             &[
                 READ_REPORTS,
+                LIST_BY_UNIT,
                 WRITE_REPORTS,
                 READ_STATS,
                 READ_MEDIA,
@@ -329,6 +338,7 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
             "ApiConsoleFunction",
             &[
                 READ_REPORTS,
+                LIST_BY_UNIT,
                 WRITE_REPORTS,
                 READ_STATS,
                 READ_MEDIA,

@@ -13,7 +13,7 @@
 //! | item              | pk                 | sk            | index attributes                                  |
 //! |-------------------|--------------------|---------------|---------------------------------------------------|
 //! | report            | `REPORT#<id>`      | `REPORT`      | `state_pk`, `reporter_pk`, `public_pk`*, `esc_pk`/`esc_sk`*, `csk` |
-//! | unit membership   | `REPORT#<id>`      | `UNIT#<unit>` | `unit_pk`, `csk`                                  |
+//! | unit membership   | `REPORT#<id>`      | `UNIT#<unit>` | `unit_pk`, `csk` (nothing else: keys only)        |
 //! | event             | `EVENT#<event id>` | `EVENT`       | — (`event`, TTL `expires_at`; the stream carries it) |
 //! | idempotency key   | `IDEM#<key>`       | `IDEM`        | —                                                 |
 //! | account           | `ACCOUNTS`         | `ACCOUNT#<id>`| —                                                 |
@@ -60,59 +60,172 @@ pub(crate) fn ttl_value(at: DateTime<Utc>) -> AttributeValue {
 /// (`EVENT#` items) from it (`crate::stream`).
 pub const STREAM_VIEW: StreamViewType = StreamViewType::NewImage;
 
-/// One global secondary index (all are `ProjectionType::All`, both keys strings).
+/// One global secondary index (both keys strings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GsiDef {
     pub name: &'static str,
     pub pk: &'static str,
     pub sk: &'static str,
+    /// What the index copies besides the keys: only what its queries read.
+    pub projection: GsiProjection,
 }
+
+/// The `Projection` of an index (`ProjectionType` and `NonKeyAttributes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GsiProjection {
+    /// Every attribute.
+    All,
+    /// The table's and the index's keys only.
+    KeysOnly,
+    /// The keys and these attributes.
+    Include(&'static [&'static str]),
+}
+
+impl GsiProjection {
+    /// The `ProjectionType` name (as `template.yaml` spells it).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            GsiProjection::All => "ALL",
+            GsiProjection::KeysOnly => "KEYS_ONLY",
+            GsiProjection::Include(_) => "INCLUDE",
+        }
+    }
+
+    /// The `NonKeyAttributes` (empty unless `Include`).
+    pub fn non_key_attributes(&self) -> &'static [&'static str] {
+        match self {
+            GsiProjection::Include(a) => a,
+            _ => &[],
+        }
+    }
+
+    fn to_sdk(self) -> Projection {
+        let b = Projection::builder();
+        match self {
+            GsiProjection::All => b.projection_type(ProjectionType::All),
+            GsiProjection::KeysOnly => b.projection_type(ProjectionType::KeysOnly),
+            GsiProjection::Include(a) => a
+                .iter()
+                .fold(b.projection_type(ProjectionType::Include), |b, a| {
+                    b.non_key_attributes(*a)
+                }),
+        }
+        .build()
+    }
+}
+
+/// The report document (JSON) on a report item: what every list returns.
+pub const DOC_ATTR: &str = "doc";
+/// The folded text a list's free-text filter expression reads.
+pub const SEARCH_ATTR: &str = "search";
+/// What the list indexes copy besides the keys: the document the list returns and the text
+/// its filter reads — nothing else of the report item (units, index keys of other lists,
+/// the point).
+const LIST_ATTRS: &[&str] = &[DOC_ATTR, SEARCH_ATTR];
+
+/// What a delivery record (issue 13, `crate::deliveries`) needs from its index items: its
+/// per-report reads go through `by_unit` (`DELIVREP#<report>`) and its channel/status reads
+/// through `by_state` (`DELIV#<channel>#<status>`). Report and membership items carry none of
+/// these attributes but `doc`, so they copy nothing more into those indexes.
+const DELIVERY_ATTRS: &[&str] = &[
+    DOC_ATTR,
+    "state",
+    "attempts",
+    "provider",
+    "provider_message_id",
+    "error",
+    "created_at",
+    "updated_at",
+    "earlier",
+];
+
+/// `by_state`: the lists' attributes and the delivery records'.
+const STATE_ATTRS: &[&str] = &[
+    DOC_ATTR,
+    SEARCH_ATTR,
+    "state",
+    "attempts",
+    "provider",
+    "provider_message_id",
+    "error",
+    "created_at",
+    "updated_at",
+    "earlier",
+];
 
 /// Reports by state: `state_pk = STATE#<state>`, newest first by `csk`.
 pub const GSI_STATE: GsiDef = GsiDef {
     name: "by_state",
     pk: "state_pk",
     sk: CSK,
+    projection: GsiProjection::Include(STATE_ATTRS),
 };
-/// Reports by involved unit (lead or coordinating): one membership item per unit.
+/// Reports by involved unit (lead or coordinating): one membership item per unit holding
+/// keys only (the report's `pk` names the report item, read by `BatchGetItem`); the delivery
+/// records of a report are read here too, so their attributes are copied (memberships have none).
 pub const GSI_UNIT: GsiDef = GsiDef {
     name: "by_unit",
     pk: "unit_pk",
     sk: CSK,
+    projection: GsiProjection::Include(DELIVERY_ATTRS),
 };
 /// Reports by reporter (citizen id).
 pub const GSI_REPORTER: GsiDef = GsiDef {
     name: "by_reporter",
     pk: "reporter_pk",
     sk: CSK,
+    projection: GsiProjection::Include(LIST_ATTRS),
 };
 /// Sparse: only published, non-secret reports.
 pub const GSI_PUBLIC: GsiDef = GsiDef {
     name: "public_feed",
     pk: "public_pk",
     sk: CSK,
+    projection: GsiProjection::Include(LIST_ATTRS),
 };
 /// Sparse: reports with a pending escalation threshold, by `next_at`.
 pub const GSI_ESCALATION: GsiDef = GsiDef {
     name: "escalation",
     pk: "esc_pk",
     sk: "esc_sk",
+    projection: GsiProjection::Include(&[DOC_ATTR]),
 };
-/// Reports by category, newest first: the duplicate check (same category within a time
-/// window) is one bounded query instead of one per state partition.
+/// Reports by category, newest first: a list by category over several states is one
+/// bounded query instead of one per state partition.
 pub const GSI_CATEGORY: GsiDef = GsiDef {
     name: "by_category",
     pk: "category_pk",
     sk: CSK,
+    projection: GsiProjection::Include(LIST_ATTRS),
 };
 
-pub const GSIS: [GsiDef; 6] = [
+/// The located reports of a category by geohash cell, newest first: the duplicate check
+/// reads the cells its circle touches (`phananh_core::geohash::cells_covering`), one query
+/// each, and gets only points (`geo`, `state_pk`), never documents.
+pub const GSI_CELL: GsiDef = GsiDef {
+    name: "by_cell",
+    pk: "cell_pk",
+    sk: CSK,
+    projection: GsiProjection::Include(&[GEO, "state_pk"]),
+};
+
+/// `geo` of a located report: `"<lat> <lon>"` (shortest round-trip decimals).
+pub const GEO: &str = "geo";
+
+/// Geohash precision of [`GSI_CELL`]'s cells: 5 characters, about 4.9 km by 4.9 km at the
+/// equator (4.5 km wide at Lai Châu's 22° N), so a circle of the configured duplicate radius
+/// (100–150 m) lies in one cell unless the point is within the radius of a cell edge (then 2,
+/// or 4 at a corner). Changing it needs the items rewritten (their `cell_pk`).
+pub const CELL_PRECISION: usize = 5;
+
+pub const GSIS: [GsiDef; 7] = [
     GSI_STATE,
     GSI_UNIT,
     GSI_REPORTER,
     GSI_PUBLIC,
     GSI_ESCALATION,
     GSI_CATEGORY,
+    GSI_CELL,
 ];
 
 /// Every attribute that is a key of the table or of an index (all strings).
@@ -152,6 +265,11 @@ pub(crate) fn state_pk(state: &str) -> String {
     format!("STATE#{state}")
 }
 
+/// The state named by a `state_pk` value (the inverse of [`state_pk`]).
+pub(crate) fn state_of_pk(pk: &str) -> Option<&str> {
+    pk.strip_prefix("STATE#")
+}
+
 pub(crate) fn category_pk(category: &str) -> String {
     format!("CAT#{category}")
 }
@@ -166,6 +284,11 @@ pub(crate) fn delivery_state_pk(channel: &str, status: &str) -> String {
     format!("DELIV#{channel}#{status}")
 }
 
+/// `cell_pk` of the located reports of `category` in the geohash cell `cell`.
+pub(crate) fn cell_pk(category: &str, cell: &str) -> String {
+    format!("CELL#{category}#{cell}")
+}
+
 /// `reporter_pk` of the reports of one citizen.
 pub(crate) fn reporter_pk(citizen_id: &str) -> String {
     format!("REPORTER#{citizen_id}")
@@ -175,6 +298,9 @@ pub(crate) fn reporter_pk(citizen_id: &str) -> String {
 pub(crate) fn unit_key(unit: &str) -> String {
     format!("UNIT#{unit}")
 }
+
+/// The sort key of a report item (its partition, `REPORT#<id>`, also holds its memberships).
+pub(crate) const REPORT_SK: &str = "REPORT";
 
 /// `public_pk` of every published, non-secret report.
 pub(crate) const PUBLIC_PK: &str = "PUBLIC";
@@ -197,7 +323,7 @@ impl ItemKey {
 
     /// The report item.
     pub(crate) fn report(id: &str) -> Self {
-        Self::new(format!("REPORT#{id}"), "REPORT")
+        Self::new(format!("REPORT#{id}"), REPORT_SK)
     }
 
     /// The membership item of a report in one involved unit (same partition as the report).
@@ -316,11 +442,7 @@ pub async fn create_table_with(
                 .index_name(g.name)
                 .key_schema(key(g.pk, KeyType::Hash)?)
                 .key_schema(key(g.sk, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(g.projection.to_sdk())
                 .build()
                 .map_err(TableError::build)?,
         );
@@ -379,8 +501,10 @@ mod tests {
         assert_eq!(k(ItemKey::username("n")), p("USERNAME#n", "USERNAME"));
         assert_eq!(k(ItemKey::notification("x")), p("NOTIF#x", "NOTIF"));
         assert_eq!(state_pk("closed"), "STATE#closed");
+        assert_eq!(state_of_pk(&state_pk("closed")), Some("closed"));
         assert_eq!(reporter_pk("c"), "REPORTER#c");
         assert_eq!(unit_key("u"), "UNIT#u");
+        assert_eq!(cell_pk("roads", "w7x4v"), "CELL#roads#w7x4v");
     }
 
     #[test]

@@ -27,6 +27,7 @@ where
     text_search(make().await.as_ref()).await;
     recent_points(make().await.as_ref()).await;
     super::deferral::a_decided_deferral_and_its_target_date_round_trip(make().await.as_ref()).await;
+    recent_points_near(make().await.as_ref()).await;
 }
 
 async fn pending_ids(store: &dyn ReportStore) -> Vec<String> {
@@ -937,4 +938,103 @@ pub async fn recent_points(store: &dyn ReportStore) {
         .await
         .expect("recent_points");
     assert_eq!(two, want[..2].to_vec(), "the limit keeps the newest");
+}
+
+/// The duplicate check's read near a point (Đ.5 hints): exactly the located reports of the
+/// category in `[from, to)` within the radius, newest first, whatever geohash cell they lie in
+/// (the centre is 30 m from a corner of a precision-5 cell, so the near points lie in four
+/// cells); far, old, unlocated, other-category and end-of-window reports are not returned; a
+/// rejected one is, with its state (the check itself leaves it out).
+pub async fn recent_points_near(store: &dyn ReportStore) {
+    let cat = "environment";
+    let (h, w) = phananh_core::geohash::cell_size_deg(5);
+    let corner = GeoPoint {
+        lat: (22.39 / h).floor() * h,
+        lon: (103.45 / w).floor() * w,
+    };
+    let m_lat = 1.0 / 111_195.0;
+    let m_lon = m_lat / corner.lat.to_radians().cos();
+    // North-east of the corner by (north, east) metres.
+    let ne = |n: f64, e: f64| GeoPoint {
+        lat: corner.lat + n * m_lat,
+        lon: corner.lon + e * m_lon,
+    };
+    let center = ne(30.0, 30.0);
+    let radius = 150.0;
+    let (from, to) = (at(10), at(90));
+    // (name, minute, location, category, rejected, within the radius)
+    type Case<'a> = (&'a str, i64, Option<GeoPoint>, &'a str, bool, bool);
+    let cases: [Case; 10] = [
+        ("old", 0, Some(ne(40.0, 40.0)), cat, false, true),
+        ("same cell", 20, Some(ne(60.0, 50.0)), cat, false, true),
+        ("far", 30, Some(ne(420.0, 300.0)), cat, false, false),
+        ("unlocated", 40, None, cat, false, false),
+        (
+            "other category",
+            50,
+            Some(ne(35.0, 35.0)),
+            "urban_order",
+            false,
+            true,
+        ),
+        ("west cell", 60, Some(ne(40.0, -70.0)), cat, false, true),
+        (
+            "south cell, just outside",
+            65,
+            Some(ne(-125.0, 30.0)),
+            cat,
+            false,
+            false,
+        ),
+        ("rejected", 70, Some(ne(20.0, 20.0)), cat, true, true),
+        (
+            "south-west cell",
+            80,
+            Some(ne(-50.0, -60.0)),
+            cat,
+            false,
+            true,
+        ),
+        ("end of window", 90, Some(ne(30.0, 31.0)), cat, false, true),
+    ];
+    let mut want = Vec::new();
+    for (name, minute, location, category, rejected, near) in cases {
+        let mut r = in_category(report(&unique("near"), at(minute)), category);
+        r.location = location;
+        if rejected {
+            r = in_state(r, State::Rejected);
+        }
+        store.create(&r, &[], None).await.expect("create");
+        let d = location.map(|p| phananh_core::routing::distance_m(center, p));
+        assert_eq!(d.is_some_and(|d| d <= radius), near, "{name}: {d:?} m");
+        if near && category == cat && r.created_at >= from && r.created_at < to {
+            want.push(RecentPoint::of(&r));
+        }
+    }
+    want.reverse();
+    let got = store
+        .recent_points_near(cat, center, radius, from, to, 200)
+        .await
+        .expect("recent_points_near");
+    let names = |v: &[RecentPoint]| v.iter().map(|p| p.id.0.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&got),
+        names(&want),
+        "near points in the window, newest first"
+    );
+    assert_eq!(got, want, "the points as stored");
+    assert!(
+        got.iter().any(|p| p.state == State::Rejected),
+        "the state is kept"
+    );
+    let two = store
+        .recent_points_near(cat, center, radius, from, to, 2)
+        .await
+        .expect("recent_points_near");
+    assert_eq!(two, want[..2].to_vec(), "the limit keeps the newest");
+    let none = store
+        .recent_points_near(cat, ne(3000.0, 3000.0), radius, from, to, 200)
+        .await
+        .expect("recent_points_near");
+    assert_eq!(none, vec![], "nothing near another point");
 }

@@ -7,13 +7,13 @@
 
 use super::backend;
 use crate::table::{
-    category_pk, reporter_pk, state_pk, timed_key, ttl_value, unit_key, ItemKey, CSK,
-    ESCALATION_PK, GSI_CATEGORY, GSI_ESCALATION, GSI_PUBLIC, GSI_REPORTER, GSI_STATE, GSI_UNIT,
-    PUBLIC_PK, TTL_ATTR,
+    category_pk, cell_pk, reporter_pk, state_pk, timed_key, ttl_value, unit_key, ItemKey,
+    CELL_PRECISION, CSK, ESCALATION_PK, GEO, GSI_CATEGORY, GSI_CELL, GSI_ESCALATION, GSI_PUBLIC,
+    GSI_REPORTER, GSI_STATE, GSI_UNIT, PUBLIC_PK, TTL_ATTR,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use phananh_core::model::{EventEnvelope, Report};
+use phananh_core::model::{EventEnvelope, GeoPoint, Report};
 use phananh_core::ports::{StaffAccount, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -22,7 +22,7 @@ use std::collections::HashMap;
 pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// The whole report (or account) as JSON.
-pub(super) const DOC: &str = "doc";
+pub(super) const DOC: &str = crate::table::DOC_ATTR;
 /// The optimistic-lock counter of a report.
 pub(super) const VERSION: &str = "version";
 /// The involved units of a report as one string (see [`units_attr`]).
@@ -35,8 +35,8 @@ pub(super) const ACCOUNT_ID: &str = "account_id";
 pub(super) const EVENT: &str = "event";
 /// The folded title, description and address of a report (lowercase ASCII words), each word
 /// preceded by a space, so `contains(search, " " + term)` means "a word starts with term".
-/// On the report item and its membership copies: a query's filter expression reads it.
-pub(super) const SEARCH: &str = "search";
+/// On the report item: a query's filter expression reads it.
+pub(super) const SEARCH: &str = crate::table::SEARCH_ATTR;
 
 /// The [`SEARCH`] attribute of a report.
 pub(super) fn search_attr(r: &Report) -> String {
@@ -123,7 +123,7 @@ fn creation_key(r: &Report) -> String {
     timed_key(r.created_at, r.id.as_str())
 }
 
-/// What the report item and its membership items share: key, `doc`, `version`, `csk`.
+/// The report item's base: key, `doc`, `version`, `csk`, `search`.
 fn report_copy(key: ItemKey, r: &Report, doc: &str) -> Item {
     let mut item = key.into_item();
     item.insert(DOC.into(), s(doc));
@@ -139,6 +139,12 @@ pub(super) fn report_item(r: &Report, doc: &str) -> Item {
     item.insert(UNITS.into(), s(units_attr(&involved_units(r))));
     item.insert(GSI_STATE.pk.into(), s(state_pk(r.state.as_str())));
     item.insert(GSI_CATEGORY.pk.into(), s(category_pk(&r.category)));
+    if let Some(p) = r.location.filter(|p| p.is_valid()) {
+        // The duplicate check's index (`by_cell`): its cell and the point itself.
+        let cell = phananh_core::geohash::encode(p, CELL_PRECISION);
+        item.insert(GSI_CELL.pk.into(), s(cell_pk(&r.category, &cell)));
+        item.insert(GEO.into(), s(geo_attr(p)));
+    }
     if let Some(cid) = r.reporter_id() {
         item.insert(GSI_REPORTER.pk.into(), s(reporter_pk(cid)));
     }
@@ -152,10 +158,29 @@ pub(super) fn report_item(r: &Report, doc: &str) -> Item {
     item
 }
 
-/// The membership item of the report in `unit` (indexed by `by_unit`).
-pub(super) fn membership_item(r: &Report, unit: &str, doc: &str) -> Item {
-    let mut item = report_copy(ItemKey::membership(r.id.as_str(), unit), r, doc);
+/// The [`GEO`] attribute of a point: `"<lat> <lon>"`, shortest decimals that read back as
+/// the same numbers.
+pub(super) fn geo_attr(p: GeoPoint) -> String {
+    format!("{} {}", p.lat, p.lon)
+}
+
+/// The point of a [`GEO`] attribute (`None` when malformed).
+pub(super) fn geo_from_attr(attr: &str) -> Option<GeoPoint> {
+    let (lat, lon) = attr.split_once(' ')?;
+    let p = GeoPoint {
+        lat: lat.parse().ok()?,
+        lon: lon.parse().ok()?,
+    };
+    p.is_valid().then_some(p)
+}
+
+/// The membership item of the report in `unit` (indexed by `by_unit`): keys only — the
+/// report's partition (`pk`), the unit and the creation key, none of which ever change, so it
+/// is written once when the unit becomes involved and deleted when it stops being.
+pub(super) fn membership_item(r: &Report, unit: &str) -> Item {
+    let mut item = ItemKey::membership(r.id.as_str(), unit).into_item();
     item.insert(GSI_UNIT.pk.into(), s(unit_key(unit)));
+    item.insert(CSK.into(), s(creation_key(r)));
     item
 }
 
@@ -218,5 +243,28 @@ mod tests {
         assert_eq!(units_from_attr(&units_attr(&[])), Vec::<String>::new());
         let u = vec!["a".to_string(), "b c".to_string()];
         assert_eq!(units_from_attr(&units_attr(&u)), u);
+    }
+
+    #[test]
+    fn geo_attribute_round_trips_exactly() {
+        for p in [
+            GeoPoint {
+                lat: 22.396_428_1,
+                lon: 103.458_231_7,
+            },
+            GeoPoint {
+                lat: -0.1,
+                lon: 179.999_999_999,
+            },
+            GeoPoint {
+                lat: 1.0 / 3.0,
+                lon: -2.0 / 7.0,
+            },
+        ] {
+            assert_eq!(geo_from_attr(&geo_attr(p)), Some(p));
+        }
+        assert_eq!(geo_from_attr("22.4"), None);
+        assert_eq!(geo_from_attr("x 1"), None);
+        assert_eq!(geo_from_attr("91 1"), None);
     }
 }

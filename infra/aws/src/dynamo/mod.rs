@@ -6,10 +6,12 @@
 //! decides (states, permissions, deadlines), never scan the table, and never spell a key
 //! prefix itself.
 //!
-//! Table design: report and membership items carry the whole report as JSON in `doc` and its
-//! `version`, so every index query returns complete reports without a second read. A create or
-//! update is ONE `TransactWriteItems`: report item (conditional on `version`), membership items,
-//! event items and the idempotency item. The table's stream carries the event items to the
+//! Table design: the report item carries the whole report as JSON in `doc` and its `version`;
+//! the list indexes project `doc` (and the text filter's `search`), so their queries return
+//! complete reports without a second read. Membership items hold keys only: a unit's list reads
+//! the page's reports by one `BatchGetItem`. The duplicate check reads points from `by_cell`
+//! (geohash cells), never documents. A create or update is ONE `TransactWriteItems`: report
+//! item (conditional on `version`), membership items, event items and the idempotency item. The table's stream carries the event items to the
 //! relay function, which publishes them ([`stream`]); the writer publishes nothing.
 //!
 //! One room per concern:

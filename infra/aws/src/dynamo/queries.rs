@@ -8,31 +8,41 @@
 //!
 //! Free text (`ReportQuery::text`) has no index on AWS: it is a filter expression on the
 //! folded `search` attribute, applied by DynamoDB within the index partition the other filters
-//! chose (state, unit, reporter or public), inside the same bounded call budget. A rare term
+//! chose (state, reporter or public; on `by_unit`, which holds keys only, after the page's
+//! reports are read), inside the same bounded call budget. A rare term
 //! over a large partition therefore returns short pages with a cursor to continue (never a
 //! table scan, never an unbounded loop); a full-text service (e.g. OpenSearch fed by the
 //! outbox) would be the next step if that is not enough.
 
-use super::codec::{report_from_item, s, str_attr, Item, SEARCH};
+use super::codec::{geo_from_attr, report_from_item, s, str_attr, Item, SEARCH};
 use super::paging::{decode_cursor, encode_cursor, next_start, read_pages};
-use super::{sdk_err, DynamoReportStore};
+use super::{backend, sdk_err, DynamoReportStore};
 use crate::table::{
-    category_pk, reporter_pk, state_pk, time_key, timed_key_bound, unit_key, CSK, ESCALATION_PK,
-    GSI_CATEGORY, GSI_ESCALATION, GSI_PUBLIC, GSI_REPORTER, GSI_STATE, GSI_UNIT, PUBLIC_PK,
+    category_pk, cell_pk, reporter_pk, state_of_pk, state_pk, time_key, timed_key_bound, unit_key,
+    CELL_PRECISION, CSK, ESCALATION_PK, GEO, GSI_CATEGORY, GSI_CELL, GSI_ESCALATION, GSI_PUBLIC,
+    GSI_REPORTER, GSI_STATE, GSI_UNIT, PK, PUBLIC_PK, REPORT_SK, SK,
 };
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
-use phananh_core::model::{Report, ReportId, State};
-use phananh_core::ports::{Page, ReportQuery, StoreError};
-use std::collections::{HashSet, VecDeque};
+use phananh_core::model::{GeoPoint, Report, ReportId, State};
+use phananh_core::ports::{Page, RecentPoint, ReportQuery, StoreError};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Bound on DynamoDB calls spent filling one page of a filtered list.
 const QUERY_CALL_BUDGET: usize = 12;
+
+/// Most geohash cells the duplicate check reads (one `Query` each); a circle touching more
+/// (a radius of more than about 2 km for cells of [`CELL_PRECISION`]) is read from the
+/// category's index instead.
+pub(super) const MAX_CELLS: usize = 9;
 
 /// One index partition being read newest first, with what was read and not merged yet.
 struct Partition {
     index: &'static str,
     pk_attr: &'static str,
     pk: String,
+    /// The index holds keys only (`by_unit`): each page's reports are read by `BatchGetItem`.
+    keys_only: bool,
     buf: VecDeque<(String, Item)>,
     start: Option<Item>,
     exhausted: bool,
@@ -44,12 +54,23 @@ impl Partition {
             index,
             pk_attr,
             pk,
+            keys_only: false,
             buf: VecDeque::new(),
             start: None,
             exhausted: false,
         }
     }
+
+    /// A partition of an index that does not carry the report document.
+    fn keys_only(mut self) -> Self {
+        self.keys_only = true;
+        self
+    }
 }
+
+/// Rounds of `BatchGetItem` for one page when DynamoDB leaves keys unprocessed (throttling or
+/// the 16 MB response limit); then the read fails rather than return a page with holes.
+const BATCH_GET_ROUNDS: usize = 4;
 
 /// The partitions that hold every report `q` may match: the most selective index first.
 fn partitions(q: &ReportQuery) -> Vec<Partition> {
@@ -61,7 +82,7 @@ fn partitions(q: &ReportQuery) -> Vec<Partition> {
         )];
     }
     if let Some(u) = &q.unit {
-        return vec![Partition::new(GSI_UNIT.name, GSI_UNIT.pk, unit_key(u))];
+        return vec![Partition::new(GSI_UNIT.name, GSI_UNIT.pk, unit_key(u)).keys_only()];
     }
     if q.public_only {
         return vec![Partition::new(
@@ -95,7 +116,8 @@ fn partitions(q: &ReportQuery) -> Vec<Partition> {
 }
 
 impl DynamoReportStore {
-    /// Reads the next page of `p` with `lower <= csk < upper`.
+    /// Reads the next page of `p` with `lower <= csk < upper`; returns the calls made (2 for
+    /// a keys-only index: the query and the `BatchGetItem` of its reports).
     async fn fetch(
         &self,
         p: &mut Partition,
@@ -103,7 +125,7 @@ impl DynamoReportStore {
         upper: Option<&str>,
         terms: &[String],
         limit: i32,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
         let mut req = self
             .client
             .query()
@@ -129,7 +151,8 @@ impl DynamoReportStore {
         if let Some(hi) = upper {
             req = req.expression_attribute_values(":hi", s(hi));
         }
-        if !terms.is_empty() {
+        // A keys-only index has no text to filter on: its reports are judged after the read.
+        if !terms.is_empty() && !p.keys_only {
             // Every term starts a word of the folded text. `Limit` counts items read before
             // this filter, so a call stays bounded; items written before the attribute existed
             // pass and are judged by `ReportQuery::matches` on their document.
@@ -151,6 +174,7 @@ impl DynamoReportStore {
             .send()
             .await
             .map_err(sdk_err)?;
+        let mut page: Vec<(String, Item)> = Vec::new();
         for item in out.items.unwrap_or_default() {
             let Some(csk) = str_attr(&item, CSK).map(str::to_string) else {
                 continue;
@@ -159,11 +183,83 @@ impl DynamoReportStore {
             if upper.is_some_and(|hi| csk.as_str() >= hi) {
                 continue;
             }
-            p.buf.push_back((csk, item));
+            page.push((csk, item));
         }
         p.start = next_start(out.last_evaluated_key);
         p.exhausted = p.start.is_none();
-        Ok(())
+        let mut calls = 1;
+        if p.keys_only && !page.is_empty() {
+            let (reports, batch_calls) = self.report_items(&page).await?;
+            calls += batch_calls;
+            page = page
+                .into_iter()
+                .filter_map(|(csk, key)| {
+                    let pk = str_attr(&key, PK)?;
+                    reports.get(pk).map(|r| (csk, r.clone()))
+                })
+                .collect();
+        }
+        p.buf.extend(page);
+        Ok(calls)
+    }
+
+    /// The report items of a keys-only page (its items' `pk`), by `pk`, in as few
+    /// `BatchGetItem` calls as DynamoDB allows (one for a page of at most 100); returns them
+    /// and the calls made. Eventually consistent, like the index the keys came from.
+    async fn report_items(
+        &self,
+        page: &[(String, Item)],
+    ) -> Result<(HashMap<String, Item>, usize), StoreError> {
+        let mut pending: Vec<Item> = Vec::new();
+        let mut seen_pk: HashSet<&str> = HashSet::new();
+        for (_, key) in page {
+            if let (Some(pk), Some(_)) = (str_attr(key, PK), str_attr(key, SK)) {
+                if seen_pk.insert(pk) {
+                    pending.push(HashMap::from([
+                        (PK.to_string(), s(pk)),
+                        (SK.to_string(), s(REPORT_SK)),
+                    ]));
+                }
+            }
+        }
+        let mut found: HashMap<String, Item> = HashMap::with_capacity(pending.len());
+        let max_calls = BATCH_GET_ROUNDS * pending.len().div_ceil(100).max(1);
+        let mut calls = 0;
+        while !pending.is_empty() {
+            if calls >= max_calls {
+                return Err(StoreError::Backend(format!(
+                    "BatchGetItem left {} reports unread after {calls} calls",
+                    pending.len()
+                )));
+            }
+            let take = pending.len().min(100);
+            let keys: Vec<Item> = pending.drain(..take).collect();
+            let ka = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .map_err(backend)?;
+            calls += 1;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, ka)
+                .send()
+                .await
+                .map_err(sdk_err)?;
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                if let Some(pk) = str_attr(&item, PK) {
+                    found.insert(pk.to_string(), item);
+                }
+            }
+            if let Some(left) = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                pending.extend(left.keys);
+            }
+        }
+        Ok((found, calls))
     }
 
     /// One page of the reports matching `q`, newest first.
@@ -202,8 +298,8 @@ impl DynamoReportStore {
                         out_of_budget = true;
                         break;
                     }
-                    calls += 1;
-                    self.fetch(p, lower.as_deref(), upper.as_deref(), &terms, chunk)
+                    calls += self
+                        .fetch(p, lower.as_deref(), upper.as_deref(), &terms, chunk)
                         .await?;
                 }
             }
@@ -276,4 +372,87 @@ impl DynamoReportStore {
         })
         .await
     }
+}
+
+impl DynamoReportStore {
+    /// The duplicate check's read: one `Query` on `by_cell` per geohash cell the circle
+    /// touches (1 unless the point is within `radius_m` of its cell's edge: then 2, or 4 near
+    /// a corner), each for the window `[from, to)`, newest first, at most `limit` items, not
+    /// continued (bounded: a cell with more than `limit` reports of the category in the
+    /// window gives its newest `limit`). Only the index's points are read (`geo`, `state_pk`),
+    /// then the exact distance decides. `None` when the circle touches more than
+    /// [`MAX_CELLS`] cells.
+    pub(super) async fn points_near(
+        &self,
+        category: &str,
+        center: GeoPoint,
+        radius_m: f64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Option<Vec<RecentPoint>>, StoreError> {
+        let Some(cells) =
+            phananh_core::geohash::cells_covering(center, radius_m, CELL_PRECISION, MAX_CELLS)
+        else {
+            return Ok(None);
+        };
+        let (lo, hi) = (time_key(from), time_key(to));
+        if lo >= hi || limit == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        let mut found: Vec<(String, RecentPoint)> = Vec::new();
+        for cell in cells {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_CELL.name)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+                .expression_attribute_names("#pk", GSI_CELL.pk)
+                .expression_attribute_names("#sk", CSK)
+                .expression_attribute_values(":pk", s(cell_pk(category, &cell)))
+                .expression_attribute_values(":lo", s(&lo))
+                .expression_attribute_values(":hi", s(&hi))
+                .scan_index_forward(false)
+                .limit(limit.min(1000) as i32)
+                .send()
+                .await
+                .map_err(sdk_err)?;
+            for item in out.items.unwrap_or_default() {
+                let Some(p) = point_from_index_item(&item, category) else {
+                    continue;
+                };
+                // BETWEEN is inclusive: `to` itself is outside the window.
+                if p.0 < hi && p.1.is_within(center, radius_m) {
+                    found.push(p);
+                }
+            }
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.dedup_by(|a, b| a.0 == b.0);
+        found.truncate(limit as usize);
+        Ok(Some(found.into_iter().map(|(_, p)| p).collect()))
+    }
+}
+
+/// A `by_cell` index item as a point, with its `csk`; `None` for an item that is not one (a
+/// malformed key or point is skipped, never fatal: the check only gives hints).
+fn point_from_index_item(item: &Item, category: &str) -> Option<(String, RecentPoint)> {
+    let csk = str_attr(item, CSK)?;
+    let (ts, id) = csk.split_once('#')?;
+    let created_at = DateTime::parse_from_rfc3339(ts).ok()?.with_timezone(&Utc);
+    let state = str_attr(item, GSI_STATE.pk)
+        .and_then(state_of_pk)
+        .and_then(State::parse)?;
+    let location = str_attr(item, GEO).and_then(geo_from_attr);
+    Some((
+        csk.to_string(),
+        RecentPoint {
+            id: ReportId(id.to_string()),
+            state,
+            category: category.to_string(),
+            created_at,
+            location,
+        },
+    ))
 }

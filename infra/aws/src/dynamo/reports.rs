@@ -16,9 +16,9 @@ use crate::table::{ItemKey, PK};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use phananh_core::model::{EventEnvelope, Report, ReportId};
+use phananh_core::model::{EventEnvelope, GeoPoint, Report, ReportId};
 use phananh_core::ports::{
-    CreateOutcome, EventDelivery, Page, ReportQuery, ReportStore, StoreError,
+    CreateOutcome, EventDelivery, Page, RecentPoint, ReportQuery, ReportStore, StoreError,
 };
 
 /// Idempotency keys are kept this long (then DynamoDB TTL removes them).
@@ -27,18 +27,20 @@ const IDEM_TTL_DAYS: i64 = 30;
 impl DynamoReportStore {
     /// What follows the report item (and the idempotency item) in the transaction of a create
     /// or an update: the memberships of the involved units, the deletes of the units no longer
-    /// involved, and the event items (which the table's stream carries to the relay).
+    /// involved, and the event items (which the table's stream carries to the relay). A
+    /// membership holds keys only (a small item, 1 write unit); it is rewritten with every
+    /// change so that a membership of the old layout (a copy of the whole document, perhaps
+    /// with reporter data sealed since) is replaced at the report's next change.
     fn companion_items(
         &self,
         report: &Report,
-        doc: &str,
         stale_units: &[String],
         events: &[EventEnvelope],
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let units = involved_units(report);
         let mut items = Vec::with_capacity(units.len() + stale_units.len() + events.len());
         for u in &units {
-            items.push(self.tx_put(membership_item(report, u, doc), None)?);
+            items.push(self.tx_put(membership_item(report, u), None)?);
         }
         for u in stale_units {
             items.push(tx_delete(
@@ -74,7 +76,7 @@ impl DynamoReportStore {
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 ),
         )?];
-        items.extend(self.companion_items(report, &doc, stale_units, events)?);
+        items.extend(self.companion_items(report, stale_units, events)?);
         let reasons = match self
             .transact(|| format!("report {} change", report.id), items)
             .await?
@@ -109,7 +111,7 @@ impl ReportStore for DynamoReportStore {
             let expires = Utc::now() + chrono::Duration::days(IDEM_TTL_DAYS);
             items.push(self.tx_put(idempotency_item(key, report, expires), Some(IF_ABSENT))?);
         }
-        items.extend(self.companion_items(report, &doc, &[], events)?);
+        items.extend(self.companion_items(report, &[], events)?);
         let reasons = match self
             .transact(|| format!("report {}", report.id), items)
             .await?
@@ -197,6 +199,30 @@ impl ReportStore for DynamoReportStore {
 
     fn event_delivery(&self) -> EventDelivery {
         EventDelivery::Stream
+    }
+
+    /// One `Query` per geohash cell the circle touches on the points-only `by_cell` index
+    /// (usually one); a very large radius falls back to the category's list.
+    async fn recent_points_near(
+        &self,
+        category: &str,
+        center: GeoPoint,
+        radius_m: f64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RecentPoint>, StoreError> {
+        if let Some(points) = self
+            .points_near(category, center, radius_m, from, to, limit)
+            .await?
+        {
+            return Ok(points);
+        }
+        let points = self.recent_points(category, from, to, limit).await?;
+        Ok(points
+            .into_iter()
+            .filter(|p| p.is_within(center, radius_m))
+            .collect())
     }
 }
 
