@@ -154,14 +154,10 @@ pub(crate) struct Outcome {
     pub values: HashMap<String, AttributeValue>,
 }
 
-/// Records `attempt` (after `attempts` attempts) on a claimed item.
-pub(crate) fn outcome_update(
-    n: &Notification,
-    attempt: &Attempt,
-    attempts: u32,
-    now: DateTime<Utc>,
-) -> Outcome {
-    let (status, provider, id, error) = match attempt {
+/// What an attempt leaves on its record once the function's retries are over (a failure is
+/// dead: nothing is scheduled on AWS): status, provider, provider message id, error.
+fn final_outcome(attempt: &Attempt) -> (DeliveryStatus, Option<&str>, Option<&str>, Option<&str>) {
+    match attempt {
         Attempt::Sent {
             provider,
             message_id,
@@ -170,7 +166,17 @@ pub(crate) fn outcome_update(
         Attempt::Failed { provider, error } => {
             (DeliveryStatus::Dead, Some(provider), None, Some(error))
         }
-    };
+    }
+}
+
+/// Records `attempt` (after `attempts` attempts) on a claimed item.
+pub(crate) fn outcome_update(
+    n: &Notification,
+    attempt: &Attempt,
+    attempts: u32,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let (status, provider, id, error) = final_outcome(attempt);
     let mut set = vec!["#st = :st", "attempts = :a", "updated_at = :u", "#sp = :sp"];
     let mut remove = vec!["lease_until"];
     let mut values = HashMap::from([
@@ -185,21 +191,21 @@ pub(crate) fn outcome_update(
     match provider {
         Some(p) => {
             set.push("provider = :p");
-            values.insert(":p".into(), s(p.as_str()));
+            values.insert(":p".into(), s(p));
         }
         None => remove.push("provider"),
     }
     match id {
         Some(m) => {
             set.push("provider_message_id = :m");
-            values.insert(":m".into(), s(m.as_str()));
+            values.insert(":m".into(), s(m));
         }
         None => remove.push("provider_message_id"),
     }
     match error {
         Some(e) => {
             set.push("#err = :e");
-            values.insert(":e".into(), s(e.as_str()));
+            values.insert(":e".into(), s(e));
         }
         None => remove.push("#err"),
     }
@@ -463,16 +469,10 @@ impl DeliveryLog for SnsNotifier {
             .await
             .map_err(|e| StoreError::Backend(e.0))?;
         let done = Utc::now();
-        let (status, provider, provider_message_id, error) = match attempt {
-            Attempt::Sent {
-                provider,
-                message_id,
-            } => (DeliveryStatus::Sent, Some(provider), Some(message_id), None),
-            Attempt::Recorded => (DeliveryStatus::Recorded, None, None, None),
-            Attempt::Failed { provider, error } => {
-                (DeliveryStatus::Dead, Some(provider), None, Some(error))
-            }
-        };
+        let (status, provider, provider_message_id, error) = final_outcome(&attempt);
+        let owned = |v: Option<&str>| v.map(str::to_string);
+        let (provider, provider_message_id, error) =
+            (owned(provider), owned(provider_message_id), owned(error));
         Ok(DeliveryRecord {
             notification: n,
             status,

@@ -139,26 +139,29 @@ const DELIVERY_ATTRS: &[&str] = &[
     "earlier",
 ];
 
-/// `by_state`: the lists' attributes and the delivery records'.
-const STATE_ATTRS: &[&str] = &[
-    DOC_ATTR,
-    SEARCH_ATTR,
-    "state",
-    "attempts",
-    "provider",
-    "provider_message_id",
-    "error",
-    "created_at",
-    "updated_at",
-    "earlier",
-];
+/// `by_state`: the delivery records' attributes and the lists' (`doc` among them, then `search`).
+const STATE_ATTRS: [&str; DELIVERY_ATTRS.len() + 1] = with_attr(SEARCH_ATTR, DELIVERY_ATTRS);
+
+/// `attrs` and `extra` as one list (for index projections declared from shared lists).
+const fn with_attr<const N: usize>(
+    extra: &'static str,
+    attrs: &[&'static str],
+) -> [&'static str; N] {
+    let mut out = [extra; N];
+    let mut i = 0;
+    while i < attrs.len() {
+        out[i] = attrs[i];
+        i += 1;
+    }
+    out
+}
 
 /// Reports by state: `state_pk = STATE#<state>`, newest first by `csk`.
 pub const GSI_STATE: GsiDef = GsiDef {
     name: "by_state",
     pk: "state_pk",
     sk: CSK,
-    projection: GsiProjection::Include(STATE_ATTRS),
+    projection: GsiProjection::Include(&STATE_ATTRS),
 };
 /// Reports by involved unit (lead or coordinating): one membership item per unit holding
 /// keys only (the report's `pk` names the report item, read by `BatchGetItem`); the delivery
