@@ -265,6 +265,35 @@ async fn on_dynamodb_a_report_left_at_triage_alerts_the_ioc_head_once_through_sn
     assert_eq!(publishes, 1, "one SMS to the IOC head");
 }
 
+/// An app on a fresh DynamoDB table (moto) at `at`, recording what it would send, with a tap
+/// on the table's stream (what the relay would publish).
+async fn recording_on_dynamodb(
+    at: DateTime<Utc>,
+) -> (
+    Arc<DynamoReportStore>,
+    Arc<FixedClock>,
+    Arc<RecordingNotifier>,
+    App,
+    Option<StreamTap>,
+) {
+    let p = moto::provision().await.expect("moto");
+    let store = Arc::new(DynamoReportStore::from_settings(&p.clients, &p.settings));
+    let clock = Arc::new(FixedClock::new(at));
+    let recorder = Arc::new(RecordingNotifier::default());
+    let app = app(
+        store.clone(),
+        store.clone(),
+        recorder.clone(),
+        clock.clone(),
+    );
+    let tap = Some(
+        StreamTap::open(&p.clients, &p.settings.table)
+            .await
+            .expect("stream"),
+    );
+    (store, clock, recorder, app, tap)
+}
+
 /// Who a sweep at `at` tells (recipients, sorted), after delivering its events.
 async fn sweep_at(
     app: &App,
@@ -302,22 +331,9 @@ fn unit_contacts(app: &App, unit: &str, head: bool) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_dynamodb_friday_afternoon_before_a_holiday_monday_and_a_deferral_past_its_date() {
-    let p = moto::provision().await.expect("moto");
-    let store = Arc::new(DynamoReportStore::from_settings(&p.clients, &p.settings));
     // Friday 24/04/2026 14:50; Monday 27/04 is the Hùng Kings holiday (calendar.toml).
-    let clock = Arc::new(FixedClock::new(local(2026, 4, 24, 14, 50)));
-    let recorder = Arc::new(RecordingNotifier::default());
-    let app = app(
-        store.clone(),
-        store.clone(),
-        recorder.clone(),
-        clock.clone(),
-    );
-    let mut tap = Some(
-        StreamTap::open(&p.clients, &p.settings.table)
-            .await
-            .expect("stream"),
-    );
+    let (store, clock, recorder, app, mut tap) =
+        recording_on_dynamodb(local(2026, 4, 24, 14, 50)).await;
     let citizen = Actor::new(format!("dev-{}", uuid::Uuid::now_v7()), Role::Citizen, None);
     let input = |category: &str| NewReport {
         category: category.into(),
@@ -483,21 +499,8 @@ async fn on_dynamodb_friday_afternoon_before_a_holiday_monday_and_a_deferral_pas
 /// sent once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_dynamodb_an_accepted_deferral_moves_the_alert_to_its_target_date() {
-    let p = moto::provision().await.expect("moto");
-    let store = Arc::new(DynamoReportStore::from_settings(&p.clients, &p.settings));
-    let clock = Arc::new(FixedClock::new(local(2026, 11, 25, 8, 0)));
-    let recorder = Arc::new(RecordingNotifier::default());
-    let app = app(
-        store.clone(),
-        store.clone(),
-        recorder.clone(),
-        clock.clone(),
-    );
-    let mut tap = Some(
-        StreamTap::open(&p.clients, &p.settings.table)
-            .await
-            .expect("stream"),
-    );
+    let (store, clock, recorder, app, mut tap) =
+        recording_on_dynamodb(local(2026, 11, 25, 8, 0)).await;
     let citizen = Actor::new(format!("dev-{}", uuid::Uuid::now_v7()), Role::Citizen, None);
     let input = NewReport {
         category: "food_safety".into(),
