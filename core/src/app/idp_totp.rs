@@ -4,7 +4,7 @@
 //! ([`IdentityMfa`]): a new secret for the user's own access token, a first correct code,
 //! then the factor switched on for the account, so the provider's sign-in asks for the code.
 
-use super::totp::{TotpEnrolment, TOTP_ROLES};
+use super::totp::{not_for_role, TotpEnrolment, TOTP_ROLES};
 use super::App;
 use crate::error::DomainError;
 use crate::idp_mfa::{IdentityMfa, MfaError};
@@ -38,10 +38,7 @@ impl App {
         access_token: Option<&str>,
     ) -> Result<(&'a dyn IdentityMfa, String), DomainError> {
         if !TOTP_ROLES.contains(&actor.role) {
-            return Err(DomainError::invalid(
-                "totp",
-                "xác thực hai lớp dành cho Lãnh đạo, Trưởng bộ phận IOC và Văn phòng",
-            ));
+            return Err(not_for_role());
         }
         let token = access_token
             .map(str::trim)

@@ -28,7 +28,8 @@ fn storage(e: StoreError) -> DomainError {
     DomainError::Storage(e.to_string())
 }
 
-fn not_for_role() -> DomainError {
+/// The refusal of a second factor to a role outside [`TOTP_ROLES`] (both runtimes).
+pub(super) fn not_for_role() -> DomainError {
     DomainError::invalid(
         "totp",
         "xác thực hai lớp dành cho Lãnh đạo, Trưởng bộ phận IOC và Văn phòng",
