@@ -336,3 +336,130 @@ fn uuid_like() -> String {
             .unwrap_or_default()
     )
 }
+
+/// How many reports go through each step together in the batched count.
+const BATCH: usize = 10;
+
+/// The guard of the batched count (calls per report, rounded up): what this code measures
+/// today. It fails if the calls grow.
+const CALLS_PER_REPORT_BATCHED_BUDGET: usize = 66;
+
+/// The same path for [`BATCH`] reports at once, as at production rates: each step is taken
+/// for every report, then the table's stream reaches the relay as one batch and each queue
+/// reaches its consumer in batches of up to 10 messages (the event source mappings' batch
+/// size), so the calls a function makes per batch rather than per event (the relay's
+/// `PublishBatch`; the consumers' batched writes where they have them) are shared. Each staff
+/// action still gets a runtime of its own (an officer's actions are minutes apart, beyond the
+/// token check's account cache), and every message is still one send. Prints
+/// `AWS calls per report at batches of 10: N` (the total over the batch / 10) and asserts its
+/// guard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_calls_per_report_when_reports_come_in_batches() {
+    let p = provision().await.expect("provision");
+    let citizen_fn = function(&p, "ApiCitizenFunction").await;
+    let media_fn = function(&p, "MediaFunction").await;
+    let classify_fn = function(&p, "ClassifyFunction").await;
+    let notify_fn = function(&p, "NotifyFunction").await;
+    let publish_fn = function(&p, "PublishFunction").await;
+    let stats_fn = function(&p, "StatsFunction").await;
+    let relay_fn = function(&p, "RelayFunction").await;
+    let mut relay = (StreamRelay::open(&p).await, &relay_fn);
+    let before = Moto::shared().recorded_requests().len();
+
+    let mut ids = Vec::with_capacity(BATCH);
+    for i in 0..BATCH {
+        let photo = upload(&citizen_fn, &media_fn, citizen()).await;
+        let mut body: Value = serde_json::from_str(
+            sample("api-submit-report.json")["body"]
+                .as_str()
+                .expect("body"),
+        )
+        .expect("json");
+        body["attachments"] = json!([photo]);
+        let mut ev = request("api-submit-report.json", None, Some(body), None);
+        ev["headers"]["idempotency-key"] = json!(format!("batch-{i}-{}", uuid_like()));
+        let (st, r) = call(&citizen_fn, ev).await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        ids.push(r["id"].as_str().expect("id").to_string());
+    }
+    assert_eq!(relay.0.pump(&relay_fn).await, BATCH, "submitted");
+    assert_eq!(
+        deliver(&p, &mut relay, &classify_fn, Consumer::Classify).await,
+        BATCH
+    );
+    assert_eq!(
+        deliver(&p, &mut relay, &stats_fn, Consumer::Stats).await,
+        2 * BATCH,
+        "submitted, screened"
+    );
+
+    for id in &ids {
+        let staff = function(&p, "ApiStaffFunction").await;
+        let actions = format!("/v1/staff/reports/{id}/actions");
+        let (st, v) = call(
+            &staff,
+            request("api-staff-action-assign.json", Some(&actions), None, None),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    relay.0.pump(&relay_fn).await;
+    deliver(&p, &mut relay, &notify_fn, Consumer::Notify).await;
+    assert_eq!(
+        deliver(&p, &mut relay, &stats_fn, Consumer::Stats).await,
+        BATCH,
+        "assigned"
+    );
+
+    for id in &ids {
+        let staff = function(&p, "ApiStaffFunction").await;
+        let actions = format!("/v1/staff/reports/{id}/actions");
+        let (st, v) = call(
+            &staff,
+            request("api-unit-action-accept.json", Some(&actions), None, None),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    relay.0.pump(&relay_fn).await;
+    for id in &ids {
+        let staff = function(&p, "ApiStaffFunction").await;
+        let actions = format!("/v1/staff/reports/{id}/actions");
+        let evidence = upload(&staff, &media_fn, kinhte()).await;
+        let (st, v) = call(&staff, request("api-unit-action-accept.json", Some(&actions), Some(json!({"action": "resolve", "summary": "Đã xử phạt, yêu cầu niêm yết giá", "evidence": [evidence]})), None)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let staff = function(&p, "ApiStaffFunction").await;
+        let (st, v) = call(&staff, request("api-staff-action-assign.json", Some(&actions), Some(json!({"action": "publish", "public_answer": "Cơ sở đã bị xử phạt.", "public_attachments": [evidence]})), None)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    relay.0.pump(&relay_fn).await;
+    deliver(&p, &mut relay, &notify_fn, Consumer::Notify).await;
+    assert_eq!(
+        deliver(&p, &mut relay, &publish_fn, Consumer::Publish).await,
+        BATCH
+    );
+    assert_eq!(
+        deliver(&p, &mut relay, &stats_fn, Consumer::Stats).await,
+        BATCH,
+        "resolved"
+    );
+
+    let recorded = Moto::shared().recorded_requests();
+    let calls: Vec<(String, String, String)> = recorded[before..]
+        .iter()
+        .filter_map(function_call)
+        .collect();
+    let mut by: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (f, s, o) in &calls {
+        *by.entry((f.clone(), format!("{s}:{o}"))).or_default() += 1;
+    }
+    let per_report = calls.len() as f64 / BATCH as f64;
+    println!("AWS calls per report at batches of {BATCH}: {per_report:.1}");
+    for ((f, op), n) in &by {
+        println!("  {f:<20} {op:<32} {:.1}", *n as f64 / BATCH as f64);
+    }
+    assert!(
+        per_report <= CALLS_PER_REPORT_BATCHED_BUDGET as f64,
+        "AWS calls per report at batches of {BATCH}: {per_report:.1} > budget {CALLS_PER_REPORT_BATCHED_BUDGET}"
+    );
+}
