@@ -53,6 +53,9 @@ pub async fn call(rt: &Runtime, ev: Value) -> (StatusCode, Value) {
 /// with the records. Returns how many events the relay published.
 pub struct StreamRelay {
     tap: phananh_tests::stream_tap::StreamTap,
+    /// How many times the relay was invoked: batches holding an event item, which is what
+    /// the template's filter on the stream's event source mapping lets through.
+    pub invocations: usize,
 }
 
 impl StreamRelay {
@@ -61,6 +64,7 @@ impl StreamRelay {
             tap: phananh_tests::stream_tap::StreamTap::open(&p.clients, &p.settings.table)
                 .await
                 .expect("table stream"),
+            invocations: 0,
         }
     }
 
@@ -76,6 +80,11 @@ impl StreamRelay {
         if batch["Records"].as_array().is_none_or(|r| r.is_empty()) {
             return Ok(0);
         }
+        let events = batch["Records"].as_array().into_iter().flatten().any(|r| {
+            r["dynamodb"]["Keys"]["sk"]["S"] == "EVENT"
+                && matches!(r["eventName"].as_str(), Some("INSERT" | "MODIFY"))
+        });
+        self.invocations += usize::from(events);
         let ev = serde_json::from_value(batch).expect("stream event");
         phananh_lambda::relay_stream(
             relay,
