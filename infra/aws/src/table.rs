@@ -20,7 +20,7 @@
 //! | username          | `USERNAME#<name>`  | `USERNAME`    | —                                                 |
 //! | notification      | `NOTIF#<id>`       | `NOTIF`       | `unit_pk` = `DELIVREP#<report>`*, `state_pk` = `DELIV#<channel>#<status>`, `csk` (the delivery log) |
 //! | sign-in guard     | `GUARD#<key>`      | `GUARD`       | — (`version`, `doc`, TTL `expires_at`)            |
-//! | statistics month  | `STATS`            | `MONTH#<YYYY-MM>` | — (one number per `<row key>\|<figure>`)    |
+//! | statistics row    | `STATS`            | `ROW#<YYYY-MM>#<row key>` | — (`received`, `open`, `resolved`, `on_time`, `h<bucket>`) |
 //! | report's share    | `STATSREP`         | `REPORT#<id>` | — (`version`, `doc`: its contribution)            |
 //! | upload slot       | `UPLOAD#<owner>#<id>` | `UPLOAD`   | — (`doc`: the slot, TTL `expires_at`)             |
 //! | upload quota day  | `UPQUOTA#<owner>#<day>` | `UPQUOTA` | — (`count`, `bytes`, TTL `expires_at`)         |
@@ -48,8 +48,8 @@ pub const TTL_ATTR: &str = "expires_at";
 pub(crate) const STATS_PK: &str = "STATS";
 /// The partition of the reports' contributions to the statistics.
 pub(crate) const STATS_SHARES_PK: &str = "STATSREP";
-/// The sort key prefix of a statistics month item.
-pub(crate) const STATS_MONTH_PREFIX: &str = "MONTH#";
+/// The sort key prefix of a statistics row item (`ROW#<YYYY-MM>#<row key>`).
+pub(crate) const STATS_ROW_PREFIX: &str = "ROW#";
 
 /// The value of [`TTL_ATTR`] for an item that may be removed after `at`.
 pub(crate) fn ttl_value(at: DateTime<Utc>) -> AttributeValue {
@@ -367,9 +367,14 @@ impl ItemKey {
         Self::new(format!("GUARD#{key}"), "GUARD")
     }
 
-    /// The statistics' rows of one local month (`YYYY-MM`), in the [`STATS_PK`] partition.
-    pub(crate) fn stats_month(month: &str) -> Self {
-        Self::new(STATS_PK.to_string(), format!("{STATS_MONTH_PREFIX}{month}"))
+    /// One row of the statistics of one local month (`YYYY-MM`), in the [`STATS_PK`]
+    /// partition: a range of months is one `Query` of it, and a change writes only the rows
+    /// it touches.
+    pub(crate) fn stats_row(month: &str, key: &str) -> Self {
+        Self::new(
+            STATS_PK.to_string(),
+            format!("{STATS_ROW_PREFIX}{month}#{key}"),
+        )
     }
 
     /// A report's contribution to the statistics, with the version it was computed from.
