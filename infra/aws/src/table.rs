@@ -18,7 +18,7 @@
 //! | idempotency key   | `IDEM#<key>`       | `IDEM`        | —                                                 |
 //! | account           | `ACCOUNTS`         | `ACCOUNT#<id>`| —                                                 |
 //! | username          | `USERNAME#<name>`  | `USERNAME`    | —                                                 |
-//! | notification      | `NOTIF#<id>`       | `NOTIF`       | `unit_pk` = `DELIVREP#<report>`*, `state_pk` = `DELIV#<channel>#<status>`, `csk` (the delivery log) |
+//! | notification      | `NOTIF#<id>`       | `NOTIF`       | `unit_pk` = `DELIVREP#<report>`*, `deliv_pk` = `DELIV#<channel>` or `DELIV#<channel>#dead`, `csk` (the delivery log; records of the earlier layout carry `state_pk` = `DELIV#<channel>#<status>` instead of `deliv_pk`) |
 //! | sign-in guard     | `GUARD#<key>`      | `GUARD`       | — (`version`, `doc`, TTL `expires_at`)            |
 //! | statistics row    | `STATS`            | `ROW#<YYYY-MM>#<row key>` | — (`received`, `open`, `resolved`, `on_time`, `h<bucket>`) |
 //! | report's share    | `STATSREP`         | `REPORT#<id>` | — (`version`, `doc`: its contribution)            |
@@ -221,7 +221,20 @@ pub const GEO: &str = "geo";
 /// or 4 at a corner). Changing it needs the items rewritten (their `cell_pk`).
 pub const CELL_PRECISION: usize = 5;
 
-pub const GSIS: [GsiDef; 7] = [
+/// The delivery log by channel (issue 10): every delivery record under `DELIV#<channel>`,
+/// moved to `DELIV#<channel>#dead` when every attempt failed. Keys only, so the outcome
+/// written on a record (`sent`: provider, message id, attempts) rewrites no index item: a
+/// record costs this index one write when claimed (and two more only if it dies). A page's
+/// records are then read by `BatchGetItem` (`crate::deliveries`). Only delivery records
+/// carry `deliv_pk`.
+pub const GSI_DELIVERY: GsiDef = GsiDef {
+    name: "deliveries",
+    pk: "deliv_pk",
+    sk: CSK,
+    projection: GsiProjection::KeysOnly,
+};
+
+pub const GSIS: [GsiDef; 8] = [
     GSI_STATE,
     GSI_UNIT,
     GSI_REPORTER,
@@ -229,6 +242,7 @@ pub const GSIS: [GsiDef; 7] = [
     GSI_ESCALATION,
     GSI_CATEGORY,
     GSI_CELL,
+    GSI_DELIVERY,
 ];
 
 /// Every attribute that is a key of the table or of an index (all strings).
@@ -285,6 +299,16 @@ pub(crate) fn delivery_report_pk(report_id: &str) -> String {
 /// `state_pk` of the delivery records of one channel in one status (the `by_state` index).
 pub(crate) fn delivery_state_pk(channel: &str, status: &str) -> String {
     format!("DELIV#{channel}#{status}")
+}
+
+/// `deliv_pk` of a delivery record in `status` ([`GSI_DELIVERY`]): `DELIV#<channel>`, or
+/// `DELIV#<channel>#dead` for a dead letter.
+pub(crate) fn delivery_log_pk(channel: &str, dead: bool) -> String {
+    if dead {
+        format!("DELIV#{channel}#dead")
+    } else {
+        format!("DELIV#{channel}")
+    }
 }
 
 /// `cell_pk` of the located reports of `category` in the geohash cell `cell`.
