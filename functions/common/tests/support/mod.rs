@@ -84,3 +84,4 @@ impl StreamRelay {
         .await
     }
 }
+pub mod delivery_units;
