@@ -465,10 +465,11 @@ impl AggregateStore for DynamoAggregates {
                     ":from",
                     AttributeValue::S(format!("{STATS_ROW_PREFIX}{from}#")),
                 )
-                // `~` sorts after every character of a row key.
+                // `$` follows `#`: every `ROW#<to>#<key>` sorts before `ROW#<to>$`, whatever
+                // the key's characters.
                 .expression_attribute_values(
                     ":to",
-                    AttributeValue::S(format!("{STATS_ROW_PREFIX}{to}#~")),
+                    AttributeValue::S(format!("{STATS_ROW_PREFIX}{to}$")),
                 )
                 .set_exclusive_start_key(start.take())
                 .send()

@@ -208,6 +208,11 @@ pub async fn a_batch_of_changes_ends_where_the_changes_one_by_one_do(store: &dyn
     let assigned = share(m, Some("phong_tnmt"), true, None);
     let resolved = share(m, Some("phong_tnmt"), false, Some(true));
     let reopened = share(m, Some("phong_tnmt"), true, None);
+    // A row key beyond ASCII is read back like any other.
+    let elsewhere = Contribution {
+        ward: "phường_đông_phong".into(),
+        ..assigned.clone()
+    };
     let counted = |id: &str, version: u64, before: Option<&Contribution>, after: &Contribution| {
         CountedChange {
             id: ReportId(id.into()),
@@ -239,7 +244,7 @@ pub async fn a_batch_of_changes_ends_where_the_changes_one_by_one_do(store: &dyn
         vec![
             counted("agg-b2", 9, Some(&resolved), &reopened),
             counted("agg-b3", 5, Some(&assigned), &resolved),
-            counted("agg-b4", 2, None, &assigned),
+            counted("agg-b4", 2, None, &elsewhere),
         ],
     ];
     for (n, batch) in batches.iter().enumerate() {
@@ -260,5 +265,11 @@ pub async fn a_batch_of_changes_ends_where_the_changes_one_by_one_do(store: &dyn
     assert_eq!(
         (all.received, all.open, all.resolved, all.on_time),
         (4, 3, 1, 1)
+    );
+    assert_eq!(
+        row(store, m, "ward:phường_đông_phong")
+            .await
+            .map(|f| f.received),
+        Some(1)
     );
 }
