@@ -237,6 +237,15 @@ pub struct ShareChange {
     pub after: Contribution,
 }
 
+/// One change of a batch given to [`AggregateStore::apply_changes`]: the report, the
+/// version its event carries and the share change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedChange {
+    pub id: ReportId,
+    pub version: u64,
+    pub change: ShareChange,
+}
+
 /// One month's rows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonthFigures {
@@ -270,6 +279,19 @@ pub trait AggregateStore: Send + Sync {
         change: &ShareChange,
     ) -> Result<bool, StoreError> {
         self.apply(id, version, &change.after).await
+    }
+
+    /// [`AggregateStore::apply_change`] of each change of a batch (the statistics consumer's
+    /// SQS batch, issue 10), answering whether each changed a figure. A store may write them
+    /// together (DynamoDB: one transaction for the whole batch) as long as the end state is
+    /// that of applying them one by one; this default does exactly that, in order. On an
+    /// error some changes may be applied already: applying them again changes nothing.
+    async fn apply_changes(&self, changes: &[CountedChange]) -> Result<Vec<bool>, StoreError> {
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            out.push(self.apply_change(&c.id, c.version, &c.change).await?);
+        }
+        Ok(out)
     }
 
     /// The rows of the months `from..=to` (`YYYY-MM`), months in order; months without rows

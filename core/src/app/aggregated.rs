@@ -232,6 +232,41 @@ impl App {
         Ok(())
     }
 
+    /// The statistics consumer on a batch of events (an SQS batch on AWS, issue 10): the
+    /// shares the events carry are counted together ([`AggregateStore::apply_changes`]:
+    /// one transaction on DynamoDB), the events without one (stored before events carried
+    /// it) one by one as [`App::handle_event`] does; events the consumer does not receive are
+    /// ignored. On an error the caller handles the events one by one (idempotent).
+    pub async fn count_batch(&self, envs: &[EventEnvelope]) -> Result<(), DomainError> {
+        let kinds = super::Consumer::Stats.kinds();
+        let mut changes = Vec::new();
+        for env in envs {
+            if !kinds.contains(&env.event.event_kind()) {
+                continue;
+            }
+            match &env.stats {
+                Some(c) => changes.push(crate::aggregates::CountedChange {
+                    id: env.report_id.clone(),
+                    version: env.version,
+                    change: c.clone(),
+                }),
+                None => self.count_from_event(env).await?,
+            }
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let changed = self
+            .aggregates
+            .apply_changes(&changes)
+            .await
+            .map_err(storage)?;
+        for (c, changed) in changes.iter().zip(changed) {
+            info!(report_id = %c.id, version = c.version, changed, "stats: share counted from the event (batch)");
+        }
+        Ok(())
+    }
+
     /// Recomputes every aggregate row from the stored reports (the migration of existing
     /// data, or a repair). The office or the operator at the machine. Returns the reports
     /// counted.

@@ -196,6 +196,11 @@ pub async fn consume(
     consumer: Consumer,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
+    if consumer == Consumer::Stats {
+        if let Some(resp) = count_stats_batch(rt, &event.payload).await {
+            return Ok(resp);
+        }
+    }
     let app = rt.app.clone();
     let resp = phananh_aws::process_sqs_batch(event.payload, move |env| {
         let app = app.clone();
@@ -209,6 +214,27 @@ pub async fn consume(
     })
     .await;
     Ok(resp)
+}
+
+/// The statistics consumer's batch counted at once (`App::count_batch`: one DynamoDB
+/// transaction for the whole SQS batch, issue 10). `None` when the batch is to be handled
+/// message by message instead, which reports each failure on its own: a message that cannot
+/// be read or has no id, or the batch's counting failed (applying again is idempotent).
+async fn count_stats_batch(rt: &Runtime, event: &SqsEvent) -> Option<SqsBatchResponse> {
+    let mut envs = Vec::with_capacity(event.records.len());
+    for msg in &event.records {
+        msg.message_id.as_ref().filter(|m| !m.is_empty())?;
+        envs.push(phananh_aws::unwrap_envelope(msg.body.as_deref()?).ok()?);
+    }
+    match rt.app.count_batch(&envs).await {
+        Ok(()) => Some(SqsBatchResponse::default()),
+        Err(e) => {
+            for env in &envs {
+                warn!(report_id = %env.report_id, event_id = %env.id, error = %e, "stats: batch not counted; one by one");
+            }
+            None
+        }
+    }
 }
 
 /// The media function's S3 ObjectCreated handler: checks each new upload. Unknown or foreign

@@ -5,12 +5,19 @@
 //! Each notification is one item, the same `NOTIF#<id>` item whose conditional put claims the
 //! id (so the record costs no call of its own): written `pending` with the notification, then
 //! updated once with the outcome, for all the messages of an event in one transaction. Reads
-//! go through two existing indexes, bounded pages each:
+//! go through two indexes, bounded pages each:
 //!
-//! | read                                 | index      | partition                         | order          |
-//! |--------------------------------------|------------|-----------------------------------|----------------|
-//! | per report                           | `by_unit`  | `DELIVREP#<report id>`            | `csk`, newest first |
-//! | by channel and status (dead letters) | `by_state` | `DELIV#<channel>#<status>`        | `csk`, newest first |
+//! | read                                 | index        | partition                         | order          |
+//! |--------------------------------------|--------------|-----------------------------------|----------------|
+//! | per report                           | `by_unit`    | `DELIVREP#<report id>`            | `csk`, newest first |
+//! | by channel (and status)              | `deliveries` | `DELIV#<channel>`, dead letters `DELIV#<channel>#dead` | `csk`, newest first |
+//!
+//! `deliveries` holds keys only (issue 10): the outcome written on a `sent` record changes no
+//! key and no projected attribute, so it rewrites no index item; only a dead letter moves
+//! (to its `#dead` partition). Its pages' records are read by `BatchGetItem`. Records of the
+//! earlier layout sit in `by_state` (`state_pk` = `DELIV#<channel>#<status>`, every outcome
+//! moving them): the channel/status reads still read those partitions too, and a re-send
+//! moves such a record to `deliveries`.
 //!
 //! A failed send is retried in the function with backoff ([`RetrySchedule`], a few seconds at
 //! most), then recorded `dead` with the error: the SQS message is done, the office sees the
@@ -18,8 +25,8 @@
 
 use crate::sns::SnsNotifier;
 use crate::table::{
-    delivery_report_pk, delivery_state_pk, time_key, timed_key, ttl_value, ItemKey, CSK, GSI_STATE,
-    GSI_UNIT, TTL_ATTR,
+    delivery_log_pk, delivery_report_pk, delivery_state_pk, time_key, timed_key, ttl_value,
+    ItemKey, CSK, GSI_DELIVERY, GSI_STATE, GSI_UNIT, PK, SK, TTL_ATTR,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
@@ -43,6 +50,12 @@ pub(crate) const MARK_TTL_DAYS: i64 = 30;
 const EARLIER: &str = "earlier";
 /// Most records one read returns.
 pub(crate) const MAX_PAGE: usize = 500;
+/// Index pages one read of a `deliveries` partition goes through when filtering by status.
+const MAX_LOG_PAGES: usize = 4;
+/// Keys one `BatchGetItem` takes (DynamoDB's limit).
+const BATCH_GET_MAX: usize = 100;
+/// Rounds of unprocessed keys one batch read sends again.
+const BATCH_GET_ROUNDS: usize = 5;
 /// The statuses this log writes (a send is retried in the function, never scheduled).
 pub(crate) const WRITTEN: [DeliveryStatus; 3] = [
     DeliveryStatus::Pending,
@@ -123,11 +136,8 @@ pub(crate) fn claim_item(
     );
     item.insert(CSK.into(), s(timed_key(now, &n.id)));
     item.insert(
-        GSI_STATE.pk.into(),
-        s(delivery_state_pk(
-            channel_str(n.channel),
-            DeliveryStatus::Pending.as_str(),
-        )),
+        GSI_DELIVERY.pk.into(),
+        s(delivery_log_pk(channel_str(n.channel), false)),
     );
     match &n.report_id {
         Some(r) => {
@@ -177,17 +187,23 @@ pub(crate) fn outcome_update(
     now: DateTime<Utc>,
 ) -> Outcome {
     let (status, provider, id, error) = final_outcome(attempt);
-    let mut set = vec!["#st = :st", "attempts = :a", "updated_at = :u", "#sp = :sp"];
-    let mut remove = vec!["lease_until"];
+    let mut set = vec!["#st = :st", "attempts = :a", "updated_at = :u"];
+    // A record of the earlier layout leaves `by_state`; a record of this one has no `state_pk`.
+    let mut remove = vec!["lease_until", "#sp"];
     let mut values = HashMap::from([
         (":st".to_string(), s(status.as_str())),
         (":a".to_string(), n_attr(attempts)),
         (":u".to_string(), s(time_key(now))),
-        (
-            ":sp".to_string(),
-            s(delivery_state_pk(channel_str(n.channel), status.as_str())),
-        ),
     ]);
+    // Only a dead letter moves in `deliveries` (keys only: a sent record's index item is
+    // left as it is).
+    if status == DeliveryStatus::Dead {
+        set.push("#dp = :dp");
+        values.insert(
+            ":dp".to_string(),
+            s(delivery_log_pk(channel_str(n.channel), true)),
+        );
+    }
     match provider {
         Some(p) => {
             set.push("provider = :p");
@@ -211,11 +227,17 @@ pub(crate) fn outcome_update(
     }
     Outcome {
         expression: format!("SET {} REMOVE {}", set.join(", "), remove.join(", ")),
-        names: HashMap::from([
-            ("#st".to_string(), "state".to_string()),
-            ("#sp".to_string(), GSI_STATE.pk.to_string()),
-            ("#err".to_string(), "error".to_string()),
-        ]),
+        names: {
+            let mut names = HashMap::from([
+                ("#st".to_string(), "state".to_string()),
+                ("#sp".to_string(), GSI_STATE.pk.to_string()),
+                ("#err".to_string(), "error".to_string()),
+            ]);
+            if status == DeliveryStatus::Dead {
+                names.insert("#dp".to_string(), GSI_DELIVERY.pk.to_string());
+            }
+            names
+        },
         values,
     }
 }
@@ -315,6 +337,100 @@ impl SnsNotifier {
         Ok(out.items.unwrap_or_default())
     }
 
+    /// The newest records of one `deliveries` partition (keys only: the records read by
+    /// `BatchGetItem`), those in `want` only when given (bounded: [`MAX_LOG_PAGES`] index
+    /// pages), at most `limit`, newest first.
+    async fn log_partition(
+        &self,
+        key: String,
+        want: Option<DeliveryStatus>,
+        limit: usize,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        for _ in 0..MAX_LOG_PAGES {
+            let page = self
+                .dynamodb
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_DELIVERY.name)
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", GSI_DELIVERY.pk)
+                .expression_attribute_values(":k", s(key.clone()))
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit).unwrap_or(1))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| backend(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+            let keys: Vec<HashMap<String, AttributeValue>> = page
+                .items()
+                .iter()
+                .filter_map(|i| {
+                    Some(HashMap::from([
+                        (PK.to_string(), i.get(PK)?.clone()),
+                        (SK.to_string(), i.get(SK)?.clone()),
+                    ]))
+                })
+                .collect();
+            let mut got = self.batch_get(keys).await?;
+            got.retain(|i| want.is_none_or(|w| attr_s(i, "state") == Some(w.as_str())));
+            got.sort_by_key(|i| std::cmp::Reverse(csk_of(i)));
+            out.extend(got);
+            if out.len() >= limit || want.is_none() {
+                break;
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// The items of `keys` (eventually consistent, like the index they come from), in
+    /// chunks of [`BATCH_GET_MAX`], unprocessed keys sent again a bounded number of times.
+    async fn batch_get(
+        &self,
+        keys: Vec<HashMap<String, AttributeValue>>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_MAX) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .build()
+                    .map_err(backend)?,
+            );
+            for _ in 0..BATCH_GET_ROUNDS {
+                let Some(req) = pending.take() else { break };
+                let res = self
+                    .dynamodb
+                    .batch_get_item()
+                    .request_items(&self.table, req)
+                    .send()
+                    .await
+                    .map_err(|e| backend(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+                if let Some(mut r) = res.responses {
+                    out.extend(r.remove(&self.table).unwrap_or_default());
+                }
+                pending = res
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+            }
+            if pending.is_some() {
+                return Err(StoreError::Backend(
+                    "delivery records left unread by BatchGetItem".into(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     fn records(
         &self,
         items: Vec<HashMap<String, AttributeValue>>,
@@ -372,6 +488,28 @@ impl DeliveryLog for SnsNotifier {
         };
         let mut items = Vec::new();
         for c in &channels {
+            // This layout: `deliveries` (keys only), the channel's partition filtered by the
+            // status asked for, and its dead letters apart.
+            let channel = channel_str(*c);
+            let (live, dead) = match status {
+                None => (true, true),
+                Some(DeliveryStatus::Dead) => (false, true),
+                Some(st) => (WRITTEN.contains(&st), false),
+            };
+            if live {
+                let want = status;
+                items.extend(
+                    self.log_partition(delivery_log_pk(channel, false), want, limit)
+                        .await?,
+                );
+            }
+            if dead {
+                items.extend(
+                    self.log_partition(delivery_log_pk(channel, true), None, limit)
+                        .await?,
+                );
+            }
+            // The earlier layout's records (`by_state`), until none is left.
             for st in &statuses {
                 items.extend(
                     self.query_partition(
@@ -385,6 +523,8 @@ impl DeliveryLog for SnsNotifier {
             }
         }
         items.sort_by_key(|i| std::cmp::Reverse(csk_of(i)));
+        let mut seen = std::collections::HashSet::new();
+        items.retain(|i| seen.insert(attr_s(i, PK).unwrap_or_default().to_string()));
         self.records(items, limit)
     }
 
@@ -421,8 +561,8 @@ impl DeliveryLog for SnsNotifier {
             .table_name(&self.table)
             .set_key(Some(key))
             .update_expression(
-                "SET #st = :pending, attempts = :zero, updated_at = :u, lease_until = :lease, #sp = :sp, \
-                 #earlier = list_append(if_not_exists(#earlier, :none), :round)",
+                "SET #st = :pending, attempts = :zero, updated_at = :u, lease_until = :lease, #dp = :dp, \
+                 #earlier = list_append(if_not_exists(#earlier, :none), :round) REMOVE #sp",
             )
             .expression_attribute_names("#earlier", EARLIER)
             .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
@@ -434,6 +574,7 @@ impl DeliveryLog for SnsNotifier {
             .condition_expression("#st = :was AND updated_at = :was_at")
             .expression_attribute_names("#st", "state")
             .expression_attribute_names("#sp", GSI_STATE.pk)
+            .expression_attribute_names("#dp", GSI_DELIVERY.pk)
             .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
             .expression_attribute_values(":zero", n_attr(0))
             .expression_attribute_values(":u", s(time_key(now)))
@@ -441,13 +582,7 @@ impl DeliveryLog for SnsNotifier {
                 ":lease",
                 num((now + ChronoDuration::seconds(CLAIM_LEASE_SECS)).timestamp()),
             )
-            .expression_attribute_values(
-                ":sp",
-                s(delivery_state_pk(
-                    channel_str(n.channel),
-                    DeliveryStatus::Pending.as_str(),
-                )),
-            )
+            .expression_attribute_values(":dp", s(delivery_log_pk(channel_str(n.channel), false)))
             .expression_attribute_values(":was", s(current.status.as_str()))
             .expression_attribute_values(":was_at", s(time_key(current.updated_at)))
             .send()
@@ -518,7 +653,8 @@ mod tests {
         let now = Utc::now();
         let item = claim_item(&sms(), doc_of(&sms(), None).unwrap(), now);
         assert_eq!(attr_s(&item, "unit_pk"), Some("DELIVREP#r1"));
-        assert_eq!(attr_s(&item, "state_pk"), Some("DELIV#sms#pending"));
+        assert_eq!(attr_s(&item, "deliv_pk"), Some("DELIV#sms"));
+        assert_eq!(attr_s(&item, "state_pk"), None, "not in by_state");
         assert!(!item.contains_key(TTL_ATTR), "a report's log is kept");
         let rec = record_of(&item, None).unwrap().unwrap();
         assert_eq!(rec.notification, sms());
@@ -550,10 +686,24 @@ mod tests {
             Utc::now(),
         );
         assert_eq!(o.values[":st"], s("dead"));
-        assert_eq!(o.values[":sp"], s("DELIV#sms#dead"));
+        assert_eq!(o.values[":dp"], s("DELIV#sms#dead"));
         assert_eq!(o.values[":e"], s("Invalid parameter"));
         assert!(o
             .expression
-            .contains("REMOVE lease_until, provider_message_id"));
+            .contains("REMOVE lease_until, #sp, provider_message_id"));
+        let sent = outcome_update(
+            &sms(),
+            &Attempt::Sent {
+                provider: "sns".into(),
+                message_id: "m-1".into(),
+            },
+            1,
+            Utc::now(),
+        );
+        assert!(
+            !sent.expression.contains("#dp"),
+            "a sent record stays where it is in the keys-only index: {}",
+            sent.expression
+        );
     }
 }

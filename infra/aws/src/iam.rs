@@ -118,7 +118,9 @@ const NOTIFY: &[Need] = &[
 
 /// The office's re-send of a dead letter (`DeliveryLog::resend`, staff API and console): the
 /// record is read (`GetItem`, in READ_REPORTS), taken back and updated with the outcome, and
-/// the message sent again on its channel. The log's reads are index queries (READ_REPORTS).
+/// the message sent again on its channel. The log's reads are index queries (READ_REPORTS);
+/// a page of the keys-only `deliveries` index is then read by `BatchGetItem` (LIST_BY_UNIT,
+/// which every function that re-sends holds).
 const RESEND: &[Need] = &[
     need(
         "dynamodb:UpdateItem",

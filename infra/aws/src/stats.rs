@@ -1,15 +1,22 @@
-//! `AggregateStore` on the DynamoDB table: the statistics' rows of one local month are ONE
-//! item (`STATS` / `MONTH#<YYYY-MM>`, see [`crate::table`]) holding a number per
-//! `<row key>|<figure>` attribute, and each report's last applied contribution is an item of
-//! the `STATSREP` partition with its version.
+//! `AggregateStore` on the DynamoDB table: each row of the statistics of one local month is
+//! its own item (`STATS` / `ROW#<YYYY-MM>#<row key>`, see [`crate::table`]) holding the
+//! row's figures (`received`, `open`, `resolved`, `on_time`, `h<bucket>`), and each report's
+//! last applied contribution is an item of the `STATSREP` partition with its version.
 //!
 //! Applying a report's new contribution costs one `GetItem` (its recorded share) and, only
 //! when a figure changes, ONE `TransactWriteItems`: the share's put, conditional on the version
-//! read (so two consumers never both subtract the same old share), and the month item's
-//! `ADD` of every changed figure. A month item holds about 20 numbers per unit, category and
-//! ward that had a report that month: a few hundred rows stay far below DynamoDB's 400 KB.
+//! read (so two consumers never both subtract the same old share), and an `ADD` into each row
+//! the change touches (at most the four rows of the old share and the four of the new one,
+//! each item well under 1 KB: one write unit, where the earlier layout rewrote the whole month
+//! — every row in one item — at each change). A batch of changes
+//! ([`AggregateStore::apply_changes`]) is one transaction: each report's share conditional,
+//! the rows' `ADD`s merged per row.
+//!
+//! The earlier layout (`STATS` / `MONTH#<YYYY-MM>`, every row in one item) is no longer read;
+//! a deployment moves to this one by the statistics rebuild (`rebuild_stats`), whose `clear`
+//! removes every item of the `STATS` partition, old month items included (docs/aws.md).
 
-use crate::table::{ItemKey, PK, SK, STATS_MONTH_PREFIX, STATS_PK, STATS_SHARES_PK};
+use crate::table::{ItemKey, PK, SK, STATS_PK, STATS_ROW_PREFIX, STATS_SHARES_PK};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -17,7 +24,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest,
 };
 use phananh_core::aggregates::{
-    delta, AggregateStore, Contribution, Figures, MonthFigures, ShareChange,
+    delta, AggregateStore, Contribution, CountedChange, Figures, MonthFigures, ShareChange,
 };
 use phananh_core::model::ReportId;
 use phananh_core::ports::StoreError;
@@ -29,6 +36,8 @@ const DOC: &str = "doc";
 const APPLY_ATTEMPTS: usize = 3;
 /// Pages one `clear` reads of a partition (100 items each, deleted 25 at a time).
 const CLEAR_MAX_PAGES: usize = 100_000;
+/// Items one `TransactWriteItems` may hold (DynamoDB's limit).
+const TRANSACTION_MAX_ITEMS: usize = 100;
 
 /// The aggregate store of one table (the table of [`crate::table`]).
 #[derive(Debug, Clone)]
@@ -55,11 +64,6 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// The attribute of one figure of one row: `<key>|received`, `<key>|h<bucket>`, ...
-fn attr(key: &str, figure: &str) -> String {
-    format!("{key}|{figure}")
-}
-
 /// The figures of a delta row as (figure name, amount), zeros left out.
 fn figure_amounts(f: &Figures) -> Vec<(String, i64)> {
     let mut out = vec![
@@ -73,19 +77,16 @@ fn figure_amounts(f: &Figures) -> Vec<(String, i64)> {
     out
 }
 
-/// Reads a month item's attributes back into rows (zeros left by `ADD` are dropped).
-fn rows_of(item: &HashMap<String, AttributeValue>) -> BTreeMap<String, Figures> {
-    let mut rows: BTreeMap<String, Figures> = BTreeMap::new();
+/// Reads a row item's figures back (zeros left by `ADD` are dropped).
+fn figures_of(item: &HashMap<String, AttributeValue>) -> Figures {
+    let mut f = Figures::default();
     for (name, v) in item {
-        let (Some((key, figure)), AttributeValue::N(n)) = (name.rsplit_once('|'), v) else {
-            continue;
-        };
+        let AttributeValue::N(n) = v else { continue };
         let Ok(n) = n.parse::<i64>() else { continue };
         if n == 0 {
             continue;
         }
-        let f = rows.entry(key.to_string()).or_default();
-        match figure {
+        match name.as_str() {
             "received" => f.received = n,
             "open" => f.open = n,
             "resolved" => f.resolved = n,
@@ -97,8 +98,39 @@ fn rows_of(item: &HashMap<String, AttributeValue>) -> BTreeMap<String, Figures> 
             }
         }
     }
-    rows.retain(|_, f| !f.is_zero());
-    rows
+    f
+}
+
+/// The month and row key of a row item's sort key (`ROW#<YYYY-MM>#<row key>`).
+fn row_of_sk(sk: &str) -> Option<(&str, &str)> {
+    sk.strip_prefix(STATS_ROW_PREFIX)?.split_once('#')
+}
+
+/// The rows' changes of several deltas added up: (month, row key) → figures to add, rows
+/// whose changes cancel out left out.
+fn merged_rows(
+    deltas: &[&BTreeMap<String, BTreeMap<String, Figures>>],
+) -> BTreeMap<(String, String), Figures> {
+    let mut out: BTreeMap<(String, String), Figures> = BTreeMap::new();
+    for d in deltas {
+        for (month, rows) in *d {
+            for (key, f) in rows {
+                out.entry((month.clone(), key.clone()))
+                    .or_default()
+                    .add(f, 1);
+            }
+        }
+    }
+    out.retain(|_, f| !f.is_zero());
+    out
+}
+
+/// One report's share written by a transaction: the new share and its condition.
+struct ShareWrite<'a> {
+    id: &'a ReportId,
+    version: u64,
+    new: &'a Contribution,
+    expected: Expected,
 }
 
 impl DynamoAggregates {
@@ -151,8 +183,8 @@ impl DynamoAggregates {
         self.write_share(id, version, new, &d, condition).await
     }
 
-    /// The share's put (under `expected`) and the month items' `ADD` of `d`, in one
-    /// transaction: `Ok(None)` when the condition failed.
+    /// The share's put (under `expected`) and the rows' `ADD` of `d`, in one transaction:
+    /// `Ok(None)` when the condition failed.
     async fn write_share(
         &self,
         id: &ReportId,
@@ -161,14 +193,26 @@ impl DynamoAggregates {
         d: &BTreeMap<String, BTreeMap<String, Figures>>,
         expected: Expected,
     ) -> Result<Option<bool>, StoreError> {
-        let mut share = ItemKey::stats_share(id.as_str()).into_item();
-        share.insert(VERSION.into(), AttributeValue::N(version.to_string()));
+        let share = ShareWrite {
+            id,
+            version,
+            new,
+            expected,
+        };
+        let done = self.transact(&[share], &merged_rows(&[d])).await?;
+        Ok(done.then_some(true))
+    }
+
+    /// The share put of `s`, conditional on its `expected`.
+    fn share_put(&self, s: &ShareWrite<'_>) -> Result<TransactWriteItem, StoreError> {
+        let mut share = ItemKey::stats_share(s.id.as_str()).into_item();
+        share.insert(VERSION.into(), AttributeValue::N(s.version.to_string()));
         share.insert(
             DOC.into(),
-            AttributeValue::S(serde_json::to_string(new).map_err(err)?),
+            AttributeValue::S(serde_json::to_string(s.new).map_err(err)?),
         );
         let mut put = Put::builder().table_name(&self.table).set_item(Some(share));
-        put = match expected {
+        put = match &s.expected {
             Expected::Version(v) => put
                 .condition_expression("#v = :old")
                 .expression_attribute_names("#v", VERSION)
@@ -178,39 +222,50 @@ impl DynamoAggregates {
                 .condition_expression("#v < :new AND #d = :doc")
                 .expression_attribute_names("#v", VERSION)
                 .expression_attribute_names("#d", DOC)
-                .expression_attribute_values(":new", AttributeValue::N(version.to_string()))
-                .expression_attribute_values(":doc", AttributeValue::S(doc)),
+                .expression_attribute_values(":new", AttributeValue::N(s.version.to_string()))
+                .expression_attribute_values(":doc", AttributeValue::S(doc.clone())),
         };
-        let mut items = vec![TransactWriteItem::builder()
+        Ok(TransactWriteItem::builder()
             .put(put.build().map_err(err)?)
-            .build()];
-        for (month, rows) in d {
-            let mut update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(ItemKey::stats_month(month).into_item()));
-            let mut adds = Vec::new();
-            let mut i = 0usize;
-            for (key, f) in rows {
-                for (figure, n) in figure_amounts(f) {
-                    adds.push(format!("#a{i} :n{i}"));
-                    update = update
-                        .expression_attribute_names(format!("#a{i}"), attr(key, &figure))
-                        .expression_attribute_values(
-                            format!(":n{i}"),
-                            AttributeValue::N(n.to_string()),
-                        );
-                    i += 1;
-                }
-            }
-            if adds.is_empty() {
-                continue;
-            }
-            update = update.update_expression(format!("ADD {}", adds.join(", ")));
-            items.push(
-                TransactWriteItem::builder()
-                    .update(update.build().map_err(err)?)
-                    .build(),
-            );
+            .build())
+    }
+
+    /// The `ADD` of `f` into one row item.
+    fn row_add(
+        &self,
+        month: &str,
+        key: &str,
+        f: &Figures,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(ItemKey::stats_row(month, key).into_item()));
+        let mut adds = Vec::new();
+        for (i, (figure, n)) in figure_amounts(f).into_iter().enumerate() {
+            adds.push(format!("#a{i} :n{i}"));
+            update = update
+                .expression_attribute_names(format!("#a{i}"), figure)
+                .expression_attribute_values(format!(":n{i}"), AttributeValue::N(n.to_string()));
+        }
+        update = update.update_expression(format!("ADD {}", adds.join(", ")));
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(err)?)
+            .build())
+    }
+
+    /// The shares' puts and the rows' `ADD`s in ONE `TransactWriteItems`: `Ok(false)` when
+    /// it was cancelled (a share's condition failed; nothing was written).
+    async fn transact(
+        &self,
+        shares: &[ShareWrite<'_>],
+        rows: &BTreeMap<(String, String), Figures>,
+    ) -> Result<bool, StoreError> {
+        let mut items = Vec::with_capacity(shares.len() + rows.len());
+        for s in shares {
+            items.push(self.share_put(s)?);
+        }
+        for ((month, key), f) in rows {
+            items.push(self.row_add(month, key, f)?);
         }
         match self
             .client
@@ -219,14 +274,14 @@ impl DynamoAggregates {
             .send()
             .await
         {
-            Ok(_) => Ok(Some(true)),
+            Ok(_) => Ok(true),
             Err(SdkError::ServiceError(e))
                 if matches!(
                     e.err(),
                     TransactWriteItemsError::TransactionCanceledException(_)
                 ) =>
             {
-                Ok(None)
+                Ok(false)
             }
             Err(e) => Err(err(DisplayErrorContext(&e))),
         }
@@ -305,6 +360,79 @@ impl AggregateStore for DynamoAggregates {
         }
     }
 
+    /// The batch in ONE transaction: per report, its changes chained in version order (each
+    /// starting from the share the previous one left) become one share put conditional on
+    /// the first one's `before`; the rows' `ADD`s of every change are merged per row. A
+    /// change that does not chain (reordered, repeated) is applied after it on its own; when
+    /// the transaction is cancelled (some share was not what its event says), every change
+    /// is applied on its own ([`AggregateStore::apply_change`], idempotent). More than fits
+    /// in one transaction: one by one as well.
+    async fn apply_changes(&self, changes: &[CountedChange]) -> Result<Vec<bool>, StoreError> {
+        let mut out = vec![false; changes.len()];
+        let deltas: Vec<_> = changes
+            .iter()
+            .map(|c| delta(c.change.before.as_ref(), &c.change.after))
+            .collect();
+        // Per report, the changes that change a figure, by version.
+        let mut by_report: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, c) in changes.iter().enumerate() {
+            if !deltas[i].is_empty() {
+                by_report.entry(c.id.as_str()).or_default().push(i);
+            }
+        }
+        let mut chains: Vec<Vec<usize>> = Vec::new();
+        let mut alone: Vec<usize> = Vec::new();
+        for idx in by_report.values_mut() {
+            idx.sort_by_key(|&i| changes[i].version);
+            let mut chain = vec![idx[0]];
+            for &i in &idx[1..] {
+                let last = &changes[chain[chain.len() - 1]];
+                if changes[i].version > last.version
+                    && changes[i].change.before.as_ref() == Some(&last.change.after)
+                {
+                    chain.push(i);
+                } else {
+                    alone.push(i);
+                }
+            }
+            chains.push(chain);
+        }
+        let in_chains: Vec<&BTreeMap<String, BTreeMap<String, Figures>>> =
+            chains.iter().flatten().map(|&i| &deltas[i]).collect();
+        let rows = merged_rows(&in_chains);
+        let mut done = false;
+        if !chains.is_empty() && chains.len() + rows.len() <= TRANSACTION_MAX_ITEMS {
+            let mut shares = Vec::with_capacity(chains.len());
+            for chain in &chains {
+                let (first, last) = (&changes[chain[0]], &changes[chain[chain.len() - 1]]);
+                shares.push(ShareWrite {
+                    id: &first.id,
+                    version: last.version,
+                    new: &last.change.after,
+                    expected: match &first.change.before {
+                        Some(b) => Expected::Share(serde_json::to_string(b).map_err(err)?),
+                        None => Expected::Absent,
+                    },
+                });
+            }
+            done = self.transact(&shares, &rows).await?;
+        }
+        if done {
+            for &i in chains.iter().flatten() {
+                out[i] = true;
+            }
+        } else {
+            alone.extend(chains.iter().flatten());
+        }
+        // In version order per report, so a report's later change is not read as reordered.
+        alone.sort_by_key(|&i| (changes[i].id.as_str(), changes[i].version));
+        for i in alone {
+            let c = &changes[i];
+            out[i] = self.apply_change(&c.id, c.version, &c.change).await?;
+        }
+        Ok(out)
+    }
+
     async fn apply(
         &self,
         id: &ReportId,
@@ -320,9 +448,10 @@ impl AggregateStore for DynamoAggregates {
     }
 
     async fn months(&self, from: &str, to: &str) -> Result<Vec<MonthFigures>, StoreError> {
-        let mut out = Vec::new();
+        let mut out: Vec<MonthFigures> = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
-        // One item per month: a century of months is a few pages at most.
+        // The rows of every month asked for are one range of the partition: one `Query`
+        // (paged: a month has one row per unit, category and ward that had a report).
         for _ in 0..CLEAR_MAX_PAGES {
             let page = self
                 .client
@@ -334,11 +463,13 @@ impl AggregateStore for DynamoAggregates {
                 .expression_attribute_values(":pk", AttributeValue::S(STATS_PK.into()))
                 .expression_attribute_values(
                     ":from",
-                    AttributeValue::S(format!("{STATS_MONTH_PREFIX}{from}")),
+                    AttributeValue::S(format!("{STATS_ROW_PREFIX}{from}#")),
                 )
+                // `$` follows `#`: every `ROW#<to>#<key>` sorts before `ROW#<to>$`, whatever
+                // the key's characters.
                 .expression_attribute_values(
                     ":to",
-                    AttributeValue::S(format!("{STATS_MONTH_PREFIX}{to}")),
+                    AttributeValue::S(format!("{STATS_ROW_PREFIX}{to}$")),
                 )
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -348,15 +479,21 @@ impl AggregateStore for DynamoAggregates {
                 let Some(AttributeValue::S(sk)) = item.get(SK) else {
                     continue;
                 };
-                let Some(month) = sk.strip_prefix(STATS_MONTH_PREFIX) else {
+                let Some((month, key)) = row_of_sk(sk) else {
                     continue;
                 };
-                let rows = rows_of(item);
-                if !rows.is_empty() {
-                    out.push(MonthFigures {
+                let f = figures_of(item);
+                if f.is_zero() {
+                    continue;
+                }
+                match out.last_mut() {
+                    Some(m) if m.month == month => {
+                        m.rows.insert(key.to_string(), f);
+                    }
+                    _ => out.push(MonthFigures {
                         month: month.to_string(),
-                        rows,
-                    });
+                        rows: BTreeMap::from([(key.to_string(), f)]),
+                    }),
                 }
             }
             match page.last_evaluated_key {

@@ -18,9 +18,9 @@
 //! | idempotency key   | `IDEM#<key>`       | `IDEM`        | —                                                 |
 //! | account           | `ACCOUNTS`         | `ACCOUNT#<id>`| —                                                 |
 //! | username          | `USERNAME#<name>`  | `USERNAME`    | —                                                 |
-//! | notification      | `NOTIF#<id>`       | `NOTIF`       | `unit_pk` = `DELIVREP#<report>`*, `state_pk` = `DELIV#<channel>#<status>`, `csk` (the delivery log) |
+//! | notification      | `NOTIF#<id>`       | `NOTIF`       | `unit_pk` = `DELIVREP#<report>`*, `deliv_pk` = `DELIV#<channel>` or `DELIV#<channel>#dead`, `csk` (the delivery log; records of the earlier layout carry `state_pk` = `DELIV#<channel>#<status>` instead of `deliv_pk`) |
 //! | sign-in guard     | `GUARD#<key>`      | `GUARD`       | — (`version`, `doc`, TTL `expires_at`)            |
-//! | statistics month  | `STATS`            | `MONTH#<YYYY-MM>` | — (one number per `<row key>\|<figure>`)    |
+//! | statistics row    | `STATS`            | `ROW#<YYYY-MM>#<row key>` | — (`received`, `open`, `resolved`, `on_time`, `h<bucket>`) |
 //! | report's share    | `STATSREP`         | `REPORT#<id>` | — (`version`, `doc`: its contribution)            |
 //! | upload slot       | `UPLOAD#<owner>#<id>` | `UPLOAD`   | — (`doc`: the slot, TTL `expires_at`)             |
 //! | upload quota day  | `UPQUOTA#<owner>#<day>` | `UPQUOTA` | — (`count`, `bytes`, TTL `expires_at`)         |
@@ -48,8 +48,8 @@ pub const TTL_ATTR: &str = "expires_at";
 pub(crate) const STATS_PK: &str = "STATS";
 /// The partition of the reports' contributions to the statistics.
 pub(crate) const STATS_SHARES_PK: &str = "STATSREP";
-/// The sort key prefix of a statistics month item.
-pub(crate) const STATS_MONTH_PREFIX: &str = "MONTH#";
+/// The sort key prefix of a statistics row item (`ROW#<YYYY-MM>#<row key>`).
+pub(crate) const STATS_ROW_PREFIX: &str = "ROW#";
 
 /// The value of [`TTL_ATTR`] for an item that may be removed after `at`.
 pub(crate) fn ttl_value(at: DateTime<Utc>) -> AttributeValue {
@@ -221,7 +221,20 @@ pub const GEO: &str = "geo";
 /// or 4 at a corner). Changing it needs the items rewritten (their `cell_pk`).
 pub const CELL_PRECISION: usize = 5;
 
-pub const GSIS: [GsiDef; 7] = [
+/// The delivery log by channel (issue 10): every delivery record under `DELIV#<channel>`,
+/// moved to `DELIV#<channel>#dead` when every attempt failed. Keys only, so the outcome
+/// written on a record (`sent`: provider, message id, attempts) rewrites no index item: a
+/// record costs this index one write when claimed (and two more only if it dies). A page's
+/// records are then read by `BatchGetItem` (`crate::deliveries`). Only delivery records
+/// carry `deliv_pk`.
+pub const GSI_DELIVERY: GsiDef = GsiDef {
+    name: "deliveries",
+    pk: "deliv_pk",
+    sk: CSK,
+    projection: GsiProjection::KeysOnly,
+};
+
+pub const GSIS: [GsiDef; 8] = [
     GSI_STATE,
     GSI_UNIT,
     GSI_REPORTER,
@@ -229,6 +242,7 @@ pub const GSIS: [GsiDef; 7] = [
     GSI_ESCALATION,
     GSI_CATEGORY,
     GSI_CELL,
+    GSI_DELIVERY,
 ];
 
 /// Every attribute that is a key of the table or of an index (all strings).
@@ -285,6 +299,16 @@ pub(crate) fn delivery_report_pk(report_id: &str) -> String {
 /// `state_pk` of the delivery records of one channel in one status (the `by_state` index).
 pub(crate) fn delivery_state_pk(channel: &str, status: &str) -> String {
     format!("DELIV#{channel}#{status}")
+}
+
+/// `deliv_pk` of a delivery record in `status` ([`GSI_DELIVERY`]): `DELIV#<channel>`, or
+/// `DELIV#<channel>#dead` for a dead letter.
+pub(crate) fn delivery_log_pk(channel: &str, dead: bool) -> String {
+    if dead {
+        format!("DELIV#{channel}#dead")
+    } else {
+        format!("DELIV#{channel}")
+    }
 }
 
 /// `cell_pk` of the located reports of `category` in the geohash cell `cell`.
@@ -367,9 +391,14 @@ impl ItemKey {
         Self::new(format!("GUARD#{key}"), "GUARD")
     }
 
-    /// The statistics' rows of one local month (`YYYY-MM`), in the [`STATS_PK`] partition.
-    pub(crate) fn stats_month(month: &str) -> Self {
-        Self::new(STATS_PK.to_string(), format!("{STATS_MONTH_PREFIX}{month}"))
+    /// One row of the statistics of one local month (`YYYY-MM`), in the [`STATS_PK`]
+    /// partition: a range of months is one `Query` of it, and a change writes only the rows
+    /// it touches.
+    pub(crate) fn stats_row(month: &str, key: &str) -> Self {
+        Self::new(
+            STATS_PK.to_string(),
+            format!("{STATS_ROW_PREFIX}{month}#{key}"),
+        )
     }
 
     /// A report's contribution to the statistics, with the version it was computed from.

@@ -4,7 +4,9 @@
 //! order; `clear` forgets rows and shares, so a rebuild counts every report again. The store
 //! must be empty when handed over.
 
-use phananh_core::aggregates::{bucket_of, AggregateStore, Contribution, Figures, ShareChange};
+use phananh_core::aggregates::{
+    bucket_of, AggregateStore, Contribution, CountedChange, Figures, MemoryAggregates, ShareChange,
+};
 use phananh_core::model::ReportId;
 
 fn share(month: &str, unit: Option<&str>, open: bool, on_time: Option<bool>) -> Contribution {
@@ -137,6 +139,7 @@ pub async fn aggregate_store_contract(store: &dyn AggregateStore) {
     assert_eq!((all.received, all.resolved, all.on_time), (1, 1, 1));
 
     apply_change_equals_apply_of_the_new_share(store).await;
+    a_batch_of_changes_ends_where_the_changes_one_by_one_do(store).await;
 }
 
 /// `apply_change` (the share before and after a change, as events carry them) ends where
@@ -192,4 +195,81 @@ pub async fn apply_change_equals_apply_of_the_new_share(store: &dyn AggregateSto
         (1, 0, 1, 0)
     );
     assert_eq!((all.received, all.open, all.resolved), (1, 0, 1));
+}
+
+/// `apply_changes` (the statistics consumer's batch, issue 10) ends where `apply_change` of
+/// each change one by one does: several reports, a report's consecutive changes in one batch,
+/// a change repeated, a change older than the recorded share, and a batch whose changes do not
+/// start from the recorded shares (a store writing the batch at once must fall back).
+pub async fn a_batch_of_changes_ends_where_the_changes_one_by_one_do(store: &dyn AggregateStore) {
+    let m = "2027-02";
+    let truth = MemoryAggregates::default();
+    let received = share(m, None, true, None);
+    let assigned = share(m, Some("phong_tnmt"), true, None);
+    let resolved = share(m, Some("phong_tnmt"), false, Some(true));
+    let reopened = share(m, Some("phong_tnmt"), true, None);
+    // A row key beyond ASCII is read back like any other.
+    let elsewhere = Contribution {
+        ward: "phường_đông_phong".into(),
+        ..assigned.clone()
+    };
+    let counted = |id: &str, version: u64, before: Option<&Contribution>, after: &Contribution| {
+        CountedChange {
+            id: ReportId(id.into()),
+            version,
+            change: ShareChange {
+                before: before.cloned(),
+                after: after.clone(),
+            },
+        }
+    };
+    let batches = [
+        // Three new reports, one of them assigned and resolved in the same batch.
+        vec![
+            counted("agg-b1", 1, None, &received),
+            counted("agg-b2", 1, None, &received),
+            counted("agg-b1", 3, Some(&received), &assigned),
+            counted("agg-b3", 1, None, &received),
+            counted("agg-b1", 5, Some(&assigned), &resolved),
+        ],
+        // A repeated change, one older than the recorded share, and new ones.
+        vec![
+            counted("agg-b1", 3, Some(&received), &assigned),
+            counted("agg-b2", 3, Some(&received), &assigned),
+            counted("agg-b1", 7, Some(&resolved), &reopened),
+            counted("agg-b3", 1, None, &received),
+        ],
+        // Changes that do not start from the recorded shares (their events were reordered):
+        // counted from what is recorded.
+        vec![
+            counted("agg-b2", 9, Some(&resolved), &reopened),
+            counted("agg-b3", 5, Some(&assigned), &resolved),
+            counted("agg-b4", 2, None, &elsewhere),
+        ],
+    ];
+    for (n, batch) in batches.iter().enumerate() {
+        store.apply_changes(batch).await.expect("batch");
+        for c in batch {
+            truth
+                .apply_change(&c.id, c.version, &c.change)
+                .await
+                .expect("one by one");
+        }
+        assert_eq!(
+            store.months(m, m).await.expect("months"),
+            truth.months(m, m).await.expect("months"),
+            "after batch {n}"
+        );
+    }
+    let all = row(store, m, "all").await.expect("all row");
+    assert_eq!(
+        (all.received, all.open, all.resolved, all.on_time),
+        (4, 3, 1, 1)
+    );
+    assert_eq!(
+        row(store, m, "ward:phường_đông_phong")
+            .await
+            .map(|f| f.received),
+        Some(1)
+    );
 }

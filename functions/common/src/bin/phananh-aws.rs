@@ -7,7 +7,10 @@
 //!   anchor; each break is printed with the report id and its first bad entry, or the day;
 //!   exit status 1 on any break;
 //! - `phananh-aws pii seal`: seals the reporter data of items still in plaintext (or under an
-//!   older key), by a paged Scan; idempotent; prints how many items were read and sealed.
+//!   older key), by a paged Scan; idempotent; prints how many items were read and sealed;
+//! - `phananh-aws stats rebuild`: forgets the statistics' rows and shares and counts every
+//!   stored report again (`App::rebuild_stats`): a repair, and the move of an existing table
+//!   to one item per statistics row (issue 10, docs/aws.md); prints how many were counted.
 //!
 //! Exit status 2: a usage error or a failure to run (settings, AWS, keys).
 
@@ -19,7 +22,7 @@ use phananh_aws::{AwsClients, AwsSettings, DynamoReportStore};
 use phananh_lambda::{init_tracing, Runtime};
 use std::process::ExitCode;
 
-const USAGE: &str = "cách dùng: phananh-aws audit verify --from YYYY-MM-DD | phananh-aws pii seal";
+const USAGE: &str = "cách dùng: phananh-aws audit verify --from YYYY-MM-DD | phananh-aws pii seal | phananh-aws stats rebuild";
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -37,6 +40,7 @@ async fn main() -> ExitCode {
             }
         },
         ["pii", "seal"] => pii_seal().await,
+        ["stats", "rebuild"] => stats_rebuild().await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -82,5 +86,15 @@ async fn pii_seal() -> Result<bool, BoxError> {
         "Đã đọc {} phản ánh, niêm phong {} phản ánh.",
         run.scanned, run.sealed
     );
+    Ok(true)
+}
+
+async fn stats_rebuild() -> Result<bool, BoxError> {
+    let rt = Runtime::from_env().await?;
+    let n = rt
+        .app
+        .rebuild_stats(&phananh_core::model::Actor::system())
+        .await?;
+    println!("Đã tính lại thống kê từ {n} phản ánh.");
     Ok(true)
 }

@@ -93,3 +93,4 @@ impl StreamRelay {
         .await
     }
 }
+pub mod delivery_units;
