@@ -363,12 +363,6 @@ async fn count(p: &Provisioned, before: usize, relay_invocations: usize, reports
         );
     }
 
-    // The delivery log's write units (issue 10), from the records this run stored.
-    let records = report_records(&p, &id).await;
-    assert!(!records.is_empty(), "the report's delivery records");
-    let (now, before) = support::delivery_units::delivery_units(&records);
-    assert!(now < before, "delivery log: {now} WRU now, {before} before");
-
     // Every call is granted to the function that made it (and so in the IAM table).
     let table = function_needs();
     for (f, s, o) in &calls {
@@ -503,45 +497,6 @@ async fn bill(
     for (name, d) in &lines {
         println!("  {name:<20} {d:>8.2}");
     }
-}
-
-/// The report's delivery records as stored (harness reads: its `by_unit` partition, then
-/// each record's item).
-async fn report_records(
-    p: &Provisioned,
-    id: &str,
-) -> Vec<std::collections::HashMap<String, phananh_aws::aws_sdk_dynamodb::types::AttributeValue>> {
-    use phananh_aws::aws_sdk_dynamodb::types::AttributeValue;
-    let keys = p
-        .clients
-        .dynamodb
-        .query()
-        .table_name(&p.settings.table)
-        .index_name(phananh_aws::table::GSI_UNIT.name)
-        .key_condition_expression("unit_pk = :k")
-        .expression_attribute_values(":k", AttributeValue::S(format!("DELIVREP#{id}")))
-        .send()
-        .await
-        .expect("the report's log")
-        .items
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for k in keys {
-        let item = p
-            .clients
-            .dynamodb
-            .get_item()
-            .table_name(&p.settings.table)
-            .key("pk", k["pk"].clone())
-            .key("sk", k["sk"].clone())
-            .send()
-            .await
-            .expect("record")
-            .item
-            .expect("stored");
-        out.push(item);
-    }
-    out
 }
 
 /// The prefix of the partition key a DynamoDB single-item request names (`REPORT`, `UPLOAD`).

@@ -93,4 +93,3 @@ impl StreamRelay {
         .await
     }
 }
-pub mod delivery_units;
