@@ -44,8 +44,9 @@ fn pii_failure(id: &ReportId, e: PiiError) -> DomainError {
 impl App {
     /// Stamps, on the events the notify and publish consumers receive, what their messages
     /// need of `r` (the report about to be stored, reporter data in plaintext), the reporter's
-    /// contact sealed with the personal-data key where one is configured.
-    pub(super) fn stamp_notify(
+    /// contact sealed with the personal-data key where one is configured. Every change core
+    /// stores goes through it (submit, act); public for the tests that build events by hand.
+    pub fn stamp_notify(
         &self,
         r: &Report,
         events: &mut [EventEnvelope],
