@@ -53,3 +53,53 @@ async fn reporter_data_is_sealed_at_rest_in_the_sqlite_file() {
     })
     .await;
 }
+
+/// Issue 10: the events that carry the reporter's contact for the notify and publish
+/// consumers hold it sealed; in memory, what the outbox holds as JSON.
+#[tokio::test]
+async fn events_carry_the_reporter_contact_sealed_on_memory() {
+    let store = Arc::new(MemoryStore::default());
+    let raw = store.clone();
+    contract::event_contact_sealed_contract(store, ring(), move |id: ReportId| {
+        let raw = raw.clone();
+        let fut: BoxFuture<'static, Vec<String>> = Box::pin(async move {
+            raw.pending_events(1000)
+                .await
+                .expect("outbox")
+                .into_iter()
+                .filter(|e| e.report_id == id)
+                .map(|e| serde_json::to_string(&e).expect("json"))
+                .collect()
+        });
+        fut
+    })
+    .await;
+}
+
+/// Issue 10: on SQLite, the outbox rows themselves (what the relay publishes), read with a
+/// connection of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_carry_the_reporter_contact_sealed_in_the_sqlite_outbox() {
+    let dir = TempDir::new("phananh-event-pii-sqlite");
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).expect("open store");
+    let db = dir.path().join(DB_FILE);
+    contract::event_contact_sealed_contract(store, ring(), move |id: ReportId| {
+        let db = db.clone();
+        let fut: BoxFuture<'static, Vec<String>> = Box::pin(async move {
+            let conn = rusqlite::Connection::open(&db).expect("open the database file");
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .expect("busy timeout");
+            let mut st = conn
+                .prepare("SELECT json FROM outbox WHERE report_id = ?1 ORDER BY seq")
+                .expect("query");
+            let rows = st
+                .query_map([&id.0], |r| r.get::<_, String>(0))
+                .expect("rows")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("outbox rows");
+            rows
+        });
+        fut
+    })
+    .await;
+}
