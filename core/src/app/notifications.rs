@@ -217,9 +217,11 @@ pub fn facts_of(rules: &CityRules, event: &DomainEvent, r: &Report) -> NotifyFac
         .as_ref()
         .filter(|_| tells_reporter)
         .filter(|rep| rep.phone.is_some() || rep.email.is_some())
-        .map(|rep| NotifyContact {
-            phone: rep.phone.clone(),
-            email: rep.email.clone(),
+        .map(|rep| {
+            ReporterContact::Plain(NotifyContact {
+                phone: rep.phone.clone(),
+                email: rep.email.clone(),
+            })
         });
     NotifyFacts {
         category: r.category.clone(),
@@ -300,7 +302,10 @@ pub fn notifications_from_facts(
                     (sms.clone(), email.clone(), Some(id), String::new())
                 }
                 To::Reporter => {
-                    let Some(rep) = &f.reporter else { continue };
+                    // A contact still sealed (not opened) is not an address: left out.
+                    let Some(ReporterContact::Plain(rep)) = &f.reporter else {
+                        continue;
+                    };
                     let phones = rep.phone.iter().cloned().collect();
                     let emails = rep.email.iter().cloned().collect();
                     (phones, emails, None, "reporter".to_string())

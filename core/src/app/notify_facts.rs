@@ -41,6 +41,25 @@ fn pii_failure(id: &ReportId, e: PiiError) -> DomainError {
     DomainError::Storage(format!("report {id}: {e}"))
 }
 
+/// What is sealed of a contact: `<phone>\n<e-mail>`, either empty when absent (neither an
+/// address nor a phone number holds a line break: `crate::contact` validates both at intake).
+fn contact_line(c: &NotifyContact) -> String {
+    format!(
+        "{}\n{}",
+        c.phone.as_deref().unwrap_or_default(),
+        c.email.as_deref().unwrap_or_default()
+    )
+}
+
+fn of_contact_line(s: &str) -> Option<NotifyContact> {
+    let (phone, email) = s.split_once('\n')?;
+    let some = |v: &str| (!v.is_empty()).then(|| v.to_string());
+    Some(NotifyContact {
+        phone: some(phone),
+        email: some(email),
+    })
+}
+
 impl App {
     /// Stamps, on the events the notify and publish consumers receive, what their messages
     /// need of `r` (the report about to be stored, reporter data in plaintext), the reporter's
@@ -56,12 +75,11 @@ impl App {
                 continue;
             }
             let mut f = facts_of(&self.rules, &env.event, r);
-            if let (Some(c), Some(rep)) = (&self.pii, f.reporter.as_mut()) {
-                for v in [&mut rep.phone, &mut rep.email] {
-                    if let Some(plain) = v.as_deref() {
-                        *v = Some(c.seal(plain).map_err(|e| pii_failure(&r.id, e))?);
-                    }
-                }
+            if let (Some(c), Some(ReporterContact::Plain(contact))) = (&self.pii, &f.reporter) {
+                let sealed = c
+                    .seal(&contact_line(contact))
+                    .map_err(|e| pii_failure(&r.id, e))?;
+                f.reporter = Some(ReporterContact::Sealed(sealed));
             }
             env.notify = Some(f);
         }
@@ -70,22 +88,18 @@ impl App {
 
     /// The reporter's contact of `f` opened (a sealed value needs the key it names).
     fn open_contact(&self, id: &ReportId, f: &mut NotifyFacts) -> Result<(), DomainError> {
-        let Some(rep) = f.reporter.as_mut() else {
+        let Some(ReporterContact::Sealed(sealed)) = &f.reporter else {
             return Ok(());
         };
-        for v in [&mut rep.phone, &mut rep.email] {
-            let Some(sealed) = v.as_deref().filter(|s| pii::is_sealed(s)) else {
-                continue;
-            };
-            let plain = match &self.pii {
-                Some(c) => c.open(sealed),
-                None => Err(PiiError::UnknownKey(
-                    pii::key_id_of(sealed).unwrap_or_default().to_string(),
-                )),
-            }
-            .map_err(|e| pii_failure(id, e))?;
-            *v = Some(plain);
+        let json = match &self.pii {
+            Some(c) => c.open(sealed),
+            None => Err(PiiError::UnknownKey(
+                pii::key_id_of(sealed).unwrap_or_default().to_string(),
+            )),
         }
+        .map_err(|e| pii_failure(id, e))?;
+        let contact = of_contact_line(&json).ok_or_else(|| pii_failure(id, PiiError::Malformed))?;
+        f.reporter = Some(ReporterContact::Plain(contact));
         Ok(())
     }
 

@@ -35,10 +35,21 @@ pub struct NotifyFacts {
     /// The reporter's contact, only on events that tell the reporter: sealed with the
     /// personal-data key where one is configured (`crate::pii`), as in the report document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reporter: Option<NotifyContact>,
+    pub reporter: Option<ReporterContact>,
 }
 
-/// Where the reporter is told: phone and e-mail, sealed (`pii1:…`) where a key is configured.
+/// The reporter's contact as an event carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ReporterContact {
+    /// Phone and e-mail sealed as one value (`pii1:…` of `<phone>\n<e-mail>`, the report
+    /// document's key and scheme): one nonce and tag for both, 75 bytes less than two.
+    Sealed(String),
+    /// As given, where no personal-data key is configured (as the report document stores it).
+    Plain(NotifyContact),
+}
+
+/// Where the reporter is told: phone and e-mail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotifyContact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
