@@ -22,7 +22,7 @@ use super::notifications::{facts_of, notifications_from_facts, notified_title};
 use super::{storage, App, Consumer};
 use crate::error::DomainError;
 use crate::model::*;
-use crate::pii::{self, PiiError};
+use crate::pii::{self, PiiCipher, PiiError};
 use crate::ports::Notification;
 use tracing::{error, info, warn};
 
@@ -58,6 +58,26 @@ fn of_contact_line(s: &str) -> Option<NotifyContact> {
         phone: some(phone),
         email: some(email),
     })
+}
+
+/// Seals the reporter's contact an event carries with the current key of `c`: a plaintext
+/// one (an event stored while no key was configured) sealed, one sealed with an older key of
+/// the ring sealed again (rotation). Returns whether it changed. For the migrations of stored
+/// events (the embedded outbox); DynamoDB's `EVENT#` items are not rewritten (a rewrite
+/// would be published again by the table's stream): they expire by TTL.
+pub fn seal_event_contact(c: &dyn PiiCipher, env: &mut EventEnvelope) -> Result<bool, PiiError> {
+    let Some(rep) = env.notify.as_mut().and_then(|f| f.reporter.as_mut()) else {
+        return Ok(false);
+    };
+    let line = match rep {
+        ReporterContact::Plain(contact) => contact_line(contact),
+        ReporterContact::Sealed(v) => match pii::key_id_of(v) {
+            Some(id) if id == c.current_key_id() => return Ok(false),
+            _ => c.open(v)?,
+        },
+    };
+    *rep = ReporterContact::Sealed(c.seal(&line)?);
+    Ok(true)
 }
 
 impl App {
