@@ -14,9 +14,9 @@
 //! [`notified_title`] decided when the event was created. A message sent later than
 //! [`FACTS_TITLE_FRESH_SECS`] after its event (a retried send, a redelivery, a queue
 //! drained late) could be sent after a unit head flagged the report: for those the report is
-//! read again and the title decided on it as it is now, so no message sent after the flag is
-//! older than that bound carries the title. Messages of a fresh event go out as they would
-//! have a moment earlier, before the flag.
+//! read again and the title decided on it as it is now: a message sent more than that bound
+//! after its event never carries the title of a report flagged since. Messages of a fresh
+//! event go out as they would have a moment earlier, before the flag.
 
 use super::notifications::{facts_of, notifications_from_facts, notified_title};
 use super::{storage, App, Consumer};
@@ -111,14 +111,14 @@ impl App {
         let Some(ReporterContact::Sealed(sealed)) = &f.reporter else {
             return Ok(());
         };
-        let json = match &self.pii {
+        let line = match &self.pii {
             Some(c) => c.open(sealed),
             None => Err(PiiError::UnknownKey(
                 pii::key_id_of(sealed).unwrap_or_default().to_string(),
             )),
         }
         .map_err(|e| pii_failure(id, e))?;
-        let contact = of_contact_line(&json).ok_or_else(|| pii_failure(id, PiiError::Malformed))?;
+        let contact = of_contact_line(&line).ok_or_else(|| pii_failure(id, PiiError::Malformed))?;
         f.reporter = Some(ReporterContact::Plain(contact));
         Ok(())
     }
