@@ -188,6 +188,7 @@ pub fn event(r: &Report, index: u32, event: DomainEvent) -> EventEnvelope {
         at: r.updated_at,
         event,
         stats: None,
+        notify: None,
     }
 }
 

@@ -185,20 +185,21 @@ impl App {
     /// recipient is sent independently: one failure does not keep the others from being told.
     /// When any send failed the event is retried; those already sent are deduplicated by id.
     async fn notify_for(&self, env: &EventEnvelope) -> Result<(), DomainError> {
-        let Some(r) = self.store.get(&env.report_id).await.map_err(storage)? else {
+        // Issue 10: from what the event carries, without reading the report.
+        let Some(all) = self.notifications_of(env).await? else {
             warn!(report_id = %env.report_id, "notify: unknown report, ignored");
             return Ok(());
         };
+        let r = &env.report_id;
         let mut failed = Vec::new();
-        let all = self.notifications_for(env, &r);
         let results = self.notifier.send_all(&all).await;
         for (n, res) in all.into_iter().zip(results) {
             match res {
                 Ok(()) => {
-                    info!(report_id = %r.id, notification_id = %n.id, channel = ?n.channel, unit = ?n.unit, "notification sent")
+                    info!(report_id = %r, notification_id = %n.id, channel = ?n.channel, unit = ?n.unit, "notification sent")
                 }
                 Err(e) => {
-                    warn!(report_id = %r.id, notification_id = %n.id, channel = ?n.channel, unit = ?n.unit, error = %e, "notification failed; the other recipients are still told");
+                    warn!(report_id = %r, notification_id = %n.id, channel = ?n.channel, unit = ?n.unit, error = %e, "notification failed; the other recipients are still told");
                     failed.push(n.id);
                 }
             }

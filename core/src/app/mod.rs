@@ -19,6 +19,7 @@ pub mod export;
 pub mod guards;
 mod idp_totp;
 pub mod notifications;
+pub mod notify_facts;
 pub mod personal_data;
 pub mod published;
 pub mod reports;
@@ -96,6 +97,9 @@ pub struct App {
     inline_aggregates: bool,
     /// A staff token whose account the accounts port does not know is refused.
     known_accounts_only: bool,
+    /// The personal-data key of the report store ([`App::with_pii_cipher`]): the reporter's
+    /// contact an event carries for its messages is sealed with it too (issue 10).
+    pii: Option<Arc<dyn crate::pii::PiiCipher>>,
 }
 
 /// Secret keys of an [`App`]: the audit MAC key (timeline chain, Đ.6.2) and the key the
@@ -150,6 +154,7 @@ impl App {
             aggregates: Arc::new(crate::aggregates::MemoryAggregates::default()),
             inline_aggregates: true,
             known_accounts_only: false,
+            pii: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Who is told what: the SMS and e-mails an event calls for, as a pure function of the event,
-//! the report and the city's config (unit contacts, message texts). Only the concerned unit,
+//! what it needs of the report ([`NotifyFacts`], carried by the event: issue 10) and the
+//! city's config (unit contacts, message texts). Only the concerned unit,
 //! the IOC, leadership or the reporter are addressed, never everyone. Ids are stable
 //! (`<event id>:<channel>:<recipient>`), so a redelivered event is not sent twice.
 
@@ -25,16 +26,21 @@ enum To {
     Reporter,
 }
 
-/// The recipients of an event with the kind of message each gets.
-fn targets(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<(NotificationKind, To)> {
+/// The recipients of an event with the kind of message each gets; `lead` is the report's
+/// lead unit as of the event.
+fn targets(
+    rules: &CityRules,
+    event: &DomainEvent,
+    lead: Option<&str>,
+) -> Vec<(NotificationKind, To)> {
     use NotificationKind as K;
     let city = &rules.config.city;
     let unit = |id: &str| To::Unit {
         id: id.to_string(),
         head: false,
     };
-    let lead = r.lead_unit().unwrap_or_default();
-    match &env.event {
+    let lead = lead.unwrap_or_default();
+    match event {
         DomainEvent::ReportAssigned {
             lead_unit,
             coordinating_units,
@@ -185,54 +191,103 @@ pub fn notified_title(rules: &CityRules, r: &Report) -> String {
 /// The messages.toml key of the neutral text that replaces a secret report's title.
 pub const SECRET_TITLE_KEY: &str = "secret.title";
 
-/// The notifications an event produces. Pure; an address that is not a valid phone number or
-/// e-mail address is left out (and logged), so it cannot hold up the other recipients.
-pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<Notification> {
-    let cfg = &rules.config;
-    let due = r
-        .due_at()
-        .map(|d| rules.format_local(d))
-        .unwrap_or_default();
-    let category = cfg
-        .category(&r.category)
-        .map(|c| c.name.clone())
-        .unwrap_or_else(|| r.category.clone());
-    let id = r.id.to_string();
-    let short_id = &id[id.char_indices().rev().nth(7).map_or(0, |(i, _)| i)..];
-    let expected_date = r
-        .deferral
-        .as_ref()
-        .map(|d| d.expected_date.format("%d/%m/%Y").to_string())
-        .unwrap_or_default();
-    // Đ.7.5: the target date the event set (the report may have changed since).
-    let target_date = match &env.event {
-        DomainEvent::DeferralDecided { target_date, .. } => *target_date,
-        _ => r.target_date(),
-    }
-    .map(|d| d.format("%d/%m/%Y").to_string())
-    .unwrap_or_default();
-    // The reason told to the reporter: the latest entry the reporter may see that carries one
-    // (a rejection's reason), never an internal note.
-    let reason = r
-        .timeline
+/// The kinds of message an event sends, one per recipient (`lead`: the report's lead unit as
+/// of the event).
+pub fn kinds_of(
+    rules: &CityRules,
+    event: &DomainEvent,
+    lead: Option<&str>,
+) -> Vec<NotificationKind> {
+    targets(rules, event, lead)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// What the messages of `event` need of `r` (the report at the event's version, reporter
+/// contact in plaintext): the one place that reads them from a report. The reporter's contact
+/// only when the event tells the reporter.
+pub fn facts_of(rules: &CityRules, event: &DomainEvent, r: &Report) -> NotifyFacts {
+    let lead_unit = r.lead_unit().map(str::to_string);
+    let tells_reporter = targets(rules, event, lead_unit.as_deref())
         .iter()
-        .rev()
-        .find(|e| e.visible_to_reporter && e.action == Action::Reject)
-        .and_then(|e| e.note.clone())
-        .unwrap_or_default();
-    let title = notified_title(rules, r);
+        .any(|(_, to)| matches!(to, To::Reporter));
+    let reporter = r
+        .reporter
+        .as_ref()
+        .filter(|_| tells_reporter)
+        .filter(|rep| rep.phone.is_some() || rep.email.is_some())
+        .map(|rep| {
+            ReporterContact::Plain(NotifyContact {
+                phone: rep.phone.clone(),
+                email: rep.email.clone(),
+            })
+        });
+    NotifyFacts {
+        category: r.category.clone(),
+        title: notified_title(rules, r),
+        due_at: r.due_at(),
+        expected_date: r.deferral.as_ref().map(|d| d.expected_date),
+        // Đ.7.5: the target date the event set (the report may change after it).
+        target_date: match event {
+            DomainEvent::DeferralDecided { target_date, .. } => *target_date,
+            _ => r.target_date(),
+        },
+        // The reason told to the reporter: the latest entry the reporter may see that carries
+        // one (a rejection's reason), never an internal note.
+        reason: r
+            .timeline
+            .iter()
+            .rev()
+            .find(|e| e.visible_to_reporter && e.action == Action::Reject)
+            .and_then(|e| e.note.clone())
+            .unwrap_or_default(),
+        lead_unit,
+        reporter,
+    }
+}
+
+/// The notifications an event produces from the report (`r` at the event's version, its
+/// reporter's contact in plaintext): [`notifications_from_facts`] of [`facts_of`].
+pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> Vec<Notification> {
+    notifications_from_facts(rules, env, &facts_of(rules, &env.event, r))
+}
+
+/// The notifications an event produces from what it carries (`f`, the reporter's contact
+/// opened). Pure; an address that is not a valid phone number or e-mail address is left out
+/// (and logged), so it cannot hold up the other recipients.
+pub fn notifications_from_facts(
+    rules: &CityRules,
+    env: &EventEnvelope,
+    f: &NotifyFacts,
+) -> Vec<Notification> {
+    let cfg = &rules.config;
+    let report_id = &env.report_id;
+    let due = f.due_at.map(|d| rules.format_local(d)).unwrap_or_default();
+    let category = cfg
+        .category(&f.category)
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| f.category.clone());
+    let id = report_id.to_string();
+    let short_id = &id[id.char_indices().rev().nth(7).map_or(0, |(i, _)| i)..];
+    let date = |d: Option<chrono::NaiveDate>| {
+        d.map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_default()
+    };
+    let expected_date = date(f.expected_date);
+    let target_date = date(f.target_date);
     let vars = [
         ("report_id", short_id),
         ("category", category.as_str()),
         ("due", due.as_str()),
-        ("title", title.as_str()),
+        ("title", f.title.as_str()),
         ("expected_date", expected_date.as_str()),
-        ("reason", reason.as_str()),
+        ("reason", f.reason.as_str()),
         ("target_date", target_date.as_str()),
     ];
 
     let mut out = Vec::new();
-    for (kind, to) in targets(rules, env, r) {
+    for (kind, to) in targets(rules, &env.event, f.lead_unit.as_deref()) {
         let key = kind.key();
         let (phones, emails, unit, who): (Vec<String>, Vec<String>, Option<UnitId>, String) =
             match to {
@@ -247,7 +302,10 @@ pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> 
                     (sms.clone(), email.clone(), Some(id), String::new())
                 }
                 To::Reporter => {
-                    let Some(rep) = &r.reporter else { continue };
+                    // A contact still sealed (not opened) is not an address: left out.
+                    let Some(ReporterContact::Plain(rep)) = &f.reporter else {
+                        continue;
+                    };
                     let phones = rep.phone.iter().cloned().collect();
                     let emails = rep.email.iter().cloned().collect();
                     (phones, emails, None, "reporter".to_string())
@@ -272,10 +330,10 @@ pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> 
                     unit: unit.clone(),
                     subject: None,
                     body: sms.clone(),
-                    report_id: Some(r.id.clone()),
+                    report_id: Some(report_id.clone()),
                 }),
                 Err(_) => {
-                    warn!(report_id = %r.id, event_id = %env.id, unit = ?unit, "not a phone number: SMS recipient left out")
+                    warn!(report_id = %report_id, event_id = %env.id, unit = ?unit, "not a phone number: SMS recipient left out")
                 }
             }
         }
@@ -288,10 +346,10 @@ pub fn notifications_for(rules: &CityRules, env: &EventEnvelope, r: &Report) -> 
                     unit: unit.clone(),
                     subject: Some(subject.clone()),
                     body: body.clone(),
-                    report_id: Some(r.id.clone()),
+                    report_id: Some(report_id.clone()),
                 }),
                 Err(_) => {
-                    warn!(report_id = %r.id, event_id = %env.id, unit = ?unit, "not an e-mail address: recipient left out")
+                    warn!(report_id = %report_id, event_id = %env.id, unit = ?unit, "not an e-mail address: recipient left out")
                 }
             }
         }

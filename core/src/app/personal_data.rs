@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 impl App {
     /// Keeps the reporter's personal data sealed with `cipher` in the report store. Without
-    /// it (tests, a runtime with no key) the store holds them as given.
+    /// it (tests, a runtime with no key) the store holds them as given. The reporter's
+    /// contact that events carry for the notify and publish consumers is sealed with the
+    /// same key (`app::notify_facts`).
     pub fn with_pii_cipher(mut self, cipher: Arc<dyn PiiCipher>) -> App {
+        self.pii = Some(cipher.clone());
         self.store = Arc::new(SealingStore::new(self.store.clone(), cipher));
         self
     }

@@ -47,6 +47,7 @@ impl App {
         t.report.request_fingerprint = print.clone();
         self.seal(&mut t.report);
         self.stamp_stats(None, &t.report, &mut t.events);
+        self.stamp_notify(&t.report, &mut t.events)?;
         match self
             .store
             .create(&t.report, &t.events, scoped_key.as_deref())
@@ -161,6 +162,7 @@ impl App {
             // Đ.6.2: the new entry is sealed with the audit key before it is stored.
             self.seal(&mut report);
             self.stamp_stats(Some(&current), &report, &mut events);
+            self.stamp_notify(&report, &mut events)?;
             match self.store.update(&report, current.version, &events).await {
                 Ok(()) => {
                     info!(report_id = %id, action = cmd.action().as_str(), role = actor.role.as_str(), state = report.state.as_str(), "report updated");

@@ -67,6 +67,7 @@ pub(crate) fn envelopes(
             at: now,
             event,
             stats: None,
+            notify: None,
         })
         .collect()
 }

@@ -213,6 +213,12 @@ pub struct EventEnvelope {
     /// report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<crate::aggregates::ShareChange>,
+    /// What the messages of the event need of the report at `version`, on the events the
+    /// notify and publish consumers receive, so they send without reading the report (issue
+    /// 10); the reporter's contact in it is sealed like the report's. Absent on other events
+    /// and on events stored before it existed (the consumer then reads the report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<super::NotifyFacts>,
 }
 
 impl EventEnvelope {

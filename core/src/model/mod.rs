@@ -6,6 +6,7 @@
 mod actor;
 mod event;
 mod notification;
+mod notify_facts;
 mod report;
 mod state;
 mod timeline;
@@ -13,6 +14,7 @@ mod timeline;
 pub use actor::*;
 pub use event::*;
 pub use notification::*;
+pub use notify_facts::*;
 pub use report::*;
 pub use state::*;
 pub use timeline::*;

@@ -90,6 +90,7 @@ mod tests {
             at: chrono::DateTime::UNIX_EPOCH,
             event: DomainEvent::ReportSubmitted,
             stats: None,
+            notify: None,
         }
     }
 

@@ -47,6 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     at: r.created_at,
                     event: DomainEvent::ReportSubmitted,
                     stats: None,
+                    notify: None,
                 };
                 let key = format!("citizen:{i}");
                 store

@@ -5,6 +5,8 @@
 
 use crate::db::{backend, SqliteStore};
 use chrono::Utc;
+use phananh_core::app::notify_facts::seal_event_contact;
+use phananh_core::model::EventEnvelope;
 use phananh_core::pii::{reseal, seal_stored_reports, PiiCipher};
 use phananh_core::ports::StoreError;
 use rusqlite::{params, OptionalExtension};
@@ -29,6 +31,7 @@ impl SqliteStore {
         }
         let n = seal_stored_reports(self, cipher).await?;
         self.seal_recipients(cipher).await?;
+        self.seal_outbox_contacts(cipher).await?;
         let reports = i64::try_from(n).unwrap_or(i64::MAX);
         self.write(move |c| {
             c.execute(
@@ -40,6 +43,65 @@ impl SqliteStore {
         })
         .await?;
         Ok(n)
+    }
+
+    /// Seals the reporter's contact that outbox events carry for their messages (issue 10),
+    /// stored while no key was configured (plaintext) or under an older key, in pages of 500
+    /// rows. The rows are rewritten in place: nothing is published again.
+    async fn seal_outbox_contacts(&self, cipher: &dyn PiiCipher) -> Result<u64, StoreError> {
+        let current = format!(
+            "{}{}:%",
+            phananh_core::pii::SEALED_PREFIX,
+            cipher.current_key_id()
+        );
+        let mut after = 0i64;
+        let mut sealed = 0u64;
+        loop {
+            let like = current.clone();
+            let rows: Vec<(i64, String)> = self
+                .read(move |c| {
+                    let mut st = c
+                        .prepare(
+                            "SELECT seq, json FROM outbox WHERE seq > ?1 \
+                             AND json_type(json, '$.notify.reporter') IS NOT NULL \
+                             AND (json_type(json, '$.notify.reporter') <> 'text' \
+                                  OR json_extract(json, '$.notify.reporter') NOT LIKE ?2) \
+                             ORDER BY seq LIMIT 500",
+                        )
+                        .map_err(backend)?;
+                    let rows = st
+                        .query_map(params![after, like], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(backend)?
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(backend);
+                    rows
+                })
+                .await?;
+            let Some(last) = rows.last().map(|r| r.0) else {
+                break;
+            };
+            after = last;
+            let mut updates = Vec::with_capacity(rows.len());
+            for (seq, json) in rows {
+                let mut env: EventEnvelope = serde_json::from_str(&json).map_err(backend)?;
+                if seal_event_contact(cipher, &mut env).map_err(backend)? {
+                    updates.push((seq, serde_json::to_string(&env).map_err(backend)?));
+                }
+            }
+            sealed += updates.len() as u64;
+            self.write(move |c| {
+                for (seq, json) in &updates {
+                    c.execute(
+                        "UPDATE outbox SET json = ?1 WHERE seq = ?2",
+                        params![json, seq],
+                    )
+                    .map_err(backend)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(sealed)
     }
 
     /// Seals the recipient of every delivery-log row stored before (plaintext, or under an
