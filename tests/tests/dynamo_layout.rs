@@ -216,11 +216,11 @@ async fn indexes_carry_only_what_their_queries_read() {
             format!("STATE#{}", r.state.as_str())
         )
         .await,
-        set(&["pk", "sk", "state_pk", "csk", "doc", "search"])
+        set(&["pk", "sk", "state_pk", "csk", "search"])
     );
     assert_eq!(
         keys_of("by_category", "category_pk", format!("CAT#{}", r.category)).await,
-        set(&["pk", "sk", "category_pk", "csk", "doc", "search"])
+        set(&["pk", "sk", "category_pk", "csk", "search"])
     );
     assert_eq!(
         keys_of("by_unit", "unit_pk", "UNIT#phong_kinh_te".into()).await,
