@@ -153,6 +153,138 @@ pub fn write_cost(
     WriteCost { table, indexes }
 }
 
+/// One write of a `TransactWriteItems` (or of a single-item call), as the request spells it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// A put of the whole item.
+    Put(Item),
+    /// A delete of the item at this key.
+    Delete(Item),
+    /// A condition check, an update expression or anything else this module does not model:
+    /// its table name and key.
+    Other(Item),
+}
+
+impl Write {
+    /// The (`pk`, `sk`) the write is about.
+    pub fn key(&self) -> (String, String) {
+        let item = match self {
+            Write::Put(i) | Write::Delete(i) | Write::Other(i) => i,
+        };
+        let part = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        (part(PK), part(SK))
+    }
+}
+
+/// An attribute value from DynamoDB's JSON wire format (`{"S": "..."}`, `{"N": "1"}`, ...);
+/// `None` for what is not one.
+pub fn value_from_json(v: &serde_json::Value) -> Option<AttributeValue> {
+    use base64::Engine;
+    let (tag, inner) = v.as_object()?.iter().next()?;
+    let strings = |x: &serde_json::Value| -> Option<Vec<String>> {
+        x.as_array()?
+            .iter()
+            .map(|e| e.as_str().map(str::to_string))
+            .collect()
+    };
+    let bytes = |x: &serde_json::Value| {
+        base64::engine::general_purpose::STANDARD
+            .decode(x.as_str()?)
+            .ok()
+            .map(aws_sdk_dynamodb::primitives::Blob::new)
+    };
+    Some(match tag.as_str() {
+        "S" => AttributeValue::S(inner.as_str()?.to_string()),
+        "N" => AttributeValue::N(inner.as_str()?.to_string()),
+        "B" => AttributeValue::B(bytes(inner)?),
+        "BOOL" => AttributeValue::Bool(inner.as_bool()?),
+        "NULL" => AttributeValue::Null(true),
+        "SS" => AttributeValue::Ss(strings(inner)?),
+        "NS" => AttributeValue::Ns(strings(inner)?),
+        "BS" => AttributeValue::Bs(inner.as_array()?.iter().map(bytes).collect::<Option<_>>()?),
+        "L" => AttributeValue::L(
+            inner
+                .as_array()?
+                .iter()
+                .map(value_from_json)
+                .collect::<Option<_>>()?,
+        ),
+        "M" => AttributeValue::M(item_from_json(inner)?),
+        _ => return None,
+    })
+}
+
+/// An item from DynamoDB's JSON wire format.
+pub fn item_from_json(v: &serde_json::Value) -> Option<Item> {
+    v.as_object()?
+        .iter()
+        .map(|(k, e)| Some((k.clone(), value_from_json(e)?)))
+        .collect()
+}
+
+/// The writes of a `TransactWriteItems` request body (its JSON), in order.
+pub fn transact_writes(body: &serde_json::Value) -> Vec<Write> {
+    let Some(items) = body.get("TransactItems").and_then(|v| v.as_array()) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|t| {
+            let t = t.as_object()?;
+            if let Some(p) = t.get("Put") {
+                return item_from_json(p.get("Item")?).map(Write::Put);
+            }
+            if let Some(d) = t.get("Delete") {
+                return item_from_json(d.get("Key")?).map(Write::Delete);
+            }
+            let (_, other) = t.iter().next()?;
+            item_from_json(other.get("Key")?).map(Write::Other)
+        })
+        .collect()
+}
+
+/// The items of a table as the writes seen so far left them, so that each next write is
+/// costed against the item it replaces (its size and its index entries).
+#[derive(Debug, Clone, Default)]
+pub struct WriteLedger {
+    items: HashMap<(String, String), Item>,
+}
+
+impl WriteLedger {
+    /// The cost of `write` in a table with the indexes `gsis`, remembered for the next
+    /// writes of its key. `Other` writes cost one write unit (a condition check), doubled in
+    /// a transaction, and change nothing.
+    pub fn apply(&mut self, write: Write, gsis: &[GsiDef], transactional: bool) -> WriteCost {
+        let key = write.key();
+        match write {
+            Write::Put(item) => {
+                let cost = write_cost(gsis, self.items.get(&key), Some(&item), transactional);
+                self.items.insert(key, item);
+                cost
+            }
+            Write::Delete(key_item) => {
+                // A delete of an absent item still costs one write unit.
+                let old = self.items.remove(&key).unwrap_or(key_item);
+                write_cost(gsis, Some(&old), None, transactional)
+            }
+            Write::Other(_) => WriteCost {
+                table: if transactional { 2 } else { 1 },
+                indexes: Vec::new(),
+            },
+        }
+    }
+
+    /// The item last written at (`pk`, `sk`).
+    pub fn item(&self, pk: &str, sk: &str) -> Option<&Item> {
+        self.items.get(&(pk.to_string(), sk.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +337,27 @@ mod tests {
         assert_eq!(c.table, 3);
         assert_eq!(c.indexes, vec![("by_state", 2)], "a delete and a put");
         assert_eq!(c.total(), 5);
+    }
+
+    #[test]
+    fn a_transaction_body_is_costed_against_the_items_it_replaces() {
+        let body = serde_json::json!({"TransactItems": [
+            {"Put": {"TableName": "t", "Item": {
+                "pk": {"S": "REPORT#1"}, "sk": {"S": "REPORT"},
+                "state_pk": {"S": "STATE#new"}, "csk": {"S": "t#1"},
+                "version": {"N": "1"}, "report": {"S": "x".repeat(1900)}}}},
+            {"Delete": {"TableName": "t", "Key": {"pk": {"S": "REPORT#1"}, "sk": {"S": "UNIT#a"}}}},
+            {"ConditionCheck": {"TableName": "t", "Key": {"pk": {"S": "X"}, "sk": {"S": "Y"}}}}
+        ]});
+        let writes = transact_writes(&body);
+        assert_eq!(writes.len(), 3);
+        let mut ledger = WriteLedger::default();
+        let costs: Vec<u64> = writes
+            .into_iter()
+            .map(|w| ledger.apply(w, &[GSI_STATE], true).total())
+            .collect();
+        // 2 KB doubled + the by_state entry; a delete of an absent item; a condition check.
+        assert_eq!(costs, vec![5, 2, 2]);
+        assert!(ledger.item("REPORT#1", "REPORT").is_some());
     }
 }

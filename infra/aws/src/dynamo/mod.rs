@@ -36,6 +36,7 @@ mod paging;
 mod queries;
 mod reports;
 mod scan;
+pub use archive::REPORT_ITEM_BOUND;
 pub use scan::ScanStart;
 pub mod stream;
 mod transact;
