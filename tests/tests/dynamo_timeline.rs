@@ -511,3 +511,108 @@ async fn write_units_per_change_on_the_happy_path() {
     );
     assert_eq!(last.state, State::Published);
 }
+
+/// The audit (`phananh-aws audit verify`'s `ops::verify_range`, core's hash and MAC chains)
+/// reads archived entries like inline ones: an archived timeline verifies, and an entry
+/// edited inside a chunk item is caught and named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_verifies_an_archived_timeline_and_catches_an_edit_in_a_chunk() {
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let store = Arc::new(DynamoReportStore::from_settings(&clients, &settings));
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = App::new(
+        Arc::new(rules().clone()),
+        Ports {
+            store: store.clone(),
+            accounts: store.clone(),
+            media: Arc::new(MemoryMedia::default()),
+            notifier: Arc::new(RecordingNotifier::default()),
+            clock: clock.clone(),
+            ids: Arc::new(UuidV7Ids),
+            passwords: Arc::new(FastPasswords::default()),
+        },
+    )
+    .with_audit_key(b"timeline-archive-audit-key-0123456789");
+    let input = NewReport {
+        category: "environment".into(),
+        title: "Cống thoát nước tắc".into(),
+        description: "Cống thoát nước tắc nhiều ngày, nước tràn ra đường.".into(),
+        location: None,
+        address: Some("Tổ 5, phường Tân Phong".into()),
+        reporter_ward: None,
+        attachments: vec![],
+        reporter: None,
+        camera_id: None,
+    };
+    let (r, _) = app
+        .submit(&actors::citizen(), input, &[], None)
+        .await
+        .expect("submit");
+    let ioc = actors::ioc_head();
+    let mut last = r.clone();
+    for k in 0..40 {
+        clock.advance(chrono::Duration::minutes(1));
+        last = app
+            .act(
+                &r.id,
+                &ioc,
+                Command::AddNote {
+                    note: long_note(k, 700),
+                    attachments: vec![],
+                },
+            )
+            .await
+            .expect("note");
+    }
+    let chunks = chunk_keys(&clients.dynamodb, &settings.table, &last).await;
+    assert!(chunks.len() >= 2, "archived: {chunks:?}");
+    let day = t0().date_naive();
+    let check = phananh_aws::ops::verify_range(&app, None, day)
+        .await
+        .expect("verify");
+    assert!(check.keyed);
+    assert_eq!(check.reports, 1);
+    assert!(check.broken.is_empty(), "{:?}", check.lines());
+
+    // An entry edited inside the first chunk (by someone with write access to the table).
+    let key = |sk: &str| {
+        HashMap::from([
+            ("pk".to_string(), AttributeValue::S(format!("REPORT#{}", r.id))),
+            ("sk".to_string(), AttributeValue::S(sk.to_string())),
+        ])
+    };
+    let mut chunk = clients
+        .dynamodb
+        .get_item()
+        .table_name(&settings.table)
+        .set_key(Some(key(&chunks[0])))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get chunk")
+        .item
+        .expect("chunk");
+    let mut entries: Vec<serde_json::Value> =
+        serde_json::from_str(chunk["entries"].as_s().expect("entries")).expect("json");
+    entries[2]["note"] = serde_json::Value::String("Không cần xử lý".into());
+    let edited_seq = entries[2]["seq"].as_u64().expect("seq");
+    chunk.insert(
+        "entries".into(),
+        AttributeValue::S(serde_json::to_string(&entries).expect("json")),
+    );
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(&settings.table)
+        .set_item(Some(chunk))
+        .send()
+        .await
+        .expect("edit chunk");
+    let check = phananh_aws::ops::verify_range(&app, None, day)
+        .await
+        .expect("verify");
+    assert_eq!(check.broken.len(), 1, "{:?}", check.lines());
+    let bad = check.broken[0].first_bad.as_ref().expect("first bad entry");
+    assert_eq!(check.broken[0].report_id, r.id);
+    assert_eq!(u64::from(bad.seq), edited_seq);
+}
