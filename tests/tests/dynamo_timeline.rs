@@ -28,11 +28,7 @@ type Item = HashMap<String, AttributeValue>;
 
 const UNIT: &str = "phong_kinh_te";
 
-async fn raw_item(
-    client: &phananh_aws::aws_sdk_dynamodb::Client,
-    table: &str,
-    r: &Report,
-) -> Item {
+async fn raw_item(client: &phananh_aws::aws_sdk_dynamodb::Client, table: &str, r: &Report) -> Item {
     client
         .get_item()
         .table_name(table)
@@ -134,10 +130,7 @@ async fn a_long_timeline_stays_under_the_bound_and_reads_back_whole_everywhere()
     // About 0.9 KB per entry: 120 entries are about 110 KB of timeline, the bound 24 KB.
     for k in 0..120 {
         let next = next_version(&cur, &long_note(k, 800));
-        store
-            .update(&next, cur.version, &[])
-            .await
-            .expect("update");
+        store.update(&next, cur.version, &[]).await.expect("update");
         cur = next;
         let item = raw_item(&clients.dynamodb, &settings.table, &cur).await;
         assert!(
@@ -261,7 +254,10 @@ async fn an_item_of_the_earlier_layout_reads_as_before_and_is_split_at_its_next_
     );
     assert_eq!(fresh.get(&next.id).await.expect("get"), Some(next.clone()));
     for (index, q) in queries_of(&next) {
-        assert_eq!(fresh.query(&q).await.expect(index).items, vec![next.clone()]);
+        assert_eq!(
+            fresh.query(&q).await.expect(index).items,
+            vec![next.clone()]
+        );
     }
 }
 
@@ -273,10 +269,7 @@ async fn concurrent_updates_of_an_archived_report_still_conflict() {
     store.create(&cur, &[], None).await.expect("create");
     for k in 0..40 {
         let next = next_version(&cur, &long_note(k, 800));
-        store
-            .update(&next, cur.version, &[])
-            .await
-            .expect("update");
+        store.update(&next, cur.version, &[]).await.expect("update");
         cur = next;
     }
     assert!(!chunk_keys(&clients.dynamodb, &settings.table, &cur)
@@ -329,15 +322,14 @@ fn gsis_before() -> Vec<GsiDef> {
     const LIST: &[&str] = &["doc", "search"];
     GSIS.iter()
         .map(|g| {
-            let projection = if [GSI_REPORTER.name, GSI_PUBLIC.name, GSI_CATEGORY.name]
-                .contains(&g.name)
-            {
-                GsiProjection::Include(LIST)
-            } else if g.name == GSI_ESCALATION.name {
-                GsiProjection::Include(&["doc"])
-            } else {
-                g.projection
-            };
+            let projection =
+                if [GSI_REPORTER.name, GSI_PUBLIC.name, GSI_CATEGORY.name].contains(&g.name) {
+                    GsiProjection::Include(LIST)
+                } else if g.name == GSI_ESCALATION.name {
+                    GsiProjection::Include(&["doc"])
+                } else {
+                    g.projection
+                };
             GsiDef { projection, ..*g }
         })
         .collect()
@@ -577,7 +569,10 @@ async fn the_audit_verifies_an_archived_timeline_and_catches_an_edit_in_a_chunk(
     // An entry edited inside the first chunk (by someone with write access to the table).
     let key = |sk: &str| {
         HashMap::from([
-            ("pk".to_string(), AttributeValue::S(format!("REPORT#{}", r.id))),
+            (
+                "pk".to_string(),
+                AttributeValue::S(format!("REPORT#{}", r.id)),
+            ),
             ("sk".to_string(), AttributeValue::S(sk.to_string())),
         ])
     };
