@@ -4,12 +4,13 @@
 //! Why it exists: a list must come from the most selective index, be post-filtered by the
 //! core's `ReportQuery::matches`, and still return full pages with a stable cursor, within a
 //! bounded number of calls. It must never scan the table, never write, and never trust an
-//! (eventually consistent) index over the report document it carries.
+//! (eventually consistent) index over the report item: the indexes hold keys (and the folded
+//! text), and each page's reports are read from their items by `BatchGetItem`.
 //!
 //! Free text (`ReportQuery::text`) has no index on AWS: it is a filter expression on the
 //! folded `search` attribute, applied by DynamoDB within the index partition the other filters
-//! chose (state, reporter or public; on `by_unit`, which holds keys only, after the page's
-//! reports are read), inside the same bounded call budget. A rare term
+//! chose (state, reporter, public or category; on `by_unit`, which holds keys only, after
+//! the page's reports are read), inside the same bounded call budget. A rare term
 //! over a large partition therefore returns short pages with a cursor to continue (never a
 //! table scan, never an unbounded loop); a full-text service (e.g. OpenSearch fed by the
 //! outbox) would be the next step if that is not enough.
@@ -255,7 +256,8 @@ impl DynamoReportStore {
         let mut parts = partitions(q);
         let terms = q.text_terms();
         let chunk = (size + 1).clamp(25, 100) as i32;
-        let budget = QUERY_CALL_BUDGET.max(2 * parts.len() + 2);
+        // Each partition's first read (a query, its reports, their archived chunks) fits.
+        let budget = QUERY_CALL_BUDGET.max(3 * parts.len() + 2);
         let mut calls = 0usize;
         let mut page: Vec<Report> = Vec::with_capacity(size);
         let mut seen: HashSet<ReportId> = HashSet::new();
