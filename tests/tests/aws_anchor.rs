@@ -157,7 +157,7 @@ async fn an_anchored_day_on_s3_object_lock_catches_a_chain_recomputed_in_dynamod
     );
 }
 
-/// Changes the report item itself (pk REPORT#<id>, sk REPORT, JSON in `doc`).
+/// Changes the report item itself (pk REPORT#<id>, sk REPORT, JSON in `report`).
 async fn rewrite(
     clients: &phananh_aws::AwsClients,
     table: &str,
@@ -184,14 +184,16 @@ async fn rewrite(
         .expect("get item")
         .item
         .expect("the item");
-    let mut r: Report = serde_json::from_str(item["doc"].as_s().expect("doc")).expect("a report");
+    let mut r: Report =
+        serde_json::from_str(item["report"].as_s().expect("report")).expect("a report");
     change(&mut r);
     clients
         .dynamodb
         .update_item()
         .table_name(table)
         .set_key(Some(key))
-        .update_expression("SET doc = :d")
+        .update_expression("SET #d = :d")
+        .expression_attribute_names("#d", "report")
         .expression_attribute_values(
             ":d",
             AttributeValue::S(serde_json::to_string(&r).expect("json")),

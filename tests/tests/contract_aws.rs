@@ -151,7 +151,7 @@ async fn a_directive_edited_in_the_dynamodb_item_is_caught_and_named() {
         let client = client.clone();
         let table = table.clone();
         let fut: BoxFuture<'static, ()> = Box::pin(async move {
-            // The report item itself (`docs/aws.md`: pk REPORT#<id>, sk REPORT, JSON in doc).
+            // The report item itself (`docs/aws.md`: pk REPORT#<id>, sk REPORT, JSON in `report`).
             let key = [
                 (
                     "pk".to_string(),
@@ -169,14 +169,15 @@ async fn a_directive_edited_in_the_dynamodb_item_is_caught_and_named() {
                 .expect("get item")
                 .item
                 .expect("the item");
-            let doc = item["doc"].as_s().expect("doc");
+            let doc = item["report"].as_s().expect("report");
             let mut r: Report = serde_json::from_str(doc).expect("a report");
             change(&mut r);
             client
                 .update_item()
                 .table_name(&table)
                 .set_key(Some(key.into_iter().collect()))
-                .update_expression("SET doc = :d")
+                .update_expression("SET #d = :d")
+                .expression_attribute_names("#d", "report")
                 .expression_attribute_values(
                     ":d",
                     AttributeValue::S(serde_json::to_string(&r).expect("json")),

@@ -173,12 +173,17 @@ async fn an_old_layout_membership_still_lists_and_is_replaced_at_the_next_change
 }
 
 /// Each index copies only what its queries read (`GsiDef::projection`, the same definition
-/// as `template.yaml`): the lists their document and text, the duplicate check its point.
+/// as `template.yaml`): the lists their text (no document), the duplicate check its point.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn indexes_carry_only_what_their_queries_read() {
     let (clients, settings) = moto::provision_table().await.expect("table");
     let store = DynamoReportStore::from_settings(&clients, &settings);
-    let mut r = assigned(report(&unique("ix"), at(0)), "phong_kinh_te", &[], at(600));
+    let r = assigned(report(&unique("ix"), at(0)), "phong_kinh_te", &[], at(600));
+    // In every index: a citizen's, published, with an escalation pending.
+    let mut r = by(
+        escalating_at(published(r, at(5)), Some(at(30))),
+        &unique("citizen"),
+    );
     r.location = Some(phananh_core::model::GeoPoint {
         lat: 22.39,
         lon: 103.46,
@@ -216,15 +221,28 @@ async fn indexes_carry_only_what_their_queries_read() {
             format!("STATE#{}", r.state.as_str())
         )
         .await,
-        set(&["pk", "sk", "state_pk", "csk", "doc", "search"])
+        set(&["pk", "sk", "state_pk", "csk", "search"])
     );
     assert_eq!(
         keys_of("by_category", "category_pk", format!("CAT#{}", r.category)).await,
-        set(&["pk", "sk", "category_pk", "csk", "doc", "search"])
+        set(&["pk", "sk", "category_pk", "csk", "search"])
     );
     assert_eq!(
         keys_of("by_unit", "unit_pk", "UNIT#phong_kinh_te".into()).await,
         set(&["pk", "sk", "unit_pk", "csk"])
+    );
+    let reporter = r.reporter_id().expect("a citizen's").to_string();
+    assert_eq!(
+        keys_of("by_reporter", "reporter_pk", format!("REPORTER#{reporter}")).await,
+        set(&["pk", "sk", "reporter_pk", "csk", "search"])
+    );
+    assert_eq!(
+        keys_of("public_feed", "public_pk", "PUBLIC".into()).await,
+        set(&["pk", "sk", "public_pk", "csk", "search"])
+    );
+    assert_eq!(
+        keys_of("escalation", "esc_pk", "ESC".into()).await,
+        set(&["pk", "sk", "esc_pk", "esc_sk"])
     );
     let cell = phananh_core::geohash::encode(r.location.expect("located"), 5);
     assert_eq!(

@@ -124,10 +124,10 @@ async fn raw_doc(clients: &phananh_aws::AwsClients, table: &str, id: &ReportId) 
         .expect("get item")
         .item
         .expect("the item");
-    item["doc"].as_s().expect("doc").clone()
+    item["report"].as_s().expect("report").clone()
 }
 
-/// Changes the report item itself (JSON in `doc`), as someone with write access to the table.
+/// Changes the report item itself (JSON in `report`), as someone with write access to the table.
 async fn rewrite(
     clients: &phananh_aws::AwsClients,
     table: &str,
@@ -141,7 +141,8 @@ async fn rewrite(
         .update_item()
         .table_name(table)
         .set_key(Some(report_key(id)))
-        .update_expression("SET doc = :d")
+        .update_expression("SET #d = :d")
+        .expression_attribute_names("#d", "report")
         .expression_attribute_values(
             ":d",
             AttributeValue::S(serde_json::to_string(&r).expect("json")),

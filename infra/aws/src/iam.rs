@@ -65,12 +65,26 @@ const READ_REPORTS: &[Need] = &[
         On::Table,
         "ReportStore::get, idempotency item, accounts by id",
     ),
+    ARCHIVED_TIMELINE,
+    need(
+        "dynamodb:BatchGetItem",
+        On::Table,
+        "ReportStore::query and escalations_due: the reports of an index page (the indexes hold keys)",
+    ),
     need(
         "dynamodb:Query",
         On::TableIndexes,
         "ReportStore::query, escalations_due, recent_points, recent_points_near (by_cell)",
     ),
 ];
+
+/// `ReportStore::get` of a report with a long history: its archived timeline chunks
+/// (`dynamo::archive`), so every function that reads a report needs it.
+const ARCHIVED_TIMELINE: Need = need(
+    "dynamodb:BatchGetItem",
+    On::Table,
+    "ReportStore::get: the archived timeline chunks of a long report",
+);
 
 /// A unit's lists (staff queues, the unit's overdue list): `by_unit` holds keys only, the
 /// reports of a page are read in one `BatchGetItem`.
@@ -378,11 +392,10 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
         of(
             "NotifyFunction",
             &[
-                &[need(
-                    "dynamodb:GetItem",
-                    On::Table,
-                    "the report of the event",
-                )],
+                &[
+                    need("dynamodb:GetItem", On::Table, "the report of the event"),
+                    ARCHIVED_TIMELINE,
+                ],
                 NOTIFY,
                 SEND_EMAIL,
             ],
@@ -390,11 +403,10 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
         of(
             "PublishFunction",
             &[
-                &[need(
-                    "dynamodb:GetItem",
-                    On::Table,
-                    "the report of the event",
-                )],
+                &[
+                    need("dynamodb:GetItem", On::Table, "the report of the event"),
+                    ARCHIVED_TIMELINE,
+                ],
                 NOTIFY,
                 SEND_EMAIL,
             ],
@@ -409,6 +421,7 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                     On::Table,
                     "the report of the event, DynamoAggregates' recorded share",
                 ),
+                ARCHIVED_TIMELINE,
                 need(
                     "dynamodb:PutItem",
                     On::Table,

@@ -14,6 +14,7 @@
 //! AWS and against a local emulator.
 
 pub mod anchors;
+pub mod capacity;
 pub mod cognito;
 pub mod deliveries;
 pub mod dynamo;

@@ -14,6 +14,7 @@
 //! |-------------------|--------------------|---------------|---------------------------------------------------|
 //! | report            | `REPORT#<id>`      | `REPORT`      | `state_pk`, `reporter_pk`, `public_pk`*, `esc_pk`/`esc_sk`*, `csk` |
 //! | unit membership   | `REPORT#<id>`      | `UNIT#<unit>` | `unit_pk`, `csk` (nothing else: keys only)        |
+//! | timeline chunk    | `REPORT#<id>`      | `TL#<first seq>` | — (`entries`: archived timeline entries)       |
 //! | event             | `EVENT#<event id>` | `EVENT`       | — (`event`, TTL `expires_at`; the stream carries it) |
 //! | idempotency key   | `IDEM#<key>`       | `IDEM`        | —                                                 |
 //! | account           | `ACCOUNTS`         | `ACCOUNT#<id>`| —                                                 |
@@ -114,14 +115,19 @@ impl GsiProjection {
     }
 }
 
-/// The report document (JSON) on a report item: what every list returns.
+/// The document (JSON) of the items other than reports (accounts, delivery records, ...), and
+/// of report items of the earlier layout.
 pub const DOC_ATTR: &str = "doc";
+/// The report document (JSON) on a report item, its timeline bounded
+/// (`crate::dynamo`'s archive): named apart from [`DOC_ATTR`] so that `by_state`, which
+/// copies the delivery records' `doc`, copies no report document.
+pub const REPORT_DOC_ATTR: &str = "report";
 /// The folded text a list's free-text filter expression reads.
 pub const SEARCH_ATTR: &str = "search";
-/// What the list indexes copy besides the keys: the document the list returns and the text
-/// its filter reads — nothing else of the report item (units, index keys of other lists,
-/// the point).
-const LIST_ATTRS: &[&str] = &[DOC_ATTR, SEARCH_ATTR];
+/// What the list indexes copy besides the keys: the text their filter reads on the index —
+/// no document (a page's reports are read by one `BatchGetItem` of the report items) and
+/// nothing else of the report item (units, index keys of other lists, the point).
+const LIST_ATTRS: &[&str] = &[SEARCH_ATTR];
 
 /// What a delivery record (issue 13, `crate::deliveries`) needs from its index items: its
 /// per-report reads go through `by_unit` (`DELIVREP#<report>`) and its channel/status reads
@@ -186,12 +192,13 @@ pub const GSI_PUBLIC: GsiDef = GsiDef {
     sk: CSK,
     projection: GsiProjection::Include(LIST_ATTRS),
 };
-/// Sparse: reports with a pending escalation threshold, by `next_at`.
+/// Sparse: reports with a pending escalation threshold, by `next_at`; keys only (the due
+/// reports are read by `BatchGetItem`).
 pub const GSI_ESCALATION: GsiDef = GsiDef {
     name: "escalation",
     pk: "esc_pk",
     sk: "esc_sk",
-    projection: GsiProjection::Include(&[DOC_ATTR]),
+    projection: GsiProjection::KeysOnly,
 };
 /// Reports by category, newest first: a list by category over several states is one
 /// bounded query instead of one per state partition.
@@ -329,6 +336,9 @@ pub(crate) fn unit_key(unit: &str) -> String {
 /// The sort key of a report item (its partition, `REPORT#<id>`, also holds its memberships).
 pub(crate) const REPORT_SK: &str = "REPORT";
 
+/// The sort key prefix of a report's archived timeline chunks (`TL#<first seq, 10 digits>`).
+pub(crate) const TIMELINE_CHUNK_PREFIX: &str = "TL#";
+
 /// `public_pk` of every published, non-secret report.
 pub(crate) const PUBLIC_PK: &str = "PUBLIC";
 /// `esc_pk` of every report with a pending escalation threshold.
@@ -357,6 +367,15 @@ impl ItemKey {
     pub(crate) fn membership(report_id: &str, unit: &str) -> Self {
         ItemKey {
             sk: unit_key(unit),
+            ..Self::report(report_id)
+        }
+    }
+
+    /// A chunk of a report's archived timeline (same partition as the report): the entries
+    /// from the one with sequence number `first_seq` on, as many as the chunk holds.
+    pub(crate) fn timeline_chunk(report_id: &str, first_seq: u32) -> Self {
+        ItemKey {
+            sk: format!("{TIMELINE_CHUNK_PREFIX}{first_seq:010}"),
             ..Self::report(report_id)
         }
     }

@@ -21,8 +21,10 @@ use std::collections::HashMap;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
-/// The whole report (or account) as JSON.
+/// The whole account (or a report of the earlier layout) as JSON.
 pub(super) const DOC: &str = crate::table::DOC_ATTR;
+/// The report as JSON on a report item, its timeline bounded (`super::archive`).
+pub(super) const REPORT_DOC: &str = crate::table::REPORT_DOC_ATTR;
 /// The optimistic-lock counter of a report.
 pub(super) const VERSION: &str = "version";
 /// The involved units of a report as one string (see [`units_attr`]).
@@ -123,17 +125,18 @@ fn creation_key(r: &Report) -> String {
     timed_key(r.created_at, r.id.as_str())
 }
 
-/// The report item's base: key, `doc`, `version`, `csk`, `search`.
+/// The report item's base: key, `report`, `version`, `csk`, `search`.
 fn report_copy(key: ItemKey, r: &Report, doc: &str) -> Item {
     let mut item = key.into_item();
-    item.insert(DOC.into(), s(doc));
+    item.insert(REPORT_DOC.into(), s(doc));
     item.insert(VERSION.into(), n(r.version));
     item.insert(CSK.into(), s(creation_key(r)));
     item.insert(SEARCH.into(), s(search_attr(r)));
     item
 }
 
-/// The report item; `doc` is `to_json(r)`.
+/// The report item; `doc` is `to_json` of `r` with its inline timeline (`super::archive`
+/// adds the archive's attributes).
 pub(super) fn report_item(r: &Report, doc: &str) -> Item {
     let mut item = report_copy(ItemKey::report(r.id.as_str()), r, doc);
     item.insert(UNITS.into(), s(units_attr(&involved_units(r))));
@@ -184,8 +187,15 @@ pub(super) fn membership_item(r: &Report, unit: &str) -> Item {
     item
 }
 
+/// The report of a report item as stored: with its inline timeline only when part of it is
+/// archived (`super::archive` completes it). An item of the earlier layout keeps it in `doc`.
 pub(super) fn report_from_item(item: &Item) -> Result<Report, StoreError> {
-    from_json_attr(item, DOC, "item without doc", "corrupt report doc")
+    let name = if item.contains_key(REPORT_DOC) {
+        REPORT_DOC
+    } else {
+        DOC
+    };
+    from_json_attr(item, name, "item without doc", "corrupt report doc")
 }
 
 /// The idempotency item of a create: it points to the report until `expires`.

@@ -6,10 +6,12 @@
 //! decides (states, permissions, deadlines), never scan the table, and never spell a key
 //! prefix itself.
 //!
-//! Table design: the report item carries the whole report as JSON in `doc` and its `version`;
-//! the list indexes project `doc` (and the text filter's `search`), so their queries return
-//! complete reports without a second read. Membership items hold keys only: a unit's list reads
-//! the page's reports by one `BatchGetItem`. The duplicate check reads points from `by_cell`
+//! Table design: the report item carries the report as JSON in `report` and its `version`,
+//! its timeline inline up to a size bound, the oldest entries beyond it in chunk items of the
+//! report's partition ([`archive`]). No index copies the document: the list indexes hold keys
+//! (and the text filter's `search`), membership items hold keys only, and a list page reads
+//! its reports by one `BatchGetItem` (and the archived chunks of those that have some by one
+//! more). The duplicate check reads points from `by_cell`
 //! (geohash cells), never documents. A create or update is ONE `TransactWriteItems`: report
 //! item (conditional on `version`), membership items, event items and the idempotency item. The table's stream carries the event items to the
 //! relay function, which publishes them ([`stream`]); the writer publishes nothing.
@@ -19,22 +21,28 @@
 //! - [`codec`]: item <-> domain encoding (pure, no calls).
 //! - [`paging`]: the public cursor and the page-by-page reading every query uses.
 //! - [`transact`]: transaction items and the reading of a cancelled transaction.
+//! - [`archive`]: the bounded report item (timeline chunks).
+//! - [`batch`]: `BatchGetItem` with bounded retries of unprocessed keys.
 //! - [`queries`]: report lists (k-way merge over index partitions) and due escalations.
 //! - [`reports`]: the `ReportStore` port: create, get, update.
 //! - [`stream`]: the events of a batch of the table's stream records.
 //! - [`accounts`]: the `AccountStore` port.
 
 mod accounts;
+mod archive;
+mod batch;
 mod codec;
 mod paging;
 mod queries;
 mod reports;
 mod scan;
+pub use archive::REPORT_ITEM_BOUND;
 pub use scan::ScanStart;
 pub mod stream;
 mod transact;
 
 use crate::table::ItemKey;
+use archive::Archive;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use codec::Item;
 use phananh_core::ports::StoreError;
@@ -49,27 +57,34 @@ pub struct DynamoReportStore {
     seen: std::sync::Arc<std::sync::Mutex<SeenUnits>>,
 }
 
-/// Report id → (version, involved units) as read, bounded: a version names one state of the
-/// item, so these units are exactly the ones stored with that version.
+/// Report id → (version, involved units, archived timeline) as read, bounded: a version
+/// names one state of the item, so these are exactly the ones stored with that version.
 #[derive(Debug, Default)]
-pub(crate) struct SeenUnits(std::collections::HashMap<String, (u64, Vec<String>)>);
+pub(crate) struct SeenUnits(std::collections::HashMap<String, (u64, Vec<String>, Archive)>);
 
 /// Entries kept at most (a function instance handles a few reports at a time).
 const SEEN_MAX: usize = 1024;
 
 impl SeenUnits {
-    pub(crate) fn remember(&mut self, id: &str, version: u64, units: Vec<String>) {
+    pub(crate) fn remember(
+        &mut self,
+        id: &str,
+        version: u64,
+        units: Vec<String>,
+        archive: Archive,
+    ) {
         if self.0.len() >= SEEN_MAX && !self.0.contains_key(id) {
             self.0.clear();
         }
-        self.0.insert(id.to_string(), (version, units));
+        self.0.insert(id.to_string(), (version, units, archive));
     }
 
-    pub(crate) fn units_at(&self, id: &str, version: u64) -> Option<Vec<String>> {
+    /// The units and the archive stored with `version` of report `id`, if this store saw it.
+    pub(crate) fn at(&self, id: &str, version: u64) -> Option<(Vec<String>, Archive)> {
         self.0
             .get(id)
-            .filter(|(v, _)| *v == version)
-            .map(|(_, u)| u.clone())
+            .filter(|(v, _, _)| *v == version)
+            .map(|(_, u, a)| (u.clone(), a.clone()))
     }
 }
 

@@ -4,25 +4,26 @@
 //! Why it exists: a list must come from the most selective index, be post-filtered by the
 //! core's `ReportQuery::matches`, and still return full pages with a stable cursor, within a
 //! bounded number of calls. It must never scan the table, never write, and never trust an
-//! (eventually consistent) index over the report document it carries.
+//! (eventually consistent) index over the report item: the indexes hold keys (and the folded
+//! text), and each page's reports are read from their items by `BatchGetItem`.
 //!
 //! Free text (`ReportQuery::text`) has no index on AWS: it is a filter expression on the
 //! folded `search` attribute, applied by DynamoDB within the index partition the other filters
-//! chose (state, reporter or public; on `by_unit`, which holds keys only, after the page's
-//! reports are read), inside the same bounded call budget. A rare term
+//! chose (state, reporter, public or category; on `by_unit`, which holds keys only, after
+//! the page's reports are read), inside the same bounded call budget. A rare term
 //! over a large partition therefore returns short pages with a cursor to continue (never a
 //! table scan, never an unbounded loop); a full-text service (e.g. OpenSearch fed by the
 //! outbox) would be the next step if that is not enough.
 
+use super::archive::Archive;
 use super::codec::{geo_from_attr, report_from_item, s, str_attr, Item, SEARCH};
 use super::paging::{decode_cursor, encode_cursor, next_start, read_pages};
-use super::{backend, sdk_err, DynamoReportStore};
+use super::{sdk_err, DynamoReportStore};
 use crate::table::{
     category_pk, cell_pk, reporter_pk, state_of_pk, state_pk, time_key, timed_key_bound, unit_key,
-    CELL_PRECISION, CSK, ESCALATION_PK, GEO, GSI_CATEGORY, GSI_CELL, GSI_ESCALATION, GSI_PUBLIC,
-    GSI_REPORTER, GSI_STATE, GSI_UNIT, PK, PUBLIC_PK, REPORT_SK, SK,
+    ItemKey, CELL_PRECISION, CSK, ESCALATION_PK, GEO, GSI_CATEGORY, GSI_CELL, GSI_ESCALATION,
+    GSI_PUBLIC, GSI_REPORTER, GSI_STATE, GSI_UNIT, PK, PUBLIC_PK, REPORT_SK, SK,
 };
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 use phananh_core::model::{GeoPoint, Report, ReportId, State};
 use phananh_core::ports::{Page, RecentPoint, ReportQuery, StoreError};
@@ -36,14 +37,16 @@ const QUERY_CALL_BUDGET: usize = 12;
 /// category's index instead.
 pub(super) const MAX_CELLS: usize = 9;
 
-/// One index partition being read newest first, with what was read and not merged yet.
+/// One index partition being read newest first, with what was read and not merged yet. No
+/// index carries the report document: each page's reports are read by `BatchGetItem`.
 struct Partition {
     index: &'static str,
     pk_attr: &'static str,
     pk: String,
-    /// The index holds keys only (`by_unit`): each page's reports are read by `BatchGetItem`.
-    keys_only: bool,
-    buf: VecDeque<(String, Item)>,
+    /// The index projects the folded text (`search`): the text filter runs on the index, so
+    /// only the keys that pass it are read (`by_unit` holds keys only: judged after the read).
+    has_text: bool,
+    buf: VecDeque<(String, Report)>,
     start: Option<Item>,
     exhausted: bool,
 }
@@ -54,23 +57,19 @@ impl Partition {
             index,
             pk_attr,
             pk,
-            keys_only: false,
+            has_text: true,
             buf: VecDeque::new(),
             start: None,
             exhausted: false,
         }
     }
 
-    /// A partition of an index that does not carry the report document.
+    /// A partition of an index without the folded text.
     fn keys_only(mut self) -> Self {
-        self.keys_only = true;
+        self.has_text = false;
         self
     }
 }
-
-/// Rounds of `BatchGetItem` for one page when DynamoDB leaves keys unprocessed (throttling or
-/// the 16 MB response limit); then the read fails rather than return a page with holes.
-const BATCH_GET_ROUNDS: usize = 4;
 
 /// The partitions that hold every report `q` may match: the most selective index first.
 fn partitions(q: &ReportQuery) -> Vec<Partition> {
@@ -116,8 +115,9 @@ fn partitions(q: &ReportQuery) -> Vec<Partition> {
 }
 
 impl DynamoReportStore {
-    /// Reads the next page of `p` with `lower <= csk < upper`; returns the calls made (2 for
-    /// a keys-only index: the query and the `BatchGetItem` of its reports).
+    /// Reads the next page of `p` with `lower <= csk < upper`; returns the calls made (the
+    /// query, the `BatchGetItem` of its reports, and one more when some of them have archived
+    /// timeline chunks).
     async fn fetch(
         &self,
         p: &mut Partition,
@@ -152,7 +152,7 @@ impl DynamoReportStore {
             req = req.expression_attribute_values(":hi", s(hi));
         }
         // A keys-only index has no text to filter on: its reports are judged after the read.
-        if !terms.is_empty() && !p.keys_only {
+        if !terms.is_empty() && p.has_text {
             // Every term starts a word of the folded text. `Limit` counts items read before
             // this filter, so a call stays bounded; items written before the attribute existed
             // pass and are judged by `ReportQuery::matches` on their document.
@@ -188,78 +188,51 @@ impl DynamoReportStore {
         p.start = next_start(out.last_evaluated_key);
         p.exhausted = p.start.is_none();
         let mut calls = 1;
-        if p.keys_only && !page.is_empty() {
-            let (reports, batch_calls) = self.report_items(&page).await?;
-            calls += batch_calls;
-            page = page
-                .into_iter()
-                .filter_map(|(csk, key)| {
-                    let pk = str_attr(&key, PK)?;
-                    reports.get(pk).map(|r| (csk, r.clone()))
-                })
-                .collect();
+        if !page.is_empty() {
+            let (reports, read_calls) = self.reports_of(&page).await?;
+            calls += read_calls;
+            p.buf.extend(page.into_iter().filter_map(|(csk, key)| {
+                let pk = str_attr(&key, PK)?;
+                reports.get(pk).map(|r| (csk, r.clone()))
+            }));
         }
-        p.buf.extend(page);
         Ok(calls)
     }
 
-    /// The report items of a keys-only page (its items' `pk`), by `pk`, in as few
-    /// `BatchGetItem` calls as DynamoDB allows (one for a page of at most 100); returns them
-    /// and the calls made. Eventually consistent, like the index the keys came from.
-    async fn report_items(
+    /// The whole reports of index items (their `pk`), by `pk`: one `BatchGetItem` for a page
+    /// of at most 100 (eventually consistent, like the index the keys came from), and one
+    /// more for the archived timeline chunks of the reports that have some; returns them and
+    /// the calls made.
+    async fn reports_of(
         &self,
         page: &[(String, Item)],
-    ) -> Result<(HashMap<String, Item>, usize), StoreError> {
-        let mut pending: Vec<Item> = Vec::new();
+    ) -> Result<(HashMap<String, Report>, usize), StoreError> {
+        let mut keys: Vec<Item> = Vec::new();
         let mut seen_pk: HashSet<&str> = HashSet::new();
         for (_, key) in page {
             if let (Some(pk), Some(_)) = (str_attr(key, PK), str_attr(key, SK)) {
                 if seen_pk.insert(pk) {
-                    pending.push(HashMap::from([
+                    keys.push(HashMap::from([
                         (PK.to_string(), s(pk)),
                         (SK.to_string(), s(REPORT_SK)),
                     ]));
                 }
             }
         }
-        let mut found: HashMap<String, Item> = HashMap::with_capacity(pending.len());
-        let max_calls = BATCH_GET_ROUNDS * pending.len().div_ceil(100).max(1);
-        let mut calls = 0;
-        while !pending.is_empty() {
-            if calls >= max_calls {
-                return Err(StoreError::Backend(format!(
-                    "BatchGetItem left {} reports unread after {calls} calls",
-                    pending.len()
-                )));
-            }
-            let take = pending.len().min(100);
-            let keys: Vec<Item> = pending.drain(..take).collect();
-            let ka = KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .build()
-                .map_err(backend)?;
-            calls += 1;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, ka)
-                .send()
-                .await
-                .map_err(sdk_err)?;
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
-            {
-                if let Some(pk) = str_attr(&item, PK) {
-                    found.insert(pk.to_string(), item);
-                }
-            }
-            if let Some(left) = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
-                pending.extend(left.keys);
-            }
+        let (items, mut calls) = self.batch_get(keys, false).await?;
+        let mut stored = Vec::with_capacity(items.len());
+        for item in &items {
+            stored.push((report_from_item(item)?, Archive::of_item(item)?));
         }
-        Ok((found, calls))
+        let (reports, chunk_calls) = self.with_archives(stored).await?;
+        calls += chunk_calls;
+        Ok((
+            reports
+                .into_iter()
+                .map(|r| (ItemKey::report(r.id.as_str()).pk, r))
+                .collect(),
+            calls,
+        ))
     }
 
     /// One page of the reports matching `q`, newest first.
@@ -283,7 +256,8 @@ impl DynamoReportStore {
         let mut parts = partitions(q);
         let terms = q.text_terms();
         let chunk = (size + 1).clamp(25, 100) as i32;
-        let budget = QUERY_CALL_BUDGET.max(2 * parts.len() + 2);
+        // Each partition's first read (a query, its reports, their archived chunks) fits.
+        let budget = QUERY_CALL_BUDGET.max(3 * parts.len() + 2);
         let mut calls = 0usize;
         let mut page: Vec<Report> = Vec::with_capacity(size);
         let mut seen: HashSet<ReportId> = HashSet::new();
@@ -323,10 +297,9 @@ impl DynamoReportStore {
                     next_cursor: None,
                 });
             };
-            let Some((csk, item)) = parts[i].buf.pop_front() else {
+            let Some((csk, report)) = parts[i].buf.pop_front() else {
                 continue;
             };
-            let report = report_from_item(&item)?;
             last_examined = Some(csk.clone());
             if !q.matches(&report) || seen.contains(&report.id) {
                 continue;
@@ -362,15 +335,24 @@ impl DynamoReportStore {
             .expression_attribute_values(":pk", s(ESCALATION_PK))
             .expression_attribute_values(":until", s(timed_key_bound(until)))
             .scan_index_forward(true);
-        read_pages(query, Some(limit), |item| {
-            let r = report_from_item(item)?;
-            // The index is eventually consistent: trust the document.
-            Ok(r.escalation
-                .next_at
-                .is_some_and(|t| t <= until)
-                .then_some(r))
+        // The index holds keys: the due reports are read by one `BatchGetItem` (per 100).
+        let keys = read_pages(query, Some(limit), |item| {
+            Ok(str_attr(item, PK)
+                .zip(str_attr(item, CSK).or(str_attr(item, GSI_ESCALATION.sk)))
+                .map(|(pk, csk)| (csk.to_string(), item_key(pk))))
         })
-        .await
+        .await?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reports, _) = self.reports_of(&keys).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|(_, key)| str_attr(key, PK).and_then(|pk| reports.get(pk)))
+            // The index is eventually consistent: trust the document.
+            .filter(|r| r.escalation.next_at.is_some_and(|t| t <= until))
+            .cloned()
+            .collect())
     }
 }
 
@@ -433,6 +415,11 @@ impl DynamoReportStore {
         found.truncate(limit as usize);
         Ok(Some(found.into_iter().map(|(_, p)| p).collect()))
     }
+}
+
+/// The key (`pk`, `sk`) of the report item in partition `pk`.
+fn item_key(pk: &str) -> Item {
+    HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(REPORT_SK))])
 }
 
 /// A `by_cell` index item as a point, with its `csk`; `None` for an item that is not one (a

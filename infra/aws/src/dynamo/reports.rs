@@ -5,10 +5,10 @@
 //! change together or not at all. It must never write a report without checking the version
 //! (or absence) it was read at, and never write events outside the report's transaction.
 
+use super::archive::{layout, Archive};
 use super::codec::{
     event_item, idempotency_item, involved_units, membership_item, n, num_attr, report_from_item,
-    report_item, s, str_attr, to_json, units_attr, units_from_attr, Item, REPORT_ID, UNITS,
-    VERSION,
+    s, str_attr, units_attr, units_from_attr, Item, REPORT_ID, UNITS, VERSION,
 };
 use super::transact::{is_conditional_failure, reason_codes, tx_delete, tx_item, IF_ABSENT};
 use super::DynamoReportStore;
@@ -53,35 +53,46 @@ impl DynamoReportStore {
         Ok(items)
     }
 
-    /// Writes the change; on a failed report condition returns the old item when the table
-    /// reported it.
+    /// Writes the change over the stored version `expected_version`, whose item records
+    /// `expected_units` and `expected_archive` (the item is conditional on all three; the
+    /// chunk the change archives, if any, is written in the same transaction, never over an
+    /// existing one). Returns the archive written; on a failed report condition, the old item
+    /// when the table reported it.
     async fn write_change(
         &self,
         report: &Report,
         expected_version: u64,
         expected_units: &[String],
+        expected_archive: &Archive,
         stale_units: &[String],
         events: &[EventEnvelope],
-    ) -> Result<Result<(), Option<Item>>, StoreError> {
-        let doc = to_json(report)?;
-        let values = Item::from([
+    ) -> Result<Result<Archive, Option<Item>>, StoreError> {
+        let written = layout(report, expected_archive)?;
+        let mut values = Item::from([
             (":v".to_string(), n(expected_version)),
             (":u".to_string(), s(units_attr(expected_units))),
         ]);
+        let (archived, arch_value) = expected_archive.condition();
+        if let Some(v) = arch_value {
+            values.insert(":arch".to_string(), v);
+        }
         let mut items = vec![tx_item(
-            self.put(report_item(report, &doc))
-                .condition_expression("version = :v AND units = :u")
+            self.put(written.item)
+                .condition_expression(format!("version = :v AND units = :u AND {archived}"))
                 .set_expression_attribute_values(Some(values))
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 ),
         )?];
+        if let Some(chunk) = written.chunk {
+            items.push(self.tx_put(chunk, Some(IF_ABSENT))?);
+        }
         items.extend(self.companion_items(report, stale_units, events)?);
         let reasons = match self
             .transact(|| format!("report {} change", report.id), items)
             .await?
         {
-            Ok(()) => return Ok(Ok(())),
+            Ok(()) => return Ok(Ok(written.archive)),
             Err(reasons) => reasons,
         };
         match reasons.first() {
@@ -105,11 +116,14 @@ impl ReportStore for DynamoReportStore {
         events: &[EventEnvelope],
         idempotency_key: Option<&str>,
     ) -> Result<CreateOutcome, StoreError> {
-        let doc = to_json(report)?;
-        let mut items = vec![self.tx_put(report_item(report, &doc), Some(IF_ABSENT))?];
+        let written = layout(report, &Archive::default())?;
+        let mut items = vec![self.tx_put(written.item, Some(IF_ABSENT))?];
         if let Some(key) = idempotency_key {
             let expires = Utc::now() + chrono::Duration::days(IDEM_TTL_DAYS);
             items.push(self.tx_put(idempotency_item(key, report, expires), Some(IF_ABSENT))?);
+        }
+        if let Some(chunk) = written.chunk {
+            items.push(self.tx_put(chunk, Some(IF_ABSENT))?);
         }
         items.extend(self.companion_items(report, &[], events)?);
         let reasons = match self
@@ -118,6 +132,14 @@ impl ReportStore for DynamoReportStore {
         {
             Ok(()) => {
                 tracing::debug!(report_id = %report.id, events = events.len(), "report created");
+                if let Ok(mut seen) = self.seen.lock() {
+                    seen.remember(
+                        report.id.as_str(),
+                        report.version,
+                        involved_units(report),
+                        written.archive,
+                    );
+                }
                 return Ok(CreateOutcome::Created);
             }
             Err(reasons) => reasons,
@@ -149,12 +171,15 @@ impl ReportStore for DynamoReportStore {
             return Ok(None);
         };
         let report = report_from_item(&item)?;
+        let archive = Archive::of_item(&item)?;
         if let (Some(v), Some(u)) = (num_attr(&item, VERSION), str_attr(&item, UNITS)) {
             if let Ok(mut seen) = self.seen.lock() {
-                seen.remember(id.as_str(), v, units_from_attr(u));
+                seen.remember(id.as_str(), v, units_from_attr(u), archive.clone());
             }
         }
-        Ok(Some(report))
+        // Nothing archived (the common case): no other read.
+        let (mut whole, _) = self.with_archives(vec![(report, archive)]).await?;
+        Ok(whole.pop())
     }
 
     async fn update(
@@ -163,15 +188,18 @@ impl ReportStore for DynamoReportStore {
         expected_version: u64,
         events: &[EventEnvelope],
     ) -> Result<(), StoreError> {
-        let res = self.write_update(report, expected_version, events).await;
-        if res.is_ok() {
-            // What was written is what a next step of this instance acts on (the classifier
-            // assigns the report it screened): its units are known without a read.
-            if let Ok(mut seen) = self.seen.lock() {
-                seen.remember(report.id.as_str(), report.version, involved_units(report));
-            }
+        let archive = self.write_update(report, expected_version, events).await?;
+        // What was written is what a next step of this instance acts on (the classifier
+        // assigns the report it screened): its units and archive are known without a read.
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.remember(
+                report.id.as_str(),
+                report.version,
+                involved_units(report),
+                archive,
+            );
         }
-        res
+        Ok(())
     }
 
     async fn query(&self, q: &ReportQuery) -> Result<Page<Report>, StoreError> {
@@ -227,41 +255,42 @@ impl ReportStore for DynamoReportStore {
 }
 
 impl DynamoReportStore {
-    /// The update of [`ReportStore::update`]: one transaction when the units are known.
+    /// The update of [`ReportStore::update`]: one transaction when the units and archive
+    /// stored with `expected_version` are known (this store read or wrote that version) or
+    /// unchanged with nothing archived (the common case); otherwise the failed condition
+    /// returns the stored item and a second transaction writes over what it records.
+    /// Returns the archive written.
     async fn write_update(
         &self,
         report: &Report,
         expected_version: u64,
         events: &[EventEnvelope],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Archive, StoreError> {
         let units = involved_units(report);
-        // The units stored with the version this store read: an assignment or reassignment
-        // writes its membership changes in the same single transaction.
-        let seen = self
+        let (guess_units, guess_archive) = self
             .seen
             .lock()
             .ok()
-            .and_then(|s| s.units_at(report.id.as_str(), expected_version));
-        if let Some(old_units) = seen.filter(|old| *old != units) {
-            let stale: Vec<String> = old_units
-                .iter()
-                .filter(|u| !units.contains(u))
-                .cloned()
-                .collect();
-            if let Ok(()) = self
-                .write_change(report, expected_version, &old_units, &stale, events)
-                .await?
-            {
-                tracing::debug!(report_id = %report.id, ?units, ?stale, "report units changed");
-                return Ok(());
-            }
-        }
-        // Otherwise assume the involved units did not change (the common case): one call.
+            .and_then(|s| s.at(report.id.as_str(), expected_version))
+            .unwrap_or_else(|| (units.clone(), Archive::default()));
+        let stale = stale_units(&guess_units, &units);
         let old = match self
-            .write_change(report, expected_version, &units, &[], events)
+            .write_change(
+                report,
+                expected_version,
+                &guess_units,
+                &guess_archive,
+                &stale,
+                events,
+            )
             .await?
         {
-            Ok(()) => return Ok(()),
+            Ok(archive) => {
+                if !stale.is_empty() || guess_units != units {
+                    tracing::debug!(report_id = %report.id, ?units, ?stale, "report units changed");
+                }
+                return Ok(archive);
+            }
             Err(Some(old)) => old,
             Err(None) => match self.get_item(ItemKey::report(report.id.as_str())).await? {
                 Some(old) => old,
@@ -274,22 +303,32 @@ impl DynamoReportStore {
         if num_attr(&old, VERSION) != Some(expected_version) {
             return Err(StoreError::Conflict);
         }
-        // Same version, other units: rewrite memberships, deleting the units no longer involved.
+        // Same version, other units or archive than guessed: write over what is stored,
+        // deleting the memberships of the units no longer involved.
         let old_units = units_from_attr(str_attr(&old, UNITS).unwrap_or("U:"));
-        let stale: Vec<String> = old_units
-            .iter()
-            .filter(|u| !units.contains(u))
-            .cloned()
-            .collect();
+        let old_archive = Archive::of_item(&old)?;
+        let stale = stale_units(&old_units, &units);
         match self
-            .write_change(report, expected_version, &old_units, &stale, events)
+            .write_change(
+                report,
+                expected_version,
+                &old_units,
+                &old_archive,
+                &stale,
+                events,
+            )
             .await?
         {
-            Ok(()) => {
+            Ok(archive) => {
                 tracing::debug!(report_id = %report.id, ?units, ?stale, "report units changed");
-                Ok(())
+                Ok(archive)
             }
             Err(_) => Err(StoreError::Conflict),
         }
     }
+}
+
+/// The units of `old` not in `new`.
+fn stale_units(old: &[String], new: &[String]) -> Vec<String> {
+    old.iter().filter(|u| !new.contains(u)).cloned().collect()
 }
