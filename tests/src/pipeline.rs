@@ -167,6 +167,16 @@ pub async fn gps_photo_is_published_only_as_a_clean_copy_with(
         .submit(&me, input(), std::slice::from_ref(&id), None)
         .await
         .expect("submit with the photo");
+    // Nor does one after the upload was attached: the slot stays attached (the check writes
+    // its verdict only over a pending slot), so the upload still attaches once.
+    assert!(matches!(
+        app.check_upload(&key).await,
+        Ok(UploadCheck::Accepted { .. })
+    ));
+    assert!(matches!(
+        app.upload_status(&me, &id).await.expect("status").state,
+        SlotState::Attached { .. }
+    ));
     let a = &r.attachments[0];
     let hint = a
         .location_hint
@@ -456,4 +466,89 @@ pub async fn bad_uploads_are_refused_with(
     app.request_upload(&thief, "image/jpeg", 100)
         .await
         .expect("another person's slot");
+}
+
+/// `url` with its form field or header `name` set to `value`: what a client forging its
+/// upload sends.
+fn forged(url: &PresignedUrl, name: &str, value: &str) -> PresignedUrl {
+    let mut url = url.clone();
+    for (k, v) in url.fields.iter_mut().chain(url.headers.iter_mut()) {
+        if k.eq_ignore_ascii_case(name) {
+            *v = value.to_string();
+        }
+    }
+    url
+}
+
+/// A small well-formed PNG.
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode png");
+    out.into_inner()
+}
+
+/// Uploads that do not match their slot: another type than the slot's, or more bytes than
+/// it allows under a larger limit written into the form. S3 refuses both by its POST policy
+/// and the embedded store by its signed URL; where a store lets them through (the emulator
+/// does not check POST policies), the check, which no longer reads the slot before it writes
+/// its verdict (issue 10), finds that the verdict does not fit the slot: refused, deleted,
+/// never attachable.
+pub async fn forged_uploads_are_refused_with(
+    media: Arc<dyn MediaStore>,
+    slots: Option<Arc<dyn UploadSlots>>,
+) {
+    let (app, _) = app_with_slots(media.clone(), slots, |_| {});
+    let me = citizen();
+    let small = samples::jpeg(64, 64);
+    let cases = [
+        // A valid PNG on a slot for a JPEG of the same size.
+        (png(16, 16), "Content-Type", "image/png", "image/jpeg"),
+        // A JPEG twice the declared size, the form claiming a limit that lets it in.
+        (small.clone(), "x-amz-meta-max-size", "10000000", "lớn hơn"),
+    ];
+    for (bytes, field, value, why) in cases {
+        let declared = if field == "Content-Type" {
+            bytes.len() as u64
+        } else {
+            (bytes.len() / 2) as u64
+        };
+        let t = app
+            .request_upload(&me, "image/jpeg", declared)
+            .await
+            .expect("slot");
+        let key = key_of(&t.upload);
+        let sent_type = if field == "Content-Type" {
+            value
+        } else {
+            "image/jpeg"
+        };
+        let (status, _) = upload(&forged(&t.upload, field, value), bytes, sent_type).await;
+        let check = app.check_upload(&key).await;
+        assert!(
+            (400..500).contains(&status)
+                || matches!(&check, Ok(UploadCheck::Rejected { reason }) if reason.contains(why)),
+            "{field}: {status} {check:?}"
+        );
+        assert_eq!(media.head(&key).await.expect("head"), None, "{field}");
+        let state = app
+            .upload_status(&me, &t.attachment_id)
+            .await
+            .expect("status")
+            .state;
+        assert!(
+            matches!(state, SlotState::Pending | SlotState::Failed { .. }),
+            "{field}: {state:?}"
+        );
+        // A redelivered event leaves the refusal as it is.
+        let again = app.check_upload(&key).await;
+        assert!(
+            !matches!(again, Ok(UploadCheck::Accepted { .. })),
+            "{field}: {again:?}"
+        );
+        app.submit(&me, input(), std::slice::from_ref(&t.attachment_id), None)
+            .await
+            .expect_err("a forged upload cannot be attached");
+    }
 }

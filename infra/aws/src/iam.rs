@@ -180,7 +180,7 @@ const UPLOAD_SLOTS: &[Need] = &[
     need(
         "dynamodb:UpdateItem",
         On::Table,
-        "DynamoSlots::issue: TransactWriteItems update of the day's quota (ADD under a condition)",
+        "DynamoSlots::issue: TransactWriteItems update of the day's quota (ADD under a condition); record_verdict (an attach that checks a pending upload)",
     ),
 ];
 
@@ -349,9 +349,10 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                 SEND_EMAIL,
             ],
         ),
-        // The upload check: reads the slot, the object (a ranged GET of its first bytes, or
-        // the whole photo), writes the public copy and the thumbnail and the slot's verdict,
-        // deletes a refused file.
+        // The upload check: reads the object (one ranged GET: its type, size limit and first
+        // bytes, or the whole photo), writes the public copy and the thumbnail and the slot's
+        // verdict (conditional: the slot is read only when it does not fit), deletes a
+        // refused file.
         of(
             "MediaFunction",
             &[
@@ -361,12 +362,12 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                     need(
                         "dynamodb:GetItem",
                         On::Table,
-                        "DynamoSlots::get: the slot checked against",
+                        "DynamoSlots::get: the slot, when the verdict did not fit it (a redelivered event)",
                     ),
                     need(
-                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
                         On::Table,
-                        "DynamoSlots::put: the check's verdict",
+                        "DynamoSlots::record_verdict: the check's verdict, conditional on the slot",
                     ),
                 ],
             ],
