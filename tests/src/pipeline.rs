@@ -212,13 +212,15 @@ pub async fn gps_photo_is_published_only_as_a_clean_copy_with(
     );
     let img = image::load_from_memory(&clean).expect("a JPEG");
     assert_eq!((img.width(), img.height()), (48, 64), "orientation applied");
-    let thumb = media
-        .read(a.thumb_key.as_deref().expect("thumb"), 1 << 20)
-        .await
-        .expect("thumb");
-    assert!(exif::Reader::new()
-        .read_from_container(&mut std::io::Cursor::new(&thumb))
-        .is_err());
+    // No thumbnail is written at upload (issue 10): it is made on its first request.
+    assert_eq!(
+        media
+            .head(a.thumb_key.as_deref().expect("where the thumbnail goes"))
+            .await
+            .expect("head"),
+        None,
+        "no thumbnail before it is asked for"
+    );
 
     // The reporter sees their file, without the staff hint.
     let rv = phananh_core::views::reporter_view(&r, app.rules());
@@ -325,6 +327,60 @@ pub async fn gps_photo_is_published_only_as_a_clean_copy_with(
     );
     let pv = phananh_core::views::public_view(&published, app.rules()).expect("public");
     assert_eq!(pv.attachments.len(), 1);
+
+    // The thumbnail route: two first requests at once both answer with its URL, and what a
+    // viewer downloads is the thumbnail of the public copy, made once and stored (the same
+    // bytes on every runtime: the same code from the same copy).
+    let thumb_key = ev_att.thumb_key.clone().expect("thumb key");
+    assert_eq!(media.head(&thumb_key).await.expect("head"), None);
+    let (u1, u2) = tokio::join!(
+        app.attachment_url_sized(&r.id, &ev_id, None, true),
+        app.attachment_url_sized(&r.id, &ev_id, None, true)
+    );
+    let (u1, u2) = (u1.expect("thumbnail URL"), u2.expect("thumbnail URL"));
+    assert!(
+        u1.url.contains(&thumb_key) && u2.url.contains(&thumb_key),
+        "{}",
+        u1.url
+    );
+    let resp = reqwest::get(&u1.url).await.expect("download");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/jpeg")
+    );
+    let thumb = resp.bytes().await.expect("body");
+    let m = &app.rules().config.city.media;
+    let limits = phananh_core::imaging::ImageLimits {
+        max_pixels: m.max_image_pixels,
+        public_px: m.public_image_px,
+        thumbnail_px: m.thumbnail_px,
+    };
+    let copy = media
+        .read(&derivative, 10 << 20)
+        .await
+        .expect("public copy");
+    assert_eq!(
+        thumb.as_ref(),
+        phananh_core::imaging::make_thumbnail(&copy, &limits)
+            .expect("thumbnail")
+            .as_slice()
+    );
+    assert!(exif::Reader::new()
+        .read_from_container(&mut std::io::Cursor::new(thumb.as_ref()))
+        .is_err());
+    assert_eq!(
+        media.read(&thumb_key, 1 << 20).await.expect("stored"),
+        thumb.as_ref()
+    );
+    // Later requests find it.
+    let u3 = app
+        .attachment_url_sized(&r.id, &ev_id, None, true)
+        .await
+        .expect("thumbnail URL");
+    assert!(u3.url.contains(&thumb_key));
 }
 
 /// Every refusal: wrong bytes, a bomb, an empty file, a file over its slot, a key outside the

@@ -8,7 +8,8 @@
 //! - `uploads/<owner>/<id>`: the bytes as uploaded (expire when never attached);
 //! - `media/<owner>/<id>`: an attached file (kept);
 //! - `public/<owner>/<id>.jpg` and `public/<owner>/<id>-thumb.jpg`: the only copies a public
-//!   URL ever points at (photos, re-encoded without metadata).
+//!   URL ever points at (photos, re-encoded without metadata; the thumbnail made from the
+//!   public copy on its first request, `app::thumbnails`).
 //!
 //! The slot ([`UploadSlot`]: promised type and size, then the outcome of the check, failed
 //! with a reason the client can show, or ready) and the uploader's daily quota live behind
@@ -110,7 +111,7 @@ fn slot_err(e: SlotError) -> DomainError {
 }
 
 impl App {
-    fn image_limits(&self) -> ImageLimits {
+    pub(super) fn image_limits(&self) -> ImageLimits {
         let m = &self.rules.config.city.media;
         ImageLimits {
             max_pixels: m.max_image_pixels,
@@ -428,7 +429,7 @@ impl App {
             let limits = self.image_limits();
             let ct = content_type.clone();
             let made = tokio::task::spawn_blocking(move || {
-                imaging::make_derivatives(&bytes, &ct, &limits)
+                imaging::make_public_copy(&bytes, &ct, &limits)
             })
             .await
             .map_err(|e| DomainError::Storage(format!("image worker: {e}")))?;
@@ -437,13 +438,10 @@ impl App {
                 Err(e) => return Ok(refuse(e.message_vi())),
             };
             self.media
-                .write(&keys.public, &d.public_jpeg, "image/jpeg")
+                .write(&keys.public, &d.jpeg, "image/jpeg")
                 .await
                 .map_err(media_err)?;
-            self.media
-                .write(&keys.thumb, &d.thumbnail_jpeg, "image/jpeg")
-                .await
-                .map_err(media_err)?;
+            // Where its thumbnail is made on its first request (`App::ensure_thumbnail`).
             found.public_key = Some(keys.public.clone());
             found.thumb_key = Some(keys.thumb.clone());
             found.location_hint = d.gps;
@@ -650,6 +648,10 @@ impl App {
                 }
             }
         };
+        if thumbnail {
+            let public = a.public_key.as_deref().ok_or(DomainError::NotFound)?;
+            self.ensure_thumbnail(&r.id, public, &key).await?;
+        }
         self.media
             .presign_get(&key, DOWNLOAD_TTL)
             .await
