@@ -342,9 +342,9 @@ impl App {
     ) -> Result<UploadCheck, DomainError> {
         let slot = self.slots.get(owner, id).await.map_err(slot_err)?;
         let Some(slot) = slot else {
-            warn!(key = %key, "object event for an unknown object: ignored");
+            warn!(key = %key, "object event for an upload without a slot: ignored");
             return Ok(UploadCheck::Ignored {
-                reason: "unknown object".into(),
+                reason: "unknown slot".into(),
             });
         };
         Ok(outcome_of(&slot, "unknown object"))
