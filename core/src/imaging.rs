@@ -1,6 +1,7 @@
 //! Public copies of photos (issue 11, Đ.4 and Đ.8.1): each decodable image is re-encoded as a
 //! plain JPEG, with its EXIF orientation applied and no metadata at all (no EXIF, XMP, IPTC or
-//! ICC profile: the encoder writes none), plus a thumbnail. The GPS position in the original's
+//! ICC profile: the encoder writes none), plus a thumbnail (made from the public copy on its
+//! first request, [`make_thumbnail`]). The GPS position in the original's
 //! EXIF is read first and returned, for staff only.
 //!
 //! Decoding stays within limits: the dimensions are read from the header and an image with
@@ -130,28 +131,82 @@ pub fn make_derivatives(
     content_type: &str,
     limits: &ImageLimits,
 ) -> Result<Derivatives, ImageError> {
-    let format = match content_type {
-        "image/jpeg" => ImageFormat::Jpeg,
-        "image/png" => ImageFormat::Png,
-        "image/webp" => ImageFormat::WebP,
-        other => return Err(ImageError::Undecodable(format!("no decoder for {other}"))),
-    };
-    // Header only: no pixel buffer yet.
+    let (public, gps) = decode_public(bytes, content_type, limits)?;
+    let thumb = public.thumbnail(limits.thumbnail_px, limits.thumbnail_px);
+    Ok(Derivatives {
+        public_jpeg: encode(&public)?,
+        thumbnail_jpeg: encode(&thumb)?,
+        width: public.width(),
+        height: public.height(),
+        gps,
+    })
+}
+
+/// The public copy alone, what the upload check makes (issue 10: the thumbnail is made from
+/// it on its first request, [`make_thumbnail`]).
+#[derive(Debug, Clone)]
+pub struct PublicCopy {
+    pub jpeg: Vec<u8>,
+    pub gps: Option<GeoPoint>,
+}
+
+/// [`make_derivatives`] without the thumbnail.
+pub fn make_public_copy(
+    bytes: &[u8],
+    content_type: &str,
+    limits: &ImageLimits,
+) -> Result<PublicCopy, ImageError> {
+    let (public, gps) = decode_public(bytes, content_type, limits)?;
+    Ok(PublicCopy {
+        jpeg: encode(&public)?,
+        gps,
+    })
+}
+
+/// The thumbnail of a public copy (a JPEG we encoded), decoded within the same limits as an
+/// upload: at most `thumbnail_px` on its long side, no metadata.
+pub fn make_thumbnail(public_jpeg: &[u8], limits: &ImageLimits) -> Result<Vec<u8>, ImageError> {
+    let img = decode_within(public_jpeg, ImageFormat::Jpeg, limits)?;
+    encode(&img.thumbnail(limits.thumbnail_px, limits.thumbnail_px))
+}
+
+/// Decodes `bytes` within the pixel limit: the header first (no pixel buffer yet), then the
+/// image under an allocation cap.
+fn decode_within(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &ImageLimits,
+) -> Result<DynamicImage, ImageError> {
     let (width, height) = reader(bytes, format)
         .into_dimensions()
         .map_err(|e| ImageError::Undecodable(e.to_string()))?;
     if u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(ImageError::TooManyPixels { width, height });
     }
-    let (orientation, gps) = read_exif(bytes);
     let mut r = reader(bytes, format);
     let mut caps = Limits::default();
     // RGBA at 8 bits is the largest buffer a photo decodes to; allow some decoder overhead.
     caps.max_alloc = Some(limits.max_pixels.saturating_mul(4).saturating_add(64 << 20));
     r.limits(caps);
-    let img = r
-        .decode()
-        .map_err(|e| ImageError::Undecodable(e.to_string()))?;
+    r.decode()
+        .map_err(|e| ImageError::Undecodable(e.to_string()))
+}
+
+/// The public image of an upload: decoded within limits, scaled to `public_px`, turned
+/// upright; and the GPS position of its EXIF.
+fn decode_public(
+    bytes: &[u8],
+    content_type: &str,
+    limits: &ImageLimits,
+) -> Result<(DynamicImage, Option<GeoPoint>), ImageError> {
+    let format = match content_type {
+        "image/jpeg" => ImageFormat::Jpeg,
+        "image/png" => ImageFormat::Png,
+        "image/webp" => ImageFormat::WebP,
+        other => return Err(ImageError::Undecodable(format!("no decoder for {other}"))),
+    };
+    let (orientation, gps) = read_exif(bytes);
+    let img = decode_within(bytes, format, limits)?;
     // Scale down first (area averaging, no floating-point intermediate buffer), then turn the
     // smaller copy: the bounds are square, so the order does not change the result, and the
     // full-size image is dropped before anything else is allocated.
@@ -166,12 +221,5 @@ pub fn make_derivatives(
     {
         public.apply_orientation(o);
     }
-    let thumb = public.thumbnail(limits.thumbnail_px, limits.thumbnail_px);
-    Ok(Derivatives {
-        public_jpeg: encode(&public)?,
-        thumbnail_jpeg: encode(&thumb)?,
-        width: public.width(),
-        height: public.height(),
-        gps,
-    })
+    Ok((public, gps))
 }

@@ -426,6 +426,38 @@ pub struct ObjectMeta {
     pub content_type: Option<String>,
 }
 
+/// What one read of a just-uploaded object found ([`MediaStore::read_upload`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedObject {
+    /// Its stored type: the one its upload URL allowed (S3: bound by the POST policy).
+    pub content_type: Option<String>,
+    /// Its whole size.
+    pub size: u64,
+    /// The size limit its upload URL carried, when the store keeps it with the object (S3:
+    /// `x-amz-meta-max-size`, bound by the POST policy); None where the store enforced it
+    /// while receiving the bytes (embedded) and kept nothing.
+    pub max_size: Option<u64>,
+    pub body: UploadedBody,
+}
+
+/// The bytes [`MediaStore::read_upload`] read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadedBody {
+    /// The whole object (a type read whole, within the cap).
+    Whole(Vec<u8>),
+    /// Its first bytes.
+    Head(Vec<u8>),
+    /// A type read whole, but larger than the cap: not read.
+    TooLarge,
+}
+
+/// Which uploads [`MediaStore::read_upload`] reads whole: those of `types`, up to `max` bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadWhole<'a> {
+    pub types: &'a [&'a str],
+    pub max: u64,
+}
+
 /// Attachments: presigned upload/download, head, read, write, copy, delete.
 #[async_trait]
 pub trait MediaStore: Send + Sync {
@@ -465,6 +497,45 @@ pub trait MediaStore: Send + Sync {
             Err(MediaError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+    /// One read of a just-uploaded object for its check, None when there is no such object:
+    /// its stored type, size and upload limit, and the whole body when its type is one of
+    /// `whole.types` (at most `whole.max` bytes, else [`UploadedBody::TooLarge`]) or else its
+    /// first `n` bytes. The check needs nothing else, so it does not read the upload's slot
+    /// (issue 10). A store that can answer in one request overrides this (S3: one GET).
+    async fn read_upload(
+        &self,
+        key: &str,
+        n: u64,
+        whole: ReadWhole<'_>,
+    ) -> Result<Option<UploadedObject>, MediaError> {
+        let Some(meta) = self.head(key).await? else {
+            return Ok(None);
+        };
+        let read_whole = meta
+            .content_type
+            .as_deref()
+            .is_some_and(|t| whole.types.contains(&t));
+        let body = if !read_whole {
+            match self.read_head(key, n).await {
+                Ok(b) => UploadedBody::Head(b),
+                Err(MediaError::NotFound) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        } else {
+            match self.read(key, whole.max).await {
+                Ok(b) => UploadedBody::Whole(b),
+                Err(MediaError::TooLarge) => UploadedBody::TooLarge,
+                Err(MediaError::NotFound) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        };
+        Ok(Some(UploadedObject {
+            content_type: meta.content_type,
+            size: meta.size,
+            max_size: None,
+            body,
+        }))
     }
     /// Copies an object with its content type, inside the store (no bytes through us).
     async fn copy(&self, from: &str, to: &str) -> Result<(), MediaError>;

@@ -9,7 +9,8 @@
 //!
 //! `<owner>` is a hash of the uploader's id (see `app::uploads`).
 
-use crate::media::UploadSlot;
+use crate::media::{SlotState, UploadSlot};
+use crate::model::GeoPoint;
 use crate::ports::{MediaError, MediaStore};
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -48,6 +49,48 @@ pub enum SlotError {
     Backend(String),
 }
 
+/// What the check of an upload found, written to its slot by
+/// [`UploadSlots::record_verdict`] without reading the slot first (issue 10).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotVerdict {
+    /// The object's stored type and size, which a `Ready` verdict must match the slot by.
+    pub content_type: String,
+    pub size: u64,
+    /// `Ready` or `Failed`.
+    #[serde(flatten)]
+    pub state: SlotState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_hint: Option<GeoPoint>,
+}
+
+impl SlotVerdict {
+    /// Whether the verdict may be written over `slot`: the slot is still pending (a verdict
+    /// is written once, a redelivered event finds it taken), and an acceptance is of an
+    /// object of the slot's type within its size (what the upload URL promised).
+    pub fn fits(&self, slot: &UploadSlot) -> bool {
+        slot.state == SlotState::Pending
+            && match self.state {
+                SlotState::Ready => {
+                    self.content_type == slot.content_type && self.size <= slot.max_size
+                }
+                _ => true,
+            }
+    }
+
+    /// `slot` with this verdict.
+    pub fn apply(&self, slot: &mut UploadSlot) {
+        slot.state = self.state.clone();
+        slot.size = Some(self.size);
+        slot.public_key = self.public_key.clone();
+        slot.thumb_key = self.thumb_key.clone();
+        slot.location_hint = self.location_hint;
+    }
+}
+
 /// Where upload slots and the daily quota live.
 #[async_trait]
 pub trait UploadSlots: Send + Sync {
@@ -64,6 +107,26 @@ pub trait UploadSlots: Send + Sync {
     async fn get(&self, owner: &str, id: &str) -> Result<Option<UploadSlot>, SlotError>;
     /// Stores a slot's new state (the check's verdict, attached).
     async fn put(&self, owner: &str, slot: &UploadSlot) -> Result<(), SlotError>;
+    /// Writes the check's verdict to the slot `id` of `owner` if it [fits](SlotVerdict::fits)
+    /// the slot as stored: true when written; false, writing nothing, when there is no such
+    /// slot, it has a verdict already, or the object is not what the slot promised. The AWS
+    /// adapter makes this one conditional write (no read); this default reads then writes.
+    async fn record_verdict(
+        &self,
+        owner: &str,
+        id: &str,
+        verdict: &SlotVerdict,
+    ) -> Result<bool, SlotError> {
+        let Some(mut slot) = self.get(owner, id).await? else {
+            return Ok(false);
+        };
+        if !verdict.fits(&slot) {
+            return Ok(false);
+        }
+        verdict.apply(&mut slot);
+        self.put(owner, &slot).await?;
+        Ok(true)
+    }
 }
 
 /// Largest JSON record (slot, quota) read back.

@@ -1,7 +1,9 @@
 //! The media pipeline's core rules on the in-memory fakes (issue 11): images decoded within
 //! limits into metadata-free copies; the reporter sees only the files meant for them.
 
-use phananh_core::imaging::{make_derivatives, ImageError, ImageLimits};
+use phananh_core::imaging::{
+    make_derivatives, make_public_copy, make_thumbnail, ImageError, ImageLimits,
+};
 use phananh_core::lifecycle::NewReport;
 use phananh_core::media::UploadCheck;
 use phananh_core::model::*;
@@ -68,6 +70,38 @@ fn the_public_copy_has_no_metadata_the_orientation_applied_and_a_bounded_size() 
     assert_eq!((public.width(), public.height()), (200, 600));
     let thumb = image::load_from_memory(&d.thumbnail_jpeg).expect("jpeg");
     assert_eq!(thumb.height(), 120);
+}
+
+/// What the upload check makes now (issue 10): the public copy alone, the same bytes as the
+/// full derivatives' copy; its thumbnail, made later from that copy, is bounded, upright and
+/// without metadata, and the copy is decoded within the same pixel limit.
+#[test]
+fn the_thumbnail_is_made_from_the_public_copy_within_limits() {
+    let photo = samples::jpeg_with_gps(900, 300, -33.8688, 151.2093, 8);
+    let limits = ImageLimits {
+        public_px: 600,
+        thumbnail_px: 120,
+        ..LIMITS
+    };
+    let copy = make_public_copy(&photo, "image/jpeg", &limits).expect("public copy");
+    let d = make_derivatives(&photo, "image/jpeg", &limits).expect("derivatives");
+    assert_eq!(copy.jpeg, d.public_jpeg);
+    assert_eq!(copy.gps, d.gps);
+    let thumb = make_thumbnail(&copy.jpeg, &limits).expect("thumbnail");
+    assert!(exif::Reader::new()
+        .read_from_container(&mut std::io::Cursor::new(&thumb))
+        .is_err());
+    let t = image::load_from_memory(&thumb).expect("jpeg");
+    assert_eq!((t.width(), t.height()), (40, 120));
+    // A copy over the pixel limit is refused from its header, like an upload.
+    let tiny = ImageLimits {
+        max_pixels: 1000,
+        ..limits
+    };
+    assert!(matches!(
+        make_thumbnail(&copy.jpeg, &tiny),
+        Err(ImageError::TooManyPixels { .. })
+    ));
 }
 
 fn input() -> NewReport {

@@ -167,6 +167,16 @@ pub async fn gps_photo_is_published_only_as_a_clean_copy_with(
         .submit(&me, input(), std::slice::from_ref(&id), None)
         .await
         .expect("submit with the photo");
+    // Nor does one after the upload was attached: the slot stays attached (the check writes
+    // its verdict only over a pending slot), so the upload still attaches once.
+    assert!(matches!(
+        app.check_upload(&key).await,
+        Ok(UploadCheck::Accepted { .. })
+    ));
+    assert!(matches!(
+        app.upload_status(&me, &id).await.expect("status").state,
+        SlotState::Attached { .. }
+    ));
     let a = &r.attachments[0];
     let hint = a
         .location_hint
@@ -202,13 +212,15 @@ pub async fn gps_photo_is_published_only_as_a_clean_copy_with(
     );
     let img = image::load_from_memory(&clean).expect("a JPEG");
     assert_eq!((img.width(), img.height()), (48, 64), "orientation applied");
-    let thumb = media
-        .read(a.thumb_key.as_deref().expect("thumb"), 1 << 20)
-        .await
-        .expect("thumb");
-    assert!(exif::Reader::new()
-        .read_from_container(&mut std::io::Cursor::new(&thumb))
-        .is_err());
+    // No thumbnail is written at upload (issue 10): it is made on its first request.
+    assert_eq!(
+        media
+            .head(a.thumb_key.as_deref().expect("where the thumbnail goes"))
+            .await
+            .expect("head"),
+        None,
+        "no thumbnail before it is asked for"
+    );
 
     // The reporter sees their file, without the staff hint.
     let rv = phananh_core::views::reporter_view(&r, app.rules());
@@ -315,6 +327,60 @@ pub async fn gps_photo_is_published_only_as_a_clean_copy_with(
     );
     let pv = phananh_core::views::public_view(&published, app.rules()).expect("public");
     assert_eq!(pv.attachments.len(), 1);
+
+    // The thumbnail route: two first requests at once both answer with its URL, and what a
+    // viewer downloads is the thumbnail of the public copy, made once and stored (the same
+    // bytes on every runtime: the same code from the same copy).
+    let thumb_key = ev_att.thumb_key.clone().expect("thumb key");
+    assert_eq!(media.head(&thumb_key).await.expect("head"), None);
+    let (u1, u2) = tokio::join!(
+        app.attachment_url_sized(&r.id, &ev_id, None, true),
+        app.attachment_url_sized(&r.id, &ev_id, None, true)
+    );
+    let (u1, u2) = (u1.expect("thumbnail URL"), u2.expect("thumbnail URL"));
+    assert!(
+        u1.url.contains(&thumb_key) && u2.url.contains(&thumb_key),
+        "{}",
+        u1.url
+    );
+    let resp = reqwest::get(&u1.url).await.expect("download");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/jpeg")
+    );
+    let thumb = resp.bytes().await.expect("body");
+    let m = &app.rules().config.city.media;
+    let limits = phananh_core::imaging::ImageLimits {
+        max_pixels: m.max_image_pixels,
+        public_px: m.public_image_px,
+        thumbnail_px: m.thumbnail_px,
+    };
+    let copy = media
+        .read(&derivative, 10 << 20)
+        .await
+        .expect("public copy");
+    assert_eq!(
+        thumb.as_ref(),
+        phananh_core::imaging::make_thumbnail(&copy, &limits)
+            .expect("thumbnail")
+            .as_slice()
+    );
+    assert!(exif::Reader::new()
+        .read_from_container(&mut std::io::Cursor::new(thumb.as_ref()))
+        .is_err());
+    assert_eq!(
+        media.read(&thumb_key, 1 << 20).await.expect("stored"),
+        thumb.as_ref()
+    );
+    // Later requests find it.
+    let u3 = app
+        .attachment_url_sized(&r.id, &ev_id, None, true)
+        .await
+        .expect("thumbnail URL");
+    assert!(u3.url.contains(&thumb_key));
 }
 
 /// Every refusal: wrong bytes, a bomb, an empty file, a file over its slot, a key outside the
@@ -456,4 +522,89 @@ pub async fn bad_uploads_are_refused_with(
     app.request_upload(&thief, "image/jpeg", 100)
         .await
         .expect("another person's slot");
+}
+
+/// `url` with its form field or header `name` set to `value`: what a client forging its
+/// upload sends.
+fn forged(url: &PresignedUrl, name: &str, value: &str) -> PresignedUrl {
+    let mut url = url.clone();
+    for (k, v) in url.fields.iter_mut().chain(url.headers.iter_mut()) {
+        if k.eq_ignore_ascii_case(name) {
+            *v = value.to_string();
+        }
+    }
+    url
+}
+
+/// A small well-formed PNG.
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode png");
+    out.into_inner()
+}
+
+/// Uploads that do not match their slot: another type than the slot's, or more bytes than
+/// it allows under a larger limit written into the form. S3 refuses both by its POST policy
+/// and the embedded store by its signed URL; where a store lets them through (the emulator
+/// does not check POST policies), the check, which no longer reads the slot before it writes
+/// its verdict (issue 10), finds that the verdict does not fit the slot: refused, deleted,
+/// never attachable.
+pub async fn forged_uploads_are_refused_with(
+    media: Arc<dyn MediaStore>,
+    slots: Option<Arc<dyn UploadSlots>>,
+) {
+    let (app, _) = app_with_slots(media.clone(), slots, |_| {});
+    let me = citizen();
+    let small = samples::jpeg(64, 64);
+    let cases = [
+        // A valid PNG on a slot for a JPEG of the same size.
+        (png(16, 16), "Content-Type", "image/png", "image/jpeg"),
+        // A JPEG twice the declared size, the form claiming a limit that lets it in.
+        (small.clone(), "x-amz-meta-max-size", "10000000", "lớn hơn"),
+    ];
+    for (bytes, field, value, why) in cases {
+        let declared = if field == "Content-Type" {
+            bytes.len() as u64
+        } else {
+            (bytes.len() / 2) as u64
+        };
+        let t = app
+            .request_upload(&me, "image/jpeg", declared)
+            .await
+            .expect("slot");
+        let key = key_of(&t.upload);
+        let sent_type = if field == "Content-Type" {
+            value
+        } else {
+            "image/jpeg"
+        };
+        let (status, _) = upload(&forged(&t.upload, field, value), bytes, sent_type).await;
+        let check = app.check_upload(&key).await;
+        assert!(
+            (400..500).contains(&status)
+                || matches!(&check, Ok(UploadCheck::Rejected { reason }) if reason.contains(why)),
+            "{field}: {status} {check:?}"
+        );
+        assert_eq!(media.head(&key).await.expect("head"), None, "{field}");
+        let state = app
+            .upload_status(&me, &t.attachment_id)
+            .await
+            .expect("status")
+            .state;
+        assert!(
+            matches!(state, SlotState::Pending | SlotState::Failed { .. }),
+            "{field}: {state:?}"
+        );
+        // A redelivered event leaves the refusal as it is.
+        let again = app.check_upload(&key).await;
+        assert!(
+            !matches!(again, Ok(UploadCheck::Accepted { .. })),
+            "{field}: {again:?}"
+        );
+        app.submit(&me, input(), std::slice::from_ref(&t.attachment_id), None)
+            .await
+            .expect_err("a forged upload cannot be attached");
+    }
 }

@@ -10,8 +10,8 @@ use phananh_aws::{
 };
 use phananh_core::model::{DomainEvent, EscalationLevel, EventEnvelope};
 use phananh_core::ports::{
-    Channel, EventBus, EventDelivery, MediaStore, Notification, Notifier, ReportQuery, ReportStore,
-    StoreError,
+    Channel, EventBus, EventDelivery, MediaStore, Notification, Notifier, ReadWhole, ReportQuery,
+    ReportStore, StoreError, UploadedBody, UploadedObject,
 };
 use phananh_tests::fixtures::*;
 use phananh_tests::moto::{self, Moto};
@@ -570,6 +570,7 @@ async fn uploads_are_encrypted_and_presigned_posts_carry_a_signed_policy() {
         "key",
         "content-type",
         "x-amz-server-side-encryption",
+        "x-amz-meta-max-size",
         "policy",
         "x-amz-signature",
         "x-amz-credential",
@@ -590,6 +591,50 @@ async fn uploads_are_encrypted_and_presigned_posts_carry_a_signed_policy() {
     assert_eq!(
         media.head(&key).await.expect("head").map(|m| m.size),
         Some(3)
+    );
+    // The check's one read (issue 10) gets the type, the size and the slot's limit the form
+    // stored as metadata, with the bytes: whole for a type read whole, else the first ones.
+    let whole = |max| ReadWhole {
+        types: &["image/jpeg"],
+        max,
+    };
+    let read = media
+        .read_upload(&key, 2, whole(10))
+        .await
+        .expect("read")
+        .expect("the object");
+    assert_eq!(
+        read,
+        UploadedObject {
+            content_type: Some("image/jpeg".into()),
+            size: 3,
+            max_size: Some(1000),
+            body: UploadedBody::Whole(vec![0xFF, 0xD8, 0xFF]),
+        }
+    );
+    let over = media.read_upload(&key, 2, whole(2)).await.expect("read");
+    assert_eq!(over.map(|o| o.body), Some(UploadedBody::TooLarge));
+    let head = media
+        .read_upload(
+            &key,
+            2,
+            ReadWhole {
+                types: &[],
+                max: 10,
+            },
+        )
+        .await
+        .expect("read");
+    assert_eq!(
+        head.map(|o| o.body),
+        Some(UploadedBody::Head(vec![0xFF, 0xD8]))
+    );
+    assert_eq!(
+        media
+            .read_upload(&format!("{key}-none"), 2, whole(10))
+            .await
+            .expect("read"),
+        None
     );
     // Server-side writes are encrypted too.
     media

@@ -340,3 +340,14 @@ async fn media_pipeline_refuses_bad_uploads_on_s3_with_slot_items() {
     ));
     phananh_tests::pipeline::bad_uploads_are_refused_with(media, Some(slots)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_pipeline_refuses_forged_uploads_on_s3_with_slot_items() {
+    let p = moto::provision().await.expect("provision");
+    let media = Arc::new(S3MediaStore::from_settings(&p.clients, &p.settings));
+    let slots = Arc::new(phananh_aws::DynamoSlots::from_settings(
+        &p.clients,
+        &p.settings,
+    ));
+    phananh_tests::pipeline::forged_uploads_are_refused_with(media, Some(slots)).await;
+}

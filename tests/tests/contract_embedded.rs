@@ -72,6 +72,14 @@ async fn media_pipeline_publishes_gps_photos_only_as_clean_copies_on_files() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_pipeline_refuses_forged_uploads_on_files() {
+    let dir = TempDir::new("phananh-pipeline-forged");
+    let (store, server) = served_files_store(&dir).await;
+    phananh_tests::pipeline::forged_uploads_are_refused_with(store, None).await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_pipeline_refuses_bad_uploads_on_files() {
     let dir = TempDir::new("phananh-pipeline-bad");
     let (store, server) = served_files_store(&dir).await;

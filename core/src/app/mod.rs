@@ -26,6 +26,7 @@ pub mod reports;
 pub mod share;
 pub mod sign_in;
 pub mod stats;
+mod thumbnails;
 pub mod timers;
 pub mod totp;
 pub mod tracking;
@@ -75,6 +76,8 @@ pub struct App {
     /// bucket's lifecycle rule, [`App::with_uploads_left_to_expire`]); else they are deleted
     /// once copied.
     uploads_expire: bool,
+    /// Thumbnails this process knows exist (they are made on their first request).
+    thumbnails: Arc<thumbnails::ThumbnailsMade>,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
@@ -141,6 +144,7 @@ impl App {
             accounts: ports.accounts,
             slots: Arc::new(crate::slots::MediaSlots::new(ports.media.clone())),
             uploads_expire: false,
+            thumbnails: Arc::default(),
             media: ports.media,
             notifier: ports.notifier,
             clock: ports.clock,

@@ -8,7 +8,8 @@
 //! - `uploads/<owner>/<id>`: the bytes as uploaded (expire when never attached);
 //! - `media/<owner>/<id>`: an attached file (kept);
 //! - `public/<owner>/<id>.jpg` and `public/<owner>/<id>-thumb.jpg`: the only copies a public
-//!   URL ever points at (photos, re-encoded without metadata).
+//!   URL ever points at (photos, re-encoded without metadata; the thumbnail made from the
+//!   public copy on its first request, `app::thumbnails`).
 //!
 //! The slot ([`UploadSlot`]: promised type and size, then the outcome of the check, failed
 //! with a reason the client can show, or ready) and the uploader's daily quota live behind
@@ -27,7 +28,7 @@ use crate::media::{
 };
 use crate::model::*;
 use crate::ports::*;
-use crate::slots::{DayLimits, SlotError};
+use crate::slots::{DayLimits, SlotError, SlotVerdict};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -110,7 +111,7 @@ fn slot_err(e: SlotError) -> DomainError {
 }
 
 impl App {
-    fn image_limits(&self) -> ImageLimits {
+    pub(super) fn image_limits(&self) -> ImageLimits {
         let m = &self.rules.config.city.media;
         ImageLimits {
             max_pixels: m.max_image_pixels,
@@ -231,7 +232,16 @@ impl App {
     /// an attach that finds the slot unchecked): a key we did not issue or an unknown object is
     /// ignored; a wrong type, an empty file or an image that cannot be decoded within limits
     /// is deleted and its slot marked failed; otherwise photos get their public copies and the
-    /// slot is ready. A slot already checked is not checked again (S3 may deliver twice).
+    /// slot is ready.
+    ///
+    /// The slot is not read first (issue 10): the object's type and size limit are those its
+    /// upload URL bound (S3: the POST policy's `Content-Type`, `content-length-range` and
+    /// `x-amz-meta-max-size`), and the verdict is written only if it fits the slot as stored
+    /// ([`crate::slots::UploadSlots::record_verdict`]: still pending, and an accepted object of
+    /// the slot's type within its size). Only when it does not is the slot read: a redelivered
+    /// event (S3 may deliver twice) then returns the recorded outcome and writes nothing; an
+    /// object that is not what its slot promised (a store that did not enforce the upload's
+    /// policy) is refused like any other.
     pub async fn check_upload(&self, key: &str) -> Result<UploadCheck, DomainError> {
         let ignored = |reason: &str| {
             Ok(UploadCheck::Ignored {
@@ -243,142 +253,200 @@ impl App {
             return ignored("foreign key");
         };
         let id = keys.upload.rsplit('/').next().unwrap_or_default();
-        let Some(mut slot) = self.slots.get(&keys.owner, id).await.map_err(slot_err)? else {
+        // One read of the object: the whole photo when it gets public copies (its first
+        // bytes are the type check), else the first bytes; both with the type and size.
+        let derivable: Vec<&str> = UPLOAD_TYPES
+            .iter()
+            .filter(|(t, k)| *k == MediaKind::Photo && imaging::can_derive(t))
+            .map(|(t, _)| *t)
+            .collect();
+        let whole = ReadWhole {
+            types: &derivable,
+            max: self.rules.config.city.media.photo.max_bytes(),
+        };
+        let Some(object) = self
+            .media
+            .read_upload(key, SNIFF_LEN, whole)
+            .await
+            .map_err(media_err)?
+        else {
+            // Refused and deleted by an earlier delivery of this event, or never uploaded.
+            return self.recorded_check(&keys.owner, id, key).await;
+        };
+        let verdict = self.inspect(&keys, object).await?;
+        if matches!(verdict.state, SlotState::Failed { .. }) {
+            self.media.delete(key).await.map_err(media_err)?;
+        }
+        if self
+            .slots
+            .record_verdict(&keys.owner, id, &verdict)
+            .await
+            .map_err(slot_err)?
+        {
+            return Ok(self.logged_outcome(key, id, &verdict));
+        }
+        // Not written: no slot, a verdict already there, or not what the slot promised.
+        let Some(slot) = self.slots.get(&keys.owner, id).await.map_err(slot_err)? else {
             warn!(key = %key, "object event for an upload without a slot: ignored");
             return ignored("unknown slot");
         };
-        match &slot.state {
-            SlotState::Pending => {}
-            SlotState::Failed { reason } => {
-                return Ok(UploadCheck::Rejected {
-                    reason: reason.clone(),
-                })
-            }
-            SlotState::Ready | SlotState::Attached { .. } => {
-                return Ok(UploadCheck::Accepted {
-                    content_type: slot.content_type,
-                    size: slot.size.unwrap_or(0),
-                })
-            }
+        if slot.state != SlotState::Pending {
+            info!(key = %key, attachment_id = %slot.id, "upload already checked: nothing written");
+            return Ok(outcome_of(&slot, "unknown object"));
         }
-        // One read of the object: the whole photo when it gets public copies (its first
-        // bytes are the type check), else a ranged read of the first bytes with the size.
-        let derive = slot.kind == MediaKind::Photo && imaging::can_derive(&slot.content_type);
-        let read = if derive {
-            match self.media.read(key, slot.max_size).await {
-                Ok(b) => {
-                    let n = b.len() as u64;
-                    Some(Read::Whole(b, n))
-                }
-                Err(MediaError::NotFound) => None,
-                Err(MediaError::TooLarge) => Some(Read::TooLarge),
-                Err(e) => return Err(media_err(e)),
-            }
+        // The store did not hold the upload to its slot's type or size: refused.
+        let reason = if verdict.content_type != slot.content_type {
+            format!("Nội dung tệp không đúng định dạng {}.", slot.content_type)
         } else {
-            self.media
-                .read_head_sized(key, SNIFF_LEN)
-                .await
-                .map_err(media_err)?
-                .map(|(head, size)| Read::Head(head, size))
+            format!(
+                "Tệp lớn hơn dung lượng đã khai báo ({} byte).",
+                slot.max_size
+            )
         };
-        let Some(read) = read else {
-            warn!(key = %key, "object event for an unknown object: ignored");
-            return ignored("unknown object");
+        for k in [
+            Some(key),
+            verdict.public_key.as_deref(),
+            verdict.thumb_key.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.media.delete(k).await.map_err(media_err)?;
+        }
+        let refused = SlotVerdict {
+            state: SlotState::Failed { reason },
+            public_key: None,
+            thumb_key: None,
+            location_hint: None,
+            ..verdict
         };
-        let size = match &read {
-            Read::Whole(_, n) | Read::Head(_, n) => Some(*n),
-            Read::TooLarge => None,
+        if self
+            .slots
+            .record_verdict(&keys.owner, id, &refused)
+            .await
+            .map_err(slot_err)?
+        {
+            return Ok(self.logged_outcome(key, id, &refused));
+        }
+        // Another delivery of the event recorded its verdict meanwhile: that one stands.
+        self.recorded_check(&keys.owner, id, key).await
+    }
+
+    /// What the slot records of its check, for an event that finds its object gone or the
+    /// verdict written already.
+    async fn recorded_check(
+        &self,
+        owner: &str,
+        id: &str,
+        key: &str,
+    ) -> Result<UploadCheck, DomainError> {
+        let slot = self.slots.get(owner, id).await.map_err(slot_err)?;
+        let Some(slot) = slot else {
+            warn!(key = %key, "object event for an upload without a slot: ignored");
+            return Ok(UploadCheck::Ignored {
+                reason: "unknown slot".into(),
+            });
         };
-        let outcome = self.inspect(&keys, &slot, read).await?;
-        match outcome {
-            Err(reason) => {
-                warn!(key = %key, attachment_id = %slot.id, reason = %reason, "upload refused and deleted");
-                self.media.delete(key).await.map_err(media_err)?;
-                slot.state = SlotState::Failed {
+        Ok(outcome_of(&slot, "unknown object"))
+    }
+
+    fn logged_outcome(&self, key: &str, id: &str, verdict: &SlotVerdict) -> UploadCheck {
+        match &verdict.state {
+            SlotState::Failed { reason } => {
+                warn!(key = %key, attachment_id = %id, reason = %reason, "upload refused and deleted");
+                UploadCheck::Rejected {
                     reason: reason.clone(),
-                };
-                slot.size = size;
-                self.slots.put(&keys.owner, &slot).await.map_err(slot_err)?;
-                Ok(UploadCheck::Rejected { reason })
+                }
             }
-            Ok(found) => {
-                let size = size.unwrap_or(0);
-                slot.size = Some(size);
-                slot.public_key = found.public_key;
-                slot.thumb_key = found.thumb_key;
-                slot.location_hint = found.location_hint;
-                slot.state = SlotState::Ready;
-                self.slots.put(&keys.owner, &slot).await.map_err(slot_err)?;
-                info!(key = %key, attachment_id = %slot.id, size, "upload accepted");
-                Ok(UploadCheck::Accepted {
-                    content_type: slot.content_type,
-                    size,
-                })
+            _ => {
+                info!(key = %key, attachment_id = %id, size = verdict.size, "upload accepted");
+                UploadCheck::Accepted {
+                    content_type: verdict.content_type.clone(),
+                    size: verdict.size,
+                }
             }
         }
     }
 
-    /// The checks of one upload; `Err(reason)` (Vietnamese, for the uploader) refuses it.
+    /// The checks of one upload, from the object alone: a `Failed` verdict (with a reason in
+    /// Vietnamese, for the uploader) refuses it; a `Ready` one carries the public copies.
     async fn inspect(
         &self,
         keys: &Keys,
-        slot: &UploadSlot,
-        read: Read,
-    ) -> Result<Result<UploadSlot, String>, DomainError> {
-        let mut found = slot.clone();
-        let (head, size, whole) = match read {
-            Read::TooLarge => {
-                return Ok(Err(format!(
-                    "Tệp lớn hơn dung lượng đã khai báo ({} byte).",
-                    slot.max_size
-                )))
-            }
-            Read::Whole(b, n) => {
-                let head = b[..b.len().min(SNIFF_LEN as usize)].to_vec();
-                (head, n, Some(b))
-            }
-            Read::Head(h, n) => (h, n, None),
+        object: UploadedObject,
+    ) -> Result<SlotVerdict, DomainError> {
+        let content_type = object.content_type.clone().unwrap_or_default();
+        let refuse = |reason: String| SlotVerdict {
+            content_type: content_type.clone(),
+            size: object.size,
+            state: SlotState::Failed { reason },
+            public_key: None,
+            thumb_key: None,
+            location_hint: None,
         };
-        if size == 0 {
-            return Ok(Err("Tệp rỗng (0 byte).".into()));
+        if object.size == 0 {
+            return Ok(refuse("Tệp rỗng (0 byte).".into()));
         }
-        if size > slot.max_size {
-            return Ok(Err(format!(
-                "Tệp lớn hơn dung lượng đã khai báo ({} byte).",
-                slot.max_size
+        let Some(kind) = kind_of(&content_type) else {
+            return Ok(refuse(format!(
+                "Nội dung tệp không đúng định dạng {content_type}."
+            )));
+        };
+        let limit = self
+            .rules
+            .config
+            .city
+            .media
+            .limit(kind)
+            .max_bytes()
+            .min(object.max_size.unwrap_or(u64::MAX));
+        let too_large = || format!("Tệp lớn hơn dung lượng đã khai báo ({limit} byte).");
+        let (head, whole) = match object.body {
+            UploadedBody::TooLarge => return Ok(refuse(too_large())),
+            UploadedBody::Whole(b) => {
+                let head = b[..b.len().min(SNIFF_LEN as usize)].to_vec();
+                (head, Some(b))
+            }
+            UploadedBody::Head(h) => (h, None),
+        };
+        if object.size > limit {
+            return Ok(refuse(too_large()));
+        }
+        if !sniff(&head).is_some_and(|t| type_matches(&content_type, t)) {
+            return Ok(refuse(format!(
+                "Nội dung tệp không đúng định dạng {content_type}."
             )));
         }
-        if !sniff(&head).is_some_and(|t| type_matches(&slot.content_type, t)) {
-            return Ok(Err(format!(
-                "Nội dung tệp không đúng định dạng {}.",
-                slot.content_type
-            )));
-        }
+        let mut found = SlotVerdict {
+            content_type: content_type.clone(),
+            size: object.size,
+            state: SlotState::Ready,
+            public_key: None,
+            thumb_key: None,
+            location_hint: None,
+        };
         if let Some(bytes) = whole {
             let limits = self.image_limits();
-            let ct = slot.content_type.clone();
+            let ct = content_type.clone();
             let made = tokio::task::spawn_blocking(move || {
-                imaging::make_derivatives(&bytes, &ct, &limits)
+                imaging::make_public_copy(&bytes, &ct, &limits)
             })
             .await
             .map_err(|e| DomainError::Storage(format!("image worker: {e}")))?;
             let d = match made {
                 Ok(d) => d,
-                Err(e) => return Ok(Err(e.message_vi())),
+                Err(e) => return Ok(refuse(e.message_vi())),
             };
             self.media
-                .write(&keys.public, &d.public_jpeg, "image/jpeg")
+                .write(&keys.public, &d.jpeg, "image/jpeg")
                 .await
                 .map_err(media_err)?;
-            self.media
-                .write(&keys.thumb, &d.thumbnail_jpeg, "image/jpeg")
-                .await
-                .map_err(media_err)?;
+            // Where its thumbnail is made on its first request (`App::ensure_thumbnail`).
             found.public_key = Some(keys.public.clone());
             found.thumb_key = Some(keys.thumb.clone());
             found.location_hint = d.gps;
         }
-        Ok(Ok(found))
+        Ok(found)
     }
 
     /// Turns the upload ids a client sent into attachments: each must be the actor's own slot,
@@ -580,6 +648,10 @@ impl App {
                 }
             }
         };
+        if thumbnail {
+            let public = a.public_key.as_deref().ok_or(DomainError::NotFound)?;
+            self.ensure_thumbnail(&r.id, public, &key).await?;
+        }
         self.media
             .presign_get(&key, DOWNLOAD_TTL)
             .await
@@ -587,14 +659,20 @@ impl App {
     }
 }
 
-/// What the check read of an uploaded object.
-enum Read {
-    /// The whole object (a photo to derive public copies from) and its size.
-    Whole(Vec<u8>, u64),
-    /// Its first bytes and its size.
-    Head(Vec<u8>, u64),
-    /// Larger than the slot allows (not read).
-    TooLarge,
+/// What a slot's recorded state says of its check (`unchecked` when it has none yet).
+fn outcome_of(slot: &UploadSlot, unchecked: &str) -> UploadCheck {
+    match &slot.state {
+        SlotState::Pending => UploadCheck::Ignored {
+            reason: unchecked.into(),
+        },
+        SlotState::Failed { reason } => UploadCheck::Rejected {
+            reason: reason.clone(),
+        },
+        SlotState::Ready | SlotState::Attached { .. } => UploadCheck::Accepted {
+            content_type: slot.content_type.clone(),
+            size: slot.size.unwrap_or(0),
+        },
+    }
 }
 
 fn kind_vi(kind: MediaKind) -> &'static str {

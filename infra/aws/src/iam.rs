@@ -26,6 +26,8 @@ pub enum On {
     MediaBucket,
     /// The media bucket's objects.
     MediaObjects,
+    /// The media bucket's `public/` objects: metadata-free copies and their thumbnails.
+    PublicMediaObjects,
     EventsTopic,
     AlertsTopic,
     /// Direct SMS to phone numbers (anything that is not a topic or endpoint ARN).
@@ -196,12 +198,11 @@ const UPLOAD_SLOTS: &[Need] = &[
     need(
         "dynamodb:UpdateItem",
         On::Table,
-        "DynamoSlots::issue: TransactWriteItems update of the day's quota (ADD under a condition)",
+        "DynamoSlots::issue: TransactWriteItems update of the day's quota (ADD under a condition); record_verdict (an attach that checks a pending upload)",
     ),
 ];
 
-/// Writing media: presigned POST policies, public copies
-/// and thumbnails, the permanent copy of an attachment (CopyObject = GetObject + PutObject),
+/// Writing media: presigned POST policies, public copies, the permanent copy of an attachment (CopyObject = GetObject + PutObject),
 /// and removing the upload once attached or refused.
 const WRITE_MEDIA: &[Need] = &[
     need(
@@ -309,16 +310,29 @@ fn of(function: &'static str, parts: &[&[Need]]) -> FunctionNeeds {
 /// Every function of the template and what its code calls.
 pub fn function_needs() -> Vec<FunctionNeeds> {
     vec![
-        // Public reads: the public feed and report, public attachments (presigned GET).
+        // Public reads: the public feed and report, public attachments (presigned GET), and
+        // a published photo's thumbnail made on its first request (issue 10).
         of(
             "ApiPublicFunction",
             &[
                 READ_REPORTS,
-                &[need(
-                    "s3:GetObject",
-                    On::MediaObjects,
-                    "presign_get of public attachments",
-                )],
+                &[
+                    need(
+                        "s3:GetObject",
+                        On::MediaObjects,
+                        "presign_get of public attachments; ensure_thumbnail: HeadObject of the thumbnail, GetObject of the public copy",
+                    ),
+                    need(
+                        "s3:ListBucket",
+                        On::MediaBucket,
+                        "ensure_thumbnail: HeadObject of a thumbnail not made yet answers 404, not 403",
+                    ),
+                    need(
+                        "s3:PutObject",
+                        On::PublicMediaObjects,
+                        "ensure_thumbnail: the thumbnail, made on its first request",
+                    ),
+                ],
             ],
         ),
         // Citizens: sign-in codes (SMS or e-mail), intake with attachments, upload URLs, own
@@ -365,9 +379,10 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                 SEND_EMAIL,
             ],
         ),
-        // The upload check: reads the slot, the object (a ranged GET of its first bytes, or
-        // the whole photo), writes the public copy and the thumbnail and the slot's verdict,
-        // deletes a refused file.
+        // The upload check: reads the object (one ranged GET: its type, size limit and first
+        // bytes, or the whole photo), writes the public copy (not the thumbnail: made on its
+        // first request) and the slot's verdict (conditional: the slot is read only when it does not fit), deletes a
+        // refused file.
         of(
             "MediaFunction",
             &[
@@ -377,12 +392,12 @@ pub fn function_needs() -> Vec<FunctionNeeds> {
                     need(
                         "dynamodb:GetItem",
                         On::Table,
-                        "DynamoSlots::get: the slot checked against",
+                        "DynamoSlots::get: the slot, when the verdict did not fit it (a redelivered event)",
                     ),
                     need(
-                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
                         On::Table,
-                        "DynamoSlots::put: the check's verdict",
+                        "DynamoSlots::record_verdict: the check's verdict, conditional on the slot",
                     ),
                 ],
             ],

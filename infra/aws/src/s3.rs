@@ -3,8 +3,9 @@
 //! What is enforced where:
 //! - Uploads are a presigned POST (browser form upload, SigV4) whose policy S3 checks: the
 //!   exact key, the exact `Content-Type`, `x-amz-server-side-encryption: AES256` and a
-//!   `content-length-range` of 1 to the declared size. A larger, empty or retyped upload is
-//!   refused by S3 itself, before anything is stored. (A presigned PUT cannot cap the size.)
+//!   `content-length-range` of 1 to the declared size, and the declared size as the object's
+//!   metadata (`x-amz-meta-max-size`). A larger, empty or retyped upload is refused by S3
+//!   itself, before anything is stored. (A presigned PUT cannot cap the size.)
 //! - The media function (S3 `ObjectCreated`) then checks the bytes (magic numbers, image
 //!   decode within limits) and the size again; `read` refuses objects over its `max_size`.
 //! - Objects live under `uploads/` until attached (then copied to `media/`); a lifecycle rule
@@ -26,9 +27,14 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use phananh_core::ports::{MediaError, MediaStore, ObjectMeta, PresignedUrl};
+use phananh_core::ports::{
+    MediaError, MediaStore, ObjectMeta, PresignedUrl, ReadWhole, UploadedBody, UploadedObject,
+};
 use sha2::Sha256;
 use std::time::Duration;
+
+/// The POST form field that stores an upload's size limit as its metadata (`max-size`).
+const MAX_SIZE_FIELD: &str = "x-amz-meta-max-size";
 
 /// Longest validity S3 accepts for a SigV4 presigned URL.
 const MAX_PRESIGN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -123,6 +129,8 @@ pub fn post_form_fields(
         ("key".into(), key.into()),
         ("Content-Type".into(), content_type.into()),
         ("x-amz-server-side-encryption".into(), "AES256".into()),
+        // The slot's size limit kept with the object, so the check needs no slot read.
+        (MAX_SIZE_FIELD.into(), max_size.to_string()),
         ("x-amz-algorithm".into(), "AWS4-HMAC-SHA256".into()),
         ("x-amz-credential".into(), credential),
         ("x-amz-date".into(), amz_date),
@@ -418,6 +426,94 @@ impl MediaStore for S3MediaStore {
         Ok(Some((buf, size)))
     }
 
+    /// One GET, ranged to the largest whole read: the type, the metadata and the size (from
+    /// `Content-Range`) come with the bytes, instead of a HEAD and a GET.
+    async fn read_upload(
+        &self,
+        key: &str,
+        n: u64,
+        whole: ReadWhole<'_>,
+    ) -> Result<Option<UploadedObject>, MediaError> {
+        // One byte past the cap, so an object over it shows in its Content-Range.
+        let last = whole.max.max(n).max(1);
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{last}"))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(SdkError::ServiceError(se)) if matches!(se.err(), GetObjectError::NoSuchKey(_)) => {
+                return Ok(None)
+            }
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => {
+                return Ok(None)
+            }
+            // An empty object has no byte 0: S3 answers 416 without its headers.
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 416 => {
+                let h = se.raw().headers();
+                return Ok(Some(UploadedObject {
+                    content_type: h.get("content-type").map(str::to_string),
+                    size: 0,
+                    max_size: h.get(MAX_SIZE_FIELD).and_then(|v| v.parse().ok()),
+                    body: UploadedBody::Head(Vec::new()),
+                }));
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        let size = match out.content_range() {
+            Some(range) => range
+                .rsplit('/')
+                .next()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .ok_or_else(|| MediaError::Backend(format!("Content-Range {range}")))?,
+            // A store that ignores the range sends the whole object: its length is the size.
+            None => out.content_length().unwrap_or(0).max(0) as u64,
+        };
+        let content_type = out.content_type().map(str::to_string);
+        let max_size = out
+            .metadata()
+            .and_then(|m| m.get("max-size"))
+            .and_then(|v| v.parse().ok());
+        let read_whole = content_type
+            .as_deref()
+            .is_some_and(|t| whole.types.contains(&t));
+        let cap = if read_whole { whole.max } else { n };
+        if read_whole && size > whole.max {
+            return Ok(Some(UploadedObject {
+                content_type,
+                size,
+                max_size,
+                body: UploadedBody::TooLarge,
+            }));
+        }
+        // Read chunk by chunk up to the cap; the rest of a long object is not waited for.
+        let mut body = out.body;
+        let mut buf = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| MediaError::Backend(e.to_string()))?;
+            let room = (cap as usize).saturating_sub(buf.len());
+            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if buf.len() as u64 >= cap {
+                break;
+            }
+        }
+        let body = if read_whole {
+            UploadedBody::Whole(buf)
+        } else {
+            UploadedBody::Head(buf)
+        };
+        Ok(Some(UploadedObject {
+            content_type,
+            size,
+            max_size,
+            body,
+        }))
+    }
+
     async fn copy(&self, from: &str, to: &str) -> Result<(), MediaError> {
         match self
             .client
@@ -515,6 +611,13 @@ mod tests {
             "eq",
             "$x-amz-server-side-encryption",
             "AES256"
+        ])));
+        // The slot's size limit travels with the object, bound like the rest, so the check
+        // can compare without reading the slot.
+        assert!(has(serde_json::json!([
+            "eq",
+            "$x-amz-meta-max-size",
+            "5000000"
         ])));
         assert!(has(serde_json::json!([
             "eq",

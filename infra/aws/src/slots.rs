@@ -6,21 +6,32 @@
 //! that two concurrent requests could both pass). Here issuing a slot is ONE
 //! `TransactWriteItems`: the day's counters are added to under a condition that they stay
 //! within the limits, and the slot is put, both or neither, so the quota is exact under
-//! concurrency. The media function's verdict is one `PutItem` of the slot, which the API
-//! reads back (one `GetItem`) and trusts when attaching. DynamoDB's TTL removes both items
-//! two days after the slot was issued (unattached uploads expire after one day in S3).
+//! concurrency. The media function's verdict is one `UpdateItem` of the slot, conditional on
+//! it being pending and (for an acceptance) of the object's type and size, without reading
+//! it first; the API reads it back (one `GetItem`) and trusts it when attaching. DynamoDB's
+//! TTL removes both items two days after the slot was issued (unattached uploads expire
+//! after one day in S3).
 
 use crate::table::{ttl_value, ItemKey, TTL_ATTR};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::NaiveDate;
-use phananh_core::media::UploadSlot;
-use phananh_core::slots::{DayLimits, SlotError, UploadSlots};
+use phananh_core::media::{SlotState, UploadSlot};
+use phananh_core::slots::{DayLimits, SlotError, SlotVerdict, UploadSlots};
 use std::time::Duration;
 
 const DOC: &str = "doc";
+/// The check's verdict ([`SlotVerdict`] as JSON), written over a pending slot without reading
+/// it; `get` reads the slot as `doc` with it applied.
+const VERDICT: &str = "verdict";
+/// The slot's state tag, type and size limit beside its document, so the verdict's write can
+/// be conditional on them.
+const STATE: &str = "st";
+const TYPE: &str = "ct";
+const MAX: &str = "mx";
 /// How long the items are kept after the slot was issued.
 const KEEP: chrono::Duration = chrono::Duration::days(2);
 /// Tries of an issue that another issue of the same uploader got in the way of.
@@ -57,7 +68,22 @@ impl DynamoSlots {
             AttributeValue::S(serde_json::to_string(slot).map_err(err)?),
         );
         item.insert(TTL_ATTR.into(), ttl_value(slot.created_at + KEEP));
+        item.insert(
+            STATE.into(),
+            AttributeValue::S(state_tag(&slot.state).into()),
+        );
+        item.insert(TYPE.into(), AttributeValue::S(slot.content_type.clone()));
+        item.insert(MAX.into(), n(slot.max_size));
         Ok(item)
+    }
+}
+
+fn state_tag(state: &SlotState) -> &'static str {
+    match state {
+        SlotState::Pending => "pending",
+        SlotState::Ready => "ready",
+        SlotState::Failed { .. } => "failed",
+        SlotState::Attached { .. } => "attached",
     }
 }
 
@@ -166,9 +192,59 @@ impl UploadSlots for DynamoSlots {
         let Some(item) = out.item else {
             return Ok(None);
         };
-        match item.get(DOC) {
-            Some(AttributeValue::S(s)) => serde_json::from_str(s).map(Some).map_err(err),
-            _ => Err(err("upload slot item without doc")),
+        let mut slot: UploadSlot = match item.get(DOC) {
+            Some(AttributeValue::S(s)) => serde_json::from_str(s).map_err(err)?,
+            _ => return Err(err("upload slot item without doc")),
+        };
+        if let Some(AttributeValue::S(v)) = item.get(VERDICT) {
+            let verdict: SlotVerdict = serde_json::from_str(v).map_err(err)?;
+            verdict.apply(&mut slot);
+        }
+        Ok(Some(slot))
+    }
+
+    /// One `UpdateItem` conditional on the slot being pending (and, for an acceptance, of the
+    /// object's type with room for its size): no read of the slot before it.
+    async fn record_verdict(
+        &self,
+        owner: &str,
+        id: &str,
+        verdict: &SlotVerdict,
+    ) -> Result<bool, SlotError> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(ItemKey::upload_slot(owner, id).into_item()))
+            .update_expression("SET #v = :v, #st = :st")
+            .expression_attribute_names("#v", VERDICT)
+            .expression_attribute_names("#st", STATE)
+            .expression_attribute_values(
+                ":v",
+                AttributeValue::S(serde_json::to_string(verdict).map_err(err)?),
+            )
+            .expression_attribute_values(":st", AttributeValue::S(state_tag(&verdict.state).into()))
+            .expression_attribute_values(":pending", AttributeValue::S("pending".into()));
+        req = if verdict.state == SlotState::Ready {
+            req.condition_expression("#st = :pending AND #ct = :ct AND #mx >= :size")
+                .expression_attribute_names("#ct", TYPE)
+                .expression_attribute_names("#mx", MAX)
+                .expression_attribute_values(":ct", AttributeValue::S(verdict.content_type.clone()))
+                .expression_attribute_values(":size", n(verdict.size))
+        } else {
+            req.condition_expression("#st = :pending")
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(err(DisplayErrorContext(&e))),
         }
     }
 

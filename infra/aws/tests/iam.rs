@@ -48,6 +48,7 @@ fn resource_of(v: &Value) -> On {
         "!Sub:${AnchorBucket.Arn}/*" => On::AnchorObjects,
         _ if t == format!("!Sub:{BUCKET}") => On::MediaBucket,
         _ if t == format!("!Sub:{BUCKET}/*") => On::MediaObjects,
+        _ if t == format!("!Sub:{BUCKET}/public/*") => On::PublicMediaObjects,
         _ if t.starts_with("!If:")
             && t.contains("UserPool.Arn")
             && t.contains(":userpool/${CognitoUserPoolId}") =>

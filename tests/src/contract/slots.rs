@@ -7,7 +7,7 @@ use crate::fixtures::unique;
 use chrono::{NaiveDate, TimeZone, Utc};
 use phananh_core::media::{SlotState, UploadSlot};
 use phananh_core::model::MediaKind;
-use phananh_core::slots::{DayLimits, SlotError, UploadSlots};
+use phananh_core::slots::{DayLimits, SlotError, SlotVerdict, UploadSlots};
 use std::sync::Arc;
 
 fn slot(id: &str, size: u64) -> UploadSlot {
@@ -35,6 +35,7 @@ fn day(d: u32) -> NaiveDate {
 /// The whole contract on `slots`.
 pub async fn upload_slots_contract(slots: Arc<dyn UploadSlots>) {
     issued_slots_are_read_back_with_their_verdict(slots.as_ref()).await;
+    a_verdict_is_written_once_and_only_over_what_the_slot_promised(slots.as_ref()).await;
     the_daily_count_and_bytes_refuse_a_slot_without_storing_it(slots.as_ref()).await;
     concurrent_requests_never_pass_the_quota(slots).await;
 }
@@ -160,4 +161,100 @@ pub async fn concurrent_requests_never_pass_the_quota(slots: Arc<dyn UploadSlots
         let stored = slots.get(&owner, &id).await.expect("get").is_some();
         assert_eq!(stored, issued.contains(&id), "{id}");
     }
+}
+
+fn verdict(content_type: &str, size: u64, state: SlotState) -> SlotVerdict {
+    SlotVerdict {
+        content_type: content_type.into(),
+        size,
+        state,
+        public_key: Some("public/x/v1.jpg".into()),
+        thumb_key: None,
+        location_hint: None,
+    }
+}
+
+/// The media check writes its verdict without reading the slot (issue 10): the write
+/// happens only over a pending slot, and an acceptance only of an object of the slot's type
+/// within its size; a second verdict (a redelivered S3 event) changes nothing, nor does a
+/// verdict after the upload was attached; no slot is made up for an unknown id.
+pub async fn a_verdict_is_written_once_and_only_over_what_the_slot_promised(
+    slots: &dyn UploadSlots,
+) {
+    let owner = unique("owner");
+    let limits = DayLimits {
+        count: 10,
+        bytes: 1_000_000,
+    };
+    // No slot: nothing written, nothing created.
+    assert_eq!(
+        slots
+            .record_verdict(&owner, "v0", &verdict("image/jpeg", 10, SlotState::Ready))
+            .await,
+        Ok(false)
+    );
+    assert_eq!(slots.get(&owner, "v0").await, Ok(None));
+
+    let s = slot("v1", 1000);
+    slots
+        .issue(&owner, day(29), &s, limits)
+        .await
+        .expect("issue");
+    // Another type, or more bytes than the slot allows: not accepted, still pending.
+    for wrong in [
+        verdict("image/png", 900, SlotState::Ready),
+        verdict("image/jpeg", 1001, SlotState::Ready),
+    ] {
+        assert_eq!(
+            slots.record_verdict(&owner, "v1", &wrong).await,
+            Ok(false),
+            "{wrong:?}"
+        );
+        assert_eq!(slots.get(&owner, "v1").await, Ok(Some(s.clone())));
+    }
+    // The object the slot promised: accepted, read back with what the check found.
+    let ok = verdict("image/jpeg", 1000, SlotState::Ready);
+    assert_eq!(slots.record_verdict(&owner, "v1", &ok).await, Ok(true));
+    let mut ready = s.clone();
+    ready.state = SlotState::Ready;
+    ready.size = Some(1000);
+    ready.public_key = Some("public/x/v1.jpg".into());
+    assert_eq!(slots.get(&owner, "v1").await, Ok(Some(ready.clone())));
+    // A redelivered event's verdict, even a refusal: not written, the first one stands.
+    let again = verdict("image/jpeg", 1000, SlotState::Failed { reason: "x".into() });
+    assert_eq!(slots.record_verdict(&owner, "v1", &again).await, Ok(false));
+    assert_eq!(slots.get(&owner, "v1").await, Ok(Some(ready.clone())));
+    // Attached, then a late redelivery: still attached.
+    let mut attached = ready;
+    attached.state = SlotState::Attached {
+        by: Some("req".into()),
+    };
+    slots.put(&owner, &attached).await.expect("attached");
+    assert_eq!(slots.record_verdict(&owner, "v1", &ok).await, Ok(false));
+    assert_eq!(slots.get(&owner, "v1").await, Ok(Some(attached)));
+
+    // A refusal fits any pending slot, whatever the object turned out to be.
+    let s2 = slot("v2", 10);
+    slots
+        .issue(&owner, day(29), &s2, limits)
+        .await
+        .expect("issue");
+    let refused = SlotVerdict {
+        public_key: None,
+        ..verdict(
+            "text/html",
+            5000,
+            SlotState::Failed {
+                reason: "Nội dung tệp không đúng định dạng image/jpeg.".into(),
+            },
+        )
+    };
+    assert_eq!(slots.record_verdict(&owner, "v2", &refused).await, Ok(true));
+    let got = slots.get(&owner, "v2").await.expect("get").expect("slot");
+    assert_eq!(got.state, refused.state);
+    assert_eq!(
+        got.content_type, "image/jpeg",
+        "the slot keeps what it promised"
+    );
+    assert_eq!(got.size, Some(5000));
 }
