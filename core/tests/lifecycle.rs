@@ -1458,3 +1458,77 @@ fn d4_4_nothing_is_shared_with_a_third_party_without_a_leaders_consent() {
     )
     .is_err());
 }
+
+#[test]
+fn a_report_holds_at_most_its_bounded_number_of_attachments_over_its_whole_life() {
+    let r = rules();
+    let mut rep = report_in(&r, State::InProgress);
+    // Progress notes with photos, as a unit adds them over days, up to the bound.
+    // One fewer than an action may carry, so that what is left (1 to 19) plus one is still
+    // within one action: the total is what refuses it.
+    let per_note = lifecycle::MAX_ATTACHMENTS - 1;
+    let mut n = rep.attachments.len();
+    let mut round = 0;
+    while n + per_note < lifecycle::MAX_REPORT_ATTACHMENTS && round < 100 {
+        let photos = (0..per_note)
+            .map(|i| photo(&format!("p{round}-{i}")))
+            .collect();
+        rep = step(
+            &r,
+            &rep,
+            Command::Progress {
+                note: "Đang xử lý".into(),
+                attachments: photos,
+            },
+            &staff_of(LEAD),
+            t0(),
+        );
+        n += per_note;
+        round += 1;
+    }
+    let room = lifecycle::MAX_REPORT_ATTACHMENTS - rep.attachments.len();
+    let over: Vec<Attachment> = (0..=room).map(|i| photo(&format!("over-{i}"))).collect();
+    // One file too many is refused, naming the field; the report is unchanged.
+    let err = apply(
+        &rep,
+        Command::Progress {
+            note: "Thêm ảnh".into(),
+            attachments: over.clone(),
+        },
+        &staff_of(LEAD),
+        t0(),
+        &r,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, DomainError::Invalid { ref field, .. } if field == "attachments"),
+        "{err:?}"
+    );
+    // Files the report already holds are not counted twice, and the last room is usable.
+    let mut again: Vec<Attachment> = rep.attachments.iter().take(1).cloned().collect();
+    again.extend(over.into_iter().take(room));
+    let full = step(
+        &r,
+        &rep,
+        Command::Progress {
+            note: "Thêm ảnh".into(),
+            attachments: again,
+        },
+        &staff_of(LEAD),
+        t0(),
+    );
+    assert_eq!(full.attachments.len(), lifecycle::MAX_REPORT_ATTACHMENTS);
+    // The result needs its evidence, and a full report has no room for a new file.
+    let err = apply(
+        &full,
+        Command::Resolve {
+            summary: "Đã xử lý".into(),
+            evidence: vec![photo("e-new")],
+        },
+        &staff_of(LEAD),
+        t0(),
+        &r,
+    )
+    .unwrap_err();
+    assert!(matches!(err, DomainError::Invalid { ref field, .. } if field == "evidence"));
+}

@@ -109,13 +109,13 @@ pub fn apply(
         }
         Command::Progress { note, attachments } => {
             entry.note = Some(required_text("note", &note, MAX_NOTE)?);
-            check_attachments("attachments", &attachments)?;
+            check_added_attachments("attachments", &r.attachments, &attachments)?;
             entry.attachments = add_attachments(&mut r, attachments);
             entry.visible_to_reporter = false;
         }
         Command::AddNote { note, attachments } => {
             entry.note = Some(required_text("note", &note, MAX_NOTE)?);
-            check_attachments("attachments", &attachments)?;
+            check_added_attachments("attachments", &r.attachments, &attachments)?;
             entry.attachments = add_attachments(&mut r, attachments);
             entry.visible_to_reporter = false;
         }
@@ -128,7 +128,7 @@ pub fn apply(
                     "cần ít nhất một hồ sơ hoặc hình ảnh kết quả xử lý (Điều 7.3)",
                 ));
             }
-            check_attachments("evidence", &evidence)?;
+            check_added_attachments("evidence", &r.attachments, &evidence)?;
             let unit = actor.unit.clone().unwrap_or_default();
             let on_time = r.due_at().is_none_or(|d| now <= d);
             let ids = add_attachments(&mut r, evidence);

@@ -31,7 +31,7 @@ pub use policy::{
 pub use reopen::within_reopen_window;
 pub use submit::submit;
 pub use timeline::{append, Entry};
-pub use validation::{MAX_ATTACHMENTS, MAX_NOTE, MAX_TEXT, MAX_TITLE};
+pub use validation::{MAX_ATTACHMENTS, MAX_NOTE, MAX_REPORT_ATTACHMENTS, MAX_TEXT, MAX_TITLE};
 
 use crate::model::{EventEnvelope, Report};
 

@@ -10,6 +10,10 @@ pub const MAX_TITLE: usize = 200;
 pub const MAX_TEXT: usize = 5000;
 pub const MAX_NOTE: usize = 5000;
 pub const MAX_ATTACHMENTS: usize = 20;
+/// Attachments one report holds in all, over its whole life: the report document stays
+/// bounded (issue 10: on DynamoDB the timeline moves out of an item that grows, attachments
+/// stay in it; 200 records are about 50 KB).
+pub const MAX_REPORT_ATTACHMENTS: usize = 200;
 
 pub(super) fn required_text(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
     let v = value.trim();
@@ -69,6 +73,30 @@ pub(super) fn check_attachments(field: &str, list: &[Attachment]) -> Result<(), 
         return Err(DomainError::invalid(
             field,
             format!("tối đa {MAX_ATTACHMENTS} tệp đính kèm"),
+        ));
+    }
+    Ok(())
+}
+
+/// [`check_attachments`], and the report's attachments with the new ones stay within
+/// [`MAX_REPORT_ATTACHMENTS`].
+pub(super) fn check_added_attachments(
+    field: &str,
+    existing: &[Attachment],
+    list: &[Attachment],
+) -> Result<(), DomainError> {
+    check_attachments(field, list)?;
+    let new = list
+        .iter()
+        .filter(|a| !existing.iter().any(|x| x.id == a.id))
+        .count();
+    if existing.len() + new > MAX_REPORT_ATTACHMENTS {
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "phản ánh đã có {} tệp đính kèm, tối đa {MAX_REPORT_ATTACHMENTS}",
+                existing.len()
+            ),
         ));
     }
     Ok(())
