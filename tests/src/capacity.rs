@@ -1,165 +1,30 @@
-//! DynamoDB capacity units of a recorded run, and what a run costs in dollars: estimates the
-//! emulator does not make (moto returns no consumed capacity).
-//!
-//! Sizes follow DynamoDB's published rules ("DynamoDB item sizes and formats",
-//! `CapacityUnitCalculations.html`, read 2026-11-29): an item is the sum of its attribute
-//! names and values; a string its UTF-8 bytes, a number one byte per two significant digits
-//! plus one, binary its raw bytes, a boolean or null one byte, a list or map 3 bytes plus one
-//! byte per element plus the elements. On demand, a write costs one write request unit per KB
-//! of the larger of the item before and after it (two in a transaction), and each index whose
-//! projection the write changes one more per KB of the projected item (a delete and a put
-//! when its key changes); a read one read request unit per 4 KB (half when eventually
-//! consistent, two in a transaction).
+//! What a recorded run costs: the DynamoDB request units of the requests the functions made
+//! (replayed over the items they wrote, costed by `phananh_aws::capacity`, DynamoDB's
+//! published size and write rules) and the dollars of the whole path at on-demand prices.
+//! Estimates the emulator does not make: moto returns no consumed capacity.
 //!
 //! What the requests do not say is assumed, and the assumption is named: the item an
 //! `UpdateItem` leaves is its state at the end of the run (read by one scan), so an item
 //! updated several times is counted at its final size each time, and an index copy it leaves
 //! unchanged after its first update is not counted again; a `Query` or `Scan` reads at most
-//! 4 KB (one unit, half when eventually consistent).
+//! 4 KB (one unit, half when eventually consistent); a read of an item costs one unit per
+//! 4 KB (half when eventually consistent, two in a transaction).
 
 use crate::moto::RecordedRequest;
-use phananh_aws::aws_sdk_dynamodb::types::AttributeValue;
-use phananh_aws::table::{GsiDef, GsiProjection, GSIS, PK, SK};
-use serde_json::{Map, Value};
+use phananh_aws::capacity::{item_from_json, item_size, Item, Write, WriteLedger};
+use phananh_aws::table::{GSIS, PK, SK};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-
-/// An item in DynamoDB's JSON form (`{"name": {"S": "..."}}`).
-pub type Item = Map<String, Value>;
-
-/// The size in bytes of one attribute value in DynamoDB's JSON form.
-pub fn value_size(v: &Value) -> usize {
-    let Some((t, v)) = v.as_object().and_then(|o| o.iter().next()) else {
-        return 0;
-    };
-    match t.as_str() {
-        "S" => v.as_str().map_or(0, str::len),
-        "N" => v.as_str().map_or(1, number_size),
-        "B" => v.as_str().map_or(0, |b| b.len() / 4 * 3),
-        "BOOL" | "NULL" => 1,
-        "SS" => v.as_array().map_or(0, |a| {
-            a.iter().filter_map(Value::as_str).map(str::len).sum()
-        }),
-        "NS" => v.as_array().map_or(0, |a| {
-            a.iter().filter_map(Value::as_str).map(number_size).sum()
-        }),
-        "L" => {
-            3 + v
-                .as_array()
-                .map_or(0, |a| a.iter().map(|e| 1 + value_size(e)).sum())
-        }
-        "M" => {
-            3 + v.as_object().map_or(0, |m| {
-                m.iter().map(|(k, e)| k.len() + 1 + value_size(e)).sum()
-            })
-        }
-        _ => 0,
-    }
-}
-
-/// One byte per two significant digits, plus one.
-fn number_size(n: &str) -> usize {
-    let digits: String = n.chars().filter(char::is_ascii_digit).collect();
-    let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
-    significant.div_ceil(2) + 1
-}
-
-/// The size in bytes of an item.
-pub fn item_size(item: &Item) -> usize {
-    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
-}
-
-/// An SDK attribute value in DynamoDB's JSON form.
-pub fn attribute_json(v: &AttributeValue) -> Value {
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    match v {
-        AttributeValue::S(s) => serde_json::json!({ "S": s }),
-        AttributeValue::N(n) => serde_json::json!({ "N": n }),
-        AttributeValue::B(b) => serde_json::json!({ "B": b64(b.as_ref()) }),
-        AttributeValue::Bool(b) => serde_json::json!({ "BOOL": b }),
-        AttributeValue::Null(_) => serde_json::json!({ "NULL": true }),
-        AttributeValue::Ss(s) => serde_json::json!({ "SS": s }),
-        AttributeValue::Ns(s) => serde_json::json!({ "NS": s }),
-        AttributeValue::Bs(s) => {
-            serde_json::json!({ "BS": s.iter().map(|b| b64(b.as_ref())).collect::<Vec<_>>() })
-        }
-        AttributeValue::L(l) => {
-            serde_json::json!({ "L": l.iter().map(attribute_json).collect::<Vec<_>>() })
-        }
-        AttributeValue::M(m) => {
-            let o: Map<String, Value> = m
-                .iter()
-                .map(|(k, v)| (k.clone(), attribute_json(v)))
-                .collect();
-            serde_json::json!({ "M": o })
-        }
-        _ => Value::Null,
-    }
-}
-
-/// An SDK item in DynamoDB's JSON form.
-pub fn item_json(item: &HashMap<String, AttributeValue>) -> Item {
-    item.iter()
-        .map(|(k, v)| (k.clone(), attribute_json(v)))
-        .collect()
-}
 
 type Key = (String, String);
 
 fn key_of(item: &Item) -> Option<Key> {
-    let s = |n: &str| {
-        item.get(n)
-            .and_then(|v| v.get("S"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let s = |n: &str| item.get(n).and_then(|v| v.as_s().ok()).cloned();
     Some((s(PK)?, s(SK)?))
 }
 
-fn units(bytes: usize, per: usize) -> f64 {
-    bytes.div_ceil(per).max(1) as f64
-}
-
-/// What an index holds of `item`: `None` when the item lacks the index's keys (sparse).
-fn projected(item: &Item, gsi: &GsiDef) -> Option<Item> {
-    if !item.contains_key(gsi.pk) || !item.contains_key(gsi.sk) {
-        return None;
-    }
-    let keep = |name: &str| match gsi.projection {
-        GsiProjection::All => true,
-        GsiProjection::KeysOnly => false,
-        GsiProjection::Include(attrs) => attrs.contains(&name),
-    };
-    Some(
-        item.iter()
-            .filter(|(k, _)| [PK, SK, gsi.pk, gsi.sk].contains(&k.as_str()) || keep(k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    )
-}
-
-/// Write units of the index copies a write changes, from the item before to the item after.
-fn index_units(before: Option<&Item>, after: Option<&Item>) -> f64 {
-    let mut wru = 0.0;
-    for gsi in GSIS.iter() {
-        let b = before.and_then(|i| projected(i, gsi));
-        let a = after.and_then(|i| projected(i, gsi));
-        let key = |i: &Item| {
-            (
-                i.get(gsi.pk).map(Value::to_string),
-                i.get(gsi.sk).map(Value::to_string),
-            )
-        };
-        match (&b, &a) {
-            (Some(b), Some(a)) if b == a => {}
-            (Some(b), Some(a)) if key(b) == key(a) => wru += units(item_size(a), 1024),
-            (Some(b), Some(a)) => wru += units(item_size(b), 1024) + units(item_size(a), 1024),
-            (Some(b), None) => wru += units(item_size(b), 1024),
-            (None, Some(a)) => wru += units(item_size(a), 1024),
-            (None, None) => {}
-        }
-    }
-    wru
+fn read_units(bytes: usize, consistent: bool) -> f64 {
+    bytes.div_ceil(4096).max(1) as f64 * if consistent { 1.0 } else { 0.5 }
 }
 
 /// The capacity a run used, in request units, by function.
@@ -193,49 +58,49 @@ pub fn dynamodb_capacity(
         .iter()
         .filter_map(|i| Some((key_of(i)?, i)))
         .collect();
-    let mut current: HashMap<Key, Item> = HashMap::new();
+    let mut ledger = WriteLedger::default();
     let mut cap = Capacity::default();
+    let size_of = |ledger: &WriteLedger, key: Option<Key>| {
+        key.and_then(|(pk, sk)| {
+            ledger
+                .item(&pk, &sk)
+                .or(finals.get(&(pk, sk)).copied())
+                .map(item_size)
+        })
+        .unwrap_or(0)
+    };
     for (f, r) in requests {
         let Some(op) = r.operation() else { continue };
         let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
-        let mut write = |action: &str, v: &Value, factor: f64, cap: &mut Capacity| {
-            let key = v
-                .get("Item")
-                .or_else(|| v.get("Key"))
-                .and_then(Value::as_object)
-                .and_then(key_of);
-            let Some(key) = key else { return };
-            let before = current.get(&key).cloned();
-            let after: Option<Item> = match action {
-                "Put" => v.get("Item").and_then(Value::as_object).cloned(),
-                "Update" => finals.get(&key).map(|i| (*i).clone()).or(before.clone()),
-                "Delete" => None,
-                // A condition check reads the item and writes nothing.
-                _ => before.clone(),
+        // One write: a put of the item, a delete, an update leaving its final item, or a
+        // condition check (which changes nothing).
+        let mut write = |action: &str, v: &Value, transactional: bool, cap: &mut Capacity| {
+            let w = match action {
+                "Put" => v.get("Item").and_then(item_from_json).map(Write::Put),
+                "Delete" => v.get("Key").and_then(item_from_json).map(Write::Delete),
+                "Update" => v.get("Key").and_then(item_from_json).map(|k| {
+                    match key_of(&k).and_then(|key| finals.get(&key)) {
+                        Some(after) => Write::Put((*after).clone()),
+                        None => Write::Other(k),
+                    }
+                }),
+                _ => v.get("Key").and_then(item_from_json).map(Write::Other),
             };
-            let size = before
-                .as_ref()
-                .map_or(0, item_size)
-                .max(after.as_ref().map_or(0, item_size));
-            *cap.wru_items.entry(f.clone()).or_default() += factor * units(size, 1024);
-            if action != "ConditionCheck" {
-                *cap.wru_indexes.entry(f.clone()).or_default() +=
-                    index_units(before.as_ref(), after.as_ref());
-                match after {
-                    Some(a) => current.insert(key, a),
-                    None => current.remove(&key),
-                };
-            }
+            let Some(w) = w else { return };
+            let cost = ledger.apply(w, &GSIS, transactional);
+            *cap.wru_items.entry(f.clone()).or_default() += cost.table as f64;
+            *cap.wru_indexes.entry(f.clone()).or_default() +=
+                cost.indexes.iter().map(|(_, u)| *u as f64).sum::<f64>();
         };
         match op.as_str() {
-            "PutItem" => write("Put", &body, 1.0, &mut cap),
-            "UpdateItem" => write("Update", &body, 1.0, &mut cap),
-            "DeleteItem" => write("Delete", &body, 1.0, &mut cap),
+            "PutItem" => write("Put", &body, false, &mut cap),
+            "UpdateItem" => write("Update", &body, false, &mut cap),
+            "DeleteItem" => write("Delete", &body, false, &mut cap),
             "TransactWriteItems" => {
                 for t in body["TransactItems"].as_array().into_iter().flatten() {
                     for action in ["Put", "Update", "Delete", "ConditionCheck"] {
                         if let Some(v) = t.get(action) {
-                            write(action, v, 2.0, &mut cap);
+                            write(action, v, true, &mut cap);
                         }
                     }
                 }
@@ -248,23 +113,22 @@ pub fn dynamodb_capacity(
                 {
                     for w in reqs.as_array().into_iter().flatten() {
                         if let Some(p) = w.get("PutRequest") {
-                            write("Put", p, 1.0, &mut cap);
+                            write("Put", p, false, &mut cap);
                         }
                         if let Some(d) = w.get("DeleteRequest") {
-                            write("Delete", d, 1.0, &mut cap);
+                            write("Delete", d, false, &mut cap);
                         }
                     }
                 }
             }
             "GetItem" => {
-                let size = body["Key"]
-                    .as_object()
-                    .and_then(key_of)
-                    .and_then(|k| current.get(&k).or(finals.get(&k).copied()).map(item_size))
-                    .unwrap_or(0);
+                let key = body
+                    .get("Key")
+                    .and_then(item_from_json)
+                    .and_then(|k| key_of(&k));
                 let consistent = body["ConsistentRead"].as_bool().unwrap_or(false);
                 *cap.rru.entry(f.clone()).or_default() +=
-                    units(size, 4096) * if consistent { 1.0 } else { 0.5 };
+                    read_units(size_of(&ledger, key), consistent);
             }
             "BatchGetItem" => {
                 for t in body["RequestItems"]
@@ -274,15 +138,9 @@ pub fn dynamodb_capacity(
                 {
                     let consistent = t["ConsistentRead"].as_bool().unwrap_or(false);
                     for k in t["Keys"].as_array().into_iter().flatten() {
-                        let size = k
-                            .as_object()
-                            .and_then(key_of)
-                            .and_then(|k| {
-                                current.get(&k).or(finals.get(&k).copied()).map(item_size)
-                            })
-                            .unwrap_or(0);
+                        let key = item_from_json(k).and_then(|k| key_of(&k));
                         *cap.rru.entry(f.clone()).or_default() +=
-                            units(size, 4096) * if consistent { 1.0 } else { 0.5 };
+                            read_units(size_of(&ledger, key), consistent);
                     }
                 }
             }
@@ -292,7 +150,7 @@ pub fn dynamodb_capacity(
             }
             "Query" | "Scan" => {
                 let consistent = body["ConsistentRead"].as_bool().unwrap_or(false);
-                *cap.rru.entry(f.clone()).or_default() += if consistent { 1.0 } else { 0.5 };
+                *cap.rru.entry(f.clone()).or_default() += read_units(0, consistent);
             }
             _ => {}
         }
@@ -377,7 +235,7 @@ pub async fn scan_items(
             .send()
             .await
             .map_err(|e| format!("scan: {e:?}"))?;
-        out.extend(page.items().iter().map(item_json));
+        out.extend(page.items().iter().cloned());
         match page.last_evaluated_key() {
             Some(k) if !k.is_empty() => start = Some(k.clone()),
             _ => return Ok(out),
@@ -423,35 +281,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn item(v: Value) -> Item {
-        v.as_object().cloned().unwrap_or_default()
-    }
-
-    #[test]
-    fn sizes_follow_dynamodbs_published_rules() {
-        // Names and UTF-8 values: "pk" + "REPORT#1" = 10, "n" + 1234500 (5 significant
-        // digits: 3 + 1) = 5, "ok" + 1 = 3, "l" + list of two 1-byte strings (3 + 2 + 2) = 8.
-        let i = item(json!({
-            "pk": {"S": "REPORT#1"},
-            "n": {"N": "1234500"},
-            "ok": {"BOOL": true},
-            "l": {"L": [{"S": "a"}, {"S": "b"}]},
-        }));
-        assert_eq!(item_size(&i), 10 + 5 + 3 + 8);
-        // "Đ" is two bytes in UTF-8.
-        assert_eq!(value_size(&json!({"S": "Đ"})), 2);
-    }
-
-    #[test]
-    fn a_transaction_costs_twice_and_an_unchanged_index_copy_nothing() {
-        let put = |state: &str, doc_len: usize| {
-            json!({"Item": {
-                "pk": {"S": "REPORT#1"}, "sk": {"S": "REPORT"},
-                "state_pk": {"S": state}, "csk": {"S": "2026"},
-                "doc": {"S": "x".repeat(doc_len)},
-            }})
-        };
-        let req = |op: &str, body: Value| RecordedRequest {
+    fn req(op: &str, body: Value) -> RecordedRequest {
+        RecordedRequest {
             method: "POST".into(),
             url: "http://127.0.0.1/".into(),
             headers: HashMap::from([(
@@ -459,23 +290,43 @@ mod tests {
                 format!("DynamoDB_20120810.{op}"),
             )]),
             body: body.to_string(),
-        };
-        let a = req("PutItem", put("STATE#a", 1500));
-        let b = req(
+        }
+    }
+
+    fn report(state: &str, doc_len: usize) -> Value {
+        json!({
+            "pk": {"S": "REPORT#1"}, "sk": {"S": "REPORT"},
+            "state_pk": {"S": state}, "csk": {"S": "2026"},
+            "report": {"S": "x".repeat(doc_len)},
+        })
+    }
+
+    #[test]
+    fn a_transaction_costs_twice_an_update_its_final_item_and_a_moved_index_copy_two_writes() {
+        let put = req("PutItem", json!({"Item": report("STATE#a", 1500)}));
+        let moved = req(
             "TransactWriteItems",
-            json!({"TransactItems": [{"Put": put("STATE#b", 1500)}]}),
+            json!({"TransactItems": [{"Put": {"Item": report("STATE#b", 1500)}}]}),
         );
-        let rs = vec![("F".to_string(), &a), ("F".to_string(), &b)];
-        let cap = dynamodb_capacity(&rs, &[]);
-        // 2 KB item: 2 units, then 2 × 2 in the transaction.
-        assert_eq!(cap.wru_items["F"], 2.0 + 4.0);
-        // by_state copies what its projection says; the second write moves the copy
-        // (delete + put), whatever it costs, more than the first's put alone.
-        let first = index_units(None, put("STATE#a", 1500)["Item"].as_object());
-        assert!(cap.wru_indexes["F"] > first);
-        // The same item written again changes no index copy.
-        let same = put("STATE#a", 1500);
-        let same = same["Item"].as_object();
-        assert_eq!(index_units(same, same), 0.0);
+        let update = req(
+            "UpdateItem",
+            json!({"Key": {"pk": {"S": "REPORT#1"}, "sk": {"S": "REPORT"}}}),
+        );
+        let read = req(
+            "GetItem",
+            json!({"Key": {"pk": {"S": "REPORT#1"}, "sk": {"S": "REPORT"}}, "ConsistentRead": true}),
+        );
+        let f = |r| ("F".to_string(), r);
+        let rs = vec![f(&put), f(&moved), f(&update), f(&read)];
+        // The update leaves a 5 KB item (read from the final scan).
+        let last = item_from_json(&report("STATE#b", 5000)).unwrap_or_default();
+        let cap = dynamodb_capacity(&rs, &[last]);
+        // 2 KB: 2 units; 2 × 2 in the transaction; the update: the larger item, 5 KB.
+        assert_eq!(cap.wru_items["F"], 2.0 + 4.0 + 5.0);
+        // by_state: the put enters it, the transaction moves it (a delete and a put); the
+        // update changes nothing it copies (the document is not projected).
+        assert_eq!(cap.wru_indexes["F"], 3.0);
+        // A consistent read of the 5 KB item: 2 units of 4 KB.
+        assert_eq!(cap.rru["F"], 2.0);
     }
 }

@@ -1,5 +1,5 @@
 //! What the statistics cost in DynamoDB write units per report (issue 10), measured on moto
-//! from the items really stored and DynamoDB's size rules (`phananh_aws::item_size`): a month
+//! from the items really stored and DynamoDB's size rules (`phananh_aws::capacity`): a month
 //! of Lai Châu (every category, unit and ward of its configuration with reports, handling
 //! times spread over the histogram) is counted, then one more report goes through the four
 //! changes that change figures (received, screened, assigned, resolved). Each change is one
@@ -9,7 +9,7 @@
 //! number attribute `<row key>|<figure>` each). Prints both; asserts the cut.
 
 use phananh_aws::aws_sdk_dynamodb::types::AttributeValue;
-use phananh_aws::item_size::{item_size, write_units};
+use phananh_aws::capacity::{item_size, write_units};
 use phananh_aws::DynamoAggregates;
 use phananh_core::aggregates::{
     bucket_of, delta, AggregateStore, Contribution, CountedChange, Figures, ShareChange,

@@ -20,7 +20,6 @@ pub mod deliveries;
 pub mod dynamo;
 pub mod guards;
 pub mod iam;
-pub mod item_size;
 pub mod kms;
 pub mod ops;
 pub mod s3;
