@@ -226,102 +226,8 @@ async fn aws_calls_per_report_from_submission_to_publication() {
     let _serial = SERIAL.lock().await;
     INVOCATIONS.lock().expect("invocations").clear();
     let p = provision().await.expect("provision");
-    let citizen_fn = function(&p, "ApiCitizenFunction").await;
-    // The staff steps are minutes or hours apart: the staff function's per-instance account
-    // cache of the token check (SESSION_CACHE_SECS, 3 s) has expired by the next step, as on
-    // a fresh instance, so each step gets a runtime of its own (else whether the IOC's
-    // publish hits the cache of its assignment depends on how fast this machine runs the
-    // steps between). Within a step (the unit uploads its evidence, then resolves) one.
-    let staff_assign_fn = function(&p, "ApiStaffFunction").await;
-    let staff_accept_fn = function(&p, "ApiStaffFunction").await;
-    let staff_resolve_fn = function(&p, "ApiStaffFunction").await;
-    let staff_publish_fn = function(&p, "ApiStaffFunction").await;
-    let media_fn = function(&p, "MediaFunction").await;
-    let classify_fn = function(&p, "ClassifyFunction").await;
-    let notify_fn = function(&p, "NotifyFunction").await;
-    let publish_fn = function(&p, "PublishFunction").await;
-    let stats_fn = function(&p, "StatsFunction").await;
-    let relay_fn = function(&p, "RelayFunction").await;
-    // The relay's event source mapping: after every write, one stream batch (each change is
-    // published by its own relay invocation, as when the steps are minutes apart).
-    let mut relay = (StreamRelay::open(&p).await, &relay_fn);
-    let before = Moto::shared().recorded_requests().len();
-
-    // Intake with a photo.
-    let photo = upload(&citizen_fn, &media_fn, citizen()).await;
-    let mut body: Value = serde_json::from_str(
-        sample("api-submit-report.json")["body"]
-            .as_str()
-            .expect("body"),
-    )
-    .expect("json");
-    body["attachments"] = json!([photo]);
-    let mut ev = request("api-submit-report.json", None, Some(body), None);
-    ev["headers"]["idempotency-key"] = json!(format!("calls-{}", uuid_like()));
-    let (st, r) = api(&citizen_fn, CITIZEN, ev).await;
-    assert_eq!(st, StatusCode::CREATED, "{r}");
-    let id = r["id"].as_str().expect("id").to_string();
-    assert_eq!(relay.0.pump(&relay_fn).await, 1, "submitted");
-
-    // Classification; the IOC assigns; notifications.
-    assert_eq!(
-        deliver(&p, &mut relay, &classify_fn, Consumer::Classify).await,
-        1
-    );
-    assert_eq!(
-        deliver(&p, &mut relay, &stats_fn, Consumer::Stats).await,
-        2,
-        "submitted, screened"
-    );
-    let actions = format!("/v1/staff/reports/{id}/actions");
-
-    let (st, v) = api(
-        &staff_assign_fn,
-        STAFF,
-        request("api-staff-action-assign.json", Some(&actions), None, None),
-    )
-    .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    relay.0.pump(&relay_fn).await;
-    deliver(&p, &mut relay, &notify_fn, Consumer::Notify).await;
-    assert_eq!(
-        deliver(&p, &mut relay, &stats_fn, Consumer::Stats).await,
-        1,
-        "assigned"
-    );
-
-    // The unit accepts, resolves with evidence; the IOC publishes; the reporter is told.
-    let (st, v) = api(
-        &staff_accept_fn,
-        STAFF,
-        request("api-unit-action-accept.json", Some(&actions), None, None),
-    )
-    .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    assert_eq!(
-        relay.0.pump(&relay_fn).await,
-        0,
-        "report_accepted: no consumer receives it, so it is not published"
-    );
-    let evidence = upload(&staff_resolve_fn, &media_fn, kinhte()).await;
-    let (st, v) = api(&staff_resolve_fn, STAFF, request("api-unit-action-accept.json", Some(&actions), Some(json!({"action": "resolve", "summary": "Đã xử phạt, yêu cầu niêm yết giá", "evidence": [evidence]})), None)).await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    relay.0.pump(&relay_fn).await;
-    let (st, v) = api(&staff_publish_fn, STAFF, request("api-staff-action-assign.json", Some(&actions), Some(json!({"action": "publish", "public_answer": "Cơ sở đã bị xử phạt.", "public_attachments": [evidence]})), None)).await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    relay.0.pump(&relay_fn).await;
-    deliver(&p, &mut relay, &notify_fn, Consumer::Notify).await;
-    assert_eq!(
-        deliver(&p, &mut relay, &publish_fn, Consumer::Publish).await,
-        1
-    );
-    assert_eq!(
-        deliver(&p, &mut relay, &stats_fn, Consumer::Stats).await,
-        1,
-        "resolved"
-    );
-
-    let (calls, dollars) = count(&p, before, relay.0.invocations, 1).await;
+    let run = happy_path(&p, 1).await;
+    let (calls, dollars) = count(&p, run.before, run.relay_invocations, 1).await;
     assert!(
         calls <= CALLS_PER_REPORT_BUDGET,
         "AWS calls per report: {calls} > budget {CALLS_PER_REPORT_BUDGET}"
@@ -335,8 +241,8 @@ async fn aws_calls_per_report_from_submission_to_publication() {
     // its first request (issue 10), once per photo; later views on the same instance make no
     // S3 call, a fresh instance asks once whether it exists. Each view reads the report, as
     // before.
+    let (id, evidence) = &run.reports[0];
     let thumbnail = format!("/v1/public/reports/{id}/attachments/{evidence}/thumbnail");
-    let table = function_needs();
     let mut views = Vec::new();
     let viewer_fn = function(&p, "ApiPublicFunction").await;
     let other_viewer_fn = function(&p, "ApiPublicFunction").await;
@@ -356,18 +262,7 @@ async fn aws_calls_per_report_from_submission_to_publication() {
             .iter()
             .filter_map(function_call)
             .collect();
-        for (f, s, o) in &view {
-            let needs = table
-                .iter()
-                .find(|n| n.function == f)
-                .unwrap_or_else(|| panic!("{f} is not in the IAM table"));
-            for action in iam_action_of(s, o) {
-                assert!(
-                    needs.needs.iter().any(|n| n.action == action),
-                    "{f} calls {s}:{o} but the IAM table does not grant it {action}"
-                );
-            }
-        }
+        assert_granted(&view);
         views.push(
             view.iter()
                 .map(|(_, s, o)| format!("{s}:{o}"))
@@ -388,6 +283,157 @@ async fn aws_calls_per_report_from_submission_to_publication() {
             vec!["dynamodb:GetItem", "s3:HeadObject"],
         ]
     );
+}
+
+/// What [`happy_path`] leaves for the count.
+struct Run {
+    /// The emulator's request log before the path.
+    before: usize,
+    /// How many times the relay was invoked.
+    relay_invocations: usize,
+    /// Each report's id and its evidence photo's attachment id.
+    reports: Vec<(String, String)>,
+}
+
+/// The happy path for `n` reports: each step taken for every report (intake with a photo,
+/// classification, the IOC's assignment, the unit's acceptance, its resolution with an
+/// evidence photo, the IOC's publication), then the table's stream reaches the relay as one
+/// batch and each queue its consumer in batches of up to 10 messages, as the event source
+/// mappings do. With one report each change is its own batch, as when the steps are minutes
+/// apart. Each staff action gets a runtime of its own: an officer's actions are minutes
+/// apart, beyond the token check's per-instance account cache (`SESSION_CACHE_SECS`, 3 s),
+/// so whether two steps share a cached account does not depend on this machine's speed;
+/// within a step (the unit uploads its evidence, then resolves) one.
+async fn happy_path(p: &Provisioned, n: usize) -> Run {
+    let citizen_fn = function(p, CITIZEN).await;
+    let media_fn = function(p, "MediaFunction").await;
+    let classify_fn = function(p, "ClassifyFunction").await;
+    let notify_fn = function(p, "NotifyFunction").await;
+    let publish_fn = function(p, "PublishFunction").await;
+    let stats_fn = function(p, "StatsFunction").await;
+    let relay_fn = function(p, "RelayFunction").await;
+    let mut relay = (StreamRelay::open(p).await, &relay_fn);
+    let before = Moto::shared().recorded_requests().len();
+
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let photo = upload(&citizen_fn, &media_fn, citizen()).await;
+        let mut body: Value = serde_json::from_str(
+            sample("api-submit-report.json")["body"]
+                .as_str()
+                .expect("body"),
+        )
+        .expect("json");
+        body["attachments"] = json!([photo]);
+        let mut ev = request("api-submit-report.json", None, Some(body), None);
+        ev["headers"]["idempotency-key"] = json!(format!("calls-{i}-{}", uuid_like()));
+        let (st, r) = api(&citizen_fn, CITIZEN, ev).await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        ids.push(r["id"].as_str().expect("id").to_string());
+    }
+    assert_eq!(relay.0.pump(&relay_fn).await, n, "submitted");
+    assert_eq!(
+        deliver(p, &mut relay, &classify_fn, Consumer::Classify).await,
+        n
+    );
+    assert_eq!(
+        deliver(p, &mut relay, &stats_fn, Consumer::Stats).await,
+        2 * n,
+        "submitted, screened"
+    );
+
+    let actions = |id: &str| format!("/v1/staff/reports/{id}/actions");
+    for id in &ids {
+        let staff = function(p, STAFF).await;
+        let (st, v) = api(
+            &staff,
+            STAFF,
+            request(
+                "api-staff-action-assign.json",
+                Some(&actions(id)),
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    relay.0.pump(&relay_fn).await;
+    deliver(p, &mut relay, &notify_fn, Consumer::Notify).await;
+    assert_eq!(
+        deliver(p, &mut relay, &stats_fn, Consumer::Stats).await,
+        n,
+        "assigned"
+    );
+
+    for id in &ids {
+        let staff = function(p, STAFF).await;
+        let (st, v) = api(
+            &staff,
+            STAFF,
+            request(
+                "api-unit-action-accept.json",
+                Some(&actions(id)),
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    assert_eq!(
+        relay.0.pump(&relay_fn).await,
+        0,
+        "report_accepted: no consumer receives it, so it is not published"
+    );
+
+    let mut reports = Vec::with_capacity(n);
+    for id in ids {
+        let staff = function(p, STAFF).await;
+        let evidence = upload(&staff, &media_fn, kinhte()).await;
+        let (st, v) = api(&staff, STAFF, request("api-unit-action-accept.json", Some(&actions(&id)), Some(json!({"action": "resolve", "summary": "Đã xử phạt, yêu cầu niêm yết giá", "evidence": [evidence]})), None)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        reports.push((id, evidence));
+    }
+    relay.0.pump(&relay_fn).await;
+    for (id, evidence) in &reports {
+        let staff = function(p, STAFF).await;
+        let (st, v) = api(&staff, STAFF, request("api-staff-action-assign.json", Some(&actions(id)), Some(json!({"action": "publish", "public_answer": "Cơ sở đã bị xử phạt.", "public_attachments": [evidence]})), None)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    relay.0.pump(&relay_fn).await;
+    deliver(p, &mut relay, &notify_fn, Consumer::Notify).await;
+    assert_eq!(
+        deliver(p, &mut relay, &publish_fn, Consumer::Publish).await,
+        n
+    );
+    assert_eq!(
+        deliver(p, &mut relay, &stats_fn, Consumer::Stats).await,
+        n,
+        "resolved"
+    );
+    Run {
+        before,
+        relay_invocations: relay.0.invocations,
+        reports,
+    }
+}
+
+/// Every call is granted to the function that made it (and so in the IAM table).
+fn assert_granted(calls: &[(String, String, String)]) {
+    let table = function_needs();
+    for (f, s, o) in calls {
+        let needs = table
+            .iter()
+            .find(|n| n.function == f)
+            .unwrap_or_else(|| panic!("{f} is not in the IAM table"));
+        for action in iam_action_of(s, o) {
+            assert!(
+                needs.needs.iter().any(|n| n.action == action),
+                "{f} calls {s}:{o} but the IAM table does not grant it {action}"
+            );
+        }
+    }
 }
 
 /// Prints the calls the functions made since `before` (`AWS calls per report: N`, per
@@ -447,20 +493,7 @@ async fn count(
         assert_eq!(reads, 0, "{f} reads the report");
     }
 
-    // Every call is granted to the function that made it (and so in the IAM table).
-    let table = function_needs();
-    for (f, s, o) in &calls {
-        let needs = table
-            .iter()
-            .find(|n| n.function == f)
-            .unwrap_or_else(|| panic!("{f} is not in the IAM table"));
-        for action in iam_action_of(s, o) {
-            assert!(
-                needs.needs.iter().any(|n| n.action == action),
-                "{f} calls {s}:{o} but the IAM table does not grant it {action}"
-            );
-        }
-    }
+    assert_granted(&calls);
 
     let dollars = bill(p, &recorded[before..], relay_invocations, reports).await;
     ((calls.len() as f64 / n).ceil() as usize, dollars)
@@ -625,97 +658,8 @@ async fn aws_calls_per_report_when_reports_come_in_batches() {
     let _serial = SERIAL.lock().await;
     INVOCATIONS.lock().expect("invocations").clear();
     let p = provision().await.expect("provision");
-    let citizen_fn = function(&p, "ApiCitizenFunction").await;
-    let media_fn = function(&p, "MediaFunction").await;
-    let classify_fn = function(&p, "ClassifyFunction").await;
-    let notify_fn = function(&p, "NotifyFunction").await;
-    let publish_fn = function(&p, "PublishFunction").await;
-    let stats_fn = function(&p, "StatsFunction").await;
-    let relay_fn = function(&p, "RelayFunction").await;
-    let mut relay = (StreamRelay::open(&p).await, &relay_fn);
-    let before = Moto::shared().recorded_requests().len();
-
-    let mut ids = Vec::with_capacity(BATCH);
-    for i in 0..BATCH {
-        let photo = upload(&citizen_fn, &media_fn, citizen()).await;
-        let mut body: Value = serde_json::from_str(
-            sample("api-submit-report.json")["body"]
-                .as_str()
-                .expect("body"),
-        )
-        .expect("json");
-        body["attachments"] = json!([photo]);
-        let mut ev = request("api-submit-report.json", None, Some(body), None);
-        ev["headers"]["idempotency-key"] = json!(format!("batch-{i}-{}", uuid_like()));
-        let (st, r) = api(&citizen_fn, CITIZEN, ev).await;
-        assert_eq!(st, StatusCode::CREATED, "{r}");
-        ids.push(r["id"].as_str().expect("id").to_string());
-    }
-    assert_eq!(relay.0.pump(&relay_fn).await, BATCH, "submitted");
-    assert_eq!(
-        deliver(&p, &mut relay, &classify_fn, Consumer::Classify).await,
-        BATCH
-    );
-    assert_eq!(
-        deliver(&p, &mut relay, &stats_fn, Consumer::Stats).await,
-        2 * BATCH,
-        "submitted, screened"
-    );
-
-    for id in &ids {
-        let staff = function(&p, "ApiStaffFunction").await;
-        let actions = format!("/v1/staff/reports/{id}/actions");
-        let (st, v) = api(
-            &staff,
-            STAFF,
-            request("api-staff-action-assign.json", Some(&actions), None, None),
-        )
-        .await;
-        assert_eq!(st, StatusCode::OK, "{v}");
-    }
-    relay.0.pump(&relay_fn).await;
-    deliver(&p, &mut relay, &notify_fn, Consumer::Notify).await;
-    assert_eq!(
-        deliver(&p, &mut relay, &stats_fn, Consumer::Stats).await,
-        BATCH,
-        "assigned"
-    );
-
-    for id in &ids {
-        let staff = function(&p, "ApiStaffFunction").await;
-        let actions = format!("/v1/staff/reports/{id}/actions");
-        let (st, v) = api(
-            &staff,
-            STAFF,
-            request("api-unit-action-accept.json", Some(&actions), None, None),
-        )
-        .await;
-        assert_eq!(st, StatusCode::OK, "{v}");
-    }
-    relay.0.pump(&relay_fn).await;
-    for id in &ids {
-        let staff = function(&p, "ApiStaffFunction").await;
-        let actions = format!("/v1/staff/reports/{id}/actions");
-        let evidence = upload(&staff, &media_fn, kinhte()).await;
-        let (st, v) = api(&staff, STAFF, request("api-unit-action-accept.json", Some(&actions), Some(json!({"action": "resolve", "summary": "Đã xử phạt, yêu cầu niêm yết giá", "evidence": [evidence]})), None)).await;
-        assert_eq!(st, StatusCode::OK, "{v}");
-        let staff = function(&p, "ApiStaffFunction").await;
-        let (st, v) = api(&staff, STAFF, request("api-staff-action-assign.json", Some(&actions), Some(json!({"action": "publish", "public_answer": "Cơ sở đã bị xử phạt.", "public_attachments": [evidence]})), None)).await;
-        assert_eq!(st, StatusCode::OK, "{v}");
-    }
-    relay.0.pump(&relay_fn).await;
-    deliver(&p, &mut relay, &notify_fn, Consumer::Notify).await;
-    assert_eq!(
-        deliver(&p, &mut relay, &publish_fn, Consumer::Publish).await,
-        BATCH
-    );
-    assert_eq!(
-        deliver(&p, &mut relay, &stats_fn, Consumer::Stats).await,
-        BATCH,
-        "resolved"
-    );
-
-    let (per_report, dollars) = count(&p, before, relay.0.invocations, BATCH).await;
+    let run = happy_path(&p, BATCH).await;
+    let (per_report, dollars) = count(&p, run.before, run.relay_invocations, BATCH).await;
     assert!(
         dollars <= DOLLARS_PER_100K_BATCHED_BUDGET,
         "dollars per 100,000 reports at batches of {BATCH}: {dollars:.2} > {DOLLARS_PER_100K_BATCHED_BUDGET}"
