@@ -481,23 +481,6 @@ pub trait MediaStore: Send + Sync {
     async fn write(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), MediaError>;
     /// The first `n` bytes of an object (fewer when it is shorter), without reading the rest.
     async fn read_head(&self, key: &str, n: u64) -> Result<Vec<u8>, MediaError>;
-    /// The first `n` bytes of an object and its whole size, None when there is no such
-    /// object. A store that can answer both in one request overrides this (S3: one ranged
-    /// GET, whose `Content-Range` carries the size) instead of a HEAD and a read.
-    async fn read_head_sized(
-        &self,
-        key: &str,
-        n: u64,
-    ) -> Result<Option<(Vec<u8>, u64)>, MediaError> {
-        let Some(meta) = self.head(key).await? else {
-            return Ok(None);
-        };
-        match self.read_head(key, n).await {
-            Ok(b) => Ok(Some((b, meta.size))),
-            Err(MediaError::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
     /// One read of a just-uploaded object for its check, None when there is no such object:
     /// its stored type, size and upload limit, and the whole body when its type is one of
     /// `whole.types` (at most `whole.max` bytes, else [`UploadedBody::TooLarge`]) or else its

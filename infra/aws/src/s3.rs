@@ -163,6 +163,21 @@ pub fn post_form_fields(
     fields
 }
 
+/// The first `cap` bytes of a body, read chunk by chunk: the rest of a long object is not
+/// waited for.
+async fn read_prefix(mut body: ByteStream, cap: u64) -> Result<Vec<u8>, MediaError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| MediaError::Backend(e.to_string()))?;
+        let room = (cap as usize).saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if buf.len() as u64 >= cap {
+            break;
+        }
+    }
+    Ok(buf)
+}
+
 fn backend<E, R>(e: SdkError<E, R>) -> MediaError
 where
     E: std::error::Error + 'static,
@@ -362,68 +377,7 @@ impl MediaStore for S3MediaStore {
             }
             Err(e) => return Err(backend(e)),
         };
-        let mut body = out.body;
-        let mut buf = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| MediaError::Backend(e.to_string()))?;
-            let room = (n as usize).saturating_sub(buf.len());
-            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if buf.len() as u64 >= n {
-                break;
-            }
-        }
-        Ok(buf)
-    }
-
-    /// One ranged GET: the first bytes, and the whole size from its `Content-Range`
-    /// (`bytes 0-63/12345`), instead of a HEAD and a GET.
-    async fn read_head_sized(
-        &self,
-        key: &str,
-        n: u64,
-    ) -> Result<Option<(Vec<u8>, u64)>, MediaError> {
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .range(format!("bytes=0-{}", n.max(1) - 1))
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(SdkError::ServiceError(se)) if matches!(se.err(), GetObjectError::NoSuchKey(_)) => {
-                return Ok(None)
-            }
-            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => {
-                return Ok(None)
-            }
-            // An empty object has no byte 0.
-            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 416 => {
-                return Ok(Some((Vec::new(), 0)))
-            }
-            Err(e) => return Err(backend(e)),
-        };
-        let size = match out.content_range() {
-            Some(range) => range
-                .rsplit('/')
-                .next()
-                .and_then(|t| t.trim().parse::<u64>().ok())
-                .ok_or_else(|| MediaError::Backend(format!("Content-Range {range}")))?,
-            // A store that ignores the range sends the whole object: its length is the size.
-            None => out.content_length().unwrap_or(0).max(0) as u64,
-        };
-        let mut body = out.body;
-        let mut buf = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| MediaError::Backend(e.to_string()))?;
-            let room = (n as usize).saturating_sub(buf.len());
-            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if buf.len() as u64 >= n {
-                break;
-            }
-        }
-        Ok(Some((buf, size)))
+        read_prefix(out.body, n).await
     }
 
     /// One GET, ranged to the largest whole read: the type, the metadata and the size (from
@@ -490,17 +444,7 @@ impl MediaStore for S3MediaStore {
                 body: UploadedBody::TooLarge,
             }));
         }
-        // Read chunk by chunk up to the cap; the rest of a long object is not waited for.
-        let mut body = out.body;
-        let mut buf = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| MediaError::Backend(e.to_string()))?;
-            let room = (cap as usize).saturating_sub(buf.len());
-            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if buf.len() as u64 >= cap {
-                break;
-            }
-        }
+        let buf = read_prefix(out.body, cap).await?;
         let body = if read_whole {
             UploadedBody::Whole(buf)
         } else {
