@@ -200,15 +200,12 @@ async fn dynamo_aggregates_pass_the_aggregate_contract() {
     .await;
 }
 
-/// Issue 12 item 5: the reporter's data sealed with a data key that KMS wrapped
-/// (`GenerateDataKeyWithoutPlaintext`) and unwrapped at start (`Decrypt`); the table, scanned
-/// raw, holds no name, phone or e-mail. A wrapped key KMS cannot unwrap is a clear error.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamo_report_store_keeps_reporter_data_sealed_under_a_kms_wrapped_key() {
-    use phananh_aws::aws_sdk_kms;
-    use phananh_aws::kms::{generate_wrapped_key, unwrap_keyring, KmsKeyError};
-    let (clients, settings) = moto::provision_table().await.expect("table");
-    let kms = aws_sdk_kms::Client::new(&clients.config);
+/// A KMS key on the emulator and a personal-data key it wrapped
+/// (`GenerateDataKeyWithoutPlaintext`), as the deployment stores it; with the KMS client.
+async fn kms_wrapped_key(
+    clients: &phananh_aws::AwsClients,
+) -> (phananh_aws::aws_sdk_kms::Client, String) {
+    let kms = phananh_aws::aws_sdk_kms::Client::new(&clients.config);
     let key = kms
         .create_key()
         .description("phananh personal data")
@@ -216,7 +213,20 @@ async fn dynamo_report_store_keeps_reporter_data_sealed_under_a_kms_wrapped_key(
         .await
         .expect("KMS key");
     let key_id = key.key_metadata().expect("metadata").key_id().to_string();
-    let wrapped = generate_wrapped_key(&kms, &key_id).await.expect("wrapped");
+    let wrapped = phananh_aws::kms::generate_wrapped_key(&kms, &key_id)
+        .await
+        .expect("wrapped");
+    (kms, wrapped)
+}
+
+/// Issue 12 item 5: the reporter's data sealed with a data key that KMS wrapped
+/// (`GenerateDataKeyWithoutPlaintext`) and unwrapped at start (`Decrypt`); the table, scanned
+/// raw, holds no name, phone or e-mail. A wrapped key KMS cannot unwrap is a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_report_store_keeps_reporter_data_sealed_under_a_kms_wrapped_key() {
+    use phananh_aws::kms::{unwrap_keyring, KmsKeyError};
+    let (clients, settings) = moto::provision_table().await.expect("table");
+    let (kms, wrapped) = kms_wrapped_key(&clients).await;
     let ring = unwrap_keyring(&kms, &wrapped).await.expect("unwrapped");
     // The same wrapped key unwraps to the same key (same key id) at every cold start.
     assert_eq!(
@@ -259,18 +269,9 @@ async fn dynamo_report_store_keeps_reporter_data_sealed_under_a_kms_wrapped_key(
 /// under the KMS-unwrapped key; the consumers, given the items as stored, tell the reporter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamo_event_items_carry_the_reporter_contact_sealed() {
-    use phananh_aws::aws_sdk_kms;
-    use phananh_aws::kms::{generate_wrapped_key, unwrap_keyring};
+    use phananh_aws::kms::unwrap_keyring;
     let (clients, settings) = moto::provision_table().await.expect("table");
-    let kms = aws_sdk_kms::Client::new(&clients.config);
-    let key = kms
-        .create_key()
-        .description("phananh personal data")
-        .send()
-        .await
-        .expect("KMS key");
-    let key_id = key.key_metadata().expect("metadata").key_id().to_string();
-    let wrapped = generate_wrapped_key(&kms, &key_id).await.expect("wrapped");
+    let (kms, wrapped) = kms_wrapped_key(&clients).await;
     let ring = unwrap_keyring(&kms, &wrapped).await.expect("unwrapped");
     let store = Arc::new(DynamoReportStore::from_settings(&clients, &settings));
     let (dynamo, table) = (clients.dynamodb.clone(), settings.table.clone());

@@ -12,7 +12,7 @@ use phananh_aws::dynamo::REPORT_ITEM_BOUND;
 use phananh_aws::table::{
     GsiDef, GsiProjection, GSIS, GSI_CATEGORY, GSI_ESCALATION, GSI_PUBLIC, GSI_REPORTER,
 };
-use phananh_aws::DynamoReportStore;
+use phananh_aws::{AwsClients, AwsSettings, DynamoReportStore};
 use phananh_core::app::{App, Ports};
 use phananh_core::lifecycle::{Command, NewReport};
 use phananh_core::model::{Attachment, GeoPoint, MediaKind, Report, Reporter, State};
@@ -351,11 +351,14 @@ fn as_before(w: &Write) -> Write {
     }
 }
 
-/// The happy path through the app on DynamoDB (submission, screening, assignment,
-/// acceptance, result, publication); each change's write units from the items it wrote,
-/// before (the document copied into five list indexes) and after.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn write_units_per_change_on_the_happy_path() {
+/// The app on a fresh DynamoDB table (moto), at [`t0`], with its table, store and clock.
+async fn app_on_dynamodb() -> (
+    AwsClients,
+    AwsSettings,
+    Arc<DynamoReportStore>,
+    Arc<FixedClock>,
+    App,
+) {
     let (clients, settings) = moto::provision_table().await.expect("table");
     let store = Arc::new(DynamoReportStore::from_settings(&clients, &settings));
     let clock = Arc::new(FixedClock::new(t0()));
@@ -371,6 +374,15 @@ async fn write_units_per_change_on_the_happy_path() {
             passwords: Arc::new(FastPasswords::default()),
         },
     );
+    (clients, settings, store, clock, app)
+}
+
+/// The happy path through the app on DynamoDB (submission, screening, assignment,
+/// acceptance, result, publication); each change's write units from the items it wrote,
+/// before (the document copied into five list indexes) and after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_units_per_change_on_the_happy_path() {
+    let (_, settings, store, clock, app) = app_on_dynamodb().await;
     let citizen = actors::citizen();
     let input = NewReport {
         category: "environment".into(),
@@ -509,22 +521,8 @@ async fn write_units_per_change_on_the_happy_path() {
 /// edited inside a chunk item is caught and named.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_verifies_an_archived_timeline_and_catches_an_edit_in_a_chunk() {
-    let (clients, settings) = moto::provision_table().await.expect("table");
-    let store = Arc::new(DynamoReportStore::from_settings(&clients, &settings));
-    let clock = Arc::new(FixedClock::new(t0()));
-    let app = App::new(
-        Arc::new(rules().clone()),
-        Ports {
-            store: store.clone(),
-            accounts: store.clone(),
-            media: Arc::new(MemoryMedia::default()),
-            notifier: Arc::new(RecordingNotifier::default()),
-            clock: clock.clone(),
-            ids: Arc::new(UuidV7Ids),
-            passwords: Arc::new(FastPasswords::default()),
-        },
-    )
-    .with_audit_key(b"timeline-archive-audit-key-0123456789");
+    let (clients, settings, _, clock, app) = app_on_dynamodb().await;
+    let app = app.with_audit_key(b"timeline-archive-audit-key-0123456789");
     let input = NewReport {
         category: "environment".into(),
         title: "Cống thoát nước tắc".into(),
